@@ -1,0 +1,170 @@
+//! An in-memory dataset (inputs + targets) and seeded, shuffled mini-batches.
+
+use crate::{Error, Result, Rng, Tensor};
+
+/// What a model is trained to predict.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    /// One class index per sample, in `0..num_classes`.
+    Classes { labels: Vec<u32>, num_classes: usize },
+    /// Real-valued targets, shape `[N, ...]` (regression, autoencoders, binary targets).
+    Values(Tensor),
+}
+
+impl Target {
+    pub fn len(&self) -> usize {
+        match self {
+            Target::Classes { labels, .. } => labels.len(),
+            Target::Values(t) => t.shape().first().copied().unwrap_or(0),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The targets of samples `indices`, in that order.
+    pub fn gather(&self, indices: &[usize]) -> Result<Target> {
+        Ok(match self {
+            Target::Classes { labels, num_classes } => Target::Classes {
+                labels: indices.iter().map(|&i| labels[i]).collect(),
+                num_classes: *num_classes,
+            },
+            Target::Values(t) => Target::Values(t.gather_rows(indices)?),
+        })
+    }
+}
+
+/// Samples held in memory: `inputs` has shape `[N, ...per-sample shape]`.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    pub inputs: Tensor,
+    pub targets: Target,
+    /// Human-readable class names, when known (e.g. "T-shirt/top").
+    pub class_names: Option<Vec<String>>,
+}
+
+/// One mini-batch.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    pub inputs: Tensor,
+    pub targets: Target,
+}
+
+impl Dataset {
+    /// Checks that inputs and targets describe the same number of samples.
+    pub fn new(inputs: Tensor, targets: Target) -> Result<Dataset> {
+        let n = inputs.shape().first().copied().unwrap_or(0);
+        if n != targets.len() {
+            return Err(Error::invalid(
+                "dataset",
+                format!("{n} inputs but {} targets", targets.len()),
+            ));
+        }
+        if let Target::Classes { labels, num_classes } = &targets {
+            if let Some(bad) = labels.iter().find(|&&l| l as usize >= *num_classes) {
+                return Err(Error::invalid("dataset", format!("label {bad} >= {num_classes} classes")));
+            }
+        }
+        Ok(Dataset { inputs, targets, class_names: None })
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Shape of one sample (without the batch dimension).
+    pub fn sample_shape(&self) -> &[usize] {
+        &self.inputs.shape()[1..]
+    }
+    /// Number of classes for a classification dataset.
+    pub fn num_classes(&self) -> Option<usize> {
+        match &self.targets {
+            Target::Classes { num_classes, .. } => Some(*num_classes),
+            Target::Values(_) => None,
+        }
+    }
+
+    /// The samples `indices`, in that order.
+    pub fn subset(&self, indices: &[usize]) -> Result<Dataset> {
+        Ok(Dataset {
+            inputs: self.inputs.gather_rows(indices)?,
+            targets: self.targets.gather(indices)?,
+            class_names: self.class_names.clone(),
+        })
+    }
+
+    /// Gathers one batch.
+    pub fn batch(&self, indices: &[usize]) -> Result<Batch> {
+        Ok(Batch { inputs: self.inputs.gather_rows(indices)?, targets: self.targets.gather(indices)? })
+    }
+
+    /// Splits off the last `fraction` of a seeded shuffle as a validation set:
+    /// returns `(train, validation)`.
+    pub fn split(&self, fraction: f32, rng: &mut Rng) -> Result<(Dataset, Dataset)> {
+        if !(0.0..1.0).contains(&fraction) {
+            return Err(Error::invalid("validation split", format!("{fraction} is not in [0, 1)")));
+        }
+        let order = rng.permutation(self.len());
+        let n_val = (self.len() as f32 * fraction).round() as usize;
+        let (train, val) = order.split_at(self.len() - n_val);
+        Ok((self.subset(train)?, self.subset(val)?))
+    }
+
+    /// The sample order of one epoch: shuffled with `rng`, or in order when `rng` is `None`,
+    /// cut into batches of `batch_size` (the last one may be smaller).
+    pub fn batch_indices(&self, batch_size: usize, rng: Option<&mut Rng>) -> Vec<Vec<usize>> {
+        let order = match rng {
+            Some(r) => r.permutation(self.len()),
+            None => (0..self.len()).collect(),
+        };
+        order.chunks(batch_size.max(1)).map(|c| c.to_vec()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toy(n: usize) -> Dataset {
+        let x = Tensor::from_vec((0..n * 2).map(|v| v as f32).collect(), &[n, 2]).unwrap();
+        Dataset::new(x, Target::Classes { labels: (0..n as u32).map(|i| i % 3).collect(), num_classes: 3 }).unwrap()
+    }
+
+    #[test]
+    fn batches_cover_every_sample_once() {
+        let d = toy(10);
+        let mut rng = Rng::seeded(1);
+        let batches = d.batch_indices(4, Some(&mut rng));
+        assert_eq!(batches.iter().map(|b| b.len()).collect::<Vec<_>>(), vec![4, 4, 2]);
+        let mut all: Vec<usize> = batches.concat();
+        all.sort();
+        assert_eq!(all, (0..10).collect::<Vec<_>>());
+        // same seed, same order
+        assert_eq!(batches, d.batch_indices(4, Some(&mut Rng::seeded(1))));
+    }
+
+    #[test]
+    fn split_partitions_and_keeps_pairs() {
+        let d = toy(20);
+        let (tr, va) = d.split(0.25, &mut Rng::seeded(3)).unwrap();
+        assert_eq!((tr.len(), va.len()), (15, 5));
+        // each sample keeps its own label: label = (first feature / 2) % 3
+        for ds in [&tr, &va] {
+            if let Target::Classes { labels, .. } = &ds.targets {
+                for (i, l) in labels.iter().enumerate() {
+                    assert_eq!(*l, ((ds.inputs.data()[i * 2] / 2.0) as u32) % 3);
+                }
+            }
+        }
+        assert!(d.split(1.5, &mut Rng::seeded(3)).is_err());
+    }
+
+    #[test]
+    fn mismatched_counts_are_rejected() {
+        let x = Tensor::zeros(&[3, 2]);
+        assert!(Dataset::new(x.clone(), Target::Classes { labels: vec![0, 1], num_classes: 2 }).is_err());
+        assert!(Dataset::new(x, Target::Classes { labels: vec![0, 1, 5], num_classes: 2 }).is_err());
+    }
+}

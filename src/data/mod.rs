@@ -1,0 +1,13 @@
+//! Data: files → [`Dataset`] → mini-batches.
+//!
+//! - `idx`: the IDX format of MNIST-style datasets (raw or gzip).
+//! - `mnist`: any MNIST-format directory, and dataset names such as `fashion-mnist`.
+//! - `dataset`: an in-memory dataset, splits, and seeded shuffled batching.
+//! - `normalize`: scaling and standardization.
+
+pub mod dataset;
+pub mod idx;
+pub mod mnist;
+pub mod normalize;
+
+pub use dataset::{Batch, Dataset, Target};
