@@ -7,10 +7,12 @@
 //! `data` (files → [`Dataset`]) → `model` (forward on the `autograd` tape, loss, backward)
 //! → `optim` (parameter updates) → `io` (safetensors checkpoints).
 
+pub mod data;
 pub mod error;
 pub mod rng;
 pub mod tensor;
 
+pub use data::{Dataset, Target};
 pub use error::{Error, Result};
 pub use rng::Rng;
 pub use tensor::Tensor;
