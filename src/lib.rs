@@ -7,6 +7,7 @@
 //! `data` (files → [`Dataset`]) → `model` (forward on the `autograd` tape, loss, backward)
 //! → `optim` (parameter updates) → `io` (safetensors checkpoints).
 
+pub mod autograd;
 pub mod data;
 pub mod error;
 pub mod rng;

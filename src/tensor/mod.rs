@@ -17,6 +17,7 @@ mod matmul;
 pub mod parallel;
 mod reduce;
 mod shape;
+mod softmax;
 
 pub use elementwise::{BinaryOp, UnaryOp};
 pub use matmul::{gemm, matmul_reference};

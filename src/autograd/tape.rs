@@ -1,0 +1,177 @@
+//! The tape (the record of one forward pass) and `Var`, a tensor on it.
+
+use super::backward::run_backward;
+use super::op::Op;
+use super::param::{Gradients, Param, ParamId};
+use crate::{Error, Result, Tensor};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+pub(crate) type NodeId = usize;
+
+#[derive(Default)]
+pub(crate) struct TapeData {
+    /// Recorded ops in execution order (a topological order by construction).
+    pub ops: Vec<Op>,
+    /// Which node stands for which parameter.
+    pub params: Vec<(ParamId, NodeId)>,
+}
+
+/// The record of one forward pass. Cheap to clone (a shared handle).
+///
+/// A tape made with [`Tape::no_grad`] records nothing: inference pays no bookkeeping.
+#[derive(Clone)]
+pub struct Tape {
+    data: Rc<RefCell<TapeData>>,
+    grad_enabled: bool,
+}
+
+impl Default for Tape {
+    fn default() -> Self {
+        Tape::new()
+    }
+}
+
+impl Tape {
+    /// A tape that records ops for backward.
+    pub fn new() -> Tape {
+        Tape { data: Rc::new(RefCell::new(TapeData::default())), grad_enabled: true }
+    }
+    /// A tape that records nothing (evaluation, prediction).
+    pub fn no_grad() -> Tape {
+        Tape { data: Rc::new(RefCell::new(TapeData::default())), grad_enabled: false }
+    }
+    pub fn grad_enabled(&self) -> bool {
+        self.grad_enabled
+    }
+    /// Number of recorded ops.
+    pub fn len(&self) -> usize {
+        self.data.borrow().ops.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A constant input: no gradient flows into it.
+    pub fn input(&self, value: Tensor) -> Var {
+        Var { value, node: None, tape: self.clone() }
+    }
+    /// An input whose gradient is wanted (see [`Var::backward_inputs`]).
+    pub fn input_with_grad(&self, value: Tensor) -> Var {
+        let node = self.push(Op::Leaf);
+        Var { value, node, tape: self.clone() }
+    }
+    /// A trainable parameter: backward reports its gradient under its id.
+    pub fn param(&self, p: &Param) -> Var {
+        let node = self.push(Op::Leaf);
+        if let Some(id) = node {
+            self.data.borrow_mut().params.push((p.id(), id));
+        }
+        Var { value: p.value.clone(), node, tape: self.clone() }
+    }
+
+    fn push(&self, op: Op) -> Option<NodeId> {
+        if !self.grad_enabled {
+            return None;
+        }
+        let mut d = self.data.borrow_mut();
+        d.ops.push(op);
+        Some(d.ops.len() - 1)
+    }
+
+    /// Records `op` producing `value` if any input needs a gradient; otherwise returns a
+    /// constant (nothing recorded).
+    pub(crate) fn record(&self, value: Tensor, needs_grad: bool, op: impl FnOnce() -> Op) -> Var {
+        let node = if needs_grad { self.push(op()) } else { None };
+        Var { value, node, tape: self.clone() }
+    }
+
+    fn same(&self, other: &Tape) -> bool {
+        Rc::ptr_eq(&self.data, &other.data)
+    }
+}
+
+/// A tensor produced during a forward pass, with its place on the tape.
+#[derive(Clone)]
+pub struct Var {
+    pub(crate) value: Tensor,
+    pub(crate) node: Option<NodeId>,
+    pub(crate) tape: Tape,
+}
+
+impl std::fmt::Debug for Var {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Var(node {:?}, {:?})", self.node, self.value)
+    }
+}
+
+impl Var {
+    pub fn value(&self) -> &Tensor {
+        &self.value
+    }
+    pub fn into_value(self) -> Tensor {
+        self.value
+    }
+    pub fn shape(&self) -> &[usize] {
+        self.value.shape()
+    }
+    /// Whether gradients flow through this value.
+    pub fn requires_grad(&self) -> bool {
+        self.node.is_some()
+    }
+    pub fn tape(&self) -> &Tape {
+        &self.tape
+    }
+    /// A constant on the same tape (for targets, masks, ...).
+    pub fn constant(&self, value: Tensor) -> Var {
+        self.tape.input(value)
+    }
+    /// The same value with the gradient path cut.
+    pub fn detach(&self) -> Var {
+        self.tape.input(self.value.clone())
+    }
+
+    pub(crate) fn check_tape(&self, other: &Var, op: &'static str) -> Result<()> {
+        if self.tape.same(&other.tape) || (self.node.is_none() && other.node.is_none()) {
+            Ok(())
+        } else {
+            Err(Error::invalid(op, "operands come from different tapes"))
+        }
+    }
+
+    /// Reverse pass from this scalar: gradients of every parameter it depends on.
+    pub fn backward(&self) -> Result<Gradients> {
+        let (grads, _) = self.backward_all()?;
+        Ok(grads)
+    }
+
+    /// Reverse pass returning the gradients of the given variables too (e.g. of inputs made
+    /// with [`Tape::input_with_grad`]); `None` for a variable the output does not depend on.
+    pub fn backward_inputs(&self, wrt: &[&Var]) -> Result<(Gradients, Vec<Option<Tensor>>)> {
+        let (grads, mut node_grads) = self.backward_all()?;
+        let picked = wrt.iter().map(|v| v.node.and_then(|n| node_grads.get_mut(n).and_then(Option::take))).collect();
+        Ok((grads, picked))
+    }
+
+    fn backward_all(&self) -> Result<(Gradients, Vec<Option<Tensor>>)> {
+        if self.value.numel() != 1 {
+            return Err(Error::bad_shape("backward", self.shape(), "needs a scalar (one-element) output"));
+        }
+        let Some(root) = self.node else {
+            return Err(Error::invalid("backward", "the output does not depend on any parameter"));
+        };
+        let data = self.tape.data.borrow();
+        let mut node_grads: Vec<Option<Tensor>> = vec![None; root + 1];
+        node_grads[root] = Some(Tensor::full(self.shape(), 1.0));
+        run_backward(&data.ops[..=root], &mut node_grads)?;
+        let mut grads = Gradients::default();
+        for &(pid, node) in &data.params {
+            if node <= root {
+                if let Some(g) = node_grads[node].take() {
+                    grads.insert(pid, g);
+                }
+            }
+        }
+        Ok((grads, node_grads))
+    }
+}
