@@ -10,6 +10,11 @@
 pub mod autograd;
 pub mod data;
 pub mod error;
+pub mod loss;
+pub mod metrics;
+pub mod model;
+pub mod nn;
+pub mod optim;
 pub mod rng;
 pub mod tensor;
 
@@ -24,4 +29,16 @@ pub fn set_threads(n: usize) -> Result<()> {
         .num_threads(n)
         .build_global()
         .map_err(|e| Error::invalid("threads", e.to_string()))
+}
+
+/// The names most programs need: `use strata::prelude::*;`.
+pub mod prelude {
+    pub use crate::data::{Dataset, Target};
+    pub use crate::loss::Loss;
+    pub use crate::metrics::Metric;
+    pub use crate::model::{FitOptions, Sequential, Verbosity};
+    pub use crate::nn::Activation::{self, Elu, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Tanh};
+    pub use crate::nn::{Dense, Dropout, Flatten, Layer, Maxout};
+    pub use crate::optim::{Optimizer, Sgd};
+    pub use crate::{Result, Rng, Tensor};
 }

@@ -1,0 +1,251 @@
+//! The training loop (`fit`), one optimization step, and evaluation.
+
+use super::history::{EpochRecord, History};
+use super::progress::{Progress, Verbosity};
+use super::sequential::Sequential;
+use crate::autograd::{Param, Tape};
+use crate::data::{Batch, Dataset};
+use crate::metrics::count_correct;
+use crate::nn::ForwardCtx;
+use crate::optim::LrSchedule;
+use crate::{Error, Result, Rng, Tensor};
+use std::time::Instant;
+
+/// Options for [`Sequential::fit`].
+///
+/// ```
+/// use strata::model::FitOptions;
+/// let opts = FitOptions::epochs(10).batch_size(128);
+/// assert_eq!(opts.batch, 128);
+/// ```
+pub struct FitOptions<'a> {
+    pub epochs: usize,
+    pub batch: usize,
+    /// Data to evaluate on after each epoch.
+    pub validation: Option<&'a Dataset>,
+    /// Or: hold out this fraction of the training data (seeded) for validation.
+    pub validation_split: Option<f32>,
+    /// Reshuffle the training data every epoch (default true).
+    pub shuffle: bool,
+    pub verbosity: Verbosity,
+    /// Adjusts the learning rate after each epoch.
+    pub schedule: Option<Box<dyn LrSchedule + 'a>>,
+    /// Stop each epoch after this many steps (quick experiments, benchmarks).
+    pub max_steps_per_epoch: Option<usize>,
+}
+
+impl<'a> FitOptions<'a> {
+    /// Train for `n` epochs with batch size 32 (Keras's default), shuffling each epoch.
+    pub fn epochs(n: usize) -> FitOptions<'a> {
+        FitOptions {
+            epochs: n,
+            batch: 32,
+            validation: None,
+            validation_split: None,
+            shuffle: true,
+            verbosity: Verbosity::Auto,
+            schedule: None,
+            max_steps_per_epoch: None,
+        }
+    }
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.batch = n;
+        self
+    }
+    pub fn validation(mut self, data: &'a Dataset) -> Self {
+        self.validation = Some(data);
+        self
+    }
+    pub fn validation_split(mut self, fraction: f32) -> Self {
+        self.validation_split = Some(fraction);
+        self
+    }
+    pub fn shuffle(mut self, yes: bool) -> Self {
+        self.shuffle = yes;
+        self
+    }
+    pub fn verbosity(mut self, v: Verbosity) -> Self {
+        self.verbosity = v;
+        self
+    }
+    pub fn silent(self) -> Self {
+        self.verbosity(Verbosity::Silent)
+    }
+    pub fn schedule(mut self, s: impl LrSchedule + 'a) -> Self {
+        self.schedule = Some(Box::new(s));
+        self
+    }
+    pub fn max_steps_per_epoch(mut self, n: usize) -> Self {
+        self.max_steps_per_epoch = Some(n);
+        self
+    }
+}
+
+/// Result of one training step.
+#[derive(Clone, Copy, Debug)]
+pub struct StepOutcome {
+    pub loss: f32,
+    /// Correct predictions in the batch (classification), if the targets allow it.
+    pub correct: Option<usize>,
+    pub samples: usize,
+}
+
+/// Loss and accuracy over a dataset.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct Evaluation {
+    pub loss: f32,
+    pub accuracy: Option<f32>,
+    pub samples: usize,
+}
+
+impl Sequential {
+    fn ensure_ready(&mut self, sample_shape: &[usize]) -> Result<()> {
+        if self.compiled.is_none() {
+            return Err(Error::Model("call compile(optimizer, loss, metrics) before fit".into()));
+        }
+        self.build(sample_shape)
+    }
+
+    /// One forward, backward and optimizer step on `batch`.
+    pub fn train_step(&mut self, batch: &Batch) -> Result<StepOutcome> {
+        self.ensure_ready(&batch.inputs.shape()[1.min(batch.inputs.rank())..].to_vec())?;
+        self.check_input(&batch.inputs)?;
+        let (loss, outputs, grads) = {
+            let compiled = self.compiled.as_ref().ok_or_else(|| Error::Model("not compiled".into()))?;
+            let loss_kind = compiled.loss;
+            let logits = loss_kind.fuses(self.output_activation());
+            let tape = Tape::new();
+            let mut rng = std::mem::replace(&mut self.rng, Rng::seeded(0));
+            let forward = {
+                let mut ctx = ForwardCtx { tape: &tape, training: true, rng: &mut rng };
+                self.forward_to(&tape.input(batch.inputs.clone()), &mut ctx, logits)
+            };
+            self.rng = rng;
+            let out = forward?;
+            let loss = loss_kind.compute(&out, &batch.targets, logits)?;
+            let grads = loss.backward()?;
+            (loss.value().item()?, out.into_value(), grads)
+            // The tape is dropped here, so the optimizer updates parameters in place
+            // instead of copying storage the tape still shared.
+        };
+        let threshold = if self.compiled.as_ref().is_some_and(|c| c.loss.fuses(self.output_activation())) { 0.0 } else { 0.5 };
+        let correct = count_correct(&outputs, &batch.targets, threshold).ok();
+        let compiled = self.compiled.as_mut().ok_or_else(|| Error::Model("not compiled".into()))?;
+        let mut params: Vec<&mut Param> = self.layers.iter_mut().flat_map(|l| l.params_mut()).collect();
+        compiled.optimizer.step(&mut params, &grads)?;
+        Ok(StepOutcome { loss, correct, samples: batch.inputs.shape()[0] })
+    }
+
+    /// Trains on `train` for `opts.epochs` epochs; returns the per-epoch history.
+    pub fn fit(&mut self, train: &Dataset, mut opts: FitOptions) -> Result<History> {
+        if train.is_empty() {
+            return Err(Error::invalid("training data", "is empty"));
+        }
+        if opts.batch == 0 {
+            return Err(Error::invalid("batch size", "must be at least 1"));
+        }
+        self.ensure_ready(train.sample_shape())?;
+        let split;
+        let (train, validation) = match (opts.validation, opts.validation_split) {
+            (Some(v), _) => (train, Some(v)),
+            (None, Some(f)) => {
+                split = train.split(f, &mut self.rng)?;
+                (&split.0, Some(&split.1))
+            }
+            (None, None) => (train, None),
+        };
+        let mut history = History::default();
+        let mut progress = Progress::new(opts.verbosity, opts.epochs);
+        for epoch in 1..=opts.epochs {
+            let mut order_rng = self.rng.fork();
+            let mut batches = train.batch_indices(opts.batch, opts.shuffle.then_some(&mut order_rng));
+            if let Some(max) = opts.max_steps_per_epoch {
+                batches.truncate(max);
+            }
+            progress.start_epoch(epoch, batches.len());
+            let start = Instant::now();
+            let (mut loss_sum, mut correct, mut seen, mut classified) = (0.0f64, 0usize, 0usize, true);
+            for (step, idx) in batches.iter().enumerate() {
+                let batch = train.batch(idx)?;
+                let out = self.train_step(&batch)?;
+                if !out.loss.is_finite() {
+                    return Err(Error::NonFinite { value: out.loss, epoch, step: step + 1 });
+                }
+                loss_sum += out.loss as f64 * out.samples as f64;
+                seen += out.samples;
+                match out.correct {
+                    Some(c) => correct += c,
+                    None => classified = false,
+                }
+                let secs = start.elapsed().as_secs_f64().max(1e-9);
+                let acc = classified.then(|| correct as f32 / seen as f32);
+                progress.step(step + 1, (loss_sum / seen as f64) as f32, acc, seen as f64 / secs);
+            }
+            let seconds = start.elapsed().as_secs_f64();
+            let (val_loss, val_accuracy) = match validation {
+                Some(v) => {
+                    let e = self.evaluate(v, 1000)?;
+                    (Some(e.loss), e.accuracy)
+                }
+                None => (None, None),
+            };
+            let lr = self.optimizer().map(|o| o.learning_rate()).unwrap_or(0.0);
+            let record = EpochRecord {
+                epoch,
+                loss: (loss_sum / seen.max(1) as f64) as f32,
+                accuracy: classified.then(|| correct as f32 / seen.max(1) as f32),
+                val_loss,
+                val_accuracy,
+                learning_rate: lr,
+                seconds,
+                images_per_sec: seen as f64 / seconds.max(1e-9),
+            };
+            progress.end_epoch(&record);
+            history.epochs.push(record);
+            if let (Some(schedule), Some(opt)) = (opts.schedule.as_mut(), self.optimizer_mut()) {
+                schedule.on_epoch_end(epoch, val_loss.or(history.last().map(|r| r.loss)), opt);
+            }
+        }
+        Ok(history)
+    }
+
+    /// Mean loss and accuracy over `data`, in eval mode.
+    pub fn evaluate(&self, data: &Dataset, batch_size: usize) -> Result<Evaluation> {
+        let loss_kind = self.loss().ok_or_else(|| Error::Model("call compile before evaluate".into()))?;
+        if !self.is_built() {
+            return Err(Error::Model("the model is not built (fit it or load weights first)".into()));
+        }
+        self.check_input(&data.inputs)?;
+        let logits = loss_kind.fuses(self.output_activation());
+        let threshold = if logits { 0.0 } else { 0.5 };
+        let (mut loss_sum, mut correct, mut classified) = (0.0f64, 0usize, true);
+        let mut rng = Rng::seeded(0);
+        for idx in data.batch_indices(batch_size, None) {
+            let batch = data.batch(&idx)?;
+            let tape = Tape::no_grad();
+            let mut ctx = ForwardCtx { tape: &tape, training: false, rng: &mut rng };
+            let out = self.forward_to(&tape.input(batch.inputs), &mut ctx, logits)?;
+            let loss = loss_kind.compute(&out, &batch.targets, logits)?;
+            loss_sum += loss.value().item()? as f64 * idx.len() as f64;
+            match count_correct(out.value(), &batch.targets, threshold) {
+                Ok(c) => correct += c,
+                Err(_) => classified = false,
+            }
+        }
+        let n = data.len().max(1);
+        Ok(Evaluation {
+            loss: (loss_sum / n as f64) as f32,
+            accuracy: classified.then(|| correct as f32 / n as f32),
+            samples: data.len(),
+        })
+    }
+
+    /// Class predictions (arg-max of the outputs, or threshold 0.5 for one output).
+    pub fn predict_classes(&mut self, x: &Tensor) -> Result<Vec<usize>> {
+        let out = self.predict(x)?;
+        if out.rank() == 2 && out.shape()[1] == 1 {
+            return Ok(out.data().iter().map(|&v| (v > 0.5) as usize).collect());
+        }
+        out.argmax_axis(out.rank().saturating_sub(1))
+    }
+}

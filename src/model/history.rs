@@ -1,0 +1,55 @@
+//! What `fit` returns: per-epoch training and validation figures.
+
+use serde::Serialize;
+
+/// Figures for one epoch.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct EpochRecord {
+    /// 1-based.
+    pub epoch: usize,
+    pub loss: f32,
+    pub accuracy: Option<f32>,
+    pub val_loss: Option<f32>,
+    pub val_accuracy: Option<f32>,
+    pub learning_rate: f32,
+    /// Wall time of the training part of the epoch (validation excluded).
+    pub seconds: f64,
+    pub images_per_sec: f64,
+}
+
+/// Per-epoch records of a `fit` call.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct History {
+    pub epochs: Vec<EpochRecord>,
+    /// True when early stopping ended training before the last epoch.
+    pub stopped_early: bool,
+}
+
+impl History {
+    pub fn last(&self) -> Option<&EpochRecord> {
+        self.epochs.last()
+    }
+    /// Total training seconds over all epochs.
+    pub fn train_seconds(&self) -> f64 {
+        self.epochs.iter().map(|e| e.seconds).sum()
+    }
+    /// The history as CSV, one row per epoch (empty cells where a figure is absent).
+    pub fn to_csv(&self) -> String {
+        let opt = |v: Option<f32>| v.map(|v| v.to_string()).unwrap_or_default();
+        let mut s = String::from("epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_sec\n");
+        for e in &self.epochs {
+            s += &format!(
+                "{},{},{},{},{},{},{:.3},{:.1}\n",
+                e.epoch,
+                e.loss,
+                opt(e.accuracy),
+                opt(e.val_loss),
+                opt(e.val_accuracy),
+                e.learning_rate,
+                e.seconds,
+                e.images_per_sec
+            );
+        }
+        s
+    }
+}

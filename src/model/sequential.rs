@@ -1,0 +1,251 @@
+//! `Sequential`: layers applied one after another, Keras style.
+
+use crate::autograd::{Param, Tape, Var};
+use crate::loss::Loss;
+use crate::metrics::Metric;
+use crate::nn::{ForwardCtx, Layer, LayerSpec};
+use crate::optim::Optimizer;
+use crate::{Error, Result, Rng, Tensor};
+
+/// Optimizer, loss and metrics chosen by [`Sequential::compile`].
+pub(crate) struct Compiled {
+    pub optimizer: Box<dyn Optimizer>,
+    pub loss: Loss,
+    pub metrics: Vec<Metric>,
+}
+
+/// A stack of layers.
+///
+/// ```
+/// use strata::prelude::*;
+/// let mut model = Sequential::new()
+///     .add(Dense::new(5).input_dim(2).activation(Relu))
+///     .add(Dense::new(1).activation(Sigmoid));
+/// model.compile(Sgd::new(0.1), Loss::Mse, &[Metric::Accuracy]);
+/// assert_eq!(model.num_params(), 2 * 5 + 5 + 5 + 1);
+/// ```
+pub struct Sequential {
+    pub(crate) layers: Vec<Box<dyn Layer>>,
+    /// Per-sample input shape, once known.
+    input_shape: Option<Vec<usize>>,
+    /// Per-sample output shape of each layer, once built.
+    pub(crate) shapes: Vec<Vec<usize>>,
+    pub(crate) compiled: Option<Compiled>,
+    pub(crate) rng: Rng,
+    seed: u64,
+    name: String,
+}
+
+impl Default for Sequential {
+    fn default() -> Self {
+        Sequential::new()
+    }
+}
+
+impl Sequential {
+    /// An empty model (seed 0; see [`Sequential::seed`]).
+    pub fn new() -> Sequential {
+        Sequential {
+            layers: Vec::new(),
+            input_shape: None,
+            shapes: Vec::new(),
+            compiled: None,
+            rng: Rng::seeded(0),
+            seed: 0,
+            name: "sequential".into(),
+        }
+    }
+    /// Seeds every random choice of this model: initialization, shuffling, dropout.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self.rng = Rng::seeded(seed);
+        self
+    }
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+    pub fn model_name(&self) -> &str {
+        &self.name
+    }
+    pub fn seed_value(&self) -> u64 {
+        self.seed
+    }
+    /// Appends a layer.
+    #[allow(clippy::should_implement_trait)]
+    pub fn add(mut self, layer: impl Layer + 'static) -> Self {
+        self.push(Box::new(layer));
+        self
+    }
+    /// Appends a boxed layer.
+    pub fn push(&mut self, layer: Box<dyn Layer>) {
+        self.layers.push(layer);
+        self.shapes.clear();
+    }
+    /// Declares the per-sample input shape (e.g. `[1, 28, 28]`); otherwise it comes from a
+    /// first layer's `input_dim` or from the data at the first `fit`.
+    pub fn input_shape(mut self, shape: &[usize]) -> Self {
+        self.input_shape = Some(shape.to_vec());
+        self
+    }
+    pub fn layers(&self) -> &[Box<dyn Layer>] {
+        &self.layers
+    }
+    /// Per-sample input shape, if known.
+    pub fn known_input_shape(&self) -> Option<&[usize]> {
+        self.input_shape.as_deref()
+    }
+    pub fn is_built(&self) -> bool {
+        !self.shapes.is_empty() && self.shapes.len() == self.layers.len()
+    }
+    /// Per-sample output shape (after build).
+    pub fn output_shape(&self) -> Option<&[usize]> {
+        self.shapes.last().map(|s| s.as_slice())
+    }
+
+    /// Creates every layer's parameters for a per-sample `input` shape.
+    pub fn build(&mut self, input: &[usize]) -> Result<()> {
+        if self.layers.is_empty() {
+            return Err(Error::Model("the model has no layers".into()));
+        }
+        if self.is_built() && self.input_shape.as_deref() == Some(input) {
+            return Ok(());
+        }
+        let mut shape = input.to_vec();
+        let mut shapes = Vec::with_capacity(self.layers.len());
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            shape = layer
+                .build(&shape, &mut self.rng)
+                .map_err(|e| Error::Model(format!("layer {} ({}): {e}", i + 1, layer.kind())))?;
+            shapes.push(shape.clone());
+        }
+        self.input_shape = Some(input.to_vec());
+        self.shapes = shapes;
+        Ok(())
+    }
+
+    /// Builds from the declared input shape, if there is one.
+    pub(crate) fn build_if_declared(&mut self) -> Result<()> {
+        if self.is_built() {
+            return Ok(());
+        }
+        let declared = self.input_shape.clone().or_else(|| {
+            self.layers.first().and_then(|l| match l.spec() {
+                LayerSpec::Dense { input_dim: Some(n), .. } => Some(vec![n]),
+                _ => None,
+            })
+        });
+        match declared {
+            Some(s) => self.build(&s),
+            None => Ok(()),
+        }
+    }
+
+    /// Chooses the optimizer, the loss and the metrics for `fit`.
+    pub fn compile(&mut self, optimizer: impl Optimizer + 'static, loss: Loss, metrics: &[Metric]) {
+        self.compile_boxed(Box::new(optimizer), loss, metrics);
+    }
+    pub fn compile_boxed(&mut self, optimizer: Box<dyn Optimizer>, loss: Loss, metrics: &[Metric]) {
+        self.compiled = Some(Compiled { optimizer, loss, metrics: metrics.to_vec() });
+        // Build now when the shape is declared, so num_params/summary work before fit.
+        let _ = self.build_if_declared();
+    }
+    pub fn metrics(&self) -> &[Metric] {
+        self.compiled.as_ref().map(|c| c.metrics.as_slice()).unwrap_or(&[])
+    }
+    pub fn loss(&self) -> Option<Loss> {
+        self.compiled.as_ref().map(|c| c.loss)
+    }
+    pub fn optimizer(&self) -> Option<&dyn Optimizer> {
+        self.compiled.as_ref().map(|c| c.optimizer.as_ref())
+    }
+    pub fn optimizer_mut(&mut self) -> Option<&mut (dyn Optimizer + 'static)> {
+        self.compiled.as_mut().map(|c| c.optimizer.as_mut())
+    }
+
+    /// Every trainable parameter, layer by layer.
+    pub fn params(&self) -> Vec<&Param> {
+        self.layers.iter().flat_map(|l| l.params()).collect()
+    }
+    pub fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.layers.iter_mut().flat_map(|l| l.params_mut()).collect()
+    }
+    /// Number of trainable scalars.
+    pub fn num_params(&self) -> usize {
+        self.params().iter().map(|p| p.value.numel()).sum()
+    }
+
+    /// The full forward pass on the tape.
+    pub fn forward(&self, x: &Var, ctx: &mut ForwardCtx) -> Result<Var> {
+        self.forward_to(x, ctx, false)
+    }
+
+    /// Forward pass; with `logits`, the last layer stops before its softmax/sigmoid.
+    pub(crate) fn forward_to(&self, x: &Var, ctx: &mut ForwardCtx, logits: bool) -> Result<Var> {
+        let mut h = x.clone();
+        let last = self.layers.len().saturating_sub(1);
+        for (i, layer) in self.layers.iter().enumerate() {
+            let r = if logits && i == last { layer.forward_logits(&h, ctx) } else { layer.forward(&h, ctx) };
+            h = r.map_err(|e| Error::Model(format!("layer {} ({}): {e}", i + 1, layer.kind())))?;
+        }
+        Ok(h)
+    }
+
+    /// The last layer's output squashing (softmax/sigmoid), if any.
+    pub(crate) fn output_activation(&self) -> Option<crate::nn::Activation> {
+        self.layers.last().and_then(|l| l.output_activation())
+    }
+
+    /// Checks a batch of inputs against the built input shape.
+    pub(crate) fn check_input(&self, x: &Tensor) -> Result<()> {
+        if let Some(expected) = &self.input_shape {
+            if &x.shape()[1.min(x.rank())..] != expected.as_slice() {
+                let mut want = vec![x.shape().first().copied().unwrap_or(0)];
+                want.extend(expected);
+                return Err(Error::ShapeMismatch { op: "model input", left: want, right: x.shape().to_vec() });
+            }
+        }
+        Ok(())
+    }
+
+    /// Outputs for a batch of inputs `[N, ...]`, in eval mode, in chunks of 1000.
+    pub fn predict(&mut self, x: &Tensor) -> Result<Tensor> {
+        if !self.is_built() {
+            self.build(&x.shape()[1.min(x.rank())..].to_vec())?;
+        }
+        self.predict_built(x, 1000)
+    }
+
+    pub(crate) fn predict_built(&self, x: &Tensor, batch_size: usize) -> Result<Tensor> {
+        self.check_input(x)?;
+        let n = x.shape()[0];
+        let mut parts = Vec::new();
+        let mut rng = Rng::seeded(0); // eval mode draws nothing; needed only by the signature
+        for start in (0..n).step_by(batch_size.max(1)) {
+            let end = (start + batch_size).min(n);
+            let xb = if start == 0 && end == n { x.clone() } else { x.slice(0, start, end)? };
+            let tape = Tape::no_grad();
+            let mut ctx = ForwardCtx { tape: &tape, training: false, rng: &mut rng };
+            parts.push(self.forward(&tape.input(xb), &mut ctx)?.into_value());
+        }
+        if parts.len() == 1 {
+            return Ok(parts.pop().unwrap_or_else(|| Tensor::zeros(&[0])));
+        }
+        let refs: Vec<&Tensor> = parts.iter().collect();
+        Tensor::concat(&refs, 0)
+    }
+
+    /// The layer descriptions (saved beside the weights).
+    pub fn specs(&self) -> Vec<LayerSpec> {
+        self.layers.iter().map(|l| l.spec()).collect()
+    }
+
+    /// A model from layer descriptions.
+    pub fn from_specs(specs: &[LayerSpec]) -> Sequential {
+        let mut m = Sequential::new();
+        for s in specs {
+            m.push(s.to_layer());
+        }
+        m
+    }
+}

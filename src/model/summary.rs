@@ -1,0 +1,95 @@
+//! `summary()`: per layer, its output shape, parameters and multiply-accumulates.
+
+use super::sequential::Sequential;
+use crate::{Error, Result};
+use serde::Serialize;
+use std::fmt;
+
+/// One row of a model summary.
+#[derive(Clone, Debug, Serialize)]
+pub struct SummaryRow {
+    pub name: String,
+    pub kind: String,
+    /// Per-sample output shape.
+    pub output_shape: Vec<usize>,
+    pub params: usize,
+    /// Multiply-accumulates per sample.
+    pub macs: u64,
+}
+
+/// A model's layers with their sizes, and totals.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub model: String,
+    pub input_shape: Vec<usize>,
+    pub layers: Vec<SummaryRow>,
+    pub params: usize,
+    pub macs: u64,
+}
+
+impl Sequential {
+    /// The summary table; the model must be built (declared input shape or after `build`).
+    pub fn summary(&mut self) -> Result<Summary> {
+        self.build_if_declared()?;
+        let input = self
+            .known_input_shape()
+            .map(|s| s.to_vec())
+            .filter(|_| self.is_built())
+            .ok_or_else(|| Error::Model("summary needs the input shape: declare it or build the model first".into()))?;
+        let mut shape = input.clone();
+        let mut rows = Vec::new();
+        for (i, layer) in self.layers.iter().enumerate() {
+            let out = self.shapes[i].clone();
+            rows.push(SummaryRow {
+                name: format!("{}_{}", layer.kind().to_ascii_lowercase(), i + 1),
+                kind: layer.kind().to_string(),
+                output_shape: out.clone(),
+                params: layer.params().iter().map(|p| p.value.numel()).sum(),
+                macs: layer.macs(&shape),
+            });
+            shape = out;
+        }
+        Ok(Summary {
+            model: self.model_name().to_string(),
+            input_shape: input,
+            params: rows.iter().map(|r| r.params).sum(),
+            macs: rows.iter().map(|r| r.macs).sum(),
+            layers: rows,
+        })
+    }
+}
+
+/// `1234567` -> `"1,234,567"`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shape = |s: &[usize]| format!("({})", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
+        writeln!(f, "Model: {}   input {}", self.model, shape(&self.input_shape))?;
+        writeln!(f, "{:<22} {:<20} {:>14} {:>16}", "Layer (type)", "Output shape", "Params", "MACs")?;
+        writeln!(f, "{}", "-".repeat(75))?;
+        for r in &self.layers {
+            writeln!(
+                f,
+                "{:<22} {:<20} {:>14} {:>16}",
+                format!("{} ({})", r.name, r.kind),
+                shape(&r.output_shape),
+                thousands(r.params as u64),
+                thousands(r.macs)
+            )?;
+        }
+        writeln!(f, "{}", "-".repeat(75))?;
+        writeln!(f, "Total params: {}", thousands(self.params as u64))?;
+        write!(f, "Total MACs per sample: {}", thousands(self.macs))
+    }
+}

@@ -1,0 +1,68 @@
+//! Layers. A layer is a plain struct: `build` creates its parameters once the input shape
+//! is known (Keras style), `forward` maps a batch through it on the autograd tape.
+//!
+//! Shapes given to `build`, `output_shape` and `macs` are per sample (no batch axis).
+
+mod activation;
+mod dense;
+mod dropout;
+mod init;
+mod reshape;
+mod spec;
+
+pub use activation::{Activation, ActivationLayer};
+pub use dense::Dense;
+pub use dropout::Dropout;
+pub use init::Init;
+pub use reshape::{Flatten, Maxout};
+pub use spec::LayerSpec;
+
+use crate::autograd::{Param, Tape, Var};
+use crate::{Result, Rng};
+
+/// What a forward pass needs besides the input: the tape, the mode, and randomness.
+pub struct ForwardCtx<'a> {
+    pub tape: &'a Tape,
+    /// Training mode: dropout drops, batch norm uses batch statistics.
+    pub training: bool,
+    pub rng: &'a mut Rng,
+}
+
+impl ForwardCtx<'_> {
+    /// Puts a parameter on the tape.
+    pub fn param(&self, p: &Param) -> Var {
+        self.tape.param(p)
+    }
+}
+
+/// A network layer.
+pub trait Layer: Send {
+    /// Type name shown by `summary`, e.g. "Dense".
+    fn kind(&self) -> &'static str;
+    /// Creates the parameters for a per-sample `input` shape; returns the output shape.
+    /// Calling it again with the same shape keeps the existing parameters.
+    fn build(&mut self, input: &[usize], rng: &mut Rng) -> Result<Vec<usize>>;
+    /// Maps a batch `[N, ...input]` to `[N, ...output]`.
+    fn forward(&self, x: &Var, ctx: &mut ForwardCtx) -> Result<Var>;
+    /// Like `forward`, but stops before a final softmax or sigmoid, so the loss can fuse
+    /// it (softmax + cross-entropy is stable only when fused).
+    fn forward_logits(&self, x: &Var, ctx: &mut ForwardCtx) -> Result<Var> {
+        self.forward(x, ctx)
+    }
+    /// The squashing function `forward_logits` leaves out, if any.
+    fn output_activation(&self) -> Option<Activation> {
+        None
+    }
+    fn params(&self) -> Vec<&Param> {
+        Vec::new()
+    }
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        Vec::new()
+    }
+    /// Multiply-accumulates per sample for this input shape.
+    fn macs(&self, _input: &[usize]) -> u64 {
+        0
+    }
+    /// The serializable description this layer was made from (spec files, saved models).
+    fn spec(&self) -> LayerSpec;
+}

@@ -1,0 +1,70 @@
+//! Serializable layer descriptions: the one format for TOML spec files written by users
+//! and for the JSON description saved beside a model's weights.
+
+use super::{Activation, ActivationLayer, Dense, Dropout, Flatten, Init, Layer, Maxout};
+use serde::{Deserialize, Serialize};
+
+fn yes() -> bool {
+    true
+}
+
+/// One layer, as written in a spec file:
+///
+/// ```toml
+/// [[layers]]
+/// type = "dense"
+/// units = 128
+/// activation = "relu"
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LayerSpec {
+    Dense {
+        units: usize,
+        #[serde(default = "linear")]
+        activation: Activation,
+        #[serde(default = "yes")]
+        use_bias: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        init: Option<Init>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        input_dim: Option<usize>,
+    },
+    Activation {
+        activation: Activation,
+    },
+    Dropout {
+        rate: f32,
+    },
+    Flatten,
+    Maxout {
+        units: usize,
+        pieces: usize,
+    },
+}
+
+fn linear() -> Activation {
+    Activation::Linear
+}
+
+impl LayerSpec {
+    /// A fresh (unbuilt) layer for this description.
+    pub fn to_layer(&self) -> Box<dyn Layer> {
+        match self.clone() {
+            LayerSpec::Dense { units, activation, use_bias, init, input_dim } => {
+                let mut d = Dense::new(units).activation(activation).use_bias(use_bias);
+                if let Some(i) = init {
+                    d = d.init(i);
+                }
+                if let Some(n) = input_dim {
+                    d = d.input_dim(n);
+                }
+                Box::new(d)
+            }
+            LayerSpec::Activation { activation } => Box::new(ActivationLayer(activation)),
+            LayerSpec::Dropout { rate } => Box::new(Dropout::new(rate)),
+            LayerSpec::Flatten => Box::new(Flatten),
+            LayerSpec::Maxout { units, pieces } => Box::new(Maxout::new(units, pieces)),
+        }
+    }
+}
