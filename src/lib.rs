@@ -8,8 +8,10 @@
 //! → `optim` (parameter updates) → `io` (safetensors checkpoints).
 
 pub mod autograd;
+pub mod bench;
 pub mod data;
 pub mod error;
+pub mod io;
 pub mod loss;
 pub mod metrics;
 pub mod model;
@@ -17,6 +19,7 @@ pub mod nn;
 pub mod optim;
 pub mod rng;
 pub mod tensor;
+pub mod zoo;
 
 pub use data::{Dataset, Target};
 pub use error::{Error, Result};

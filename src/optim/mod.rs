@@ -38,3 +38,7 @@ impl Optimizer for Sgd {
     fn state(&self, _: &[&Param]) -> Vec<(String, Tensor)> { vec![] }
     fn load_state(&mut self, _: &[&Param], _: &[(String, Tensor)]) -> Result<()> { Ok(()) }
 }
+pub fn by_name(name: &str, lr: f32, momentum: f32, _wd: f32) -> Result<Box<dyn Optimizer>> {
+    match name { "sgd" => Ok(Box::new(Sgd::new(lr).momentum(momentum))), o => Err(crate::Error::invalid("optimizer", format!("unknown '{o}'"))) }
+}
+pub fn schedule_from_str(s: &str) -> Result<Box<dyn LrSchedule>> { Err(crate::Error::invalid("schedule", s.to_string())) }

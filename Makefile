@@ -1,0 +1,37 @@
+# strata — the two commands of the README's Quick start, and their helpers.
+#   make demo   installs what is missing, builds in release mode, trains a network on Fashion-MNIST
+#   make test   installs what is missing and runs the whole test suite
+
+CARGO ?= cargo
+DATA_DIR ?= $(if $(STRATA_DATA),$(STRATA_DATA)/fashion-mnist,/usr/share/datasets/fashion-mnist)
+STRATA := target/release/strata
+
+.PHONY: demo test deps dataset build bench clean
+
+demo: deps build
+	$(STRATA) train --model mlp --data fashion-mnist --epochs 10 --seed 1 --out runs/demo-mlp
+
+test: deps
+	$(CARGO) test --release --all-targets
+	$(CARGO) test --release --doc
+
+build:
+	$(CARGO) build --release
+
+deps: dataset
+
+# Fashion-MNIST from Debian (dataset-fashion-mnist), unless it is already there.
+dataset:
+	@if [ -f "$(DATA_DIR)/train-images-idx3-ubyte.gz" ] || [ -f "$(DATA_DIR)/train-images-idx3-ubyte" ]; then \
+		echo "Fashion-MNIST found in $(DATA_DIR)"; \
+	else \
+		echo "installing Fashion-MNIST (apt-get install dataset-fashion-mnist)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq dataset-fashion-mnist; \
+	fi
+
+bench: build
+	$(STRATA) bench --workload mlp
+
+clean:
+	$(CARGO) clean

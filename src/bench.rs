@@ -1,0 +1,113 @@
+//! The benchmark protocol of `../shared/bench` (so strata and PyTorch are timed alike):
+//! training throughput = 20 warm-up steps, then 3 timed windows of N steps, median
+//! images/s, batch gathering inside the window; inference = the test set at batch 1000 in
+//! eval mode, median of 3 after one warm pass.
+
+use crate::data::Dataset;
+use crate::model::Sequential;
+use crate::{Error, Result, Rng};
+use serde::Serialize;
+use std::time::Instant;
+
+/// Warm-up steps before timing.
+pub const WARMUP_STEPS: usize = 20;
+/// Timed windows; the median is reported.
+pub const REPEATS: usize = 3;
+/// Inference batch size.
+pub const INFER_BATCH: usize = 1000;
+
+/// What a benchmark run measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    pub workload: String,
+    pub batch_size: usize,
+    pub steps: usize,
+    pub threads: usize,
+    pub params: usize,
+    /// Median over the timed windows.
+    pub train_images_per_sec: f64,
+    pub train_images_per_sec_all: Vec<f64>,
+    pub train_ms_per_step: f64,
+    pub infer_images_per_sec: f64,
+    pub infer_images_per_sec_all: Vec<f64>,
+    /// Multiply-accumulates per sample of one forward pass.
+    pub forward_macs_per_sample: u64,
+    /// Loss after the timed steps (a sanity check that training did something).
+    pub final_loss: f32,
+    /// Test accuracy after the timed steps.
+    pub accuracy_after: Option<f32>,
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    s[s.len() / 2]
+}
+
+/// Runs the protocol on a compiled model. `train`/`test` must already be preprocessed.
+pub fn run(
+    workload: &str,
+    model: &mut Sequential,
+    train: &Dataset,
+    test: &Dataset,
+    steps: usize,
+    batch: usize,
+    warmup: usize,
+) -> Result<BenchReport> {
+    if batch == 0 || steps == 0 {
+        return Err(Error::invalid("bench", "steps and batch size must be at least 1"));
+    }
+    if train.len() < batch {
+        return Err(Error::invalid("batch size", format!("{batch} exceeds the {} training samples", train.len())));
+    }
+    model.build(train.sample_shape())?;
+    let perm = Rng::seeded(1234).permutation(train.len());
+    let n = train.len();
+    let mut pos = 0usize;
+    let mut run_steps = |model: &mut Sequential, count: usize| -> Result<f32> {
+        let mut loss = f32::NAN;
+        for _ in 0..count {
+            let s = (pos * batch) % (n - batch + 1);
+            let b = train.batch(&perm[s..s + batch])?;
+            loss = model.train_step(&b)?.loss;
+            pos += 1;
+        }
+        Ok(loss)
+    };
+    run_steps(model, warmup)?;
+    let mut times = Vec::new();
+    let mut loss = f32::NAN;
+    for _ in 0..REPEATS {
+        let t = Instant::now();
+        loss = run_steps(model, steps)?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    let train_ips: Vec<f64> = times.iter().map(|t| (steps * batch) as f64 / t).collect();
+    let train_ms = 1000.0 * median(&times) / steps as f64;
+
+    let _ = model.evaluate(test, INFER_BATCH)?;
+    let mut infer = Vec::new();
+    let mut accuracy = None;
+    for _ in 0..REPEATS {
+        let t = Instant::now();
+        let e = model.evaluate(test, INFER_BATCH)?;
+        infer.push(test.len() as f64 / t.elapsed().as_secs_f64());
+        accuracy = e.accuracy;
+    }
+    let macs = model.summary().map(|s| s.macs).unwrap_or(0);
+    Ok(BenchReport {
+        workload: workload.to_string(),
+        batch_size: batch,
+        steps,
+        threads: rayon::current_num_threads(),
+        params: model.num_params(),
+        train_images_per_sec: median(&train_ips),
+        train_images_per_sec_all: train_ips,
+        train_ms_per_step: train_ms,
+        infer_images_per_sec: median(&infer),
+        infer_images_per_sec_all: infer,
+        forward_macs_per_sample: macs,
+        final_loss: loss,
+        accuracy_after: accuracy,
+    })
+}

@@ -1,0 +1,64 @@
+//! `strata bench`: the shared benchmark protocol on a named workload (see `strata::bench`).
+
+use super::common::{load_images, peak_rss_mib, print_json, standardize};
+use clap::Args;
+use strata::data::normalize::Standardizer;
+use strata::metrics::Metric;
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Workload: mlp (W1).
+    #[arg(long)]
+    workload: String,
+    /// Steps per timed window (default 200; batch 1 defaults to 2000).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Batch size (default 128).
+    #[arg(long, default_value_t = 128)]
+    batch_size: usize,
+    /// Dataset (default fashion-mnist, as in the shared protocol).
+    #[arg(long, default_value = "fashion-mnist")]
+    data: String,
+    /// Print JSON on the last line.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: BenchArgs) -> anyhow::Result<()> {
+    let (mut train, mut test) = load_images(&a.data)?;
+    // The shared protocol's fixed standardization (not fitted), so every framework sees the same inputs.
+    let s = Standardizer::fashion_mnist();
+    standardize(&mut train, &s)?;
+    standardize(&mut test, &s)?;
+    let classes = train.num_classes().unwrap_or(10);
+    let w = strata::zoo::workload(&a.workload, train.sample_shape(), classes)?;
+    let mut model = w.model;
+    model.compile_boxed(w.optimizer, w.loss, &[Metric::Accuracy]);
+    let steps = a.steps.unwrap_or(if a.batch_size == 1 { 2000 } else { w.steps });
+    let warmup = if a.batch_size == 1 { 100 } else { strata::bench::WARMUP_STEPS };
+    let r = strata::bench::run(&a.workload, &mut model, &train, &test, steps, a.batch_size, warmup)?;
+    let rss = peak_rss_mib();
+    println!(
+        "{}: train {:.0} img/s ({:.3} ms/step, batch {}, {} threads), infer {:.0} img/s, peak RSS {:.0} MiB",
+        r.workload,
+        r.train_images_per_sec,
+        r.train_ms_per_step,
+        r.batch_size,
+        r.threads,
+        r.infer_images_per_sec,
+        rss.unwrap_or(f64::NAN)
+    );
+    let train_gflops = 3.0 * 2.0 * r.forward_macs_per_sample as f64 * r.train_images_per_sec / 1e9;
+    println!(
+        "  ~{:.1} GFLOP/s training (3x forward MACs), {:.1} GFLOP/s inference; machine FMA peak 190 GFLOP/s on 2 cores",
+        train_gflops,
+        2.0 * r.forward_macs_per_sample as f64 * r.infer_images_per_sec / 1e9
+    );
+    if a.json {
+        let mut v = serde_json::to_value(&r)?;
+        v["peak_rss_mib"] = serde_json::json!(rss);
+        v["train_us_per_step"] = serde_json::json!(r.train_ms_per_step * 1000.0);
+        print_json(&v);
+    }
+    Ok(())
+}

@@ -1,0 +1,67 @@
+//! Command-line parsing and dispatch. Subcommands live one per file.
+
+mod bench;
+mod common;
+mod eval;
+mod predict;
+mod summary;
+mod train;
+
+use clap::{Parser, Subcommand};
+use std::process::exit;
+
+/// strata: deep neural networks, fast on a CPU.
+#[derive(Parser, Debug)]
+#[command(name = "strata", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Worker threads for the numeric kernels (default: all cores).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train a model on a dataset and save it.
+    Train(train::TrainArgs),
+    /// Evaluate a saved model on a dataset's test split.
+    Eval(eval::EvalArgs),
+    /// Predict the classes of images with a saved model.
+    Predict(predict::PredictArgs),
+    /// Print a model's layers, output shapes, parameters and multiply-accumulates.
+    Summary(summary::SummaryArgs),
+    /// Measure training and inference throughput on a benchmark workload.
+    Bench(bench::BenchArgs),
+}
+
+pub fn run() -> anyhow::Result<()> {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                exit(0);
+            }
+            // One line naming the flag, instead of clap's multi-line usage block.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+            eprintln!("error: {first} (see 'strata --help')");
+            exit(2);
+        }
+    };
+    let threads = match cli.threads {
+        Some(0) => anyhow::bail!("invalid --threads: must be at least 1"),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    };
+    strata::set_threads(threads)?;
+    match cli.command {
+        Command::Train(a) => train::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Predict(a) => predict::run(a),
+        Command::Summary(a) => summary::run(a),
+        Command::Bench(a) => bench::run(a),
+    }
+}

@@ -1,0 +1,46 @@
+//! `strata summary`: a model's layers, output shapes, parameters and MACs.
+
+use super::common::print_json;
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct SummaryArgs {
+    /// Model name or TOML spec file.
+    #[arg(long)]
+    model: String,
+    /// Per-sample input shape, CxHxW (e.g. 1x28x28) or a flat width (784).
+    #[arg(long, default_value = "1x28x28")]
+    input: String,
+    /// Number of classes.
+    #[arg(long, default_value_t = 10)]
+    classes: usize,
+    /// Print JSON on the last line.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parses "3x224x224" into [3, 224, 224].
+pub fn parse_shape(s: &str) -> anyhow::Result<Vec<usize>> {
+    let dims: Result<Vec<usize>, _> = s.split(['x', 'X', ',']).map(|d| d.trim().parse::<usize>()).collect();
+    match dims {
+        Ok(d) if !d.is_empty() && d.iter().all(|&v| v > 0) => Ok(d),
+        _ => anyhow::bail!("invalid --input '{s}': expected positive sizes like 1x28x28"),
+    }
+}
+
+pub fn run(a: SummaryArgs) -> anyhow::Result<()> {
+    let input = parse_shape(&a.input)?;
+    if a.classes == 0 {
+        anyhow::bail!("invalid --classes: must be at least 1");
+    }
+    let mut choice = strata::zoo::choose(&a.model, &input, a.classes, 0)?;
+    for n in &choice.notes {
+        eprintln!("note: {n}");
+    }
+    let s = choice.model.summary()?;
+    println!("{s}");
+    if a.json {
+        print_json(&serde_json::to_value(&s)?);
+    }
+    Ok(())
+}

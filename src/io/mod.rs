@@ -1,0 +1,12 @@
+//! Saving and loading: weights as safetensors, the model description as JSON beside them,
+//! every file written atomically (a crash never leaves a half-written model behind).
+
+mod atomic;
+mod model_file;
+mod spec;
+mod tensors;
+
+pub use atomic::write_atomic;
+pub use model_file::{description_path, load_model, save_model, ModelMeta, SavedModel};
+pub use spec::{ModelSpec, Recipe};
+pub use tensors::{load_tensors, save_tensors};

@@ -1,0 +1,132 @@
+//! A saved model: `NAME.safetensors` (weights) plus `NAME.json` (what the network is, how
+//! its inputs were preprocessed, what its classes are called).
+
+use super::atomic::write_atomic;
+use super::tensors::{load_tensors, save_tensors};
+use crate::data::normalize::Standardizer;
+use crate::loss::Loss;
+use crate::model::Sequential;
+use crate::nn::LayerSpec;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+const FORMAT: &str = "strata-model";
+const VERSION: u32 = 1;
+
+/// Everything about a saved model except its weights.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelMeta {
+    pub format: String,
+    pub version: u32,
+    /// Model name (zoo name or spec file stem).
+    pub name: String,
+    /// Per-sample input shape.
+    pub input_shape: Vec<usize>,
+    pub layers: Vec<LayerSpec>,
+    pub loss: Loss,
+    #[serde(default)]
+    pub num_classes: Option<usize>,
+    #[serde(default)]
+    pub class_names: Option<Vec<String>>,
+    /// Input standardization applied after scaling pixels to [0, 1].
+    #[serde(default)]
+    pub standardize: Option<Standardizer>,
+    /// Seed the model was trained with.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// A model loaded from disk with its description.
+pub struct SavedModel {
+    pub model: Sequential,
+    pub meta: ModelMeta,
+}
+
+/// The JSON description that goes with a weights file: `x/model.safetensors` -> `x/model.json`.
+pub fn description_path(weights: &Path) -> PathBuf {
+    weights.with_extension("json")
+}
+
+fn tensor_name(layer: usize, kind: &str, param: &str) -> String {
+    format!("{layer:03}.{}.{param}", kind.to_ascii_lowercase())
+}
+
+/// Saves the weights to `path` (safetensors) and the description beside it (JSON).
+/// The model must be built and compiled.
+pub fn save_model(
+    model: &Sequential,
+    path: &Path,
+    standardize: Option<Standardizer>,
+    class_names: Option<Vec<String>>,
+) -> Result<()> {
+    let input_shape = model
+        .known_input_shape()
+        .filter(|_| model.is_built())
+        .ok_or_else(|| Error::Model("cannot save a model that is not built".into()))?
+        .to_vec();
+    let loss = model.loss().ok_or_else(|| Error::Model("cannot save a model that is not compiled".into()))?;
+    let mut tensors = Vec::new();
+    for (i, layer) in model.layers().iter().enumerate() {
+        for p in layer.params() {
+            tensors.push((tensor_name(i, layer.kind(), &p.name), p.value.clone()));
+        }
+    }
+    let meta = ModelMeta {
+        format: FORMAT.into(),
+        version: VERSION,
+        name: model.model_name().to_string(),
+        input_shape,
+        layers: model.specs(),
+        loss,
+        num_classes: model.output_shape().and_then(|s| s.last().copied()),
+        class_names,
+        standardize,
+        seed: model.seed_value(),
+    };
+    let json = serde_json::to_string_pretty(&meta).map_err(|e| Error::Model(e.to_string()))?;
+    // Weights first: if we crash between the two writes, the old description still matches
+    // the shapes of neither-or-both, and a reload reports the mismatch instead of guessing.
+    save_tensors(path, &tensors, None)?;
+    write_atomic(&description_path(path), json.as_bytes())
+}
+
+/// Loads a model saved by [`save_model`]; the result is built, and compiled with plain SGD
+/// (replace with `compile` to train further).
+pub fn load_model(path: &Path) -> Result<SavedModel> {
+    let desc = description_path(path);
+    let text = std::fs::read_to_string(&desc).map_err(|e| Error::io(&desc, e))?;
+    let meta: ModelMeta =
+        serde_json::from_str(&text).map_err(|e| Error::data(&desc, format!("not a strata model description ({e})")))?;
+    if meta.format != FORMAT {
+        return Err(Error::data(&desc, format!("format '{}' is not '{FORMAT}'", meta.format)));
+    }
+    if meta.version > VERSION {
+        return Err(Error::data(&desc, format!("version {} is newer than this strata understands ({VERSION})", meta.version)));
+    }
+    let mut model = Sequential::from_specs(&meta.layers).seed(meta.seed).name(meta.name.clone());
+    model.build(&meta.input_shape).map_err(|e| Error::data(&desc, e.to_string()))?;
+    model.compile(crate::optim::Sgd::new(0.01), meta.loss, &[crate::metrics::Metric::Accuracy]);
+    let tensors = load_tensors(path)?;
+    let mut by_name: std::collections::HashMap<String, crate::Tensor> = tensors.into_iter().collect();
+    let kinds: Vec<&'static str> = model.layers().iter().map(|l| l.kind()).collect();
+    let mut index = 0;
+    for (i, layer) in model.layers.iter_mut().enumerate() {
+        for p in layer.params_mut() {
+            let name = tensor_name(i, kinds[i], &p.name);
+            let t = by_name.remove(&name).ok_or_else(|| Error::data(path, format!("missing tensor '{name}'")))?;
+            if t.shape() != p.value.shape() {
+                return Err(Error::data(
+                    path,
+                    format!("tensor '{name}' has shape {:?}, the model expects {:?}", t.shape(), p.value.shape()),
+                ));
+            }
+            p.value = t;
+            index += 1;
+        }
+    }
+    if let Some(extra) = by_name.keys().next() {
+        return Err(Error::data(path, format!("unexpected tensor '{extra}' (after {index} matched)")));
+    }
+    Ok(SavedModel { model, meta })
+}
