@@ -3,6 +3,11 @@
 
 mod cli;
 
+// mimalloc keeps freed pages mapped for reuse; with the system allocator, every large
+// activation buffer was faulted in (and zeroed by the kernel) again each step.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
