@@ -59,6 +59,14 @@ pub trait Layer: Send {
     fn params_mut(&mut self) -> Vec<&mut Param> {
         Vec::new()
     }
+    /// Non-trainable state saved with the model (e.g. batch-norm running statistics).
+    fn buffers(&self) -> Vec<(&'static str, crate::Tensor)> {
+        Vec::new()
+    }
+    /// Restores a buffer returned by `buffers` (when loading a saved model).
+    fn set_buffer(&mut self, name: &str, _value: crate::Tensor) -> Result<()> {
+        Err(crate::Error::Model(format!("{} has no buffer '{name}'", self.kind())))
+    }
     /// Multiply-accumulates per sample for this input shape.
     fn macs(&self, _input: &[usize]) -> u64 {
         0
