@@ -10,11 +10,16 @@
 pub mod autograd;
 pub mod data;
 pub mod error;
+pub mod optim;
 pub mod rng;
 pub mod tensor;
 
 pub use data::{Dataset, Target};
 pub use error::{Error, Result};
+pub use optim::{
+    Adagrad, Adam, AdamW, ExponentialDecay, LrSchedule, Optimizer, PlateauMode, ReduceOnPlateau,
+    RmsProp, Sgd, StepDecay,
+};
 pub use rng::Rng;
 pub use tensor::Tensor;
 
