@@ -23,6 +23,10 @@ pub mod zoo;
 
 pub use data::{Dataset, Target};
 pub use error::{Error, Result};
+pub use optim::{
+    Adagrad, Adam, AdamW, ExponentialDecay, LrSchedule, Optimizer, PlateauMode, ReduceOnPlateau,
+    RmsProp, Sgd, StepDecay,
+};
 pub use rng::Rng;
 pub use tensor::Tensor;
 
