@@ -36,13 +36,16 @@ fn softmax_backward(g: &Tensor, y: &Tensor) -> Tensor {
     Tensor::from_vec(dx, y.shape()).expect("same shape")
 }
 
-pub(crate) fn run_backward(ops: &[Op], grads: &mut [Option<Tensor>]) -> Result<()> {
+/// Walks `ops` in reverse. Leaves and the nodes in `keep` keep their gradient in `grads` for
+/// the caller; every other node's gradient is consumed once it has been propagated.
+pub(crate) fn run_backward(ops: &[Op], grads: &mut [Option<Tensor>], keep: &[NodeId]) -> Result<()> {
     for id in (0..ops.len()).rev() {
         let op = &ops[id];
         if matches!(op, Op::Leaf) {
             continue; // leaves keep their gradient for the caller
         }
-        let Some(g) = grads[id].take() else { continue };
+        let g = if keep.contains(&id) { grads[id].clone() } else { grads[id].take() };
+        let Some(g) = g else { continue };
         match op {
             Op::Leaf => {}
             Op::Add { a, b, a_shape, b_shape } => {
