@@ -243,8 +243,11 @@ pub(crate) fn run_backward(ops: &[Op], grads: &mut [Option<Tensor>], keep: &[Nod
             }
             Op::Bce { pred, pred_val, target } => {
                 let scale = g.item()? / pred_val.numel().max(1) as f32;
+                // Where the forward clamp was active the loss is flat in p: zero gradient.
                 let d = times(pred_val, target, |p, t| {
-                    let p = p.clamp(1e-7, 1.0 - 1e-7);
+                    if !(1e-7..=1.0 - 1e-7).contains(&p) {
+                        return 0.0;
+                    }
                     scale * (p - t) / (p * (1.0 - p))
                 });
                 accumulate(grads, *pred, d)?
