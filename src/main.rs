@@ -21,6 +21,8 @@ fn main() -> ExitCode {
             .unwrap_or_else(|| "unknown panic".into());
         let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         eprintln!("error: internal error: {msg}{at} (this is a bug in strata; please report it)");
+        // Worker threads may panic together; one line is enough.
+        std::process::exit(101);
     }));
     match cli::run() {
         Ok(()) => ExitCode::SUCCESS,

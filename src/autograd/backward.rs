@@ -4,6 +4,8 @@
 
 use super::op::Op;
 use super::tape::NodeId;
+use crate::tensor::conv::conv2d_backward;
+use crate::tensor::pool::pool2d_backward;
 use crate::tensor::{gemm, BinaryOp, UnaryOp};
 use crate::{Result, Tensor};
 
@@ -255,6 +257,20 @@ pub(crate) fn run_backward(ops: &[Op], grads: &mut [Option<Tensor>], keep: &[Nod
             Op::BceWithLogits { logits, probs, target } => {
                 let scale = g.item()? / probs.numel().max(1) as f32;
                 accumulate(grads, *logits, times(probs, target, |p, t| scale * (p - t)))?
+            }
+            Op::Conv2d { x, w, b, x_val, w_val, geom } => {
+                let (dx, dw, db) = conv2d_backward(geom, x_val.data(), w_val.data(), g.data(), x.is_some(), b.is_some());
+                if let Some(dx) = dx {
+                    accumulate(grads, *x, Tensor::from_vec(dx, x_val.shape())?)?;
+                }
+                accumulate(grads, *w, Tensor::from_vec(dw, w_val.shape())?)?;
+                if let Some(db) = db {
+                    accumulate(grads, *b, Tensor::from_vec(db, &[geom.o])?)?;
+                }
+            }
+            Op::Pool2d { x, x_val, out, winners, geom, kind } => {
+                let dx = pool2d_backward(geom, *kind, x_val.data(), out.data(), winners, g.data());
+                accumulate(grads, *x, Tensor::from_vec(dx, &[geom.n, geom.c, geom.h, geom.w])?)?
             }
         }
     }

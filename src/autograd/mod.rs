@@ -18,6 +18,7 @@
 //! ```
 
 mod backward;
+mod conv_ops;
 pub mod gradcheck;
 mod nn_ops;
 mod op;

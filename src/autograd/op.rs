@@ -2,6 +2,8 @@
 //! and exactly what its gradient rule needs saved from the forward pass.
 
 use super::tape::NodeId;
+use crate::tensor::conv::Conv2dGeom;
+use crate::tensor::pool::{PoolGeom, PoolKind};
 use crate::tensor::BinaryOp;
 use crate::Tensor;
 
@@ -70,4 +72,10 @@ pub(crate) enum Op {
     Bce { pred: In, pred_val: Tensor, target: Tensor },
     /// Binary cross-entropy on logits (sigmoid folded in).
     BceWithLogits { logits: In, probs: Tensor, target: Tensor },
+
+    // ---- convolutional networks
+    /// 2-D convolution, x [N, C, H, W], w [O, C/groups, KH, KW], b [O].
+    Conv2d { x: In, w: In, b: In, x_val: Tensor, w_val: Tensor, geom: Conv2dGeom },
+    /// 2-D pooling; `winners` for max pooling, `out` for L2 pooling.
+    Pool2d { x: In, x_val: Tensor, out: Tensor, winners: Vec<u32>, geom: PoolGeom, kind: PoolKind },
 }

@@ -4,13 +4,17 @@
 //! Shapes given to `build`, `output_shape` and `macs` are per sample (no batch axis).
 
 mod activation;
+pub mod conv;
 mod dense;
 mod dropout;
 mod init;
+pub mod pool;
 mod reshape;
 mod spec;
 
 pub use activation::{Activation, ActivationLayer};
+pub use conv::{Conv2d, Padding};
+pub use pool::{AvgPool2d, GlobalAvgPool2d, L2Pool2d, MaxPool2d, Pool2d};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use init::Init;

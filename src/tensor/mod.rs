@@ -11,9 +11,11 @@
 //! assert_eq!(b.data(), &[7.0, 10.0, 15.0, 22.0]);
 //! ```
 
+pub mod conv;
 mod elementwise;
 mod layout;
 mod matmul;
+pub mod pool;
 pub mod parallel;
 mod reduce;
 mod shape;
