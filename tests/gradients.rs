@@ -743,3 +743,54 @@ fn linear_with_only_the_bias_tracked() {
     );
     assert!(xo.linear(&wo, Some(&tape.param(&p))).is_err());
 }
+
+// ---- convolution and pooling (finite differences through the fused kernels)
+
+mod conv_pool {
+    use strata::autograd::gradcheck::check_gradients;
+    use strata::tensor::pool::PoolKind;
+    use strata::{Rng, Tensor};
+
+    fn rand(shape: &[usize], seed: u64) -> Tensor {
+        Tensor::rand_uniform(shape, -1.0, 1.0, &mut Rng::seeded(seed))
+    }
+
+    #[test]
+    fn conv2d_with_stride_padding_dilation_and_groups() {
+        // (x, w, stride, pad (t, b, l, r), dilation, groups)
+        let cases = [
+            ([2, 1, 6, 6], [3, 1, 3, 3], (1, 1), (1, 1, 1, 1), (1, 1), 1),
+            ([1, 2, 7, 5], [2, 2, 2, 3], (2, 1), (0, 1, 2, 0), (1, 1), 1),
+            ([2, 2, 7, 7], [2, 2, 3, 3], (1, 2), (2, 2, 2, 2), (2, 2), 1),
+            ([1, 4, 5, 5], [6, 2, 3, 3], (1, 1), (1, 1, 1, 1), (1, 1), 2),
+            ([2, 3, 4, 4], [2, 3, 1, 1], (1, 1), (0, 0, 0, 0), (1, 1), 1),
+        ];
+        for (i, (xs, ws, s, p, d, g)) in cases.into_iter().enumerate() {
+            let inputs = [rand(&xs, 10 + i as u64), rand(&ws, 20 + i as u64), rand(&[ws[0]], 30 + i as u64)];
+            check_gradients(|v| v[0].conv2d(&v[1], Some(&v[2]), s, p, d, g), &inputs, 1e-2, 2e-3, 1e-2)
+                .unwrap_or_else(|e| panic!("case {i}: {e}"));
+        }
+    }
+
+    #[test]
+    fn every_pooling() {
+        for kind in [PoolKind::Max, PoolKind::Avg, PoolKind::L2] {
+            for (k, s, p) in [((2, 2), (2, 2), (0, 0)), ((3, 3), (2, 2), (1, 1)), ((2, 3), (1, 2), (0, 1))] {
+                // distinct, well separated values so max pooling has no ties
+                let mut x = Tensor::from_vec((0..2 * 2 * 6 * 6).map(|v| v as f32 * 0.1).collect(), &[2, 2, 6, 6]).unwrap();
+                let mut rng = Rng::seeded(5);
+                rng.shuffle(x.data_mut());
+                if kind == PoolKind::L2 {
+                    x = x.add_scalar(0.5); // away from the sqrt kink at 0
+                }
+                check_gradients(|v| v[0].pool2d(kind, k, s, p), &[x], 1e-2, 2e-3, 1e-2)
+                    .unwrap_or_else(|e| panic!("{kind:?} {k:?} {s:?} {p:?}: {e}"));
+            }
+        }
+    }
+
+    #[test]
+    fn global_average_pooling() {
+        check_gradients(|v| v[0].global_avg_pool(), &[rand(&[2, 3, 4, 5], 1)], 1e-2, 2e-3, 1e-2).unwrap();
+    }
+}

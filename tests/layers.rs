@@ -130,3 +130,67 @@ fn specs_rebuild_the_same_layers() {
         assert_eq!(back.to_layer().spec(), spec);
     }
 }
+
+#[test]
+fn conv_and_pool_layer_shapes() {
+    use strata::nn::{AvgPool2d, Conv2d, GlobalAvgPool2d, L2Pool2d, MaxPool2d};
+    let mut rng = Rng::seeded(0);
+    // (layer, input, expected output, expected params)
+    let mut cases: Vec<(Box<dyn Layer>, Vec<usize>, Vec<usize>, usize)> = vec![
+        (Box::new(Conv2d::new(6, 5).padding(2)), vec![1, 28, 28], vec![6, 28, 28], 6 * 25 + 6),
+        (Box::new(Conv2d::new(16, 5)), vec![6, 14, 14], vec![16, 10, 10], 16 * 150 + 16),
+        (Box::new(Conv2d::new(96, 11).stride(4).padding(2)), vec![3, 224, 224], vec![96, 55, 55], 96 * 363 + 96),
+        (Box::new(Conv2d::new(8, 3).padding_same().stride(2)), vec![3, 9, 9], vec![8, 5, 5], 8 * 27 + 8),
+        (Box::new(Conv2d::new(4, 1).use_bias(false)), vec![3, 5, 5], vec![4, 5, 5], 12),
+        (Box::new(Conv2d::new(4, 3).kernel_size((1, 3)).dilation(2)), vec![2, 6, 8], vec![4, 6, 4], 4 * 6 + 4),
+        (Box::new(Conv2d::new(6, 3).groups(2)), vec![4, 5, 5], vec![6, 3, 3], 6 * 2 * 9 + 6),
+        (Box::new(MaxPool2d::new(2)), vec![6, 28, 28], vec![6, 14, 14], 0),
+        (Box::new(MaxPool2d::new(3).stride(2)), vec![96, 55, 55], vec![96, 27, 27], 0),
+        (Box::new(AvgPool2d::new(2)), vec![6, 28, 28], vec![6, 14, 14], 0),
+        (Box::new(L2Pool2d::new(2).stride(1)), vec![2, 4, 4], vec![2, 3, 3], 0),
+        (Box::new(GlobalAvgPool2d), vec![10, 6, 6], vec![10], 0),
+    ];
+    for (layer, input, want, params) in cases.iter_mut() {
+        assert_eq!(&layer.build(input, &mut rng).unwrap(), want, "{}", layer.kind());
+        assert_eq!(layer.params().iter().map(|p| p.value.numel()).sum::<usize>(), *params, "{}", layer.kind());
+        let mut batch = vec![2];
+        batch.extend(input.iter());
+        let y = forward(layer.as_ref(), Tensor::rand_normal(&batch, 0.0, 1.0, &mut rng), true, 0);
+        assert_eq!(&y.shape()[1..], want.as_slice());
+        // the spec rebuilds an identical layer
+        let spec = layer.spec();
+        let back: LayerSpec = serde_json::from_str(&serde_json::to_string(&spec).unwrap()).unwrap();
+        assert_eq!(back, spec);
+    }
+    // impossible shapes are errors, not panics
+    assert!(Conv2d::new(4, 7).build(&[1, 5, 5], &mut rng).is_err());
+    assert!(Conv2d::new(4, 3).groups(3).build(&[4, 5, 5], &mut rng).is_err());
+    assert!(MaxPool2d::new(2).build(&[10], &mut rng).is_err());
+}
+
+#[test]
+fn spec_file_accepts_conv_layers() {
+    let text = r#"
+        [[layers]]
+        type = "conv2d"
+        filters = 4
+        kernel = 3
+        padding = "same"
+        activation = "relu"
+        [[layers]]
+        type = "pool2d"
+        pool = "max"
+        window = 2
+        [[layers]]
+        type = "conv2d"
+        filters = 2
+        kernel = [1, 3]
+        stride = [1, 2]
+        [[layers]]
+        type = "global_avg_pool2d"
+    "#;
+    let spec = strata::io::ModelSpec::parse(text, std::path::Path::new("t.toml")).unwrap();
+    let mut m = strata::model::Sequential::from_specs(&spec.layers);
+    m.build(&[1, 8, 8]).unwrap();
+    assert_eq!(m.output_shape().unwrap(), &[2]);
+}
