@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod model;
 pub mod nn;
 pub mod optim;
+pub mod plot;
 pub mod rng;
 pub mod tensor;
 pub mod zoo;

@@ -1,0 +1,3 @@
+//! Pictures: image grids of filters and feature maps (tiles).
+
+pub mod tiles;
