@@ -250,6 +250,22 @@ pub(crate) fn run_backward(ops: &[Op], grads: &mut [Option<Tensor>]) -> Result<(
                 let scale = g.item()? / probs.numel().max(1) as f32;
                 accumulate(grads, *logits, times(probs, target, |p, t| scale * (p - t)))?
             }
+            Op::BatchNorm { x, gamma, beta, xhat, inv_std, gamma_val } => {
+                let (dx, dgamma, dbeta) =
+                    crate::tensor::batchnorm::batch_norm_backward(&g, xhat, gamma_val.data(), inv_std.data(), x.is_some())?;
+                if let Some(dx) = dx {
+                    accumulate(grads, *x, dx)?;
+                }
+                if gamma.is_some() {
+                    accumulate(grads, *gamma, Tensor::from_vec(dgamma, gamma_val.shape())?)?;
+                }
+                if beta.is_some() {
+                    accumulate(grads, *beta, Tensor::from_vec(dbeta, gamma_val.shape())?)?;
+                }
+            }
+            Op::Lrn { x, x_val, out, scale, params } => {
+                accumulate(grads, *x, crate::tensor::lrn::lrn_backward(x_val, out, scale, &g, *params)?)?
+            }
         }
     }
     Ok(())

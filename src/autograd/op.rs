@@ -70,4 +70,11 @@ pub(crate) enum Op {
     Bce { pred: In, pred_val: Tensor, target: Tensor },
     /// Binary cross-entropy on logits (sigmoid folded in).
     BceWithLogits { logits: In, probs: Tensor, target: Tensor },
+
+    // ---- normalization (kernels in tensor::batchnorm and tensor::lrn)
+    /// Training-mode batch norm over axis 1 of x [N, C, ...]; `xhat` is the normalized
+    /// input, `inv_std` [C] the batch's `1 / sqrt(var + eps)`, `gamma_val` [C] the scale.
+    BatchNorm { x: In, gamma: In, beta: In, xhat: Tensor, inv_std: Tensor, gamma_val: Tensor },
+    /// Local response normalization across channels; `scale` is `k + alpha/n * window sum of x^2`.
+    Lrn { x: In, x_val: Tensor, out: Tensor, scale: Tensor, params: crate::tensor::lrn::LrnParams },
 }

@@ -9,6 +9,7 @@ mod dropout;
 mod init;
 mod reshape;
 mod spec;
+mod norm;
 
 pub use activation::{Activation, ActivationLayer};
 pub use dense::Dense;
@@ -16,6 +17,7 @@ pub use dropout::Dropout;
 pub use init::Init;
 pub use reshape::{Flatten, Maxout};
 pub use spec::LayerSpec;
+pub use norm::{BatchNorm, LocalResponseNorm};
 
 use crate::autograd::{Param, Tape, Var};
 use crate::{Result, Rng};

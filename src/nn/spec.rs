@@ -41,6 +41,21 @@ pub enum LayerSpec {
         units: usize,
         pieces: usize,
     },
+    BatchNorm {
+        #[serde(default = "super::norm::default_momentum")]
+        momentum: f32,
+        #[serde(default = "super::norm::default_eps")]
+        eps: f32,
+    },
+    LocalResponseNorm {
+        size: usize,
+        #[serde(default = "super::norm::default_lrn_alpha")]
+        alpha: f32,
+        #[serde(default = "super::norm::default_lrn_beta")]
+        beta: f32,
+        #[serde(default = "super::norm::default_lrn_k")]
+        k: f32,
+    },
 }
 
 fn linear() -> Activation {
@@ -65,6 +80,10 @@ impl LayerSpec {
             LayerSpec::Dropout { rate } => Box::new(Dropout::new(rate)),
             LayerSpec::Flatten => Box::new(Flatten),
             LayerSpec::Maxout { units, pieces } => Box::new(Maxout::new(units, pieces)),
+            LayerSpec::BatchNorm { momentum, eps } => Box::new(super::BatchNorm::new().momentum(momentum).eps(eps)),
+            LayerSpec::LocalResponseNorm { size, alpha, beta, k } => {
+                Box::new(super::LocalResponseNorm::new(size).alpha(alpha).beta(beta).k(k))
+            }
         }
     }
 }
