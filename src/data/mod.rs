@@ -11,3 +11,5 @@ pub mod mnist;
 pub mod normalize;
 
 pub use dataset::{Batch, Dataset, Target};
+pub mod augment;
+pub use augment::Augment;
