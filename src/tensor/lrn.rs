@@ -73,7 +73,7 @@ fn per_sample<const K: usize, F>(mut outs: [&mut [f32]; K], sample: usize, f: F)
 where
     F: Fn(usize, [&mut [f32]; K]) + Sync + Send,
 {
-    let n = if sample == 0 { 0 } else { outs[0].len() / sample };
+    let n = outs[0].len().checked_div(sample).unwrap_or(0);
     let mut parts: Vec<[&mut [f32]; K]> = Vec::with_capacity(n);
     for _ in 0..n {
         parts.push(std::array::from_fn(|k| {
