@@ -46,7 +46,9 @@ pub mod prelude {
     pub use crate::metrics::Metric;
     pub use crate::model::{FitOptions, Sequential, Verbosity};
     pub use crate::nn::Activation::{self, Elu, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Tanh};
-    pub use crate::nn::{Dense, Dropout, Flatten, Layer, Maxout};
+    pub use crate::nn::{
+        AvgPool2d, BatchNorm, Conv2d, Dense, Dropout, Flatten, GlobalAvgPool2d, L2Pool2d, Layer, LocalResponseNorm, MaxPool2d, Maxout,
+    };
     pub use crate::optim::{Optimizer, Sgd};
     pub use crate::{Result, Rng, Tensor};
 }

@@ -272,6 +272,22 @@ pub(crate) fn run_backward(ops: &[Op], grads: &mut [Option<Tensor>], keep: &[Nod
                 let dx = pool2d_backward(geom, *kind, x_val.data(), out.data(), winners, g.data());
                 accumulate(grads, *x, Tensor::from_vec(dx, &[geom.n, geom.c, geom.h, geom.w])?)?
             }
+            Op::BatchNorm { x, gamma, beta, xhat, inv_std, gamma_val } => {
+                let (dx, dgamma, dbeta) =
+                    crate::tensor::batchnorm::batch_norm_backward(&g, xhat, gamma_val.data(), inv_std.data(), x.is_some())?;
+                if let Some(dx) = dx {
+                    accumulate(grads, *x, dx)?;
+                }
+                if gamma.is_some() {
+                    accumulate(grads, *gamma, Tensor::from_vec(dgamma, gamma_val.shape())?)?;
+                }
+                if beta.is_some() {
+                    accumulate(grads, *beta, Tensor::from_vec(dbeta, gamma_val.shape())?)?;
+                }
+            }
+            Op::Lrn { x, x_val, out, scale, params } => {
+                accumulate(grads, *x, crate::tensor::lrn::lrn_backward(x_val, out, scale, &g, *params)?)?
+            }
         }
     }
     Ok(())

@@ -25,6 +25,7 @@ mod op;
 mod ops;
 mod param;
 mod tape;
+mod norm_ops;
 
 pub use param::{Gradients, Param, ParamId};
 pub use tape::{Tape, Var};

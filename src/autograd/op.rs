@@ -78,4 +78,10 @@ pub(crate) enum Op {
     Conv2d { x: In, w: In, b: In, x_val: Tensor, w_val: Tensor, geom: Conv2dGeom },
     /// 2-D pooling; `winners` for max pooling, `out` for L2 pooling.
     Pool2d { x: In, x_val: Tensor, out: Tensor, winners: Vec<u32>, geom: PoolGeom, kind: PoolKind },
+    // ---- normalization (kernels in tensor::batchnorm and tensor::lrn)
+    /// Training-mode batch norm over axis 1 of x [N, C, ...]; `xhat` is the normalized
+    /// input, `inv_std` [C] the batch's `1 / sqrt(var + eps)`, `gamma_val` [C] the scale.
+    BatchNorm { x: In, gamma: In, beta: In, xhat: Tensor, inv_std: Tensor, gamma_val: Tensor },
+    /// Local response normalization across channels; `scale` is `k + alpha/n * window sum of x^2`.
+    Lrn { x: In, x_val: Tensor, out: Tensor, scale: Tensor, params: crate::tensor::lrn::LrnParams },
 }

@@ -5,6 +5,7 @@ use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use strata::data::normalize::Standardizer;
+use strata::data::Augment;
 use strata::io::save_model;
 use strata::metrics::Metric;
 use strata::model::{FitOptions, Verbosity};
@@ -54,6 +55,13 @@ pub struct TrainArgs {
     /// No per-epoch output.
     #[arg(long)]
     quiet: bool,
+    /// Augment training images: a comma list of crop:PIXELS, flip, translate:PIXELS, rotate:DEGREES.
+    #[arg(long, value_name = "SPEC", value_parser = parse_augment)]
+    augment: Option<Augment>,
+}
+
+fn parse_augment(spec: &str) -> Result<Augment, String> {
+    spec.parse().map_err(|e: strata::Error| e.to_string())
 }
 
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
@@ -96,6 +104,9 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     let schedule = a.schedule.clone().or(r.schedule.clone());
     if let Some(s) = &schedule {
         opts.schedule = Some(optim::schedule_from_str(s)?);
+    }
+    if let Some(aug) = &a.augment {
+        opts = opts.augment(aug.clone());
     }
     if !a.quiet {
         println!(

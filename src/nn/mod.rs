@@ -11,6 +11,7 @@ mod init;
 pub mod pool;
 mod reshape;
 mod spec;
+mod norm;
 
 pub use activation::{Activation, ActivationLayer};
 pub use conv::{Conv2d, Padding};
@@ -20,6 +21,7 @@ pub use dropout::Dropout;
 pub use init::Init;
 pub use reshape::{Flatten, Maxout};
 pub use spec::LayerSpec;
+pub use norm::{BatchNorm, LocalResponseNorm};
 
 use crate::autograd::{Param, Tape, Var};
 use crate::{Result, Rng};

@@ -72,6 +72,21 @@ pub enum LayerSpec {
         padding: Pair,
     },
     GlobalAvgPool2d,
+    BatchNorm {
+        #[serde(default = "super::norm::default_momentum")]
+        momentum: f32,
+        #[serde(default = "super::norm::default_eps")]
+        eps: f32,
+    },
+    LocalResponseNorm {
+        size: usize,
+        #[serde(default = "super::norm::default_lrn_alpha")]
+        alpha: f32,
+        #[serde(default = "super::norm::default_lrn_beta")]
+        beta: f32,
+        #[serde(default = "super::norm::default_lrn_k")]
+        k: f32,
+    },
 }
 
 fn one() -> Pair {
@@ -131,6 +146,10 @@ impl LayerSpec {
                 Box::new(p)
             }
             LayerSpec::GlobalAvgPool2d => Box::new(GlobalAvgPool2d),
+            LayerSpec::BatchNorm { momentum, eps } => Box::new(super::BatchNorm::new().momentum(momentum).eps(eps)),
+            LayerSpec::LocalResponseNorm { size, alpha, beta, k } => {
+                Box::new(super::LocalResponseNorm::new(size).alpha(alpha).beta(beta).k(k))
+            }
         }
     }
 }

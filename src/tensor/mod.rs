@@ -20,6 +20,8 @@ pub mod parallel;
 mod reduce;
 mod shape;
 mod softmax;
+pub mod batchnorm;
+pub mod lrn;
 
 pub use elementwise::{BinaryOp, UnaryOp};
 pub use matmul::{gemm, matmul_reference};
