@@ -3,6 +3,7 @@
 mod bench;
 mod common;
 mod eval;
+mod filters;
 mod predict;
 mod summary;
 mod train;
@@ -33,6 +34,8 @@ enum Command {
     Summary(summary::SummaryArgs),
     /// Measure training and inference throughput on a benchmark workload.
     Bench(bench::BenchArgs),
+    /// Draw the first layer's learned filters (and an input's feature maps) as PNG grids.
+    Filters(filters::FiltersArgs),
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -63,5 +66,6 @@ pub fn run() -> anyhow::Result<()> {
         Command::Predict(a) => predict::run(a),
         Command::Summary(a) => summary::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Filters(a) => filters::run(a),
     }
 }
