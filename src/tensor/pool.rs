@@ -86,8 +86,15 @@ pub fn pool2d_forward(g: &PoolGeom, kind: PoolKind, x: &[f32]) -> (Vec<f32>, Vec
     let mut arg = vec![0u32; if kind == PoolKind::Max { out.len() } else { 0 }];
     let area = (g.kh * g.kw) as f32;
     let per = planes_per_task(g);
+    let fast_2x2 = kind == PoolKind::Max && (g.kh, g.kw) == (2, 2) && g.stride == (2, 2) && g.pad == (0, 0);
     let body = |(plane_out, plane_arg, plane_in): (&mut [f32], Option<&mut [u32]>, &[f32])| {
         let mut plane_arg = plane_arg;
+        if fast_2x2 {
+            if let Some(a) = plane_arg.as_deref_mut() {
+                max_pool_2x2(g, plane_in, plane_out, a);
+                return;
+            }
+        }
         for oy in 0..g.oh {
             for ox in 0..g.ow {
                 let (y0, y1, x0, x1) = g.window(oy, ox);
@@ -137,6 +144,26 @@ pub fn pool2d_forward(g: &PoolGeom, kind: PoolKind, x: &[f32]) -> (Vec<f32>, Vec
         });
     }
     (out, arg)
+}
+
+/// The common case (2x2 windows, stride 2, no padding) without per-window bookkeeping.
+fn max_pool_2x2(g: &PoolGeom, x: &[f32], out: &mut [f32], arg: &mut [u32]) {
+    for oy in 0..g.oh {
+        let (r0, r1) = (2 * oy * g.w, (2 * oy + 1) * g.w);
+        let (o_row, a_row) = (&mut out[oy * g.ow..(oy + 1) * g.ow], &mut arg[oy * g.ow..(oy + 1) * g.ow]);
+        for ox in 0..g.ow {
+            let i = 2 * ox;
+            let cand = [r0 + i, r0 + i + 1, r1 + i, r1 + i + 1];
+            let mut at = cand[0];
+            for &c in &cand[1..] {
+                if x[c] > x[at] {
+                    at = c;
+                }
+            }
+            o_row[ox] = x[at];
+            a_row[ox] = at as u32;
+        }
+    }
 }
 
 /// Backward pooling: the input gradient from the output gradient `dy`. Max routes each
@@ -224,6 +251,30 @@ mod tests {
                     }
                     assert_eq!(y[p * 9 + oy * 3 + ox], m);
                     assert!((a[p * 9 + oy * 3 + ox] - s / 9.0).abs() < 1e-5);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    use super::*;
+
+    #[test]
+    fn max_2x2_fast_path_matches_a_naive_loop() {
+        let (h, w) = (6, 8);
+        let x: Vec<f32> = (0..3 * h * w).map(|v| ((v * 53) % 29) as f32).collect();
+        let g = PoolGeom::new(&[1, 3, h, w], (2, 2), (2, 2), (0, 0)).unwrap();
+        let (y, arg) = pool2d_forward(&g, PoolKind::Max, &x);
+        for c in 0..3 {
+            for oy in 0..h / 2 {
+                for ox in 0..w / 2 {
+                    let idx = [(2 * oy, 2 * ox), (2 * oy, 2 * ox + 1), (2 * oy + 1, 2 * ox), (2 * oy + 1, 2 * ox + 1)];
+                    let best = idx.iter().map(|&(r, q)| x[c * h * w + r * w + q]).fold(f32::NEG_INFINITY, f32::max);
+                    let o = c * (h / 2) * (w / 2) + oy * (w / 2) + ox;
+                    assert_eq!(y[o], best);
+                    assert_eq!(x[c * h * w + arg[o] as usize], best);
                 }
             }
         }
