@@ -96,34 +96,72 @@ impl Conv2dGeom {
     }
 }
 
-/// Fills `cols` [K, P] for channels `c0..c0+C/groups` of one sample `x` [C, H, W].
-fn im2col(g: &Conv2dGeom, x: &[f32], c0: usize, cols: &mut [f32]) {
+/// Copies a short run without a `memcpy` call (runs here are one output row: 5-60 values).
+#[inline(always)]
+fn copy_run(dst: &mut [f32], src: &[f32]) {
+    let n = dst.len().min(src.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        dst[i..i + 8].copy_from_slice(&src[i..i + 8]);
+        i += 8;
+    }
+    for j in i..n {
+        dst[j] = src[j];
+    }
+}
+
+/// Adds a short run: `dst += src`.
+#[inline(always)]
+fn add_run(dst: &mut [f32], src: &[f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d += s;
+    }
+}
+
+/// Zeroes a short run without a `memset` call.
+#[inline(always)]
+fn zero_run(dst: &mut [f32]) {
+    for d in dst.iter_mut() {
+        *d = 0.0;
+    }
+}
+
+/// Output columns `lo..hi` of kernel column `kx` whose input column
+/// `ix = ox*sw - left + kx*dw` falls inside [0, W); `off` is `kx*dw - left`.
+#[inline]
+fn valid_columns(g: &Conv2dGeom, kx: usize) -> (isize, usize, usize) {
+    let sw = g.stride.1;
+    let off = (kx * g.dilation.1) as isize - g.pad.2 as isize;
+    let lo = if off >= 0 { 0 } else { ((-off) as usize).div_ceil(sw) }.min(g.ow);
+    let hi = if (g.w as isize) <= off { 0 } else { ((g.w as isize - off) as usize).div_ceil(sw).min(g.ow) }.max(lo);
+    (off, lo, hi)
+}
+
+/// Fills columns `col0..col0+P` of `cols` (rows of length `ld`, K rows) with the im2col
+/// matrix of channels `c0..c0+C/groups` of one sample `x` [C, H, W].
+fn im2col(g: &Conv2dGeom, x: &[f32], c0: usize, cols: &mut [f32], ld: usize, col0: usize) {
     let (p, ow) = (g.p(), g.ow);
     let (sh, sw) = g.stride;
-    let (dh, dw) = g.dilation;
     let mut row = 0;
     for c in c0..c0 + g.c / g.groups {
         let plane = &x[c * g.h * g.w..(c + 1) * g.h * g.w];
         for ky in 0..g.kh {
             for kx in 0..g.kw {
-                let dst = &mut cols[row * p..(row + 1) * p];
-                // Output columns ox whose input column ix = ox*sw - left + kx*dw is inside [0, W).
-                let off = (kx * dw) as isize - g.pad.2 as isize;
-                let lo = if off >= 0 { 0 } else { ((-off) as usize).div_ceil(sw) }.min(ow);
-                let hi = if (g.w as isize) <= off { 0 } else { ((g.w as isize - off) as usize).div_ceil(sw).min(ow) }.max(lo);
+                let dst = &mut cols[row * ld + col0..row * ld + col0 + p];
+                let (off, lo, hi) = valid_columns(g, kx);
                 for oy in 0..g.oh {
-                    let iy = (oy * sh + ky * dh) as isize - g.pad.0 as isize;
+                    let iy = (oy * sh + ky * g.dilation.0) as isize - g.pad.0 as isize;
                     let out = &mut dst[oy * ow..(oy + 1) * ow];
                     if iy < 0 || iy >= g.h as isize {
-                        out.fill(0.0);
+                        zero_run(out);
                         continue;
                     }
                     let src = &plane[iy as usize * g.w..(iy as usize + 1) * g.w];
-                    out[..lo].fill(0.0);
-                    out[hi..].fill(0.0);
+                    zero_run(&mut out[..lo]);
+                    zero_run(&mut out[hi..]);
                     if sw == 1 {
                         let start = (lo as isize + off) as usize;
-                        out[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
+                        copy_run(&mut out[lo..hi], &src[start..start + (hi - lo)]);
                     } else {
                         for (ox, o) in out[lo..hi].iter_mut().enumerate() {
                             *o = src[((ox + lo) as isize * sw as isize + off) as usize];
@@ -136,23 +174,20 @@ fn im2col(g: &Conv2dGeom, x: &[f32], c0: usize, cols: &mut [f32]) {
     }
 }
 
-/// Adds `cols` [K, P] back into one sample's input gradient `dx` [C, H, W] (the adjoint of
-/// `im2col`).
-fn col2im(g: &Conv2dGeom, cols: &[f32], c0: usize, dx: &mut [f32]) {
+/// Adds columns `col0..col0+P` of `cols` (rows of length `ld`) back into one sample's input
+/// gradient `dx` [C, H, W] (the adjoint of `im2col`).
+fn col2im(g: &Conv2dGeom, cols: &[f32], ld: usize, col0: usize, c0: usize, dx: &mut [f32]) {
     let (p, ow) = (g.p(), g.ow);
     let (sh, sw) = g.stride;
-    let (dh, dw) = g.dilation;
     let mut row = 0;
     for c in c0..c0 + g.c / g.groups {
         let plane = &mut dx[c * g.h * g.w..(c + 1) * g.h * g.w];
         for ky in 0..g.kh {
             for kx in 0..g.kw {
-                let src = &cols[row * p..(row + 1) * p];
-                let off = (kx * dw) as isize - g.pad.2 as isize;
-                let lo = if off >= 0 { 0 } else { ((-off) as usize).div_ceil(sw) }.min(ow);
-                let hi = if (g.w as isize) <= off { 0 } else { ((g.w as isize - off) as usize).div_ceil(sw).min(ow) }.max(lo);
+                let src = &cols[row * ld + col0..row * ld + col0 + p];
+                let (off, lo, hi) = valid_columns(g, kx);
                 for oy in 0..g.oh {
-                    let iy = (oy * sh + ky * dh) as isize - g.pad.0 as isize;
+                    let iy = (oy * sh + ky * g.dilation.0) as isize - g.pad.0 as isize;
                     if iy < 0 || iy >= g.h as isize {
                         continue;
                     }
@@ -160,7 +195,7 @@ fn col2im(g: &Conv2dGeom, cols: &[f32], c0: usize, dx: &mut [f32]) {
                     let s = &src[oy * ow + lo..oy * ow + hi];
                     if sw == 1 {
                         let start = (lo as isize + off) as usize;
-                        dst[start..start + (hi - lo)].iter_mut().zip(s).for_each(|(d, v)| *d += v);
+                        add_run(&mut dst[start..start + (hi - lo)], s);
                     } else {
                         for (i, v) in s.iter().enumerate() {
                             dst[((i + lo) as isize * sw as isize + off) as usize] += v;
@@ -178,30 +213,59 @@ fn chunk_len(n: usize) -> usize {
     n.div_ceil(rayon::current_num_threads().max(1)).max(1)
 }
 
+/// Samples whose im2col matrices sit side by side in one GEMM: small images (LeNet's
+/// 10x10 maps) would otherwise give products too small for the GEMM kernel to run fast.
+fn samples_per_gemm(g: &Conv2dGeom, chunk: usize) -> usize {
+    if g.is_pointwise() { 1 } else { (1024 / g.p().max(1)).clamp(1, 16).min(chunk) }
+}
+
 /// Forward: x [N, C, H, W], w [O, C/groups, KH, KW], bias [O] -> out [N, O, OH, OW].
 pub fn conv2d_forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let (k, p, chw) = (g.k(), g.p(), g.c * g.h * g.w);
-    let og = g.o / g.groups;
+    let (og, cg) = (g.o / g.groups, g.c / g.groups);
     let mut out = vec![0.0; g.n * g.o * p];
     let per = chunk_len(g.n);
+    let spg = samples_per_gemm(g, per);
     out.par_chunks_mut(per * g.o * p).zip(x.par_chunks(per * chw)).for_each(|(out, x)| {
-        let mut cols = if g.is_pointwise() { Vec::new() } else { vec![0.0; k * p] };
-        for (out_n, x_n) in out.chunks_mut(g.o * p).zip(x.chunks(chw)) {
-            if let Some(b) = bias {
-                for (row, &bv) in out_n.chunks_mut(p).zip(b) {
-                    row.fill(bv);
-                }
-            }
+        let mut cols = if g.is_pointwise() { Vec::new() } else { vec![0.0; k * p * spg] };
+        let mut tmp = if spg > 1 { vec![0.0; og * p * spg] } else { Vec::new() };
+        for (out, x) in out.chunks_mut(spg * g.o * p).zip(x.chunks(spg * chw)) {
+            let s = x.len() / chw; // samples in this group
             for grp in 0..g.groups {
-                let c0 = grp * (g.c / g.groups);
-                let src: &[f32] = if g.is_pointwise() {
-                    &x_n[c0 * p..(c0 + g.c / g.groups) * p]
-                } else {
-                    im2col(g, x_n, c0, &mut cols);
-                    &cols
-                };
+                let c0 = grp * cg;
                 let wg = &w[grp * og * k..(grp + 1) * og * k];
-                gemm(og, p, k, wg, false, src, false, &mut out_n[grp * og * p..(grp + 1) * og * p], bias.is_some());
+                if s == 1 {
+                    let out_g = &mut out[grp * og * p..(grp + 1) * og * p];
+                    if let Some(b) = bias {
+                        for (row, &bv) in out_g.chunks_mut(p).zip(&b[grp * og..]) {
+                            row.fill(bv);
+                        }
+                    }
+                    let src: &[f32] = if g.is_pointwise() {
+                        &x[c0 * p..(c0 + cg) * p]
+                    } else {
+                        im2col(g, x, c0, &mut cols, p, 0);
+                        &cols[..k * p]
+                    };
+                    gemm(og, p, k, wg, false, src, false, out_g, bias.is_some());
+                    continue;
+                }
+                // s samples side by side: cols [K, s*P], tmp [Og, s*P]
+                let ld = s * p;
+                for (j, x_n) in x.chunks(chw).enumerate() {
+                    im2col(g, x_n, c0, &mut cols, ld, j * p);
+                }
+                gemm(og, ld, k, wg, false, &cols[..k * ld], false, &mut tmp[..og * ld], false);
+                for (j, out_n) in out.chunks_mut(g.o * p).enumerate() {
+                    for o in 0..og {
+                        let dst = &mut out_n[(grp * og + o) * p..(grp * og + o + 1) * p];
+                        let src = &tmp[o * ld + j * p..o * ld + (j + 1) * p];
+                        match bias {
+                            Some(b) => dst.iter_mut().zip(src).for_each(|(d, v)| *d = v + b[grp * og + o]),
+                            None => dst.copy_from_slice(src),
+                        }
+                    }
+                }
             }
         }
     });
@@ -218,43 +282,65 @@ pub fn conv2d_backward(
     need_db: bool,
 ) -> (Option<Vec<f32>>, Vec<f32>, Option<Vec<f32>>) {
     let (k, p, chw) = (g.k(), g.p(), g.c * g.h * g.w);
-    let og = g.o / g.groups;
+    let (og, cg) = (g.o / g.groups, g.c / g.groups);
     let per = chunk_len(g.n);
+    let spg = samples_per_gemm(g, per);
     let wsize = g.o * k;
     let mut dx = if need_dx { vec![0.0; g.n * chw] } else { Vec::new() };
     // Each chunk: its samples' dx, plus partial dw and db that are summed afterwards.
     let work = |x: &[f32], dy: &[f32], mut dx: Option<&mut [f32]>| -> (Vec<f32>, Vec<f32>) {
         let mut dw = vec![0.0; wsize];
         let mut db = vec![0.0; if need_db { g.o } else { 0 }];
-        let mut cols = vec![0.0; k * p];
-        let mut dcols = if need_dx { vec![0.0; k * p] } else { Vec::new() };
-        for (i, (x_n, dy_n)) in x.chunks(chw).zip(dy.chunks(g.o * p)).enumerate() {
+        let mut cols = vec![0.0; k * p * spg];
+        let mut dcols = if need_dx { vec![0.0; k * p * spg] } else { Vec::new() };
+        let mut dyt = if spg > 1 { vec![0.0; og * p * spg] } else { Vec::new() };
+        let group_len = spg * chw;
+        for (gi, (x, dy)) in x.chunks(group_len).zip(dy.chunks(spg * g.o * p)).enumerate() {
+            let s = x.len() / chw;
+            let ld = s * p;
             if need_db {
-                for (d, row) in db.iter_mut().zip(dy_n.chunks(p)) {
-                    *d += row.iter().sum::<f32>();
+                for dy_n in dy.chunks(g.o * p) {
+                    for (d, row) in db.iter_mut().zip(dy_n.chunks(p)) {
+                        *d += row.iter().sum::<f32>();
+                    }
                 }
             }
             for grp in 0..g.groups {
-                let c0 = grp * (g.c / g.groups);
-                let dy_g = &dy_n[grp * og * p..(grp + 1) * og * p];
-                let src: &[f32] = if g.is_pointwise() {
-                    &x_n[c0 * p..(c0 + g.c / g.groups) * p]
+                let c0 = grp * cg;
+                // dy of this group's samples as one [Og, s*P] matrix
+                let dy_g: &[f32] = if s == 1 {
+                    &dy[grp * og * p..(grp + 1) * og * p]
                 } else {
-                    im2col(g, x_n, c0, &mut cols);
-                    &cols
+                    for (j, dy_n) in dy.chunks(g.o * p).enumerate() {
+                        for o in 0..og {
+                            let src = &dy_n[(grp * og + o) * p..(grp * og + o + 1) * p];
+                            dyt[o * ld + j * p..o * ld + (j + 1) * p].copy_from_slice(src);
+                        }
+                    }
+                    &dyt[..og * ld]
                 };
-                // dw_g [Og, K] += dy_g [Og, P] x cols^T [P, K]
-                gemm(og, k, p, dy_g, false, src, true, &mut dw[grp * og * k..(grp + 1) * og * k], true);
+                let src: &[f32] = if g.is_pointwise() {
+                    &x[c0 * p..(c0 + cg) * p]
+                } else {
+                    for (j, x_n) in x.chunks(chw).enumerate() {
+                        im2col(g, x_n, c0, &mut cols, ld, j * p);
+                    }
+                    &cols[..k * ld]
+                };
+                // dw_g [Og, K] += dy_g [Og, s*P] x cols^T [s*P, K]
+                gemm(og, k, ld, dy_g, false, src, true, &mut dw[grp * og * k..(grp + 1) * og * k], true);
                 if let Some(dx) = dx.as_deref_mut() {
-                    let dx_n = &mut dx[i * chw..(i + 1) * chw];
                     let wg = &w[grp * og * k..(grp + 1) * og * k];
+                    let dx = &mut dx[gi * group_len..gi * group_len + s * chw];
                     if g.is_pointwise() {
                         // dx_g [Cg, P] += W_g^T [Cg, Og] x dy_g [Og, P]
-                        gemm(k, p, og, wg, true, dy_g, false, &mut dx_n[c0 * p..(c0 + g.c / g.groups) * p], true);
+                        gemm(k, p, og, wg, true, dy_g, false, &mut dx[c0 * p..(c0 + cg) * p], true);
                     } else {
-                        // dcols [K, P] = W_g^T [K, Og] x dy_g [Og, P], then scatter back
-                        gemm(k, p, og, wg, true, dy_g, false, &mut dcols, false);
-                        col2im(g, &dcols, c0, dx_n);
+                        // dcols [K, s*P] = W_g^T [K, Og] x dy_g [Og, s*P], then scatter back
+                        gemm(k, ld, og, wg, true, dy_g, false, &mut dcols[..k * ld], false);
+                        for (j, dx_n) in dx.chunks_mut(chw).enumerate() {
+                            col2im(g, &dcols, ld, j * p, c0, dx_n);
+                        }
                     }
                 }
             }
@@ -350,6 +436,9 @@ mod tests {
             ([5, 3, 6, 6], [4, 3, 1, 1], (1, 1), (0, 0, 0, 0), (1, 1), 1),
             ([2, 2, 8, 8], [3, 2, 3, 3], (3, 2), (1, 1, 1, 1), (2, 2), 1),
             ([1, 6, 5, 5], [6, 1, 3, 3], (1, 1), (1, 1, 1, 1), (1, 1), 6),
+            // several samples per GEMM (small maps, batch large enough to group)
+            ([9, 3, 5, 5], [4, 3, 3, 3], (1, 1), (1, 1, 1, 1), (1, 1), 1),
+            ([7, 4, 6, 5], [6, 2, 3, 3], (1, 2), (0, 1, 1, 0), (1, 1), 2),
         ];
         for (xs, ws, s, p, d, groups) in cases {
             let g = Conv2dGeom::new(&xs, &ws, s, p, d, groups).unwrap();
