@@ -4,10 +4,16 @@
 //! - `mnist`: any MNIST-format directory, and dataset names such as `fashion-mnist`.
 //! - `dataset`: an in-memory dataset, splits, and seeded shuffled batching.
 //! - `normalize`: scaling and standardization.
+//! - `csv`, `arff`, `tabular`: tables of numeric and categorical columns → datasets.
+//! - `split`: train/validation/test splits, k-fold and stratified k-fold.
 
+pub mod arff;
+pub mod csv;
 pub mod dataset;
 pub mod idx;
 pub mod mnist;
 pub mod normalize;
+pub mod split;
+pub mod tabular;
 
 pub use dataset::{Batch, Dataset, Target};
