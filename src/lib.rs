@@ -8,15 +8,18 @@
 //! → `optim` (parameter updates) → `io` (safetensors checkpoints).
 
 pub mod autograd;
+pub mod baseline;
 pub mod bench;
 pub mod data;
 pub mod error;
+pub mod experiment;
 pub mod io;
 pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod nn;
 pub mod optim;
+pub mod plot;
 pub mod rng;
 pub mod tensor;
 pub mod zoo;

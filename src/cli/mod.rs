@@ -2,6 +2,7 @@
 
 mod bench;
 mod common;
+mod cv;
 mod eval;
 mod predict;
 mod summary;
@@ -33,6 +34,8 @@ enum Command {
     Summary(summary::SummaryArgs),
     /// Measure training and inference throughput on a benchmark workload.
     Bench(bench::BenchArgs),
+    /// Cross-validate a model (network or baseline) on a CSV/ARFF table.
+    Cv(cv::CvArgs),
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -63,5 +66,6 @@ pub fn run() -> anyhow::Result<()> {
         Command::Predict(a) => predict::run(a),
         Command::Summary(a) => summary::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Cv(a) => cv::run(a),
     }
 }
