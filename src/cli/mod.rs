@@ -3,6 +3,7 @@
 mod bench;
 mod common;
 mod cv;
+mod data;
 mod eval;
 mod predict;
 mod summary;

@@ -108,6 +108,14 @@ pub enum Scaling {
 pub struct TabularMeta {
     pub schema: TabularSchema,
     pub scaling: Scaling,
+    /// The file trained on, and how its test rows were held out (fraction, seed), so that
+    /// evaluating on the same file uses the same held-out rows.
+    #[serde(default)]
+    pub data_file: Option<String>,
+    #[serde(default)]
+    pub test_split: Option<f32>,
+    #[serde(default)]
+    pub split_seed: u64,
 }
 
 /// True for file names the tabular readers handle (.csv, .tsv, .arff).

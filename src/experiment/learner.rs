@@ -48,6 +48,8 @@ pub struct TrainSettings {
     pub verbosity: Verbosity,
     pub checkpoint_dir: Option<PathBuf>,
     pub resume: bool,
+    /// Adapt a network's default epochs and batch size to small data (see [`SMALL_DATA`]).
+    pub small_data_defaults: bool,
 }
 
 impl Default for TrainSettings {
@@ -65,6 +67,7 @@ impl Default for TrainSettings {
             verbosity: Verbosity::Silent,
             checkpoint_dir: None,
             resume: false,
+            small_data_defaults: true,
         }
     }
 }
@@ -105,7 +108,7 @@ fn parse_count(name: &str, prefix: &str, default: usize) -> Result<Option<usize>
 /// Epochs and batch size for `n_train` samples: the recipe's, or on small data a batch of
 /// at most 32 and enough epochs for [`SMALL_DATA_STEPS`] updates. Explicit settings win.
 pub fn epochs_and_batch(recipe_epochs: usize, recipe_batch: usize, n_train: usize, s: &TrainSettings) -> (usize, usize, Option<String>) {
-    if n_train >= SMALL_DATA {
+    if n_train >= SMALL_DATA || !s.small_data_defaults {
         return (s.epochs.unwrap_or(recipe_epochs), s.batch_size.unwrap_or(recipe_batch), None);
     }
     let batch = s.batch_size.unwrap_or(recipe_batch.min(32)).max(1);
