@@ -166,16 +166,17 @@ mod tests {
     #[test]
     fn one_update_by_hand() {
         // Two samples, classes 0 and 1. Zero weights predict class 0 (first of equal scores).
-        // Epoch 1: sample a (class 0, x = [0, 0]) is right; sample b (class 1, x = [2, 1]) is
-        // wrong: w1 += [2, 1 | 1], w0 -= [2, 1 | 1]. Epoch 2: a now scores -1 vs 1 and is
-        // wrong: w0 += [0, 0 | 1], w1 -= [0, 0 | 1]; b scores -5 vs 5, right.
-        // Epoch 3: no mistake, so training stops.
+        // Sample a (class 0, x = [0, 0]) is right at first; sample b (class 1, x = [2, 1]) is
+        // wrong: w1 += [2, 1 | 1], w0 -= [2, 1 | 1]. Then a scores -1 vs 1 and is wrong:
+        // w0 += [0, 0 | 1], w1 -= [0, 0 | 1]; now b scores -5 vs 5 and a 0 vs 0: both right.
+        // (Visiting b first does the same two updates in epoch 1; a first needs epoch 2.)
         let x = Tensor::from_vec(vec![0.0, 0.0, 2.0, 1.0], &[2, 2]).unwrap();
         let data = Dataset::new(x.clone(), Target::Classes { labels: vec![0, 1], num_classes: 2 }).unwrap();
         let mut p = Perceptron::new(10, 0).pocket(false);
         p.fit(&data).unwrap();
         assert_eq!(p.w, vec![-2.0, -1.0, 0.0, 2.0, 1.0, 0.0]);
-        assert_eq!((p.epochs_run, p.mistakes), (3, 0));
+        assert_eq!(p.mistakes, 0);
+        assert!((2..=3).contains(&p.epochs_run), "{}", p.epochs_run);
         // the network form gives the same scores
         let net = p.to_sequential().unwrap().predict(&x).unwrap();
         assert_eq!(net.data(), p.scores(&x).unwrap().data());
