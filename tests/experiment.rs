@@ -6,8 +6,8 @@ use std::process::{Command, Stdio};
 use strata::data::arff::read_arff;
 use strata::data::csv::read_csv;
 use strata::data::split::stratified_kfold;
-use strata::data::tabular::{read_table, ColumnData, Scaling};
-use strata::metrics::{roc_auc, ConfusionMatrix};
+use strata::data::tabular::{ColumnData, Scaling, read_table};
+use strata::metrics::{ConfusionMatrix, roc_auc};
 use strata::prelude::*;
 
 fn data(name: &str) -> PathBuf {
@@ -147,7 +147,11 @@ struct Momentum {
 }
 
 impl Optimizer for Momentum {
-    fn step(&mut self, params: &mut [&mut strata::autograd::Param], grads: &strata::autograd::Gradients) -> strata::Result<()> {
+    fn step(
+        &mut self,
+        params: &mut [&mut strata::autograd::Param],
+        grads: &strata::autograd::Gradients,
+    ) -> strata::Result<()> {
         if self.velocity.is_empty() {
             self.velocity = params.iter().map(|p| vec![0.0; p.value.numel()]).collect();
         }
@@ -170,7 +174,11 @@ impl Optimizer for Momentum {
         "test-momentum"
     }
     fn state(&self, _: &[&strata::autograd::Param]) -> Vec<(String, Tensor)> {
-        self.velocity.iter().enumerate().map(|(i, v)| (format!("{i}.v"), Tensor::from_vec(v.clone(), &[v.len()]).unwrap())).collect()
+        self.velocity
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("{i}.v"), Tensor::from_vec(v.clone(), &[v.len()]).unwrap()))
+            .collect()
     }
     fn load_state(&mut self, _: &[&strata::autograd::Param], state: &[(String, Tensor)]) -> strata::Result<()> {
         self.velocity = state.iter().map(|(_, t)| t.data().to_vec()).collect();
@@ -179,11 +187,8 @@ impl Optimizer for Momentum {
 }
 
 fn resume_model(seed: u64) -> Sequential {
-    let mut m = Sequential::new()
-        .seed(seed)
-        .add(Dense::new(16).activation(Relu))
-        .add(Dropout::new(0.2))
-        .add(Dense::new(3));
+    let mut m =
+        Sequential::new().seed(seed).add(Dense::new(16).activation(Relu)).add(Dropout::new(0.2)).add(Dense::new(3));
     m.compile(Momentum { lr: 0.05, velocity: Vec::new() }, Loss::SoftmaxCrossEntropy, &[Metric::Accuracy]);
     m
 }
@@ -207,7 +212,10 @@ fn a_resumed_run_ends_with_the_same_weights() {
     let mut resumed = resume_model(3);
     let h = resumed.fit(&iris, opts(&dir, 8)).unwrap();
     assert_eq!(h.epochs.len(), 8);
-    assert_eq!(h.epochs.iter().map(|r| r.loss).collect::<Vec<_>>(), h_full.epochs.iter().map(|r| r.loss).collect::<Vec<_>>());
+    assert_eq!(
+        h.epochs.iter().map(|r| r.loss).collect::<Vec<_>>(),
+        h_full.epochs.iter().map(|r| r.loss).collect::<Vec<_>>()
+    );
     assert_eq!(resumed.weights(), full.weights(), "weights must match exactly");
 
     // Without the checkpoint's optimizer and RNG state the run would differ: a fresh model
@@ -225,7 +233,8 @@ fn early_stopping_restores_the_best_epoch() {
     Scaling::fit("standard", &iris.inputs).unwrap().apply(&mut iris.inputs).unwrap();
     let mut m = resume_model(5);
     let es = strata::model::EarlyStopping::new(3);
-    let h = m.fit(&iris, FitOptions::epochs(300).batch_size(8).validation_split(0.3).silent().early_stopping(es)).unwrap();
+    let h =
+        m.fit(&iris, FitOptions::epochs(300).batch_size(8).validation_split(0.3).silent().early_stopping(es)).unwrap();
     assert!(h.stopped_early && h.epochs.len() < 300, "{} epochs", h.epochs.len());
     let best = h.epochs.iter().map(|r| r.val_loss.unwrap()).fold(f32::INFINITY, f32::min);
     let best_epoch = h.epochs.iter().position(|r| r.val_loss == Some(best)).unwrap() + 1;
@@ -280,16 +289,33 @@ fn train_eval_predict_on_a_table_with_pictures() {
     let out = d.join("run");
     let iris = data("iris.csv");
     let (code, stdout, err) = strata(&[
-        "train", "--model", "knn:3", "--data", iris.to_str().unwrap(), "--target", "species", "--out",
-        out.to_str().unwrap(), "--json", "--quiet",
+        "train",
+        "--model",
+        "knn:3",
+        "--data",
+        iris.to_str().unwrap(),
+        "--target",
+        "species",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        "--quiet",
     ]);
     assert_eq!(code, 0, "{err}");
     let t = last_json(&stdout);
     let model = out.join("model.safetensors");
     let (cm, roc) = (d.join("cm.png"), d.join("roc.png"));
     let (code, stdout, err) = strata(&[
-        "eval", "--model-file", model.to_str().unwrap(), "--data", iris.to_str().unwrap(), "--confusion",
-        cm.to_str().unwrap(), "--roc", roc.to_str().unwrap(), "--json",
+        "eval",
+        "--model-file",
+        model.to_str().unwrap(),
+        "--data",
+        iris.to_str().unwrap(),
+        "--confusion",
+        cm.to_str().unwrap(),
+        "--roc",
+        roc.to_str().unwrap(),
+        "--json",
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(stdout.contains("versicolor") && stdout.contains("true \\ predicted"), "{stdout}");
@@ -300,7 +326,8 @@ fn train_eval_predict_on_a_table_with_pictures() {
         let img = image::open(png).unwrap();
         assert!(img.width() > 300 && img.height() > 300);
     }
-    let (code, stdout, err) = strata(&["predict", "--model-file", model.to_str().unwrap(), iris.to_str().unwrap(), "--json"]);
+    let (code, stdout, err) =
+        strata(&["predict", "--model-file", model.to_str().unwrap(), iris.to_str().unwrap(), "--json"]);
     assert_eq!(code, 0, "{err}");
     let p = last_json(&stdout);
     assert_eq!(p["predictions"][0]["name"], "setosa");

@@ -15,7 +15,7 @@
 //! assert_eq!(knn.predict(&q).unwrap(), vec![1, 0]);
 //! ```
 
-use super::{as_matrix, class_labels, Classifier};
+use super::{Classifier, as_matrix, class_labels};
 use crate::data::Dataset;
 use crate::tensor::gemm;
 use crate::{Error, Result, Tensor};
@@ -79,7 +79,11 @@ impl Knn {
             return Err(Error::Model("k-NN used before fit".into()));
         }
         if d != self.dim {
-            return Err(Error::ShapeMismatch { op: "knn query", left: vec![m, d], right: vec![self.labels.len(), self.dim] });
+            return Err(Error::ShapeMismatch {
+                op: "knn query",
+                left: vec![m, d],
+                right: vec![self.labels.len(), self.dim],
+            });
         }
         let n = self.labels.len();
         let k = self.k.min(n);

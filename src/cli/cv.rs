@@ -4,7 +4,7 @@ use super::common::print_json;
 use clap::Args;
 use std::path::PathBuf;
 use strata::data::tabular::read_table;
-use strata::experiment::{cross_validate, Learner, TrainSettings};
+use strata::experiment::{Learner, TrainSettings, cross_validate};
 
 #[derive(Args, Debug)]
 pub struct CvArgs {
@@ -56,7 +56,11 @@ pub fn run(a: CvArgs) -> anyhow::Result<()> {
     let table = read_table(&a.data)?;
     let (data, schema) = table.to_dataset(a.target.as_deref())?;
     let Some(classes) = schema.target.classes.clone() else {
-        anyhow::bail!("{}: target '{}' is numeric with fractional values; cv needs classes", a.data.display(), schema.target.name);
+        anyhow::bail!(
+            "{}: target '{}' is numeric with fractional values; cv needs classes",
+            a.data.display(),
+            schema.target.name
+        );
     };
     let settings = TrainSettings {
         epochs: a.epochs,
@@ -71,7 +75,8 @@ pub fn run(a: CvArgs) -> anyhow::Result<()> {
     let input = data.sample_shape().to_vec();
     let mut notes = Vec::new();
     let report = cross_validate(&data, a.folds, a.seed, &a.scaling, |fold, train| {
-        let l = Learner::new(&a.model, &input, classes.len(), a.seed.wrapping_add(fold as u64), train.len(), &settings)?;
+        let l =
+            Learner::new(&a.model, &input, classes.len(), a.seed.wrapping_add(fold as u64), train.len(), &settings)?;
         if fold == 0 {
             notes = l.notes().to_vec();
         }
@@ -92,13 +97,19 @@ pub fn run(a: CvArgs) -> anyhow::Result<()> {
     );
     for f in &report.folds {
         let auc = f.auc.map(|v| format!(", auc {v:.4}")).unwrap_or_default();
-        println!("fold {:>2}: accuracy {:.4}{auc}, log-loss {:.4} ({} train / {} test)", f.fold, f.accuracy, f.log_loss, f.train_samples, f.test_samples);
+        println!(
+            "fold {:>2}: accuracy {:.4}{auc}, log-loss {:.4} ({} train / {} test)",
+            f.fold, f.accuracy, f.log_loss, f.train_samples, f.test_samples
+        );
     }
     let auc = match (report.mean_auc, report.std_auc) {
         (Some(m), Some(s)) => format!(", auc {m:.4} ± {s:.4}"),
         _ => String::new(),
     };
-    println!("mean: accuracy {:.4} ± {:.4}{auc}, log-loss {:.4}", report.mean_accuracy, report.std_accuracy, report.mean_log_loss);
+    println!(
+        "mean: accuracy {:.4} ± {:.4}{auc}, log-loss {:.4}",
+        report.mean_accuracy, report.std_accuracy, report.mean_log_loss
+    );
     println!("\nconfusion matrix over all folds (rows: true class, columns: predicted)");
     print!("{}", report.confusion.to_table(Some(&classes)));
     println!();

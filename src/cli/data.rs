@@ -5,10 +5,10 @@
 use super::common::{load_images, standardize};
 use anyhow::Context;
 use std::path::Path;
+use strata::data::Dataset;
 use strata::data::normalize::Standardizer;
 use strata::data::split::train_test_split;
-use strata::data::tabular::{is_tabular_path, read_table, Scaling, TabularMeta};
-use strata::data::Dataset;
+use strata::data::tabular::{Scaling, TabularMeta, is_tabular_path, read_table};
 use strata::io::ModelMeta;
 use strata::{Rng, Tensor};
 
@@ -23,7 +23,13 @@ pub struct Prepared {
 /// Images: the directory's own train/test split, global standardization (unchanged
 /// behaviour). Tables: `test_split` of the rows held out (stratified, seeded), per-feature
 /// `scaling` fitted on the rest.
-pub fn load_for_training(data: &str, target: Option<&str>, test_split: f32, seed: u64, scaling: &str) -> anyhow::Result<Prepared> {
+pub fn load_for_training(
+    data: &str,
+    target: Option<&str>,
+    test_split: f32,
+    seed: u64,
+    scaling: &str,
+) -> anyhow::Result<Prepared> {
     if !is_tabular_path(data) {
         anyhow::ensure!(target.is_none(), "--target applies to CSV/ARFF data, not to '{data}'");
         let (mut train, mut test) = load_images(data)?;
@@ -35,13 +41,23 @@ pub fn load_for_training(data: &str, target: Option<&str>, test_split: f32, seed
     }
     let table = read_table(Path::new(data))?;
     let (all, schema) = table.to_dataset(target)?;
-    anyhow::ensure!(schema.target.classes.is_some(), "{data}: target '{}' has fractional values; train needs classes", schema.target.name);
+    anyhow::ensure!(
+        schema.target.classes.is_some(),
+        "{data}: target '{}' has fractional values; train needs classes",
+        schema.target.name
+    );
     anyhow::ensure!(test_split > 0.0 && test_split < 1.0, "invalid --test-split: {test_split} is not in (0, 1)");
     let (mut train, mut test) = train_test_split(&all, test_split, &mut Rng::seeded(seed))?;
     let scaler = Scaling::fit(scaling, &train.inputs)?;
     scaler.apply(&mut train.inputs)?;
     scaler.apply(&mut test.inputs)?;
-    let tabular = TabularMeta { schema, scaling: scaler, data_file: Some(canonical(data)), test_split: Some(test_split), split_seed: seed };
+    let tabular = TabularMeta {
+        schema,
+        scaling: scaler,
+        data_file: Some(canonical(data)),
+        test_split: Some(test_split),
+        split_seed: seed,
+    };
     Ok(Prepared { train, test, standardize: None, tabular: Some(tabular) })
 }
 
@@ -59,7 +75,10 @@ pub fn load_for_eval(data: &str, meta: &ModelMeta) -> anyhow::Result<(Dataset, O
         }
         return Ok((test, None));
     }
-    let t = meta.tabular.as_ref().with_context(|| format!("model '{}' was not trained on a table; it cannot read {data}", meta.name))?;
+    let t = meta
+        .tabular
+        .as_ref()
+        .with_context(|| format!("model '{}' was not trained on a table; it cannot read {data}", meta.name))?;
     let table = read_table(Path::new(data))?;
     let all = t.schema.dataset(&table)?;
     let same_file = t.data_file.as_deref() == Some(canonical(data).as_str());
@@ -67,7 +86,13 @@ pub fn load_for_eval(data: &str, meta: &ModelMeta) -> anyhow::Result<(Dataset, O
         (true, Some(f)) => {
             let (_, test) = train_test_split(&all, f, &mut Rng::seeded(t.split_seed))?;
             let n = test.len();
-            (test, Some(format!("evaluating on the {n} rows held out in training (test split {f}, seed {})", t.split_seed)))
+            (
+                test,
+                Some(format!(
+                    "evaluating on the {n} rows held out in training (test split {f}, seed {})",
+                    t.split_seed
+                )),
+            )
         }
         _ => (all, None),
     };
@@ -77,7 +102,9 @@ pub fn load_for_eval(data: &str, meta: &ModelMeta) -> anyhow::Result<(Dataset, O
 
 /// Rows of a CSV/ARFF file encoded and scaled as the model's training rows were.
 pub fn table_inputs(path: &Path, meta: &ModelMeta) -> anyhow::Result<Tensor> {
-    let t = meta.tabular.as_ref().with_context(|| format!("model '{}' was not trained on a table; it cannot read {}", meta.name, path.display()))?;
+    let t = meta.tabular.as_ref().with_context(|| {
+        format!("model '{}' was not trained on a table; it cannot read {}", meta.name, path.display())
+    })?;
     let table = read_table(path)?;
     let mut x = t.schema.encode_inputs(&table)?;
     t.scaling.apply(&mut x)?;

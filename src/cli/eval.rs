@@ -6,8 +6,8 @@ use super::common::print_json;
 use super::data::load_for_eval;
 use clap::Args;
 use std::path::PathBuf;
-use strata::experiment::{load_learner, LoadedModel};
-use strata::metrics::{log_loss, macro_auc, one_vs_rest, predicted_classes, ConfusionMatrix};
+use strata::experiment::{LoadedModel, load_learner};
+use strata::metrics::{ConfusionMatrix, log_loss, macro_auc, one_vs_rest, predicted_classes};
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
@@ -77,13 +77,23 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         }
         if let Some(path) = &a.roc {
             let curves = one_vs_rest(&probs, labels)?;
-            let name = |c: usize| names.as_ref().and_then(|n| n.get(c).cloned()).unwrap_or_else(|| format!("class {c}"));
+            let name =
+                |c: usize| names.as_ref().and_then(|n| n.get(c).cloned()).unwrap_or_else(|| format!("class {c}"));
             let labelled: Vec<(String, strata::metrics::RocCurve)> = if classes == 2 {
-                curves.into_iter().nth(1).flatten().map(|c| (format!("{} vs {}", name(1), name(0)), c)).into_iter().collect()
+                curves
+                    .into_iter()
+                    .nth(1)
+                    .flatten()
+                    .map(|c| (format!("{} vs {}", name(1), name(0)), c))
+                    .into_iter()
+                    .collect()
             } else {
                 curves.into_iter().enumerate().filter_map(|(k, c)| c.map(|c| (name(k), c))).collect()
             };
-            anyhow::ensure!(!labelled.is_empty(), "cannot draw ROC curves: the test data lacks positive or negative samples");
+            anyhow::ensure!(
+                !labelled.is_empty(),
+                "cannot draw ROC curves: the test data lacks positive or negative samples"
+            );
             strata::plot::roc_png(&labelled, &format!("ROC: {title}"), path)?;
             println!("wrote {}", path.display());
         }

@@ -113,14 +113,15 @@ pub fn parse_arff(text: &str, origin: &Path) -> Result<Table> {
                 cols = vec![Vec::new(); attrs.len()];
                 noms = vec![Vec::new(); attrs.len()];
             } else if lower.starts_with("@attribute") {
-                let (name, rest) =
-                    name_and_rest(&line["@attribute".len()..]).ok_or_else(|| err(line_no, "@ATTRIBUTE without a name".into()))?;
+                let (name, rest) = name_and_rest(&line["@attribute".len()..])
+                    .ok_or_else(|| err(line_no, "@ATTRIBUTE without a name".into()))?;
                 let ty = rest.trim();
                 let kind = if ty.starts_with('{') {
                     let inner = ty.strip_prefix('{').and_then(|t| t.strip_suffix('}')).ok_or_else(|| {
                         err(line_no, format!("nominal attribute '{name}' needs its values in {{...}}"))
                     })?;
-                    let values = split_fields(inner).map_err(|c| err(line_no, format!("unterminated quote at column {c}")))?;
+                    let values =
+                        split_fields(inner).map_err(|c| err(line_no, format!("unterminated quote at column {c}")))?;
                     Kind::Nominal(values.into_iter().filter(|v| !v.is_empty()).collect())
                 } else {
                     match ty.to_ascii_lowercase().split_whitespace().next().unwrap_or("") {
@@ -129,8 +130,10 @@ pub fn parse_arff(text: &str, origin: &Path) -> Result<Table> {
                         other => {
                             return Err(err(
                                 line_no,
-                                format!("attribute '{name}' has type '{other}'; only numeric and nominal attributes are supported"),
-                            ))
+                                format!(
+                                    "attribute '{name}' has type '{other}'; only numeric and nominal attributes are supported"
+                                ),
+                            ));
                         }
                     }
                 };
@@ -157,14 +160,24 @@ pub fn parse_arff(text: &str, origin: &Path) -> Result<Table> {
                 Kind::Numeric => cols[c].push(if missing {
                     None
                 } else {
-                    Some(field.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| at(format!("'{field}' is not a number")))?)
+                    Some(
+                        field
+                            .parse::<f64>()
+                            .ok()
+                            .filter(|x| x.is_finite())
+                            .ok_or_else(|| at(format!("'{field}' is not a number")))?,
+                    )
                 }),
                 Kind::Nominal(values) => noms[c].push(if missing {
                     None
                 } else {
-                    Some(values.iter().position(|v| v == field).ok_or_else(|| {
-                        at(format!("'{field}' is not one of {{{}}}", values.join(",")))
-                    })? as u32)
+                    Some(
+                        values
+                            .iter()
+                            .position(|v| v == field)
+                            .ok_or_else(|| at(format!("'{field}' is not one of {{{}}}", values.join(","))))?
+                            as u32,
+                    )
                 }),
             }
         }
@@ -196,7 +209,10 @@ mod tests {
         assert!(t.unwrap_err().to_string().contains("line 7, column 2 ('c')"));
         let t = parse_arff(&text.replace(" % trailing", ""), Path::new("q.arff")).unwrap();
         assert_eq!(t.columns[0].name, "a b");
-        assert_eq!(t.columns[1].data, ColumnData::Nominal { categories: vec!["x y".into(), "z".into()], values: vec![Some(0), Some(1)] });
+        assert_eq!(
+            t.columns[1].data,
+            ColumnData::Nominal { categories: vec!["x y".into(), "z".into()], values: vec![Some(0), Some(1)] }
+        );
     }
 
     #[test]

@@ -89,7 +89,10 @@ pub fn parse_csv(bytes: &[u8], origin: &Path, delimiter: u8) -> Result<Table> {
 fn type_column(origin: &Path, c: usize, name: &str, values: &[String], lines: &[usize]) -> Result<Column> {
     let parsed: Vec<Option<std::result::Result<f64, ()>>> = values
         .iter()
-        .map(|v| (!is_missing(v)).then(|| v.parse::<f64>().map_err(|_| ()).and_then(|x| if x.is_finite() { Ok(x) } else { Err(()) })))
+        .map(|v| {
+            (!is_missing(v))
+                .then(|| v.parse::<f64>().map_err(|_| ()).and_then(|x| if x.is_finite() { Ok(x) } else { Err(()) }))
+        })
         .collect();
     let present = parsed.iter().flatten().count();
     let numbers = parsed.iter().flatten().filter(|p| p.is_ok()).count();
@@ -100,7 +103,12 @@ fn type_column(origin: &Path, c: usize, name: &str, values: &[String], lines: &[
         let r = parsed.iter().position(|p| matches!(p, Some(Err(_)))).unwrap_or(0);
         return Err(Error::data(
             origin,
-            format!("line {}, column {} ('{name}'): '{}' is not a number (the column is numeric elsewhere)", lines[r], c + 1, values[r]),
+            format!(
+                "line {}, column {} ('{name}'): '{}' is not a number (the column is numeric elsewhere)",
+                lines[r],
+                c + 1,
+                values[r]
+            ),
         ));
     }
     let mut categories: Vec<String> = Vec::new();

@@ -127,11 +127,7 @@ pub fn is_tabular_path(path: &str) -> bool {
 /// Reads a CSV/TSV or ARFF file, by extension.
 pub fn read_table(path: &Path) -> Result<Table> {
     let name = path.to_string_lossy().to_ascii_lowercase();
-    if name.ends_with(".arff") {
-        super::arff::read_arff(path)
-    } else {
-        super::csv::read_csv(path)
-    }
+    if name.ends_with(".arff") { super::arff::read_arff(path) } else { super::csv::read_csv(path) }
 }
 
 impl Table {
@@ -139,7 +135,10 @@ impl Table {
     pub fn new(source: impl Into<PathBuf>, columns: Vec<Column>, lines: Vec<usize>) -> Result<Table> {
         let source = source.into();
         if let Some(c) = columns.iter().find(|c| c.len() != lines.len()) {
-            return Err(Error::data(&source, format!("column '{}' has {} rows, expected {}", c.name, c.len(), lines.len())));
+            return Err(Error::data(
+                &source,
+                format!("column '{}' has {} rows, expected {}", c.name, c.len(), lines.len()),
+            ));
         }
         Ok(Table { source, columns, lines })
     }
@@ -254,10 +253,16 @@ impl TabularSchema {
                     offset += want.len();
                 }
                 (_, None) => {
-                    return Err(Error::data(&table.source, format!("column '{name}' is categorical, the model expects numbers")))
+                    return Err(Error::data(
+                        &table.source,
+                        format!("column '{name}' is categorical, the model expects numbers"),
+                    ));
                 }
                 (_, Some(_)) => {
-                    return Err(Error::data(&table.source, format!("column '{name}' is numeric, the model expects categories")))
+                    return Err(Error::data(
+                        &table.source,
+                        format!("column '{name}' is numeric, the model expects categories"),
+                    ));
                 }
             }
         }
@@ -275,7 +280,10 @@ impl TabularSchema {
                     out.push(match x {
                         None => None,
                         Some(x) => Some(classes.iter().position(|c| *c == (*x as i64).to_string()).ok_or_else(|| {
-                            Error::data(&table.source, format!("line {}: class {x} of '{}' is unknown to the model", table.lines[r], col.name))
+                            Error::data(
+                                &table.source,
+                                format!("line {}: class {x} of '{}' is unknown to the model", table.lines[r], col.name),
+                            )
                         })? as f32),
                     });
                 }
@@ -290,7 +298,10 @@ impl TabularSchema {
                         Some(v) => Some(map[*v as usize].ok_or_else(|| {
                             Error::data(
                                 &table.source,
-                                format!("line {}: class '{}' of '{}' is unknown to the model", table.lines[r], categories[*v as usize], col.name),
+                                format!(
+                                    "line {}: class '{}' of '{}' is unknown to the model",
+                                    table.lines[r], categories[*v as usize], col.name
+                                ),
                             )
                         })? as f32),
                     });
@@ -298,7 +309,10 @@ impl TabularSchema {
                 out
             }
             (ColumnData::Nominal { .. }, None) => {
-                return Err(Error::data(&table.source, format!("target '{}' is categorical, the model predicts numbers", col.name)))
+                return Err(Error::data(
+                    &table.source,
+                    format!("target '{}' is categorical, the model predicts numbers", col.name),
+                ));
             }
         })
     }
@@ -309,12 +323,17 @@ impl TabularSchema {
         let y = self.encode_target(table)?;
         let keep: Vec<usize> = (0..y.len()).filter(|&r| y[r].is_some()).collect();
         if keep.is_empty() {
-            return Err(Error::data(&table.source, format!("no row has a value for the target '{}'", self.target.name)));
+            return Err(Error::data(
+                &table.source,
+                format!("no row has a value for the target '{}'", self.target.name),
+            ));
         }
         let x = if keep.len() == y.len() { x } else { x.gather_rows(&keep)? };
         let values: Vec<f32> = keep.iter().filter_map(|&r| y[r]).collect();
         let targets = match &self.target.classes {
-            Some(classes) => Target::Classes { labels: values.iter().map(|&v| v as u32).collect(), num_classes: classes.len() },
+            Some(classes) => {
+                Target::Classes { labels: values.iter().map(|&v| v as u32).collect(), num_classes: classes.len() }
+            }
             None => Target::Values(Tensor::from_vec(values, &[keep.len(), 1])?),
         };
         let mut data = Dataset::new(x, targets)?;
@@ -363,7 +382,9 @@ impl Scaling {
                 Scaling::MinMax(MinMaxScaler { min, max })
             }
             "none" => Scaling::None,
-            other => return Err(Error::invalid("scaling", format!("unknown '{other}' (expected standard, minmax or none)"))),
+            other => {
+                return Err(Error::invalid("scaling", format!("unknown '{other}' (expected standard, minmax or none)")));
+            }
         })
     }
 

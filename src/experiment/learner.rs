@@ -12,13 +12,13 @@
 //! assert!(Learner::new("knn:0", &[4], 3, 1, 120, &s).is_err());
 //! ```
 
-use crate::baseline::{logistic, Classifier, Knn, Perceptron};
+use crate::baseline::{Classifier, Knn, Perceptron, logistic};
 use crate::data::Dataset;
 use crate::loss::Loss;
 use crate::metrics::Metric;
 use crate::model::{EarlyStopping, FitOptions, History, Sequential, Verbosity};
 use crate::nn::Activation;
-use crate::{optim, Error, Result, Tensor};
+use crate::{Error, Result, Tensor, optim};
 use std::path::PathBuf;
 
 /// Names of the baselines (besides the zoo's networks and spec files).
@@ -107,7 +107,12 @@ fn parse_count(name: &str, prefix: &str, default: usize) -> Result<Option<usize>
 
 /// Epochs and batch size for `n_train` samples: the recipe's, or on small data a batch of
 /// at most 32 and enough epochs for [`SMALL_DATA_STEPS`] updates. Explicit settings win.
-pub fn epochs_and_batch(recipe_epochs: usize, recipe_batch: usize, n_train: usize, s: &TrainSettings) -> (usize, usize, Option<String>) {
+pub fn epochs_and_batch(
+    recipe_epochs: usize,
+    recipe_batch: usize,
+    n_train: usize,
+    s: &TrainSettings,
+) -> (usize, usize, Option<String>) {
     if n_train >= SMALL_DATA || !s.small_data_defaults {
         return (s.epochs.unwrap_or(recipe_epochs), s.batch_size.unwrap_or(recipe_batch), None);
     }
@@ -122,7 +127,14 @@ pub fn epochs_and_batch(recipe_epochs: usize, recipe_batch: usize, n_train: usiz
 impl Learner {
     /// The learner `name` (a zoo name, a spec file, or one of [`BASELINE_NAMES`]) for
     /// per-sample `input` shape and `classes`, to be trained on `n_train` samples.
-    pub fn new(name: &str, input: &[usize], classes: usize, seed: u64, n_train: usize, s: &TrainSettings) -> Result<Learner> {
+    pub fn new(
+        name: &str,
+        input: &[usize],
+        classes: usize,
+        seed: u64,
+        n_train: usize,
+        s: &TrainSettings,
+    ) -> Result<Learner> {
         if let Some(k) = parse_count(name, "knn", 5)? {
             return Ok(Learner::Knn(Knn::new(k)));
         }
@@ -146,10 +158,24 @@ impl Learner {
         notes.extend(note);
         let optimizer = s.optimizer.clone().unwrap_or(recipe.optimizer.clone());
         let lr = s.lr.unwrap_or(recipe.lr);
-        let opt = optim::by_name(&optimizer, lr, s.momentum.unwrap_or(recipe.momentum), s.weight_decay.unwrap_or(recipe.weight_decay))?;
+        let opt = optim::by_name(
+            &optimizer,
+            lr,
+            s.momentum.unwrap_or(recipe.momentum),
+            s.weight_decay.unwrap_or(recipe.weight_decay),
+        )?;
         model.compile_boxed(opt, loss, &[Metric::Accuracy]);
         let schedule = s.schedule.clone().or(recipe.schedule.clone());
-        Ok(Learner::Network(Box::new(Network { model, optimizer, lr, epochs, batch_size, schedule, notes, settings: s.clone() })))
+        Ok(Learner::Network(Box::new(Network {
+            model,
+            optimizer,
+            lr,
+            epochs,
+            batch_size,
+            schedule,
+            notes,
+            settings: s.clone(),
+        })))
     }
 
     /// The learner's name ("mlp", "knn:5", ...).

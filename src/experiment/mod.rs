@@ -11,6 +11,8 @@ mod cv;
 mod learner;
 mod saved;
 
-pub use cv::{cross_validate, mean_std, CvReport, FoldResult};
-pub use learner::{epochs_and_batch, network_proba, Learner, Network, TrainSettings, BASELINE_NAMES, SMALL_DATA, SMALL_DATA_STEPS};
-pub use saved::{load_learner, save_learner, LoadedModel, SaveExtras};
+pub use cv::{CvReport, FoldResult, cross_validate, mean_std};
+pub use learner::{
+    BASELINE_NAMES, Learner, Network, SMALL_DATA, SMALL_DATA_STEPS, TrainSettings, epochs_and_batch, network_proba,
+};
+pub use saved::{LoadedModel, SaveExtras, load_learner, save_learner};

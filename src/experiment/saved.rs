@@ -3,11 +3,14 @@
 //! The description can carry the tabular schema and scaling, so new rows are encoded and
 //! scaled exactly as the training rows were.
 
-use super::learner::{network_proba, Learner};
+use super::learner::{Learner, network_proba};
 use crate::baseline::{BaselineSpec, Knn};
 use crate::data::normalize::Standardizer;
 use crate::data::tabular::TabularMeta;
-use crate::io::{description_path, load_model, load_tensors, model_meta, read_meta, save_model_meta, save_tensors, write_atomic, ModelMeta};
+use crate::io::{
+    ModelMeta, description_path, load_model, load_tensors, model_meta, read_meta, save_model_meta, save_tensors,
+    write_atomic,
+};
 use crate::loss::Loss;
 use crate::metrics::Metric;
 use crate::model::Sequential;
@@ -67,7 +70,13 @@ pub fn save_learner(learner: &Learner, path: &Path, input_shape: &[usize], extra
     let Learner::Knn(knn) = learner else { return Err(Error::Model("unsupported learner".into())) };
     let (x, labels, classes) = knn.parts()?;
     let y = Tensor::from_vec(labels.iter().map(|&l| l as f32).collect(), &[labels.len()])?;
-    let mut meta = ModelMeta::for_baseline(&knn_name(knn), input_shape.to_vec(), classes, extras.class_names, BaselineSpec::Knn { k: knn.k() });
+    let mut meta = ModelMeta::for_baseline(
+        &knn_name(knn),
+        input_shape.to_vec(),
+        classes,
+        extras.class_names,
+        BaselineSpec::Knn { k: knn.k() },
+    );
     meta.standardize = extras.standardize;
     meta.tabular = extras.tabular;
     save_tensors(path, &[("knn.inputs".into(), x), ("knn.labels".into(), y)], None)?;
@@ -90,14 +99,19 @@ pub fn load_learner(path: &Path) -> Result<(LoadedModel, ModelMeta)> {
         Some(BaselineSpec::Knn { k }) => {
             let tensors = load_tensors(path)?;
             let get = |name: &str| {
-                tensors.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone()).ok_or_else(|| Error::data(path, format!("missing tensor '{name}'")))
+                tensors
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, t)| t.clone())
+                    .ok_or_else(|| Error::data(path, format!("missing tensor '{name}'")))
             };
             let (x, y) = (get("knn.inputs")?, get("knn.labels")?);
             let classes = meta.num_classes.unwrap_or(0);
             let labels: Vec<u32> = y.data().iter().map(|&v| v as u32).collect();
             let mut shape = vec![labels.len()];
             shape.extend(&meta.input_shape);
-            let knn = Knn::from_parts(*k, &x.reshape(&shape)?, labels, classes).map_err(|e| Error::data(path, e.to_string()))?;
+            let knn = Knn::from_parts(*k, &x.reshape(&shape)?, labels, classes)
+                .map_err(|e| Error::data(path, e.to_string()))?;
             Ok((LoadedModel::Knn(knn), meta))
         }
     }

@@ -51,7 +51,12 @@ impl FromStr for Monitor {
             "val_accuracy" => Monitor::ValAccuracy,
             "loss" => Monitor::Loss,
             "accuracy" => Monitor::Accuracy,
-            o => return Err(Error::invalid("monitor", format!("unknown '{o}' (val_loss, val_accuracy, loss, accuracy)"))),
+            o => {
+                return Err(Error::invalid(
+                    "monitor",
+                    format!("unknown '{o}' (val_loss, val_accuracy, loss, accuracy)"),
+                ));
+            }
         })
     }
 }

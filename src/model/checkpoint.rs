@@ -64,7 +64,11 @@ impl Sequential {
         }
         for (p, w) in params.iter_mut().zip(weights) {
             if p.value.shape() != w.shape() {
-                return Err(Error::ShapeMismatch { op: "set_weights", left: p.value.shape().to_vec(), right: w.shape().to_vec() });
+                return Err(Error::ShapeMismatch {
+                    op: "set_weights",
+                    left: p.value.shape().to_vec(),
+                    right: w.shape().to_vec(),
+                });
             }
             p.value = w;
         }
@@ -142,7 +146,11 @@ impl Checkpoint {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let bad = |why: String| Error::data(path, format!("not a usable checkpoint ({why})"));
         let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
-        let json = header.metadata().as_ref().and_then(|m| m.get(FORMAT)).ok_or_else(|| bad("no checkpoint metadata".into()))?;
+        let json = header
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get(FORMAT))
+            .ok_or_else(|| bad("no checkpoint metadata".into()))?;
         let meta: Meta = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
         if meta.model != model.model_name() || meta.num_params != model.num_params() {
             return Err(Error::data(

@@ -180,10 +180,11 @@ impl Sequential {
         };
         let mut history = History::default();
         let early = opts.early_stopping.clone();
-        if let Some(es) = &early {
-            if es.monitor.needs_validation() && validation.is_none() {
-                return Err(Error::invalid("early stopping", format!("monitoring {:?} needs validation data", es.monitor)));
-            }
+        if let Some(es) = &early
+            && es.monitor.needs_validation()
+            && validation.is_none()
+        {
+            return Err(Error::invalid("early stopping", format!("monitoring {:?} needs validation data", es.monitor)));
         }
         let mut early_state = early.as_ref().map(|_| EarlyStoppingState::default());
         let mut best_weights: Option<Vec<Tensor>> = None;
@@ -269,10 +270,10 @@ impl Sequential {
                 break;
             }
         }
-        if let (Some(es), Some(w)) = (&early, best_weights) {
-            if es.restore_best {
-                self.set_weights(w)?;
-            }
+        if let (Some(es), Some(w)) = (&early, best_weights)
+            && es.restore_best
+        {
+            self.set_weights(w)?;
         }
         Ok(history)
     }

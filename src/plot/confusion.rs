@@ -2,8 +2,8 @@
 //! each cell, class names on both axes.
 
 use super::{e, render};
-use crate::metrics::ConfusionMatrix;
 use crate::Result;
+use crate::metrics::ConfusionMatrix;
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -47,17 +47,28 @@ pub fn confusion_png(m: &ConfusionMatrix, names: Option<&[String]>, title: &str,
             for (p, &v) in row.iter().enumerate() {
                 let y = n - 1 - t;
                 let shade = v as f64 / max;
-                let color = RGBColor((247.0 - 239.0 * shade) as u8, (251.0 - 203.0 * shade) as u8, (255.0 - 148.0 * shade) as u8);
-                chart.draw_series(std::iter::once(Rectangle::new([(p, y), (p + 1, y + 1)], color.filled()))).map_err(e)?;
+                let color = RGBColor(
+                    (247.0 - 239.0 * shade) as u8,
+                    (251.0 - 203.0 * shade) as u8,
+                    (255.0 - 148.0 * shade) as u8,
+                );
                 chart
-                    .draw_series(std::iter::once(Rectangle::new([(p, y), (p + 1, y + 1)], RGBColor(200, 200, 200).stroke_width(1))))
+                    .draw_series(std::iter::once(Rectangle::new([(p, y), (p + 1, y + 1)], color.filled())))
+                    .map_err(e)?;
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(p, y), (p + 1, y + 1)],
+                        RGBColor(200, 200, 200).stroke_width(1),
+                    )))
                     .map_err(e)?;
                 let text_color = if shade > 0.55 { WHITE } else { BLACK };
                 let (cx, cy) = chart.backend_coord(&(p, y + 1));
-                let style = TextStyle::from(("sans-serif", font).into_font()).color(&text_color).pos(plotters::style::text_anchor::Pos::new(
-                    plotters::style::text_anchor::HPos::Center,
-                    plotters::style::text_anchor::VPos::Center,
-                ));
+                let style = TextStyle::from(("sans-serif", font).into_font()).color(&text_color).pos(
+                    plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Center,
+                    ),
+                );
                 root.draw_text(&v.to_string(), &style, (cx + cell as i32 / 2, cy + cell as i32 / 2)).map_err(e)?;
             }
         }

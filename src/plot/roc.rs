@@ -1,8 +1,8 @@
 //! ROC curves: one line per curve with its AUC in the legend, and the chance diagonal.
 
-use super::{e, render, PALETTE};
-use crate::metrics::RocCurve;
+use super::{PALETTE, e, render};
 use crate::Result;
+use crate::metrics::RocCurve;
 use plotters::prelude::*;
 use std::path::Path;
 
