@@ -27,14 +27,18 @@ fn register_fonts() {
     });
 }
 
-/// Colours of successive series (Tableau 10, readable on white).
-pub(crate) const PALETTE: [RGBColor; 6] = [
+/// Colours of successive series (Tableau 10, readable on white; distinct for 10 classes).
+pub(crate) const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(214, 39, 40),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
 
 /// Draws with `draw` on a white `w`×`h` canvas and writes it to `path` as PNG.
