@@ -339,7 +339,7 @@ fn a_killed_training_run_resumes_to_the_same_model() {
     let d = temp_dir("kill");
     let bc = data("breast_cancer.csv");
     // --momentum 0: the interim optim module keeps no SGD state; with it, momentum resumes too
-    let common = ["--model", "mlp", "--data", bc.to_str().unwrap(), "--epochs", "30", "--momentum", "0", "--quiet"];
+    let common = ["--model", "mlp", "--data", bc.to_str().unwrap(), "--epochs", "60", "--momentum", "0", "--quiet"];
     let full = d.join("full");
     let (code, _, err) = strata(&[&["train", "--out", full.to_str().unwrap()][..], &common].concat());
     assert_eq!(code, 0, "{err}");
