@@ -5,6 +5,7 @@
 //! - `dataset`: an in-memory dataset, splits, and seeded shuffled batching.
 //! - `normalize`: scaling and standardization.
 //! - `csv`, `arff`, `tabular`: tables of numeric and categorical columns → datasets.
+//! - `scaling`: per-feature scaling fitted on training rows, with missing values.
 //! - `split`: train/validation/test splits, k-fold and stratified k-fold.
 
 pub mod arff;
@@ -13,6 +14,7 @@ pub mod dataset;
 pub mod idx;
 pub mod mnist;
 pub mod normalize;
+pub mod scaling;
 pub mod split;
 pub mod tabular;
 
