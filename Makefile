@@ -9,7 +9,7 @@ STRATA := target/release/strata
 .PHONY: demo test deps dataset build bench clean
 
 demo: deps build
-	$(STRATA) train --model mlp --data fashion-mnist --epochs 10 --seed 1 --out runs/demo-mlp
+	$(STRATA) train --model lenet5 --data fashion-mnist --epochs 10 --seed 1 --out runs/demo-lenet5
 
 test: deps
 	$(CARGO) test --release --all-targets

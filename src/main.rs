@@ -10,7 +10,16 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::process::ExitCode;
 
+/// mimalloc's option id for the purge delay (`mi_option_purge_delay` in mimalloc.h, v2).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 fn main() -> ExitCode {
+    // Training frees and reallocates the same large activation buffers every step. Never
+    // returning freed memory to the OS keeps those pages mapped: otherwise each step
+    // page-faults them in again and the kernel zeroes them (measured: ~8,000 faults and
+    // up to 8% of LeNet-5 training time; 361 faults with this setting).
+    // SAFETY: a plain option setter, called before any threads exist.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     // A panic is a bug; still, the user gets one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let msg = info
@@ -21,6 +30,8 @@ fn main() -> ExitCode {
             .unwrap_or_else(|| "unknown panic".into());
         let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         eprintln!("error: internal error: {msg}{at} (this is a bug in strata; please report it)");
+        // Worker threads may panic together; one line is enough.
+        std::process::exit(101);
     }));
     match cli::run() {
         Ok(()) => ExitCode::SUCCESS,

@@ -141,4 +141,10 @@ fn train_eval_predict_round_trip_on_a_tiny_dataset() {
     assert_eq!(code, 0, "{err}");
     let p: serde_json::Value = serde_json::from_str(stdout.trim().lines().last().unwrap()).unwrap();
     assert_eq!(p["predictions"].as_array().unwrap().len(), 4);
+    // the first layer with weights is the 16 -> 256 Dense: 256 tiles of the 4x4 input
+    let png = d.join("filters.png");
+    let (code, _, err) = strata(&["filters", "--model-file", model.to_str().unwrap(), "--out", png.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let img = image::open(&png).unwrap();
+    assert!(img.width() > 16 * 4 && img.height() > 16 * 4);
 }

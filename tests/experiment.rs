@@ -338,8 +338,9 @@ fn train_eval_predict_on_a_table_with_pictures() {
 fn a_killed_training_run_resumes_to_the_same_model() {
     let d = temp_dir("kill");
     let bc = data("breast_cancer.csv");
-    // --momentum 0: the interim optim module keeps no SGD state; with it, momentum resumes too
-    let common = ["--model", "mlp", "--data", bc.to_str().unwrap(), "--epochs", "60", "--momentum", "0", "--quiet"];
+    // the mlp recipe: SGD with momentum 0.9 and a step schedule, so the optimizer's momentum
+    // buffers and the learning rate must come back from the checkpoint too
+    let common = ["--model", "mlp", "--data", bc.to_str().unwrap(), "--epochs", "60", "--quiet"];
     let full = d.join("full");
     let (code, _, err) = strata(&[&["train", "--out", full.to_str().unwrap()][..], &common].concat());
     assert_eq!(code, 0, "{err}");

@@ -4,6 +4,8 @@
 
 use super::op::Op;
 use super::tape::NodeId;
+use crate::tensor::conv::conv2d_backward;
+use crate::tensor::pool::pool2d_backward;
 use crate::tensor::{gemm, BinaryOp, UnaryOp};
 use crate::{Result, Tensor};
 
@@ -36,13 +38,16 @@ fn softmax_backward(g: &Tensor, y: &Tensor) -> Tensor {
     Tensor::from_vec(dx, y.shape()).expect("same shape")
 }
 
-pub(crate) fn run_backward(ops: &[Op], grads: &mut [Option<Tensor>]) -> Result<()> {
+/// Walks `ops` in reverse. Leaves and the nodes in `keep` keep their gradient in `grads` for
+/// the caller; every other node's gradient is consumed once it has been propagated.
+pub(crate) fn run_backward(ops: &[Op], grads: &mut [Option<Tensor>], keep: &[NodeId]) -> Result<()> {
     for id in (0..ops.len()).rev() {
         let op = &ops[id];
         if matches!(op, Op::Leaf) {
             continue; // leaves keep their gradient for the caller
         }
-        let Some(g) = grads[id].take() else { continue };
+        let g = if keep.contains(&id) { grads[id].clone() } else { grads[id].take() };
+        let Some(g) = g else { continue };
         match op {
             Op::Leaf => {}
             Op::Add { a, b, a_shape, b_shape } => {
@@ -240,8 +245,11 @@ pub(crate) fn run_backward(ops: &[Op], grads: &mut [Option<Tensor>]) -> Result<(
             }
             Op::Bce { pred, pred_val, target } => {
                 let scale = g.item()? / pred_val.numel().max(1) as f32;
+                // Where the forward clamp was active the loss is flat in p: zero gradient.
                 let d = times(pred_val, target, |p, t| {
-                    let p = p.clamp(1e-7, 1.0 - 1e-7);
+                    if !(1e-7..=1.0 - 1e-7).contains(&p) {
+                        return 0.0;
+                    }
                     scale * (p - t) / (p * (1.0 - p))
                 });
                 accumulate(grads, *pred, d)?
@@ -249,6 +257,36 @@ pub(crate) fn run_backward(ops: &[Op], grads: &mut [Option<Tensor>]) -> Result<(
             Op::BceWithLogits { logits, probs, target } => {
                 let scale = g.item()? / probs.numel().max(1) as f32;
                 accumulate(grads, *logits, times(probs, target, |p, t| scale * (p - t)))?
+            }
+            Op::Conv2d { x, w, b, x_val, w_val, geom } => {
+                let (dx, dw, db) = conv2d_backward(geom, x_val.data(), w_val.data(), g.data(), x.is_some(), b.is_some());
+                if let Some(dx) = dx {
+                    accumulate(grads, *x, Tensor::from_vec(dx, x_val.shape())?)?;
+                }
+                accumulate(grads, *w, Tensor::from_vec(dw, w_val.shape())?)?;
+                if let Some(db) = db {
+                    accumulate(grads, *b, Tensor::from_vec(db, &[geom.o])?)?;
+                }
+            }
+            Op::Pool2d { x, x_val, out, winners, geom, kind } => {
+                let dx = pool2d_backward(geom, *kind, x_val.data(), out.data(), winners, g.data());
+                accumulate(grads, *x, Tensor::from_vec(dx, &[geom.n, geom.c, geom.h, geom.w])?)?
+            }
+            Op::BatchNorm { x, gamma, beta, xhat, inv_std, gamma_val } => {
+                let (dx, dgamma, dbeta) =
+                    crate::tensor::batchnorm::batch_norm_backward(&g, xhat, gamma_val.data(), inv_std.data(), x.is_some())?;
+                if let Some(dx) = dx {
+                    accumulate(grads, *x, dx)?;
+                }
+                if gamma.is_some() {
+                    accumulate(grads, *gamma, Tensor::from_vec(dgamma, gamma_val.shape())?)?;
+                }
+                if beta.is_some() {
+                    accumulate(grads, *beta, Tensor::from_vec(dbeta, gamma_val.shape())?)?;
+                }
+            }
+            Op::Lrn { x, x_val, out, scale, params } => {
+                accumulate(grads, *x, crate::tensor::lrn::lrn_backward(x_val, out, scale, &g, *params)?)?
             }
         }
     }

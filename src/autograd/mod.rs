@@ -18,12 +18,14 @@
 //! ```
 
 mod backward;
+mod conv_ops;
 pub mod gradcheck;
 mod nn_ops;
 mod op;
 mod ops;
 mod param;
 mod tape;
+mod norm_ops;
 
 pub use param::{Gradients, Param, ParamId};
 pub use tape::{Tape, Var};

@@ -14,6 +14,10 @@ impl Var {
     /// product accumulated onto it, so the add costs no extra pass.
     pub fn linear(&self, w: &Var, b: Option<&Var>) -> Result<Var> {
         self.check_tape(w, "linear")?;
+        if let Some(b) = b {
+            self.check_tape(b, "linear")?;
+            w.check_tape(b, "linear")?;
+        }
         let (xs, ws) = (self.shape(), w.shape());
         if xs.len() != 2 || ws.len() != 2 || xs[1] != ws[0] {
             return Err(Error::ShapeMismatch { op: "linear", left: xs.to_vec(), right: ws.to_vec() });
@@ -30,7 +34,9 @@ impl Var {
         let value = Tensor::from_vec(out, &[n, m])?;
         let bn = b.and_then(|b| b.node);
         let needs = self.node.is_some() || w.node.is_some() || bn.is_some();
-        let tape = if self.node.is_some() { &self.tape } else { &w.tape };
+        // record on the tape of a tracked operand (x and w may be constants, b the only one)
+        let tracked = [Some(self), Some(w), b].into_iter().flatten().find(|v| v.node.is_some());
+        let tape = &tracked.unwrap_or(self).tape;
         Ok(tape.record(value, needs, || Op::Linear {
             x: self.node,
             w: w.node,

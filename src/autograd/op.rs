@@ -2,6 +2,8 @@
 //! and exactly what its gradient rule needs saved from the forward pass.
 
 use super::tape::NodeId;
+use crate::tensor::conv::Conv2dGeom;
+use crate::tensor::pool::{PoolGeom, PoolKind};
 use crate::tensor::BinaryOp;
 use crate::Tensor;
 
@@ -70,4 +72,16 @@ pub(crate) enum Op {
     Bce { pred: In, pred_val: Tensor, target: Tensor },
     /// Binary cross-entropy on logits (sigmoid folded in).
     BceWithLogits { logits: In, probs: Tensor, target: Tensor },
+
+    // ---- convolutional networks
+    /// 2-D convolution, x [N, C, H, W], w [O, C/groups, KH, KW], b [O].
+    Conv2d { x: In, w: In, b: In, x_val: Tensor, w_val: Tensor, geom: Conv2dGeom },
+    /// 2-D pooling; `winners` for max pooling, `out` for L2 pooling.
+    Pool2d { x: In, x_val: Tensor, out: Tensor, winners: Vec<u32>, geom: PoolGeom, kind: PoolKind },
+    // ---- normalization (kernels in tensor::batchnorm and tensor::lrn)
+    /// Training-mode batch norm over axis 1 of x [N, C, ...]; `xhat` is the normalized
+    /// input, `inv_std` [C] the batch's `1 / sqrt(var + eps)`, `gamma_val` [C] the scale.
+    BatchNorm { x: In, gamma: In, beta: In, xhat: Tensor, inv_std: Tensor, gamma_val: Tensor },
+    /// Local response normalization across channels; `scale` is `k + alpha/n * window sum of x^2`.
+    Lrn { x: In, x_val: Tensor, out: Tensor, scale: Tensor, params: crate::tensor::lrn::LrnParams },
 }

@@ -141,19 +141,26 @@ impl Var {
 
     /// Reverse pass from this scalar: gradients of every parameter it depends on.
     pub fn backward(&self) -> Result<Gradients> {
-        let (grads, _) = self.backward_all()?;
+        let (grads, _) = self.backward_all(&[])?;
         Ok(grads)
     }
 
     /// Reverse pass returning the gradients of the given variables too (e.g. of inputs made
-    /// with [`Tape::input_with_grad`]); `None` for a variable the output does not depend on.
+    /// with [`Tape::input_with_grad`], or of intermediate values); `None` for a variable the
+    /// output does not depend on.
     pub fn backward_inputs(&self, wrt: &[&Var]) -> Result<(Gradients, Vec<Option<Tensor>>)> {
-        let (grads, mut node_grads) = self.backward_all()?;
-        let picked = wrt.iter().map(|v| v.node.and_then(|n| node_grads.get_mut(n).and_then(Option::take))).collect();
+        // Only nodes of this tape: a node id from another tape names an unrelated op here.
+        let wanted: Vec<Option<NodeId>> =
+            wrt.iter().map(|v| v.node.filter(|_| v.tape.same(&self.tape))).collect();
+        let keep: Vec<NodeId> = wanted.iter().flatten().copied().collect();
+        let (grads, node_grads) = self.backward_all(&keep)?;
+        let picked = wanted.iter().map(|n| n.and_then(|n| node_grads.get(n).cloned().flatten())).collect();
         Ok((grads, picked))
     }
 
-    fn backward_all(&self) -> Result<(Gradients, Vec<Option<Tensor>>)> {
+    /// Runs the reverse pass; the gradients of the nodes in `keep` are kept in the returned
+    /// slots even where they are not leaves (intermediate gradients are otherwise consumed).
+    fn backward_all(&self, keep: &[NodeId]) -> Result<(Gradients, Vec<Option<Tensor>>)> {
         if self.value.numel() != 1 {
             return Err(Error::bad_shape("backward", self.shape(), "needs a scalar (one-element) output"));
         }
@@ -163,7 +170,7 @@ impl Var {
         let data = self.tape.data.borrow();
         let mut node_grads: Vec<Option<Tensor>> = vec![None; root + 1];
         node_grads[root] = Some(Tensor::full(self.shape(), 1.0));
-        run_backward(&data.ops[..=root], &mut node_grads)?;
+        run_backward(&data.ops[..=root], &mut node_grads, keep)?;
         let mut grads = Gradients::default();
         for &(pid, node) in &data.params {
             if node <= root {

@@ -5,6 +5,7 @@ mod common;
 mod cv;
 mod data;
 mod eval;
+mod filters;
 mod predict;
 mod summary;
 mod train;
@@ -37,6 +38,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Cross-validate a model (network or baseline) on a CSV/ARFF table.
     Cv(cv::CvArgs),
+    /// Draw the first layer's learned filters (and an input's feature maps) as PNG grids.
+    Filters(filters::FiltersArgs),
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -68,5 +71,6 @@ pub fn run() -> anyhow::Result<()> {
         Command::Summary(a) => summary::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Cv(a) => cv::run(a),
+        Command::Filters(a) => filters::run(a),
     }
 }

@@ -27,7 +27,7 @@ pub struct PredictArgs {
 }
 
 /// Images as [N, C, H, W] in [0, 1], resized to the model's input if it is an image file.
-fn read_inputs(path: &Path, shape: &[usize]) -> anyhow::Result<Tensor> {
+pub fn read_inputs(path: &Path, shape: &[usize]) -> anyhow::Result<Tensor> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let is_image = matches!(ext.as_str(), "png" | "jpg" | "jpeg" | "pgm" | "ppm" | "pnm");
     if !is_image {

@@ -5,6 +5,7 @@ use super::data::load_for_training;
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
+use strata::data::Augment;
 use strata::experiment::{save_learner, Learner, SaveExtras, TrainSettings};
 use strata::metrics::{accuracy, log_loss, predicted_classes};
 use strata::model::{EarlyStopping, Monitor, Verbosity};
@@ -73,6 +74,13 @@ pub struct TrainArgs {
     /// No per-epoch output.
     #[arg(long)]
     quiet: bool,
+    /// Augment training images: a comma list of crop:PIXELS, flip, translate:PIXELS, rotate:DEGREES.
+    #[arg(long, value_name = "SPEC", value_parser = parse_augment)]
+    augment: Option<Augment>,
+}
+
+fn parse_augment(spec: &str) -> Result<Augment, String> {
+    spec.parse().map_err(|e: strata::Error| e.to_string())
 }
 
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
@@ -107,6 +115,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         checkpoint_dir: None,
         resume: a.resume,
         small_data_defaults: tabular,
+        augment: a.augment.clone(),
     };
     let name_for_dir = {
         let l = Learner::new(&a.model, train.sample_shape(), classes, a.seed, train.len(), &settings)?;

@@ -10,10 +10,11 @@
 //! let mlp = Learner::new("mlp", &[4], 3, 1, 120, &s).unwrap();
 //! assert!(mlp.network().is_some());
 //! assert!(Learner::new("knn:0", &[4], 3, 1, 120, &s).is_err());
+//! assert_eq!(strata::experiment::stretch_schedule("step:4:0.3", 20.0).as_deref(), Some("step:80:0.3"));
 //! ```
 
 use crate::baseline::{Classifier, Knn, Perceptron, logistic};
-use crate::data::Dataset;
+use crate::data::{Augment, Dataset};
 use crate::loss::Loss;
 use crate::metrics::Metric;
 use crate::model::{EarlyStopping, FitOptions, History, Sequential, Verbosity};
@@ -50,6 +51,8 @@ pub struct TrainSettings {
     pub resume: bool,
     /// Adapt a network's default epochs and batch size to small data (see [`SMALL_DATA`]).
     pub small_data_defaults: bool,
+    /// Random transforms of training images (networks on `[N, C, H, W]` data).
+    pub augment: Option<Augment>,
 }
 
 impl Default for TrainSettings {
@@ -68,6 +71,7 @@ impl Default for TrainSettings {
             checkpoint_dir: None,
             resume: false,
             small_data_defaults: true,
+            augment: None,
         }
     }
 }
@@ -124,6 +128,25 @@ pub fn epochs_and_batch(
     (epochs, batch, note)
 }
 
+/// A schedule made for some number of epochs, stretched by `factor` to fit `factor` times
+/// as many: `step:N:G` → `step:round(N·factor):G`, `exp:G` → `exp:G^(1/factor)`; a plateau
+/// schedule depends on no epoch count and stays. `None` for a form it does not know.
+pub fn stretch_schedule(spec: &str, factor: f64) -> Option<String> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    match parts.as_slice() {
+        ["step", n, g] => {
+            let n: f64 = n.parse().ok()?;
+            Some(format!("step:{}:{g}", ((n * factor).round() as usize).max(1)))
+        }
+        ["exp", g] => {
+            let g: f64 = g.parse().ok()?;
+            Some(format!("exp:{:.6}", g.powf(1.0 / factor)))
+        }
+        ["plateau", ..] => Some(spec.to_string()),
+        _ => None,
+    }
+}
+
 impl Learner {
     /// The learner `name` (a zoo name, a spec file, or one of [`BASELINE_NAMES`]) for
     /// per-sample `input` shape and `classes`, to be trained on `n_train` samples.
@@ -165,7 +188,18 @@ impl Learner {
             s.weight_decay.unwrap_or(recipe.weight_decay),
         )?;
         model.compile_boxed(opt, loss, &[Metric::Accuracy]);
-        let schedule = s.schedule.clone().or(recipe.schedule.clone());
+        let schedule = match (&s.schedule, &recipe.schedule) {
+            (Some(user), _) => Some(user.clone()),
+            (None, Some(r)) if epochs != recipe.epochs && recipe.epochs > 0 => {
+                let scaled = stretch_schedule(r, epochs as f64 / recipe.epochs as f64);
+                notes.push(match &scaled {
+                    Some(new) => format!("the recipe's schedule {r} (for {} epochs) becomes {new}", recipe.epochs),
+                    None => format!("the recipe's schedule {r} is left out (it was made for {} epochs)", recipe.epochs),
+                });
+                scaled
+            }
+            (None, r) => r.clone(),
+        };
         Ok(Learner::Network(Box::new(Network {
             model,
             optimizer,
@@ -216,6 +250,7 @@ impl Learner {
                 opts.early_stopping = s.early_stopping.clone();
                 opts.checkpoint_dir = s.checkpoint_dir.clone();
                 opts.resume = s.resume;
+                opts.augment = s.augment.clone();
                 match (validation, s.validation_split) {
                     (Some(v), _) => opts = opts.validation(v),
                     (None, Some(f)) => opts = opts.validation_split(f),

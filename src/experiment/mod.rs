@@ -14,5 +14,6 @@ mod saved;
 pub use cv::{CvReport, FoldResult, cross_validate, mean_std};
 pub use learner::{
     BASELINE_NAMES, Learner, Network, SMALL_DATA, SMALL_DATA_STEPS, TrainSettings, epochs_and_batch, network_proba,
+    stretch_schedule,
 };
 pub use saved::{LoadedModel, SaveExtras, load_learner, save_learner};

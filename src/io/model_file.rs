@@ -126,6 +126,9 @@ pub fn save_model_meta(model: &Sequential, path: &Path, meta: &ModelMeta) -> Res
         for p in layer.params() {
             tensors.push((tensor_name(i, layer.kind(), &p.name), p.value.clone()));
         }
+        for (name, value) in layer.buffers() {
+            tensors.push((tensor_name(i, layer.kind(), name), value));
+        }
     }
     let json = serde_json::to_string_pretty(&meta).map_err(|e| Error::Model(e.to_string()))?;
     // Weights first: if we crash between the two writes, the old description still matches
@@ -175,6 +178,13 @@ pub fn load_model(path: &Path) -> Result<SavedModel> {
                 ));
             }
             p.value = t;
+            index += 1;
+        }
+        let buffer_names: Vec<&'static str> = layer.buffers().iter().map(|(n, _)| *n).collect();
+        for b in buffer_names {
+            let name = tensor_name(i, kinds[i], b);
+            let t = by_name.remove(&name).ok_or_else(|| Error::data(path, format!("missing tensor '{name}'")))?;
+            layer.set_buffer(b, t).map_err(|e| Error::data(path, format!("tensor '{name}': {e}")))?;
             index += 1;
         }
     }

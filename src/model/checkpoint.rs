@@ -1,6 +1,7 @@
 //! Checkpoints written after every epoch, so an interrupted `fit` resumes and ends exactly
 //! where an uninterrupted one would: the weights, the optimizer state, the random generator,
-//! the learning rate, the history and the early-stopping state, in one safetensors file
+//! the learning rate, the history, the early-stopping state and layer buffers (batch-norm
+//! running statistics), in one safetensors file
 //! (written atomically) whose metadata holds the non-tensor parts as JSON.
 //!
 //! A learning-rate schedule is not saved: schedules that follow from the epoch number (step,
@@ -37,6 +38,8 @@ struct Meta {
     optimizer: String,
     optimizer_state: Vec<String>,
     has_best: bool,
+    #[serde(default)]
+    buffers: Vec<(usize, String)>,
 }
 
 /// Everything a resumed `fit` needs.
@@ -49,6 +52,8 @@ pub struct Checkpoint {
     pub weights: Vec<Tensor>,
     pub best_weights: Option<Vec<Tensor>>,
     pub optimizer_state: Vec<(String, Tensor)>,
+    /// Non-trainable layer state (batch-norm running statistics), as `(layer, name, value)`.
+    pub buffers: Vec<(usize, String, Tensor)>,
 }
 
 impl Sequential {
@@ -94,12 +99,20 @@ impl Sequential {
             weights: self.weights(),
             best_weights: best_weights.cloned(),
             optimizer_state,
+            buffers: (self.layers.iter().enumerate())
+                .flat_map(|(i, l)| l.buffers().into_iter().map(move |(n, t)| (i, n.to_string(), t)))
+                .collect(),
         }
     }
 
     /// Puts weights, optimizer state, learning rate and random generator back.
     pub(crate) fn restore(&mut self, ck: &Checkpoint) -> Result<()> {
         self.set_weights(ck.weights.clone())?;
+        for (i, name, t) in &ck.buffers {
+            let layer =
+                self.layers.get_mut(*i).ok_or_else(|| Error::Model(format!("checkpoint buffer of layer {i}")))?;
+            layer.set_buffer(name, t.clone())?;
+        }
         self.rng = ck.rng.clone();
         let params: Vec<&crate::autograd::Param> = self.layers.iter().flat_map(|l| l.params()).collect();
         if let Some(c) = self.compiled.as_mut() {
@@ -123,6 +136,9 @@ impl Checkpoint {
         for (name, t) in &self.optimizer_state {
             tensors.push((format!("optimizer.{name}"), t.clone()));
         }
+        for (i, name, t) in &self.buffers {
+            tensors.push((format!("buffer.{i:04}.{name}"), t.clone()));
+        }
         let meta = Meta {
             format: FORMAT.into(),
             model: model.model_name().into(),
@@ -136,6 +152,7 @@ impl Checkpoint {
             optimizer: model.optimizer().map_or("", |o| o.name()).into(),
             optimizer_state: self.optimizer_state.iter().map(|(n, _)| n.clone()).collect(),
             has_best: self.best_weights.is_some(),
+            buffers: self.buffers.iter().map(|(i, n, _)| (*i, n.clone())).collect(),
         };
         let json = serde_json::to_string(&meta).map_err(|e| Error::data(path, e.to_string()))?;
         save_tensors(path, &tensors, Some(HashMap::from([(FORMAT.to_string(), json)])))
@@ -183,7 +200,11 @@ impl Checkpoint {
         let optimizer_state = (meta.optimizer_state.iter())
             .map(|name| Ok((name.clone(), get(&format!("optimizer.{name}"))?)))
             .collect::<Result<Vec<_>>>()?;
+        let buffers = (meta.buffers.iter())
+            .map(|(i, name)| Ok((*i, name.clone(), get(&format!("buffer.{i:04}.{name}"))?)))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Checkpoint {
+            buffers,
             epoch: meta.epoch,
             learning_rate: meta.learning_rate,
             rng: meta.rng,

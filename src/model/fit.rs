@@ -6,7 +6,7 @@ use super::history::{EpochRecord, History};
 use super::progress::{Progress, Verbosity};
 use super::sequential::Sequential;
 use crate::autograd::{Param, Tape};
-use crate::data::{Batch, Dataset};
+use crate::data::{Augment, Batch, Dataset};
 use crate::metrics::count_correct;
 use crate::nn::ForwardCtx;
 use crate::optim::LrSchedule;
@@ -41,6 +41,9 @@ pub struct FitOptions<'a> {
     pub checkpoint_dir: Option<PathBuf>,
     /// Continue from the checkpoint in `checkpoint_dir`, if there is one.
     pub resume: bool,
+    /// Random transforms applied to each training batch's images (`[N, C, H, W]` inputs
+    /// only), drawn from the model's seeded generator. Validation data is never augmented.
+    pub augment: Option<Augment>,
 }
 
 impl<'a> FitOptions<'a> {
@@ -58,6 +61,7 @@ impl<'a> FitOptions<'a> {
             early_stopping: None,
             checkpoint_dir: None,
             resume: false,
+            augment: None,
         }
     }
     pub fn batch_size(mut self, n: usize) -> Self {
@@ -101,6 +105,10 @@ impl<'a> FitOptions<'a> {
     }
     pub fn resume(mut self, yes: bool) -> Self {
         self.resume = yes;
+        self
+    }
+    pub fn augment(mut self, a: Augment) -> Self {
+        self.augment = Some(a);
         self
     }
 }
@@ -169,6 +177,10 @@ impl Sequential {
             return Err(Error::invalid("batch size", "must be at least 1"));
         }
         self.ensure_ready(train.sample_shape())?;
+        let augment = opts.augment.clone().filter(|a| !a.is_identity());
+        if augment.is_some() && train.inputs.rank() != 4 {
+            return Err(Error::bad_shape("augment", train.inputs.shape(), "needs image inputs [N, C, H, W]"));
+        }
         let split;
         let (train, validation) = match (opts.validation, opts.validation_split) {
             (Some(v), _) => (train, Some(v)),
@@ -215,7 +227,10 @@ impl Sequential {
             let start = Instant::now();
             let (mut loss_sum, mut correct, mut seen, mut classified) = (0.0f64, 0usize, 0usize, true);
             for (step, idx) in batches.iter().enumerate() {
-                let batch = train.batch(idx)?;
+                let mut batch = train.batch(idx)?;
+                if let Some(a) = &augment {
+                    a.apply(&mut batch.inputs, &mut self.rng)?;
+                }
                 let out = self.train_step(&batch)?;
                 if !out.loss.is_finite() {
                     return Err(Error::NonFinite { value: out.loss, epoch, step: step + 1 });

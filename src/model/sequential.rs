@@ -235,6 +235,23 @@ impl Sequential {
         Tensor::concat(&refs, 0)
     }
 
+    /// The output of layer `index` (0-based, after its activation) for inputs `x` [N, ...],
+    /// in eval mode: what the network "sees" at that depth (feature maps).
+    pub fn activations(&self, x: &Tensor, index: usize) -> Result<Tensor> {
+        if index >= self.layers.len() || !self.is_built() {
+            return Err(Error::Model(format!("no layer {index} in a built model of {} layers", self.layers.len())));
+        }
+        self.check_input(x)?;
+        let tape = Tape::no_grad();
+        let mut rng = Rng::seeded(0);
+        let mut ctx = ForwardCtx { tape: &tape, training: false, rng: &mut rng };
+        let mut h = tape.input(x.clone());
+        for layer in &self.layers[..=index] {
+            h = layer.forward(&h, &mut ctx)?;
+        }
+        Ok(h.into_value())
+    }
+
     /// The layer descriptions (saved beside the weights).
     pub fn specs(&self) -> Vec<LayerSpec> {
         self.layers.iter().map(|l| l.spec()).collect()

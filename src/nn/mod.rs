@@ -4,18 +4,24 @@
 //! Shapes given to `build`, `output_shape` and `macs` are per sample (no batch axis).
 
 mod activation;
+pub mod conv;
 mod dense;
 mod dropout;
 mod init;
+pub mod pool;
 mod reshape;
 mod spec;
+mod norm;
 
 pub use activation::{Activation, ActivationLayer};
+pub use conv::{Conv2d, Padding};
+pub use pool::{AvgPool2d, GlobalAvgPool2d, L2Pool2d, MaxPool2d, Pool2d};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use init::Init;
 pub use reshape::{Flatten, Maxout};
 pub use spec::LayerSpec;
+pub use norm::{BatchNorm, LocalResponseNorm};
 
 use crate::autograd::{Param, Tape, Var};
 use crate::{Result, Rng};
@@ -58,6 +64,14 @@ pub trait Layer: Send {
     }
     fn params_mut(&mut self) -> Vec<&mut Param> {
         Vec::new()
+    }
+    /// Non-trainable state saved with the model (e.g. batch-norm running statistics).
+    fn buffers(&self) -> Vec<(&'static str, crate::Tensor)> {
+        Vec::new()
+    }
+    /// Restores a buffer returned by `buffers` (when loading a saved model).
+    fn set_buffer(&mut self, name: &str, _value: crate::Tensor) -> Result<()> {
+        Err(crate::Error::Model(format!("{} has no buffer '{name}'", self.kind())))
     }
     /// Multiply-accumulates per sample for this input shape.
     fn macs(&self, _input: &[usize]) -> u64 {

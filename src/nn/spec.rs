@@ -1,7 +1,10 @@
 //! Serializable layer descriptions: the one format for TOML spec files written by users
 //! and for the JSON description saved beside a model's weights.
 
+use super::conv::{Conv2d, Pair, Padding, PaddingMode};
+use super::pool::{GlobalAvgPool2d, Pool2d};
 use super::{Activation, ActivationLayer, Dense, Dropout, Flatten, Init, Layer, Maxout};
+use crate::tensor::pool::PoolKind;
 use serde::{Deserialize, Serialize};
 
 fn yes() -> bool {
@@ -41,6 +44,62 @@ pub enum LayerSpec {
         units: usize,
         pieces: usize,
     },
+    Conv2d {
+        filters: usize,
+        kernel: Pair,
+        #[serde(default = "one")]
+        stride: Pair,
+        #[serde(default = "valid")]
+        padding: Padding,
+        #[serde(default = "one")]
+        dilation: Pair,
+        #[serde(default = "one_usize")]
+        groups: usize,
+        #[serde(default = "yes")]
+        use_bias: bool,
+        #[serde(default = "linear")]
+        activation: Activation,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        init: Option<Init>,
+    },
+    /// `pool = "max" | "avg" | "l2"`; the stride defaults to the window.
+    Pool2d {
+        pool: PoolKind,
+        window: Pair,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stride: Option<Pair>,
+        #[serde(default = "zero")]
+        padding: Pair,
+    },
+    GlobalAvgPool2d,
+    BatchNorm {
+        #[serde(default = "super::norm::default_momentum")]
+        momentum: f32,
+        #[serde(default = "super::norm::default_eps")]
+        eps: f32,
+    },
+    LocalResponseNorm {
+        size: usize,
+        #[serde(default = "super::norm::default_lrn_alpha")]
+        alpha: f32,
+        #[serde(default = "super::norm::default_lrn_beta")]
+        beta: f32,
+        #[serde(default = "super::norm::default_lrn_k")]
+        k: f32,
+    },
+}
+
+fn one() -> Pair {
+    Pair::Same(1)
+}
+fn zero() -> Pair {
+    Pair::Same(0)
+}
+fn one_usize() -> usize {
+    1
+}
+fn valid() -> Padding {
+    Padding::Named(PaddingMode::Valid)
 }
 
 fn linear() -> Activation {
@@ -65,6 +124,32 @@ impl LayerSpec {
             LayerSpec::Dropout { rate } => Box::new(Dropout::new(rate)),
             LayerSpec::Flatten => Box::new(Flatten),
             LayerSpec::Maxout { units, pieces } => Box::new(Maxout::new(units, pieces)),
+            LayerSpec::Conv2d { filters, kernel, stride, padding, dilation, groups, use_bias, activation, init } => {
+                let mut c = Conv2d::new(filters, 1)
+                    .kernel_size(kernel)
+                    .stride(stride)
+                    .padding_mode(padding)
+                    .dilation(dilation)
+                    .groups(groups)
+                    .use_bias(use_bias)
+                    .activation(activation);
+                if let Some(i) = init {
+                    c = c.init(i);
+                }
+                Box::new(c)
+            }
+            LayerSpec::Pool2d { pool, window, stride, padding } => {
+                let mut p = Pool2d::new(pool, 1).window(window).padding(padding);
+                if let Some(s) = stride {
+                    p = p.stride(s);
+                }
+                Box::new(p)
+            }
+            LayerSpec::GlobalAvgPool2d => Box::new(GlobalAvgPool2d),
+            LayerSpec::BatchNorm { momentum, eps } => Box::new(super::BatchNorm::new().momentum(momentum).eps(eps)),
+            LayerSpec::LocalResponseNorm { size, alpha, beta, k } => {
+                Box::new(super::LocalResponseNorm::new(size).alpha(alpha).beta(beta).k(k))
+            }
         }
     }
 }

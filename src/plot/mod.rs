@@ -1,4 +1,5 @@
-//! PNG charts for experiments: learning curves, confusion matrices, ROC curves.
+//! Pictures: image grids of filters and feature maps (tiles); PNG charts for experiments:
+//! learning curves, confusion matrices, ROC curves.
 //!
 //! Drawn with `plotters` into an RGB buffer and encoded with `image`; text uses DejaVu Sans
 //! embedded in the binary (the `dejavu` crate), so labels render the same on any machine
@@ -7,6 +8,7 @@
 mod confusion;
 mod curves;
 mod roc;
+pub mod tiles;
 
 pub use confusion::confusion_png;
 pub use curves::curves_png;

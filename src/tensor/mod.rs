@@ -11,13 +11,17 @@
 //! assert_eq!(b.data(), &[7.0, 10.0, 15.0, 22.0]);
 //! ```
 
+pub mod conv;
 mod elementwise;
 mod layout;
 mod matmul;
+pub mod pool;
 pub mod parallel;
 mod reduce;
 mod shape;
 mod softmax;
+pub mod batchnorm;
+pub mod lrn;
 
 pub use elementwise::{BinaryOp, UnaryOp};
 pub use matmul::{gemm, matmul_reference};

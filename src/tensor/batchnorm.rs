@@ -1,0 +1,362 @@
+//! Batch normalization kernels (Ioffe & Szegedy 2015): per-channel statistics over every
+//! axis except the channel axis 1.
+//!
+//! Every kernel views its input as `[N, C, S]`, where `S` is the product of the axes after
+//! the channel axis: `S = H * W` for images `[N, C, H, W]` (2-D batch norm), `S = 1` for
+//! features `[N, C]` (1-D batch norm). A channel's `M = N * S` values are `N` contiguous
+//! rows of `S` elements.
+//!
+//! The fast kernels make one read pass for the statistics and one read/write pass for the
+//! output, run in parallel (channels for the statistics, rows for the output) on big
+//! inputs, and allocate only their outputs. The `*_reference` functions beside them are the
+//! textbook formulas in f64, kept as the yardstick the tests hold the fast ones to.
+
+use super::Tensor;
+use super::parallel::{ELEMENTWISE_PARALLEL_MIN, threads};
+use crate::{Error, Result};
+use rayon::prelude::*;
+
+/// Elements summed in f32 before the partial sum is folded into an f64 total.
+const BLOCK: usize = 1024;
+/// Elements per parallel task in the row-wise passes.
+const TASK_ELEMS: usize = 1 << 14;
+
+/// What a training-mode forward pass produces, and what its backward pass needs.
+#[derive(Clone, Debug)]
+pub struct BatchNormTrain {
+    /// `gamma * xhat + beta`, shaped like the input.
+    pub out: Tensor,
+    /// The normalized input `(x - mean) * inv_std`, shaped like the input.
+    pub xhat: Tensor,
+    /// Per-channel batch mean, `[C]`.
+    pub mean: Vec<f32>,
+    /// Per-channel biased batch variance (divided by `M`), `[C]`.
+    pub var: Vec<f32>,
+    /// Per-channel `1 / sqrt(var + eps)`, `[C]`.
+    pub inv_std: Vec<f32>,
+}
+
+/// `(N, C, S)` for a batch-norm input; errors unless rank >= 2 and the per-channel
+/// parameters have `C` values.
+fn dims(op: &'static str, shape: &[usize], params: &[&[f32]]) -> Result<(usize, usize, usize)> {
+    if shape.len() < 2 {
+        return Err(Error::bad_shape(op, shape, "needs [N, C] or [N, C, ...] input"));
+    }
+    let (n, c, s) = (shape[0], shape[1], shape[2..].iter().product());
+    if let Some(p) = params.iter().find(|p| p.len() != c) {
+        return Err(Error::ShapeMismatch { op, left: shape.to_vec(), right: vec![p.len()] });
+    }
+    Ok((n, c, s))
+}
+
+fn parallel(numel: usize) -> bool {
+    numel >= ELEMENTWISE_PARALLEL_MIN && threads() > 1
+}
+
+/// Per-channel pair of sums over a `[N, C, S]` layout. `block(ch, range)` sums one block of
+/// a channel's row (f32, vectorizable); blocks are folded into f64 so long channels
+/// (`M` in the millions) keep their precision.
+fn per_channel<F>(n: usize, c: usize, s: usize, block: F) -> Vec<[f64; 2]>
+where
+    F: Fn(usize, std::ops::Range<usize>) -> [f32; 2] + Sync,
+{
+    if s == 1 {
+        // [N, C]: channels are adjacent; walk rows to stay contiguous.
+        let mut acc = vec![[0f64; 2]; c];
+        for i in 0..n {
+            for (ch, a) in acc.iter_mut().enumerate() {
+                let r = block(ch, i * c + ch..i * c + ch + 1);
+                a[0] += r[0] as f64;
+                a[1] += r[1] as f64;
+            }
+        }
+        return acc;
+    }
+    let one = |ch: usize| {
+        let mut a = [0f64; 2];
+        for i in 0..n {
+            let row = (i * c + ch) * s;
+            for b in (0..s).step_by(BLOCK) {
+                let r = block(ch, row + b..row + (b + BLOCK).min(s));
+                a[0] += r[0] as f64;
+                a[1] += r[1] as f64;
+            }
+        }
+        a
+    };
+    if parallel(n * c * s) && c > 1 { (0..c).into_par_iter().map(one).collect() } else { (0..c).map(one).collect() }
+}
+
+/// `(sum(x - k), sum((x - k)^2))` with eight independent accumulators (so the compiler
+/// vectorizes). Shifting by a sample of the channel, `k`, avoids the cancellation that
+/// makes `E[x^2] - E[x]^2` useless when `|mean| >> std`.
+#[inline]
+fn shifted_sums(x: &[f32], k: f32) -> [f32; 2] {
+    let (mut s, mut q) = ([0f32; 8], [0f32; 8]);
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for ch in chunks {
+        for l in 0..8 {
+            let d = ch[l] - k;
+            s[l] += d;
+            q[l] += d * d;
+        }
+    }
+    let (mut ts, mut tq): (f32, f32) = (s.iter().sum(), q.iter().sum());
+    for &v in rest {
+        ts += v - k;
+        tq += (v - k) * (v - k);
+    }
+    [ts, tq]
+}
+
+/// `(sum(a), sum(a * b))`, vectorizable like [`shifted_sums`].
+#[inline]
+fn sum_and_dot(a: &[f32], b: &[f32]) -> [f32; 2] {
+    let (mut s, mut d) = ([0f32; 8], [0f32; 8]);
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            s[l] += x[l];
+            d[l] += x[l] * y[l];
+        }
+    }
+    let (mut ts, mut td): (f32, f32) = (s.iter().sum(), d.iter().sum());
+    for (x, y) in ra.iter().zip(rb) {
+        ts += x;
+        td += x * y;
+    }
+    [ts, td]
+}
+
+/// Calls `f(channel, input_offset, out_row, ...)` for every `S`-long row of the outputs,
+/// in parallel over groups of rows when big. `outs` are written, each shaped like the input.
+fn rows_mut<const K: usize, F>(mut outs: [&mut [f32]; K], c: usize, s: usize, f: F)
+where
+    F: Fn(usize, usize, &mut [&mut [f32]; K]) + Sync + Send,
+{
+    let run = |start: usize, mut parts: [&mut [f32]; K]| {
+        let rows = parts[0].len() / s.max(1);
+        let mut ch = (start / s.max(1)) % c.max(1);
+        for r in 0..rows {
+            let mut row: [&mut [f32]; K] = std::array::from_fn(|k| {
+                let p = std::mem::take(&mut parts[k]);
+                let (head, tail) = p.split_at_mut(s);
+                parts[k] = tail;
+                head
+            });
+            f(ch, start + r * s, &mut row);
+            ch = if ch + 1 == c { 0 } else { ch + 1 };
+        }
+    };
+    let len = outs[0].len();
+    if !parallel(len) || s == 0 {
+        run(0, outs);
+        return;
+    }
+    let chunk = TASK_ELEMS.div_ceil(s).max(1) * s;
+    let tasks = len.div_ceil(chunk);
+    // Split every output at the same row boundaries, then hand each task its pieces.
+    let mut pieces: Vec<[&mut [f32]; K]> = Vec::with_capacity(tasks);
+    for _ in 0..tasks {
+        pieces.push(std::array::from_fn(|k| {
+            let p = std::mem::take(&mut outs[k]);
+            let (head, tail) = p.split_at_mut(chunk.min(p.len()));
+            outs[k] = tail;
+            head
+        }));
+    }
+    pieces.into_par_iter().enumerate().for_each(|(t, parts)| run(t * chunk, parts));
+}
+
+/// Training-mode forward: normalizes each channel with its batch statistics, then scales
+/// by `gamma` and shifts by `beta`. x is `[N, C, ...]`, gamma and beta `[C]`.
+pub fn batch_norm_train(x: &Tensor, gamma: &[f32], beta: &[f32], eps: f32) -> Result<BatchNormTrain> {
+    let (n, c, s) = dims("batch_norm", x.shape(), &[gamma, beta])?;
+    let m = n * s;
+    if m < 2 {
+        return Err(Error::bad_shape("batch_norm", x.shape(), "training needs more than one value per channel"));
+    }
+    let xd = x.data();
+    // Pivot for the shifted sums: the channel's first value.
+    let pivot: Vec<f32> = (0..c).map(|ch| xd[ch * s]).collect();
+    let sums = per_channel(n, c, s, |ch, r| shifted_sums(&xd[r], pivot[ch]));
+    let (mut mean, mut var, mut inv_std) = (vec![0.0; c], vec![0.0; c], vec![0.0; c]);
+    for ch in 0..c {
+        let (d, q) = (sums[ch][0] / m as f64, sums[ch][1] / m as f64);
+        mean[ch] = (pivot[ch] as f64 + d) as f32;
+        let v = (q - d * d).max(0.0);
+        var[ch] = v as f32;
+        inv_std[ch] = (1.0 / (v + eps as f64).sqrt()) as f32;
+    }
+    let (mut out, mut xhat) = (vec![0.0; x.numel()], vec![0.0; x.numel()]);
+    rows_mut([&mut out, &mut xhat], c, s, |ch, off, [o, h]| {
+        let (mu, is, g, b) = (mean[ch], inv_std[ch], gamma[ch], beta[ch]);
+        for ((o, h), &v) in o.iter_mut().zip(h.iter_mut()).zip(&xd[off..off + s]) {
+            *h = (v - mu) * is;
+            *o = *h * g + b;
+        }
+    });
+    Ok(BatchNormTrain {
+        out: Tensor::new_unchecked(out, x.shape()),
+        xhat: Tensor::new_unchecked(xhat, x.shape()),
+        mean,
+        var,
+        inv_std,
+    })
+}
+
+/// Eval-mode forward with fixed (running) statistics: `(x - mean) / sqrt(var + eps) *
+/// gamma + beta`, folded into one scale and shift per channel. x is `[N, C, ...]`.
+pub fn batch_norm_eval(x: &Tensor, gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32], eps: f32) -> Result<Tensor> {
+    let (_, c, s) = dims("batch_norm_eval", x.shape(), &[gamma, beta, mean, var])?;
+    let scale: Vec<f32> = (0..c).map(|ch| gamma[ch] / (var[ch] + eps).sqrt()).collect();
+    let shift: Vec<f32> = (0..c).map(|ch| beta[ch] - mean[ch] * scale[ch]).collect();
+    let xd = x.data();
+    let mut out = vec![0.0; x.numel()];
+    rows_mut([&mut out], c, s, |ch, off, [o]| {
+        let (a, b) = (scale[ch], shift[ch]);
+        o.iter_mut().zip(&xd[off..off + s]).for_each(|(o, &v)| *o = v * a + b);
+    });
+    Ok(Tensor::new_unchecked(out, x.shape()))
+}
+
+/// Gradients of a training-mode forward, by the fused formula
+/// `dx = (gamma * inv_std / M) * (M * dy - sum(dy) - xhat * sum(dy * xhat))`,
+/// `dgamma = sum(dy * xhat)`, `dbeta = sum(dy)` (sums per channel). dy and xhat are
+/// `[N, C, ...]`; returns `(dx, dgamma, dbeta)`, `dx` only when `need_dx`.
+pub fn batch_norm_backward(
+    dy: &Tensor,
+    xhat: &Tensor,
+    gamma: &[f32],
+    inv_std: &[f32],
+    need_dx: bool,
+) -> Result<(Option<Tensor>, Vec<f32>, Vec<f32>)> {
+    if dy.shape() != xhat.shape() {
+        return Err(Error::ShapeMismatch { op: "batch_norm backward", left: dy.shape().to_vec(), right: xhat.shape().to_vec() });
+    }
+    let (n, c, s) = dims("batch_norm backward", dy.shape(), &[gamma, inv_std])?;
+    let (g, h) = (dy.data(), xhat.data());
+    let sums = per_channel(n, c, s, |_, r| sum_and_dot(&g[r.clone()], &h[r]));
+    let dbeta: Vec<f32> = sums.iter().map(|p| p[0] as f32).collect();
+    let dgamma: Vec<f32> = sums.iter().map(|p| p[1] as f32).collect();
+    if !need_dx {
+        return Ok((None, dgamma, dbeta));
+    }
+    let m = (n * s) as f32;
+    let mut dx = vec![0.0; dy.numel()];
+    rows_mut([&mut dx], c, s, |ch, off, [d]| {
+        let (k, mdy, mdh) = (gamma[ch] * inv_std[ch], dbeta[ch] / m, dgamma[ch] / m);
+        for ((d, &gv), &hv) in d.iter_mut().zip(&g[off..off + s]).zip(&h[off..off + s]) {
+            *d = k * (gv - mdy - hv * mdh);
+        }
+    });
+    Ok((Some(Tensor::new_unchecked(dx, dy.shape())), dgamma, dbeta))
+}
+
+/// Index of element `j` of channel `ch`, sample `i`, in a `[N, C, S]` layout.
+fn at(i: usize, ch: usize, j: usize, c: usize, s: usize) -> usize {
+    (i * c + ch) * s + j
+}
+
+/// Naive two-pass reference for [`batch_norm_train`] (f64 throughout).
+pub fn batch_norm_train_reference(x: &Tensor, gamma: &[f32], beta: &[f32], eps: f32) -> Result<BatchNormTrain> {
+    let (n, c, s) = dims("batch_norm", x.shape(), &[gamma, beta])?;
+    let (xd, m) = (x.data(), (n * s) as f64);
+    let (mut out, mut xhat) = (vec![0.0; x.numel()], vec![0.0; x.numel()]);
+    let (mut mean, mut var, mut inv_std) = (vec![0.0; c], vec![0.0; c], vec![0.0; c]);
+    for ch in 0..c {
+        let idx = || (0..n).flat_map(move |i| (0..s).map(move |j| at(i, ch, j, c, s)));
+        let mu = idx().map(|k| xd[k] as f64).sum::<f64>() / m;
+        let v = idx().map(|k| (xd[k] as f64 - mu).powi(2)).sum::<f64>() / m;
+        let is = 1.0 / (v + eps as f64).sqrt();
+        for k in idx() {
+            let h = (xd[k] as f64 - mu) * is;
+            xhat[k] = h as f32;
+            out[k] = (h * gamma[ch] as f64 + beta[ch] as f64) as f32;
+        }
+        (mean[ch], var[ch], inv_std[ch]) = (mu as f32, v as f32, is as f32);
+    }
+    let (out, xhat) = (Tensor::from_vec(out, x.shape())?, Tensor::from_vec(xhat, x.shape())?);
+    Ok(BatchNormTrain { out, xhat, mean, var, inv_std })
+}
+
+/// Reference gradients by the unfused chain rule through mean and variance (the
+/// derivation the fused formula comes from), from `x` rather than `xhat`:
+/// returns `(dx, dgamma, dbeta)`.
+pub fn batch_norm_backward_reference(x: &Tensor, dy: &Tensor, gamma: &[f32], eps: f32) -> Result<(Tensor, Vec<f32>, Vec<f32>)> {
+    let (n, c, s) = dims("batch_norm backward", x.shape(), &[gamma])?;
+    let (xd, g, m) = (x.data(), dy.data(), (n * s) as f64);
+    let mut dx = vec![0.0; x.numel()];
+    let (mut dgamma, mut dbeta) = (vec![0.0; c], vec![0.0; c]);
+    for ch in 0..c {
+        let idx = || (0..n).flat_map(move |i| (0..s).map(move |j| at(i, ch, j, c, s)));
+        let mu = idx().map(|k| xd[k] as f64).sum::<f64>() / m;
+        let v = idx().map(|k| (xd[k] as f64 - mu).powi(2)).sum::<f64>() / m;
+        let is = 1.0 / (v + eps as f64).sqrt();
+        let gm = gamma[ch] as f64;
+        // dL/dxhat = dy * gamma; then through var and mean.
+        let dvar: f64 = idx().map(|k| g[k] as f64 * gm * (xd[k] as f64 - mu) * -0.5 * is.powi(3)).sum();
+        let dmean: f64 = idx().map(|k| -(g[k] as f64) * gm * is).sum::<f64>()
+            + dvar * idx().map(|k| -2.0 * (xd[k] as f64 - mu)).sum::<f64>() / m;
+        for k in idx() {
+            let xc = xd[k] as f64 - mu;
+            dx[k] = (g[k] as f64 * gm * is + dvar * 2.0 * xc / m + dmean / m) as f32;
+        }
+        dgamma[ch] = idx().map(|k| g[k] as f64 * (xd[k] as f64 - mu) * is).sum::<f64>() as f32;
+        dbeta[ch] = idx().map(|k| g[k] as f64).sum::<f64>() as f32;
+    }
+    Ok((Tensor::from_vec(dx, x.shape())?, dgamma, dbeta))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Rng;
+
+    fn close(a: &[f32], b: &[f32], tol: f32) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol * (1.0 + y.abs()))
+    }
+
+    #[test]
+    fn fast_kernels_match_the_references() {
+        let mut rng = Rng::seeded(4);
+        // 1-D, small 2-D, and one big enough to take the parallel path
+        for shape in [vec![7, 5], vec![3, 4, 5, 6], vec![2, 3, 7, 1], vec![8, 16, 32, 32]] {
+            let c = shape[1];
+            // an offset mean checks the shifted sums against cancellation
+            let x = Tensor::rand_normal(&shape, 30.0, 2.0, &mut rng);
+            let gamma: Vec<f32> = (0..c).map(|i| 0.5 + i as f32 * 0.1).collect();
+            let beta: Vec<f32> = (0..c).map(|i| i as f32 * -0.2).collect();
+            let fast = batch_norm_train(&x, &gamma, &beta, 1e-5).unwrap();
+            let slow = batch_norm_train_reference(&x, &gamma, &beta, 1e-5).unwrap();
+            assert!(close(fast.out.data(), slow.out.data(), 1e-4), "{shape:?}");
+            assert!(close(fast.xhat.data(), slow.xhat.data(), 1e-4), "{shape:?}");
+            assert!(close(&fast.mean, &slow.mean, 1e-5) && close(&fast.var, &slow.var, 1e-4), "{shape:?}");
+
+            let dy = Tensor::rand_normal(&shape, 0.0, 1.0, &mut rng);
+            let (dx, dg, db) = batch_norm_backward(&dy, &fast.xhat, &gamma, &fast.inv_std, true).unwrap();
+            let (rdx, rdg, rdb) = batch_norm_backward_reference(&x, &dy, &gamma, 1e-5).unwrap();
+            assert!(close(dx.unwrap().data(), rdx.data(), 2e-3), "{shape:?}");
+            assert!(close(&dg, &rdg, 1e-3) && close(&db, &rdb, 1e-3), "{shape:?}");
+        }
+    }
+
+    #[test]
+    fn eval_uses_the_given_statistics() {
+        let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+        let y = batch_norm_eval(&x, &[2.0, 1.0], &[0.0, 1.0], &[1.0, 0.0], &[4.0, 1.0], 0.0).unwrap();
+        // channel 0: (x - 1) / 2 * 2; channel 1: x / 1 + 1
+        assert_eq!(y.data(), &[0.0, 3.0, 2.0, 5.0]);
+    }
+
+    #[test]
+    fn bad_shapes_name_the_op() {
+        let x = Tensor::zeros(&[4, 3]);
+        let err = batch_norm_train(&x, &[1.0; 2], &[0.0; 2], 1e-5).unwrap_err().to_string();
+        assert!(err.contains("batch_norm") && err.contains("[4, 3]") && err.contains("[2]"), "{err}");
+        assert!(batch_norm_train(&Tensor::zeros(&[1, 3]), &[1.0; 3], &[0.0; 3], 1e-5).is_err());
+        assert!(batch_norm_train(&Tensor::zeros(&[3]), &[1.0; 3], &[0.0; 3], 1e-5).is_err());
+    }
+}
