@@ -8,9 +8,11 @@
 //! → `optim` (parameter updates) → `io` (safetensors checkpoints).
 
 pub mod autograd;
+pub mod baseline;
 pub mod bench;
 pub mod data;
 pub mod error;
+pub mod experiment;
 pub mod io;
 pub mod loss;
 pub mod metrics;

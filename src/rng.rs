@@ -4,8 +4,9 @@
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal};
 
-/// A seeded, reproducible generator (xoshiro256++; stable across platforms).
-#[derive(Clone, Debug)]
+/// A seeded, reproducible generator (xoshiro256++; stable across platforms). Its state
+/// serializes (serde), so a checkpoint can resume the exact stream.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Rng(rand::rngs::Xoshiro256PlusPlus);
 
 impl Rng {

@@ -1,51 +1,117 @@
-//! `strata eval`: a saved model's loss and accuracy on a dataset's test split.
+//! `strata eval`: a saved model's loss and accuracy on a dataset's test split (or on a
+//! table), its confusion matrix and per-class figures, and optionally confusion-matrix and
+//! ROC charts.
 
-use super::common::{load_images, print_json, standardize};
+use super::common::print_json;
+use super::data::load_for_eval;
 use clap::Args;
 use std::path::PathBuf;
-use strata::io::load_model;
+use strata::experiment::{LoadedModel, load_learner};
+use strata::metrics::{ConfusionMatrix, log_loss, macro_auc, one_vs_rest, predicted_classes};
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
     /// The model.safetensors written by `strata train` (model.json must be beside it).
     #[arg(long)]
     model_file: PathBuf,
-    /// Dataset name or MNIST-format directory; its test split is used.
+    /// Dataset name or MNIST-format directory (its test split is used), or a .csv/.arff
+    /// table (its held-out rows when it is the file the model was trained on).
     #[arg(long)]
     data: String,
+    /// Write the confusion matrix as a PNG heat map.
+    #[arg(long, value_name = "FILE.png")]
+    confusion: Option<PathBuf>,
+    /// Write ROC curves (binary, or one-vs-rest per class) as a PNG.
+    #[arg(long, value_name = "FILE.png")]
+    roc: Option<PathBuf>,
     /// Print a JSON summary as the last line of stdout.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
-    let saved = load_model(&a.model_file)?;
-    let (_, mut test) = load_images(&a.data)?;
-    if let Some(s) = &saved.meta.standardize {
-        standardize(&mut test, s)?;
+    let (mut model, meta) = load_learner(&a.model_file)?;
+    let (test, note) = load_for_eval(&a.data, &meta)?;
+    if let Some(n) = note {
+        eprintln!("note: {n}");
     }
     let start = std::time::Instant::now();
-    let eval = saved.model.evaluate(&test, 1000)?;
-    let secs = start.elapsed().as_secs_f64();
-    let acc = eval.accuracy.unwrap_or(f32::NAN);
+    let (loss, acc, secs) = match &model {
+        LoadedModel::Network(m) => {
+            let e = m.evaluate(&test, 1000)?;
+            (e.loss, e.accuracy.unwrap_or(f32::NAN), start.elapsed().as_secs_f64())
+        }
+        LoadedModel::Knn(_) => {
+            let probs = model.predict_proba(&test.inputs)?;
+            let secs = start.elapsed().as_secs_f64();
+            let labels = strata::data::split::labels_of(&test).unwrap_or(&[]);
+            let predicted = predicted_classes(&probs)?;
+            (log_loss(&probs, labels)?, strata::metrics::accuracy(&predicted, labels), secs)
+        }
+    };
+    let probs = model.predict_proba(&test.inputs)?;
+    let names = meta.class_names.clone().or(test.class_names.clone());
     println!(
-        "{}: test accuracy {acc:.4}, test loss {:.4} on {} samples ({:.0} img/s)",
-        saved.meta.name,
-        eval.loss,
-        eval.samples,
-        eval.samples as f64 / secs.max(1e-9)
+        "{}: test accuracy {acc:.4}, test loss {loss:.4} on {} samples ({:.0} img/s)",
+        meta.name,
+        test.len(),
+        test.len() as f64 / secs.max(1e-9)
     );
+    let mut confusion = None;
+    let mut auc = None;
+    if let (Some(labels), Some(classes)) = (strata::data::split::labels_of(&test), test.num_classes()) {
+        let classes = classes.max(probs.shape()[1]);
+        let m = ConfusionMatrix::new(labels, &predicted_classes(&probs)?, classes)?;
+        println!("\nconfusion matrix (rows: true class, columns: predicted)");
+        print!("{}", m.to_table(names.as_deref()));
+        println!();
+        print!("{}", m.report(names.as_deref()).to_table());
+        auc = macro_auc(&probs, labels).ok();
+        if let Some(v) = auc {
+            println!("ROC AUC {v:.4}{}", if classes > 2 { " (one-vs-rest, macro average)" } else { "" });
+        }
+        let title = format!("{} on {}", meta.name, super::data::short_name(&a.data));
+        if let Some(path) = &a.confusion {
+            strata::plot::confusion_png(&m, names.as_deref(), &format!("confusion matrix: {title}"), path)?;
+            println!("wrote {}", path.display());
+        }
+        if let Some(path) = &a.roc {
+            let curves = one_vs_rest(&probs, labels)?;
+            let name =
+                |c: usize| names.as_ref().and_then(|n| n.get(c).cloned()).unwrap_or_else(|| format!("class {c}"));
+            let labelled: Vec<(String, strata::metrics::RocCurve)> = if classes == 2 {
+                curves
+                    .into_iter()
+                    .nth(1)
+                    .flatten()
+                    .map(|c| (format!("{} vs {}", name(1), name(0)), c))
+                    .into_iter()
+                    .collect()
+            } else {
+                curves.into_iter().enumerate().filter_map(|(k, c)| c.map(|c| (name(k), c))).collect()
+            };
+            anyhow::ensure!(
+                !labelled.is_empty(),
+                "cannot draw ROC curves: the test data lacks positive or negative samples"
+            );
+            strata::plot::roc_png(&labelled, &format!("ROC: {title}"), path)?;
+            println!("wrote {}", path.display());
+        }
+        confusion = Some(m.counts);
+    }
     if a.json {
         print_json(&serde_json::json!({
-            "model": saved.meta.name,
-            "params": saved.model.num_params(),
+            "model": meta.name,
+            "params": model.network().map_or(0, |m| m.num_params()),
             "epochs": serde_json::Value::Null,
             "test_accuracy": acc,
-            "test_loss": eval.loss,
-            "samples": eval.samples,
-            "infer_images_per_sec": eval.samples as f64 / secs.max(1e-9),
+            "test_loss": loss,
+            "samples": test.len(),
+            "infer_images_per_sec": test.len() as f64 / secs.max(1e-9),
             "train_seconds": serde_json::Value::Null,
             "train_images_per_sec": serde_json::Value::Null,
+            "auc": auc,
+            "confusion": confusion,
         }));
     }
     Ok(())

@@ -2,6 +2,8 @@
 
 mod bench;
 mod common;
+mod cv;
+mod data;
 mod eval;
 mod filters;
 mod predict;
@@ -34,6 +36,8 @@ enum Command {
     Summary(summary::SummaryArgs),
     /// Measure training and inference throughput on a benchmark workload.
     Bench(bench::BenchArgs),
+    /// Cross-validate a model (network or baseline) on a CSV/ARFF table.
+    Cv(cv::CvArgs),
     /// Draw the first layer's learned filters (and an input's feature maps) as PNG grids.
     Filters(filters::FiltersArgs),
 }
@@ -66,6 +70,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Predict(a) => predict::run(a),
         Command::Summary(a) => summary::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Cv(a) => cv::run(a),
         Command::Filters(a) => filters::run(a),
     }
 }

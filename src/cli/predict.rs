@@ -4,7 +4,7 @@ use super::common::print_json;
 use anyhow::Context;
 use clap::Args;
 use std::path::{Path, PathBuf};
-use strata::io::load_model;
+use strata::experiment::load_learner;
 use strata::Tensor;
 
 #[derive(Args, Debug)]
@@ -12,7 +12,8 @@ pub struct PredictArgs {
     /// The model.safetensors written by `strata train`.
     #[arg(long)]
     model_file: PathBuf,
-    /// An IDX images file (e.g. t10k-images-idx3-ubyte.gz) or an image file.
+    /// An IDX images file (e.g. t10k-images-idx3-ubyte.gz), an image file, or (for a model
+    /// trained on a table) a .csv/.arff file of rows.
     input: PathBuf,
     /// Show the K most likely classes per image.
     #[arg(long, default_value_t = 1)]
@@ -63,15 +64,19 @@ pub fn read_inputs(path: &Path, shape: &[usize]) -> anyhow::Result<Tensor> {
 }
 
 pub fn run(a: PredictArgs) -> anyhow::Result<()> {
-    let mut saved = load_model(&a.model_file)?;
-    let mut x = read_inputs(&a.input, &saved.meta.input_shape)?;
-    if let Some(s) = &saved.meta.standardize {
-        s.apply(&mut x)?;
-    }
-    let out = saved.model.predict(&x)?;
-    let probs = if saved.model.output_shape().is_some_and(|s| s.last() == Some(&1)) { out } else { out.softmax_last()? };
+    let (mut model, meta) = load_learner(&a.model_file)?;
+    let x = if strata::data::tabular::is_tabular_path(&a.input.to_string_lossy()) {
+        super::data::table_inputs(&a.input, &meta)?
+    } else {
+        let mut x = read_inputs(&a.input, &meta.input_shape)?;
+        if let Some(s) = &meta.standardize {
+            s.apply(&mut x)?;
+        }
+        x
+    };
+    let probs = model.predict_proba(&x)?;
     let c = probs.shape()[1];
-    let name = |k: usize| saved.meta.class_names.as_ref().and_then(|n| n.get(k).cloned()).unwrap_or_else(|| k.to_string());
+    let name = |k: usize| meta.class_names.as_ref().and_then(|n| n.get(k).cloned()).unwrap_or_else(|| k.to_string());
     let mut rows = Vec::new();
     for (i, row) in probs.data().chunks_exact(c).enumerate() {
         let mut order: Vec<usize> = (0..c).collect();

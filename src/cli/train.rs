@@ -1,24 +1,32 @@
 //! `strata train`: fit a model (zoo name or spec file) on a dataset, save it, report.
 
-use super::common::{load_images, print_json, standardize};
+use super::common::print_json;
+use super::data::load_for_training;
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
-use strata::data::normalize::Standardizer;
 use strata::data::Augment;
-use strata::io::save_model;
-use strata::metrics::Metric;
-use strata::model::{FitOptions, Verbosity};
-use strata::optim;
+use strata::experiment::{save_learner, Learner, SaveExtras, TrainSettings};
+use strata::metrics::{accuracy, log_loss, predicted_classes};
+use strata::model::{EarlyStopping, Monitor, Verbosity};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Model name (mlp) or a TOML spec file.
+    /// Model name (mlp; baselines knn, knn:K, perceptron, logreg) or a TOML spec file.
     #[arg(long)]
     model: String,
-    /// Dataset name (fashion-mnist, mnist) or an MNIST-format directory.
+    /// Dataset name (fashion-mnist, mnist), an MNIST-format directory, or a .csv/.arff table.
     #[arg(long)]
     data: String,
+    /// Table column to predict (default: the last column).
+    #[arg(long)]
+    target: Option<String>,
+    /// Fraction of a table's rows held out as the test set (stratified, seeded by --seed).
+    #[arg(long, default_value_t = 0.2)]
+    test_split: f32,
+    /// Per-feature scaling of table columns, fitted on the training rows: standard, minmax, none.
+    #[arg(long, default_value = "standard")]
+    scaling: String,
     /// Epochs (default: the model's recipe).
     #[arg(long)]
     epochs: Option<usize>,
@@ -43,10 +51,21 @@ pub struct TrainArgs {
     /// Hold out this fraction of the training set to validate on after each epoch.
     #[arg(long)]
     validation_split: Option<f32>,
+    /// Stop when the monitored figure has not improved for this many epochs, and keep the
+    /// best epoch's weights (validates on --validation-split, 0.1 unless given).
+    #[arg(long, value_name = "PATIENCE")]
+    early_stopping: Option<usize>,
+    /// What early stopping watches: val_loss, val_accuracy, loss, accuracy.
+    #[arg(long, default_value = "val_loss")]
+    monitor: String,
+    /// Continue an interrupted run from the checkpoint in --out (same flags and seed).
+    #[arg(long)]
+    resume: bool,
     /// Seed for initialization, shuffling and dropout.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Output directory for model.safetensors, model.json and history.csv.
+    /// Output directory for model.safetensors, model.json, history.csv, curves.png and the
+    /// per-epoch checkpoint.safetensors.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Print a JSON summary as the last line of stdout.
@@ -65,90 +84,138 @@ fn parse_augment(spec: &str) -> Result<Augment, String> {
 }
 
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
-    let (mut train, mut test) = load_images(&a.data)?;
-    // Preprocessing is fitted on the training set only, then applied to both.
-    let standardizer = Standardizer::fit_global(&train.inputs)?;
-    standardize(&mut train, &standardizer)?;
-    standardize(&mut test, &standardizer)?;
+    let tabular = strata::data::tabular::is_tabular_path(&a.data);
+    let data = load_for_training(&a.data, a.target.as_deref(), a.test_split, a.seed, &a.scaling)?;
+    let (train, test) = (&data.train, &data.test);
     let classes = train.num_classes().context("the training data has no class labels")?;
 
-    let choice = strata::zoo::choose(&a.model, train.sample_shape(), classes, a.seed)?;
-    let mut model = choice.model;
-    for n in &choice.notes {
+    let mut validation_split = a.validation_split;
+    let early_stopping = match a.early_stopping {
+        Some(p) => {
+            let monitor: Monitor = a.monitor.parse()?;
+            if monitor.needs_validation() && validation_split.is_none() {
+                validation_split = Some(0.1);
+                eprintln!("note: early stopping validates on 10% of the training data (--validation-split 0.1)");
+            }
+            Some(EarlyStopping::new(p).monitor(monitor))
+        }
+        None => None,
+    };
+    let mut settings = TrainSettings {
+        epochs: a.epochs,
+        batch_size: a.batch_size,
+        optimizer: a.optimizer.clone(),
+        lr: a.lr,
+        momentum: a.momentum,
+        weight_decay: a.weight_decay,
+        schedule: a.schedule.clone(),
+        early_stopping,
+        validation_split,
+        verbosity: if a.quiet { Verbosity::Silent } else { Verbosity::Auto },
+        checkpoint_dir: None,
+        resume: a.resume,
+        small_data_defaults: tabular,
+        augment: a.augment.clone(),
+    };
+    let name_for_dir = {
+        let l = Learner::new(&a.model, train.sample_shape(), classes, a.seed, train.len(), &settings)?;
+        l.name()
+    };
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(name_for_dir.replace(':', "-")));
+    settings.checkpoint_dir = Some(out.clone());
+    if a.resume && !strata::model::checkpoint_path(&out).exists() {
+        eprintln!("note: no checkpoint in {} yet; starting from the first epoch", out.display());
+    }
+    let mut learner = Learner::new(&a.model, train.sample_shape(), classes, a.seed, train.len(), &settings)?;
+    for n in learner.notes() {
         eprintln!("note: {n}");
     }
-    let r = choice.recipe;
-    let optimizer_name = a.optimizer.clone().unwrap_or(r.optimizer.clone());
-    let optimizer = optim::by_name(
-        &optimizer_name,
-        a.lr.unwrap_or(r.lr),
-        a.momentum.unwrap_or(r.momentum),
-        a.weight_decay.unwrap_or(r.weight_decay),
-    )?;
-    model.compile_boxed(optimizer, choice.loss, &[Metric::Accuracy]);
-    let epochs = a.epochs.unwrap_or(r.epochs);
-    let batch = a.batch_size.unwrap_or(r.batch_size);
-    if epochs == 0 {
-        anyhow::bail!("invalid --epochs: must be at least 1");
+    if let (true, Some(n)) = (a.resume, learner.network()) {
+        let path = strata::model::checkpoint_path(&out);
+        if path.exists() {
+            let ck = strata::model::Checkpoint::load(&path, &n.model)?;
+            eprintln!("note: resuming after epoch {} from {}", ck.epoch, path.display());
+        }
     }
-    if batch == 0 {
-        anyhow::bail!("invalid --batch-size: must be at least 1");
+    let (epochs, batch, optimizer_name, lr, params) = match learner.network() {
+        Some(n) => (n.epochs, n.batch_size, n.optimizer.clone(), n.lr, n.model.num_params()),
+        None => (0, 0, String::new(), 0.0, 0),
+    };
+    if learner.network().is_some() {
+        if epochs == 0 {
+            anyhow::bail!("invalid --epochs: must be at least 1");
+        }
+        if batch == 0 {
+            anyhow::bail!("invalid --batch-size: must be at least 1");
+        }
     }
-    let mut opts = FitOptions::epochs(epochs).batch_size(batch);
-    if a.quiet {
-        opts = opts.verbosity(Verbosity::Silent);
+    if !a.quiet {
+        if learner.network().is_some() {
+            println!(
+                "training {} ({} parameters) on {} ({} train / {} test), {} epochs, batch {}, {} lr {}",
+                learner.name(),
+                params,
+                a.data,
+                train.len(),
+                test.len(),
+                epochs,
+                batch,
+                optimizer_name,
+                lr
+            );
+        } else {
+            println!("fitting {} on {} ({} train / {} test)", learner.name(), a.data, train.len(), test.len());
+        }
     }
-    if let Some(f) = a.validation_split {
-        opts = opts.validation_split(f);
-    }
-    let schedule = a.schedule.clone().or(r.schedule.clone());
-    if let Some(s) = &schedule {
-        opts.schedule = Some(optim::schedule_from_str(s)?);
-    }
-    if let Some(aug) = &a.augment {
-        opts = opts.augment(aug.clone());
+    let start = std::time::Instant::now();
+    let history = learner.fit(train, None)?;
+    let fit_seconds = start.elapsed().as_secs_f64();
+    let (test_accuracy, test_loss) = match learner.network() {
+        Some(n) => {
+            let e = n.model.evaluate(test, 1000)?;
+            (e.accuracy.unwrap_or(f32::NAN), e.loss)
+        }
+        None => {
+            let probs = learner.predict_proba(&test.inputs)?;
+            let labels = strata::data::split::labels_of(test).unwrap_or(&[]);
+            (accuracy(&predicted_classes(&probs)?, labels), log_loss(&probs, labels)?)
+        }
+    };
+    let train_seconds = history.as_ref().map_or(fit_seconds, |h| h.train_seconds());
+    let images = history.as_ref().map_or(train.len() as f64, |h| h.epochs.iter().map(|e| e.images_per_sec * e.seconds).sum::<f64>());
+    let ips = images / train_seconds.max(1e-9);
+
+    let weights = out.join("model.safetensors");
+    let extras = SaveExtras { standardize: data.standardize.clone(), class_names: train.class_names.clone(), tabular: data.tabular.clone() };
+    save_learner(&learner, &weights, train.sample_shape(), extras)?;
+    if let Some(h) = &history {
+        strata::io::write_atomic(&out.join("history.csv"), h.to_csv().as_bytes())?;
+        let title = format!("{} on {}", learner.name(), super::data::short_name(&a.data));
+        strata::plot::curves_png(h, &title, &out.join("curves.png"))?;
+        if h.stopped_early && !a.quiet {
+            println!("stopped early after epoch {}", h.epochs.last().map_or(0, |r| r.epoch));
+        }
     }
     if !a.quiet {
         println!(
-            "training {} ({} parameters) on {} ({} train / {} test), {} epochs, batch {}, {} lr {}",
-            model.model_name(),
-            model.num_params(),
-            a.data,
-            train.len(),
-            test.len(),
-            epochs,
-            batch,
-            optimizer_name,
-            a.lr.unwrap_or(r.lr)
+            "test accuracy {test_accuracy:.4}, test loss {test_loss:.4}, {train_seconds:.1}s ({ips:.0} img/s); saved {}",
+            weights.display()
         );
-    }
-    let history = model.fit(&train, opts)?;
-    let eval = model.evaluate(&test, 1000)?;
-    let train_seconds = history.train_seconds();
-    let images = history.epochs.iter().map(|e| e.images_per_sec * e.seconds).sum::<f64>();
-    let ips = images / train_seconds.max(1e-9);
-
-    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(model.model_name()));
-    let weights = out.join("model.safetensors");
-    save_model(&model, &weights, Some(standardizer), train.class_names.clone())?;
-    strata::io::write_atomic(&out.join("history.csv"), history.to_csv().as_bytes())?;
-    let acc = eval.accuracy.unwrap_or(f32::NAN);
-    if !a.quiet {
-        println!("test accuracy {acc:.4}, test loss {:.4}, {train_seconds:.1}s ({ips:.0} img/s); saved {}", eval.loss, weights.display());
     }
     if a.json {
         print_json(&serde_json::json!({
-            "model": model.model_name(),
-            "params": model.num_params(),
+            "model": learner.name(),
+            "params": params,
             "epochs": epochs,
             "batch_size": batch,
             "optimizer": optimizer_name,
             "seed": a.seed,
-            "test_accuracy": acc,
-            "test_loss": eval.loss,
+            "test_accuracy": test_accuracy,
+            "test_loss": test_loss,
             "train_seconds": train_seconds,
             "train_images_per_sec": ips,
-            "history": history.epochs,
+            "history": history.as_ref().map(|h| h.epochs.clone()).unwrap_or_default(),
+            "stopped_early": history.as_ref().is_some_and(|h| h.stopped_early),
             "model_file": weights,
         }));
     }

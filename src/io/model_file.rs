@@ -35,6 +35,38 @@ pub struct ModelMeta {
     /// Seed the model was trained with.
     #[serde(default)]
     pub seed: u64,
+    /// For a model trained on a table (CSV/ARFF): its columns and the fitted scaling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tabular: Option<crate::data::tabular::TabularMeta>,
+    /// For a baseline that is not a network (k-NN): what it is; `layers` is then empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::baseline::BaselineSpec>,
+}
+
+impl ModelMeta {
+    /// The description of a model that is not a network (its tensors are its own).
+    pub fn for_baseline(
+        name: &str,
+        input_shape: Vec<usize>,
+        num_classes: usize,
+        class_names: Option<Vec<String>>,
+        baseline: crate::baseline::BaselineSpec,
+    ) -> ModelMeta {
+        ModelMeta {
+            format: FORMAT.into(),
+            version: VERSION,
+            name: name.into(),
+            input_shape,
+            layers: Vec::new(),
+            loss: Loss::SoftmaxCrossEntropy,
+            num_classes: Some(num_classes),
+            class_names,
+            standardize: None,
+            seed: 0,
+            tabular: None,
+            baseline: Some(baseline),
+        }
+    }
 }
 
 /// A model loaded from disk with its description.
@@ -60,22 +92,18 @@ pub fn save_model(
     standardize: Option<Standardizer>,
     class_names: Option<Vec<String>>,
 ) -> Result<()> {
+    save_model_meta(model, path, &model_meta(model, standardize, class_names)?)
+}
+
+/// The description [`save_model`] writes, to amend before [`save_model_meta`].
+pub fn model_meta(model: &Sequential, standardize: Option<Standardizer>, class_names: Option<Vec<String>>) -> Result<ModelMeta> {
     let input_shape = model
         .known_input_shape()
         .filter(|_| model.is_built())
         .ok_or_else(|| Error::Model("cannot save a model that is not built".into()))?
         .to_vec();
     let loss = model.loss().ok_or_else(|| Error::Model("cannot save a model that is not compiled".into()))?;
-    let mut tensors = Vec::new();
-    for (i, layer) in model.layers().iter().enumerate() {
-        for p in layer.params() {
-            tensors.push((tensor_name(i, layer.kind(), &p.name), p.value.clone()));
-        }
-        for (name, value) in layer.buffers() {
-            tensors.push((tensor_name(i, layer.kind(), name), value));
-        }
-    }
-    let meta = ModelMeta {
+    Ok(ModelMeta {
         format: FORMAT.into(),
         version: VERSION,
         name: model.model_name().to_string(),
@@ -86,7 +114,22 @@ pub fn save_model(
         class_names,
         standardize,
         seed: model.seed_value(),
-    };
+        tabular: None,
+        baseline: None,
+    })
+}
+
+/// Saves the weights of `model` to `path` and `meta` beside it.
+pub fn save_model_meta(model: &Sequential, path: &Path, meta: &ModelMeta) -> Result<()> {
+    let mut tensors = Vec::new();
+    for (i, layer) in model.layers().iter().enumerate() {
+        for p in layer.params() {
+            tensors.push((tensor_name(i, layer.kind(), &p.name), p.value.clone()));
+        }
+        for (name, value) in layer.buffers() {
+            tensors.push((tensor_name(i, layer.kind(), name), value));
+        }
+    }
     let json = serde_json::to_string_pretty(&meta).map_err(|e| Error::Model(e.to_string()))?;
     // Weights first: if we crash between the two writes, the old description still matches
     // the shapes of neither-or-both, and a reload reports the mismatch instead of guessing.
@@ -94,9 +137,8 @@ pub fn save_model(
     write_atomic(&description_path(path), json.as_bytes())
 }
 
-/// Loads a model saved by [`save_model`]; the result is built, and compiled with plain SGD
-/// (replace with `compile` to train further).
-pub fn load_model(path: &Path) -> Result<SavedModel> {
+/// Reads and checks the description beside the weights file `path`.
+pub fn read_meta(path: &Path) -> Result<ModelMeta> {
     let desc = description_path(path);
     let text = std::fs::read_to_string(&desc).map_err(|e| Error::io(&desc, e))?;
     let meta: ModelMeta =
@@ -106,6 +148,17 @@ pub fn load_model(path: &Path) -> Result<SavedModel> {
     }
     if meta.version > VERSION {
         return Err(Error::data(&desc, format!("version {} is newer than this strata understands ({VERSION})", meta.version)));
+    }
+    Ok(meta)
+}
+
+/// Loads a model saved by [`save_model`]; the result is built, and compiled with plain SGD
+/// (replace with `compile` to train further).
+pub fn load_model(path: &Path) -> Result<SavedModel> {
+    let meta = read_meta(path)?;
+    let desc = description_path(path);
+    if let Some(b) = &meta.baseline {
+        return Err(Error::data(&desc, format!("is a {b:?} baseline, not a network (load it with experiment::load_learner)")));
     }
     let mut model = Sequential::from_specs(&meta.layers).seed(meta.seed).name(meta.name.clone());
     model.build(&meta.input_shape).map_err(|e| Error::data(&desc, e.to_string()))?;

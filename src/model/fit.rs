@@ -1,5 +1,7 @@
 //! The training loop (`fit`), one optimization step, and evaluation.
 
+use super::callbacks::{EarlyStopping, EarlyStoppingState};
+use super::checkpoint::{checkpoint_path, Checkpoint};
 use super::history::{EpochRecord, History};
 use super::progress::{Progress, Verbosity};
 use super::sequential::Sequential;
@@ -9,6 +11,7 @@ use crate::metrics::count_correct;
 use crate::nn::ForwardCtx;
 use crate::optim::LrSchedule;
 use crate::{Error, Result, Rng, Tensor};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// Options for [`Sequential::fit`].
@@ -32,6 +35,12 @@ pub struct FitOptions<'a> {
     pub schedule: Option<Box<dyn LrSchedule + 'a>>,
     /// Stop each epoch after this many steps (quick experiments, benchmarks).
     pub max_steps_per_epoch: Option<usize>,
+    /// Stop when a monitored figure stops improving (and restore the best weights).
+    pub early_stopping: Option<EarlyStopping>,
+    /// Write a checkpoint into this directory after every epoch.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Continue from the checkpoint in `checkpoint_dir`, if there is one.
+    pub resume: bool,
     /// Random transforms applied to each training batch's images (`[N, C, H, W]` inputs
     /// only), drawn from the model's seeded generator. Validation data is never augmented.
     pub augment: Option<Augment>,
@@ -49,6 +58,9 @@ impl<'a> FitOptions<'a> {
             verbosity: Verbosity::Auto,
             schedule: None,
             max_steps_per_epoch: None,
+            early_stopping: None,
+            checkpoint_dir: None,
+            resume: false,
             augment: None,
         }
     }
@@ -81,6 +93,18 @@ impl<'a> FitOptions<'a> {
     }
     pub fn max_steps_per_epoch(mut self, n: usize) -> Self {
         self.max_steps_per_epoch = Some(n);
+        self
+    }
+    pub fn early_stopping(mut self, es: EarlyStopping) -> Self {
+        self.early_stopping = Some(es);
+        self
+    }
+    pub fn checkpoint_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.checkpoint_dir = Some(dir.into());
+        self
+    }
+    pub fn resume(mut self, yes: bool) -> Self {
+        self.resume = yes;
         self
     }
     pub fn augment(mut self, a: Augment) -> Self {
@@ -167,8 +191,33 @@ impl Sequential {
             (None, None) => (train, None),
         };
         let mut history = History::default();
+        let early = opts.early_stopping.clone();
+        if let Some(es) = &early
+            && es.monitor.needs_validation()
+            && validation.is_none()
+        {
+            return Err(Error::invalid("early stopping", format!("monitoring {:?} needs validation data", es.monitor)));
+        }
+        let mut early_state = early.as_ref().map(|_| EarlyStoppingState::default());
+        let mut best_weights: Option<Vec<Tensor>> = None;
+        let mut first_epoch = 1;
+        let checkpoint_file = opts.checkpoint_dir.as_deref().map(checkpoint_path);
+        if opts.resume {
+            let path = checkpoint_file.as_ref().ok_or_else(|| Error::invalid("resume", "needs a checkpoint directory"))?;
+            if path.exists() {
+                // The data split above drew from the model's generator exactly as the first
+                // run did; from here on the checkpoint's generator takes over.
+                let ck = Checkpoint::load(path, self)?;
+                self.restore(&ck)?;
+                (history, first_epoch) = (ck.history, ck.epoch + 1);
+                (early_state, best_weights) = (ck.early_stopping.or(early_state), ck.best_weights);
+                if history.stopped_early {
+                    first_epoch = opts.epochs + 1;
+                }
+            }
+        }
         let mut progress = Progress::new(opts.verbosity, opts.epochs);
-        for epoch in 1..=opts.epochs {
+        for epoch in first_epoch..=opts.epochs {
             let mut order_rng = self.rng.fork();
             let mut batches = train.batch_indices(opts.batch, opts.shuffle.then_some(&mut order_rng));
             if let Some(max) = opts.max_steps_per_epoch {
@@ -220,6 +269,26 @@ impl Sequential {
             if let (Some(schedule), Some(opt)) = (opts.schedule.as_mut(), self.optimizer_mut()) {
                 schedule.on_epoch_end(epoch, val_loss.or(history.last().map(|r| r.loss)), opt);
             }
+            let mut stop = false;
+            if let (Some(es), Some(state), Some(record)) = (&early, early_state.as_mut(), history.epochs.last()) {
+                let step = state.update(es, record)?;
+                if step.improved && es.restore_best {
+                    best_weights = Some(self.weights());
+                }
+                stop = step.stop;
+                history.stopped_early = stop && epoch < opts.epochs;
+            }
+            if let Some(path) = &checkpoint_file {
+                self.checkpoint(epoch, &history, early_state.as_ref(), best_weights.as_ref()).save(path, self)?;
+            }
+            if stop {
+                break;
+            }
+        }
+        if let (Some(es), Some(w)) = (&early, best_weights)
+            && es.restore_best
+        {
+            self.set_weights(w)?;
         }
         Ok(history)
     }

@@ -1,9 +1,9 @@
 //! What `fit` returns: per-epoch training and validation figures.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Figures for one epoch.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct EpochRecord {
     /// 1-based.
     pub epoch: usize,

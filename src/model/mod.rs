@@ -1,12 +1,17 @@
 //! Models: `Sequential` (a stack of layers) and what surrounds training it —
-//! `compile`, `fit` with its `History`, `evaluate`, `predict`, `summary`.
+//! `compile`, `fit` with its `History`, `evaluate`, `predict`, `summary`; early stopping
+//! and per-epoch checkpoints with exact resume.
 
+mod callbacks;
+mod checkpoint;
 mod fit;
 mod history;
 mod progress;
 mod sequential;
 mod summary;
 
+pub use callbacks::{EarlyStopping, EarlyStoppingState, EarlyStoppingStep, Monitor};
+pub use checkpoint::{checkpoint_path, Checkpoint};
 pub use fit::{Evaluation, FitOptions, StepOutcome};
 pub use history::{EpochRecord, History};
 pub use progress::Verbosity;

@@ -1,0 +1,137 @@
+//! `strata cv`: k-fold cross-validation of a model (network or baseline) on a CSV/ARFF table.
+
+use super::common::print_json;
+use clap::Args;
+use std::path::PathBuf;
+use strata::data::tabular::read_table;
+use strata::experiment::{Learner, TrainSettings, cross_validate};
+
+#[derive(Args, Debug)]
+pub struct CvArgs {
+    /// Model: a zoo name (mlp), a TOML spec file, or a baseline (knn, knn:K, perceptron, logreg).
+    #[arg(long)]
+    model: String,
+    /// A .csv or .arff file.
+    #[arg(long)]
+    data: PathBuf,
+    /// The column to predict (default: the last column, as WEKA's class attribute).
+    #[arg(long)]
+    target: Option<String>,
+    /// Number of folds (stratified by class).
+    #[arg(long, default_value_t = 10)]
+    folds: usize,
+    /// Seed for the folds, initialization and shuffling.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Feature scaling fitted on each fold's training rows: standard, minmax, none.
+    #[arg(long, default_value = "standard")]
+    scaling: String,
+    /// Epochs (networks; default: the recipe, adapted to small data).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Mini-batch size (networks).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Optimizer (networks): sgd, nesterov, adagrad, rmsprop, adam, adamw.
+    #[arg(long)]
+    optimizer: Option<String>,
+    /// Learning rate (networks).
+    #[arg(long)]
+    lr: Option<f32>,
+    /// Momentum (networks).
+    #[arg(long)]
+    momentum: Option<f32>,
+    /// Weight decay (networks).
+    #[arg(long)]
+    weight_decay: Option<f32>,
+    /// Learning-rate schedule (networks): step:EPOCHS:GAMMA, plateau:FACTOR:PATIENCE, exp:GAMMA.
+    #[arg(long)]
+    schedule: Option<String>,
+    /// Print a JSON summary as the last line of stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: CvArgs) -> anyhow::Result<()> {
+    let table = read_table(&a.data)?;
+    let (data, schema) = table.to_dataset(a.target.as_deref())?;
+    let Some(classes) = schema.target.classes.clone() else {
+        anyhow::bail!(
+            "{}: target '{}' is numeric with fractional values; cv needs classes",
+            a.data.display(),
+            schema.target.name
+        );
+    };
+    let settings = TrainSettings {
+        epochs: a.epochs,
+        batch_size: a.batch_size,
+        optimizer: a.optimizer.clone(),
+        lr: a.lr,
+        momentum: a.momentum,
+        weight_decay: a.weight_decay,
+        schedule: a.schedule.clone(),
+        ..TrainSettings::default()
+    };
+    let input = data.sample_shape().to_vec();
+    let mut notes = Vec::new();
+    let report = cross_validate(&data, a.folds, a.seed, &a.scaling, |fold, train| {
+        let l =
+            Learner::new(&a.model, &input, classes.len(), a.seed.wrapping_add(fold as u64), train.len(), &settings)?;
+        if fold == 0 {
+            notes = l.notes().to_vec();
+        }
+        Ok(l)
+    })?;
+    for n in &notes {
+        eprintln!("note: {n}");
+    }
+    println!(
+        "{}-fold cross-validation of {} on {} ({} samples, {} features, target '{}' with {} classes)",
+        a.folds,
+        report.model,
+        a.data.display(),
+        data.len(),
+        schema.width(),
+        schema.target.name,
+        classes.len()
+    );
+    for f in &report.folds {
+        let auc = f.auc.map(|v| format!(", auc {v:.4}")).unwrap_or_default();
+        println!(
+            "fold {:>2}: accuracy {:.4}{auc}, log-loss {:.4} ({} train / {} test)",
+            f.fold, f.accuracy, f.log_loss, f.train_samples, f.test_samples
+        );
+    }
+    let auc = match (report.mean_auc, report.std_auc) {
+        (Some(m), Some(s)) => format!(", auc {m:.4} ± {s:.4}"),
+        _ => String::new(),
+    };
+    println!(
+        "mean: accuracy {:.4} ± {:.4}{auc}, log-loss {:.4}",
+        report.mean_accuracy, report.std_accuracy, report.mean_log_loss
+    );
+    println!("\nconfusion matrix over all folds (rows: true class, columns: predicted)");
+    print!("{}", report.confusion.to_table(Some(&classes)));
+    println!();
+    print!("{}", report.confusion.report(Some(&classes)).to_table());
+    if a.json {
+        print_json(&serde_json::json!({
+            "model": report.model,
+            "data": a.data,
+            "target": schema.target.name,
+            "classes": classes,
+            "folds": a.folds,
+            "seed": a.seed,
+            "samples": data.len(),
+            "mean_accuracy": report.mean_accuracy,
+            "std_accuracy": report.std_accuracy,
+            "mean_auc": report.mean_auc,
+            "std_auc": report.std_auc,
+            "auc_kind": if classes.len() == 2 { "binary" } else { "one_vs_rest_macro" },
+            "mean_log_loss": report.mean_log_loss,
+            "fold_results": report.folds,
+            "confusion": report.confusion.counts,
+        }));
+    }
+    Ok(())
+}

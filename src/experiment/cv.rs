@@ -1,0 +1,143 @@
+//! k-fold cross-validation, the WEKA way: stratified folds, preprocessing fitted on each
+//! fold's training part only, a fresh model per fold, accuracy / AUC / log-loss per fold,
+//! then their mean and standard deviation, and the confusion matrix summed over folds.
+//!
+//! ```
+//! use strata::{Tensor, Target, Dataset, experiment::{cross_validate, Learner, TrainSettings}};
+//! // two well-separated 1-D classes
+//! let x = Tensor::from_vec((0..20).map(|i| if i < 10 { i as f32 } else { 100.0 + i as f32 }).collect(), &[20, 1]).unwrap();
+//! let labels = (0..20).map(|i| (i >= 10) as u32).collect();
+//! let data = Dataset::new(x, Target::Classes { labels, num_classes: 2 }).unwrap();
+//! let s = TrainSettings::default();
+//! let r = cross_validate(&data, 5, 1, "standard", |_, train| Learner::new("knn:1", &[1], 2, 1, train.len(), &s)).unwrap();
+//! assert_eq!((r.folds.len(), r.mean_accuracy), (5, 1.0));
+//! assert_eq!(r.mean_auc, Some(1.0));
+//! ```
+
+use super::learner::Learner;
+use crate::data::Dataset;
+use crate::data::split::{kfold, labels_of, stratified_kfold};
+use crate::data::tabular::Scaling;
+use crate::metrics::{ConfusionMatrix, accuracy, log_loss, macro_auc, predicted_classes};
+use crate::{Error, Result, Rng};
+use serde::Serialize;
+use std::time::Instant;
+
+/// Figures of one fold.
+#[derive(Clone, Debug, Serialize)]
+pub struct FoldResult {
+    /// 1-based.
+    pub fold: usize,
+    pub train_samples: usize,
+    pub test_samples: usize,
+    pub accuracy: f64,
+    /// ROC AUC (binary: of class 1; several classes: one-vs-rest macro average), when the
+    /// test fold has the classes it needs.
+    pub auc: Option<f64>,
+    pub log_loss: f64,
+    pub seconds: f64,
+}
+
+/// The outcome of a cross-validation.
+#[derive(Clone, Debug, Serialize)]
+pub struct CvReport {
+    pub model: String,
+    pub folds: Vec<FoldResult>,
+    pub mean_accuracy: f64,
+    /// Sample standard deviation over folds (n - 1 in the denominator, as WEKA reports).
+    pub std_accuracy: f64,
+    pub mean_auc: Option<f64>,
+    pub std_auc: Option<f64>,
+    pub mean_log_loss: f64,
+    /// Every sample is tested once: the confusion matrix over all folds.
+    pub confusion: ConfusionMatrix,
+}
+
+/// Mean and sample standard deviation.
+pub fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len().max(1) as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 { v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+    (mean, var.sqrt())
+}
+
+/// Cross-validates over `k` folds (stratified for class targets), seeded by `seed`.
+/// `scaling` ("standard", "minmax", "none") is fitted on each fold's training rows;
+/// `make(fold, train)` builds a fresh learner for each fold.
+pub fn cross_validate(
+    data: &Dataset,
+    k: usize,
+    seed: u64,
+    scaling: &str,
+    mut make: impl FnMut(usize, &Dataset) -> Result<Learner>,
+) -> Result<CvReport> {
+    let (labels, classes) = match (labels_of(data), data.num_classes()) {
+        (Some(l), Some(c)) => (l, c),
+        _ => return Err(Error::invalid("cross-validation", "needs a class target")),
+    };
+    let mut rng = Rng::seeded(seed);
+    let folds =
+        if labels.len() >= k { stratified_kfold(labels, k, &mut rng)? } else { kfold(labels.len(), k, &mut rng)? };
+    let mut confusion = ConfusionMatrix::new(&[], &[], classes)?;
+    let mut results = Vec::with_capacity(k);
+    let mut name = String::new();
+    for (i, fold) in folds.iter().enumerate() {
+        let start = Instant::now();
+        let mut train = data.subset(&fold.train)?;
+        let mut test = data.subset(&fold.test)?;
+        let scaler = Scaling::fit(scaling, &train.inputs)?;
+        scaler.apply(&mut train.inputs)?;
+        scaler.apply(&mut test.inputs)?;
+        let mut learner = make(i, &train)?;
+        name = learner.name();
+        learner.fit(&train, None)?;
+        let probs = learner.predict_proba(&test.inputs)?;
+        let truth = labels_of(&test).unwrap_or(&[]);
+        let predicted = predicted_classes(&probs)?;
+        let m = ConfusionMatrix::new(truth, &predicted, classes)?;
+        for (row, add) in confusion.counts.iter_mut().zip(&m.counts) {
+            row.iter_mut().zip(add).for_each(|(a, b)| *a += b);
+        }
+        results.push(FoldResult {
+            fold: i + 1,
+            train_samples: train.len(),
+            test_samples: test.len(),
+            accuracy: accuracy(&predicted, truth) as f64,
+            auc: macro_auc(&probs, truth).ok(),
+            log_loss: log_loss(&probs, truth)? as f64,
+            seconds: start.elapsed().as_secs_f64(),
+        });
+    }
+    let (mean_accuracy, std_accuracy) = mean_std(&results.iter().map(|r| r.accuracy).collect::<Vec<_>>());
+    let aucs: Vec<f64> = results.iter().filter_map(|r| r.auc).collect();
+    let (mean_auc, std_auc) = if aucs.len() == results.len() {
+        let (m, s) = mean_std(&aucs);
+        (Some(m), Some(s))
+    } else {
+        (None, None)
+    };
+    let mean_log_loss = mean_std(&results.iter().map(|r| r.log_loss).collect::<Vec<_>>()).0;
+    Ok(CvReport {
+        model: name,
+        folds: results,
+        mean_accuracy,
+        std_accuracy,
+        mean_auc,
+        std_auc,
+        mean_log_loss,
+        confusion,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_and_sample_std() {
+        let (m, s) = mean_std(&[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(m, 2.5);
+        assert!((s - (5.0f64 / 3.0).sqrt()).abs() < 1e-12);
+        assert_eq!(mean_std(&[0.7]), (0.7, 0.0));
+    }
+}
