@@ -123,9 +123,6 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     };
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(name_for_dir.replace(':', "-")));
     settings.checkpoint_dir = Some(out.clone());
-    if a.resume && !strata::model::checkpoint_path(&out).exists() {
-        eprintln!("note: no checkpoint in {} yet; starting from the first epoch", out.display());
-    }
     let mut learner = Learner::new(&a.model, train.sample_shape(), classes, a.seed, train.len(), &settings)?;
     for n in learner.notes() {
         eprintln!("note: {n}");
@@ -135,6 +132,8 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         if path.exists() {
             let ck = strata::model::Checkpoint::load(&path, &n.model)?;
             eprintln!("note: resuming after epoch {} from {}", ck.epoch, path.display());
+        } else {
+            eprintln!("note: no checkpoint in {} yet; starting from the first epoch", out.display());
         }
     }
     let (epochs, batch, optimizer_name, lr, params) = match learner.network() {
