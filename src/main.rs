@@ -20,6 +20,10 @@ fn main() -> ExitCode {
     // up to 8% of LeNet-5 training time; 361 faults with this setting).
     // SAFETY: a plain option setter, called before any threads exist.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    // Like other command-line tools, end quietly when the reader of stdout goes away
+    // (`strata ... | head`) instead of failing on the write.
+    // SAFETY: restores the default disposition of one signal before any threads start.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     // A panic is a bug; still, the user gets one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let msg = info
