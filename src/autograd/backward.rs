@@ -256,6 +256,11 @@ pub(crate) fn run_backward(ops: &[Op], grads: &mut [Option<Tensor>], keep: &[Nod
                 let scale = g.item()? / probs.numel().max(1) as f32;
                 accumulate(grads, *logits, times(probs, target, |p, t| scale * (p - t)))?
             }
+            Op::Recurrent(rec) => {
+                for (node, grad) in rec.backward(&g)? {
+                    accumulate(grads, node, grad)?;
+                }
+            }
         }
     }
     Ok(())

@@ -23,7 +23,9 @@ mod nn_ops;
 mod op;
 mod ops;
 mod param;
+mod recurrent;
 mod tape;
 
 pub use param::{Gradients, Param, ParamId};
+pub use recurrent::{FinalState, RecurrentOptions, RecurrentWeights};
 pub use tape::{Tape, Var};

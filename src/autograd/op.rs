@@ -70,4 +70,8 @@ pub(crate) enum Op {
     Bce { pred: In, pred_val: Tensor, target: Tensor },
     /// Binary cross-entropy on logits (sigmoid folded in).
     BceWithLogits { logits: In, probs: Tensor, target: Tensor },
+
+    // ---- recurrent layers (fused: a whole sequence's forward, and its BPTT, in one op)
+    /// An RNN/LSTM/GRU pass over a sequence; see `recurrent.rs`.
+    Recurrent(Box<super::recurrent::RecurrentRecord>),
 }

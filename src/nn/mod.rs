@@ -6,14 +6,18 @@
 mod activation;
 mod dense;
 mod dropout;
+mod embedding;
 mod init;
+pub mod recurrent;
 mod reshape;
 mod spec;
 
 pub use activation::{Activation, ActivationLayer};
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use embedding::Embedding;
 pub use init::Init;
+pub use recurrent::{Gru, Lstm, Recurrent, Rnn};
 pub use reshape::{Flatten, Maxout};
 pub use spec::LayerSpec;
 

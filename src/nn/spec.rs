@@ -1,7 +1,8 @@
 //! Serializable layer descriptions: the one format for TOML spec files written by users
 //! and for the JSON description saved beside a model's weights.
 
-use super::{Activation, ActivationLayer, Dense, Dropout, Flatten, Init, Layer, Maxout};
+use super::recurrent::{Cell, Recurrent, RnnActivation};
+use super::{Activation, ActivationLayer, Dense, Dropout, Embedding, Flatten, Init, Layer, Maxout};
 use serde::{Deserialize, Serialize};
 
 fn yes() -> bool {
@@ -41,6 +42,46 @@ pub enum LayerSpec {
         units: usize,
         pieces: usize,
     },
+    /// Simple recurrent layer(s); `activation` is "tanh" (default) or "relu".
+    Rnn {
+        units: usize,
+        #[serde(default)]
+        activation: RnnActivation,
+        #[serde(default = "one")]
+        layers: usize,
+        #[serde(default)]
+        bidirectional: bool,
+        #[serde(default)]
+        return_sequences: bool,
+    },
+    Lstm {
+        units: usize,
+        #[serde(default = "one")]
+        layers: usize,
+        #[serde(default)]
+        bidirectional: bool,
+        #[serde(default)]
+        return_sequences: bool,
+        #[serde(default)]
+        peephole: bool,
+    },
+    Gru {
+        units: usize,
+        #[serde(default = "one")]
+        layers: usize,
+        #[serde(default)]
+        bidirectional: bool,
+        #[serde(default)]
+        return_sequences: bool,
+    },
+    Embedding {
+        vocab: usize,
+        dim: usize,
+    },
+}
+
+fn one() -> usize {
+    1
 }
 
 fn linear() -> Activation {
@@ -65,6 +106,20 @@ impl LayerSpec {
             LayerSpec::Dropout { rate } => Box::new(Dropout::new(rate)),
             LayerSpec::Flatten => Box::new(Flatten),
             LayerSpec::Maxout { units, pieces } => Box::new(Maxout::new(units, pieces)),
+            LayerSpec::Rnn { units, activation, layers, bidirectional, return_sequences } => {
+                Box::new(Recurrent::new(activation.cell(), units).layers(layers).bidirectional(bidirectional).return_sequences(return_sequences))
+            }
+            LayerSpec::Lstm { units, layers, bidirectional, return_sequences, peephole } => Box::new(
+                Recurrent::new(Cell::Lstm, units)
+                    .layers(layers)
+                    .bidirectional(bidirectional)
+                    .return_sequences(return_sequences)
+                    .peephole(peephole),
+            ),
+            LayerSpec::Gru { units, layers, bidirectional, return_sequences } => {
+                Box::new(Recurrent::new(Cell::Gru, units).layers(layers).bidirectional(bidirectional).return_sequences(return_sequences))
+            }
+            LayerSpec::Embedding { vocab, dim } => Box::new(Embedding::new(vocab, dim)),
         }
     }
 }

@@ -15,6 +15,7 @@ mod elementwise;
 mod layout;
 mod matmul;
 pub mod parallel;
+pub mod recurrent;
 mod reduce;
 mod shape;
 mod softmax;
