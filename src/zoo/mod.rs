@@ -9,6 +9,8 @@ use crate::nn::{Activation, Dense, Flatten};
 use crate::{Error, Result};
 use std::path::Path;
 
+pub mod recurrent;
+
 /// A model ready to compile, with the recipe it trains best with.
 pub struct ModelChoice {
     pub model: Sequential,
@@ -19,7 +21,7 @@ pub struct ModelChoice {
 }
 
 /// Every model name the zoo knows.
-pub const NAMES: &[&str] = &["mlp"];
+pub const NAMES: &[&str] = &["mlp", "rnn", "lstm", "gru"];
 
 /// The multilayer perceptron of the benchmarks: Flatten -> 256 ReLU -> 128 ReLU -> classes.
 pub fn mlp(classes: usize) -> Sequential {
@@ -51,6 +53,9 @@ pub fn choose(name_or_path: &str, input: &[usize], classes: usize, seed: u64) ->
             notes: Vec::new(),
         });
     }
+    if let Some(choice) = recurrent::choose(name_or_path, input, classes, seed)? {
+        return Ok(choice);
+    }
     let mut model = match name_or_path {
         "mlp" => mlp(classes),
         other => {
@@ -77,10 +82,13 @@ pub struct Workload {
 }
 
 /// Workload names accepted by `strata bench`.
-pub const WORKLOADS: &[&str] = &["mlp"];
+pub const WORKLOADS: &[&str] = &["mlp", "lstm", "gru", "rnn"];
 
 /// The workload `name` (W1 `mlp`, ...), for per-sample `input` and `classes`.
 pub fn workload(name: &str, input: &[usize], classes: usize) -> Result<Workload> {
+    if let Some(w) = recurrent::workload(name, input, classes) {
+        return w;
+    }
     let (mut model, optimizer, steps): (Sequential, Box<dyn crate::optim::Optimizer>, usize) = match name {
         "mlp" | "W1" => (mlp(classes), Box::new(crate::optim::Sgd::new(0.05).momentum(0.9)), 200),
         other => {

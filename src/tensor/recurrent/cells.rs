@@ -3,28 +3,32 @@
 //!
 //! Each function handles one sample's row of width H (`hidden`); gate blocks are laid out
 //! side by side in a row of width G*H, in PyTorch's order (LSTM: i, f, g, o; GRU: r, z, n).
-//! Loops run over re-sliced equal-length slices so the compiler drops the bounds checks
-//! and vectorizes them.
+//!
+//! **Vectorization.** The public-to-the-module functions split a row into its blocks and
+//! call an `#[inline(never)]` kernel taking every block as its own slice argument: Rust
+//! marks `&mut` arguments `noalias`, which is what lets the compiler vectorize a loop that
+//! writes seven arrays (blocks split from one row inside a function would need run-time
+//! overlap checks, and the vectorizer gives up on that many). Each kernel re-slices its
+//! arguments to one length so the bounds checks vanish.
 
 use super::fastmath::{sigmoid, tanh};
 
-/// Splits a gate row of width `g * h` into its `g` blocks.
-macro_rules! blocks {
-    ($row:expr, $h:expr, 3) => {{
-        let (a, rest) = $row.split_at_mut($h);
-        let (b, c) = rest.split_at_mut($h);
-        (a, b, &mut c[..$h])
-    }};
-    ($row:expr, $h:expr, 4) => {{
-        let (a, rest) = $row.split_at_mut($h);
-        let (b, rest) = rest.split_at_mut($h);
-        let (c, d) = rest.split_at_mut($h);
-        (a, b, c, &mut d[..$h])
-    }};
+/// Splits a gate row into `G` blocks of width `h`.
+fn split3(row: &mut [f32], h: usize) -> (&mut [f32], &mut [f32], &mut [f32]) {
+    let (a, rest) = row.split_at_mut(h);
+    let (b, c) = rest.split_at_mut(h);
+    (a, b, c)
+}
+
+fn split4(row: &mut [f32], h: usize) -> (&mut [f32], &mut [f32], &mut [f32], &mut [f32]) {
+    let (a, rest) = row.split_at_mut(h);
+    let (b, rest) = rest.split_at_mut(h);
+    let (c, d) = rest.split_at_mut(h);
+    (a, b, c, d)
 }
 
 /// Simple RNN, forward: `h = tanh(z)` or `relu(z)`; `z` holds x W_ih + b + h_prev W_hh.
-#[inline]
+#[inline(never)]
 pub(super) fn rnn_forward_row(z: &[f32], h: &mut [f32], relu: bool) {
     let n = h.len();
     let z = &z[..n];
@@ -37,19 +41,20 @@ pub(super) fn rnn_forward_row(z: &[f32], h: &mut [f32], relu: bool) {
 
 /// Simple RNN, backward: `dz = dh * phi'(z)` from the output `h`; `dh` is consumed (zeroed,
 /// the recurrent GEMM then adds dz W_hh^T into it).
-#[inline]
+#[inline(never)]
 pub(super) fn rnn_backward_row(h: &[f32], dh: &mut [f32], dz: &mut [f32], relu: bool) {
     let n = h.len();
     let (dz, dh) = (&mut dz[..n], &mut dh[..n]);
-    for j in 0..n {
-        let d = if relu {
-            if h[j] > 0.0 { dh[j] } else { 0.0 }
-        } else {
-            dh[j] * (1.0 - h[j] * h[j])
-        };
-        dz[j] = d;
-        dh[j] = 0.0;
+    if relu {
+        for j in 0..n {
+            dz[j] = if h[j] > 0.0 { dh[j] } else { 0.0 };
+        }
+    } else {
+        for j in 0..n {
+            dz[j] = dh[j] * (1.0 - h[j] * h[j]);
+        }
     }
+    dh.fill(0.0);
 }
 
 /// LSTM, forward. `z` = [zi, zf, zg, zo] pre-activations, overwritten with the gates
@@ -67,9 +72,42 @@ pub(super) fn lstm_forward_row(
     peep: &[f32],
 ) {
     let n = h.len();
-    let (zi, zf, zg, zo) = blocks!(z, n, 4);
-    let (cp, c, tc) = (&c_prev[..n], &mut c[..n], &mut tc[..n]);
-    let (pi, pf, po) = (&peep[..n], &peep[n..2 * n], &peep[2 * n..3 * n]);
+    let (zi, zf, zg, zo) = split4(z, n);
+    lstm_forward_kernel(
+        [zi, zf, zg, zo],
+        c_prev,
+        c,
+        tc,
+        h,
+        &peep[..n],
+        &peep[n..2 * n],
+        &peep[2 * n..3 * n],
+    );
+}
+
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn lstm_forward_kernel(
+    z: [&mut [f32]; 4],
+    cp: &[f32],
+    c: &mut [f32],
+    tc: &mut [f32],
+    h: &mut [f32],
+    pi: &[f32],
+    pf: &[f32],
+    po: &[f32],
+) {
+    let n = h.len();
+    let [zi, zf, zg, zo] = z;
+    let (zi, zf, zg, zo) = (&mut zi[..n], &mut zf[..n], &mut zg[..n], &mut zo[..n]);
+    let (cp, c, tc, pi, pf, po) = (
+        &cp[..n],
+        &mut c[..n],
+        &mut tc[..n],
+        &pi[..n],
+        &pf[..n],
+        &po[..n],
+    );
     for j in 0..n {
         let i = sigmoid(pi[j].mul_add(cp[j], zi[j]));
         let f = sigmoid(pf[j].mul_add(cp[j], zf[j]));
@@ -110,15 +148,41 @@ pub(super) fn lstm_backward_row(
     dpeep: &mut [f32],
 ) {
     let n = dh.len();
-    let g4 = &s.gates[..4 * n];
-    let (gi, gf, gg, go) = (&g4[..n], &g4[n..2 * n], &g4[2 * n..3 * n], &g4[3 * n..]);
-    let (cp, c, tc) = (&s.c_prev[..n], &s.c[..n], &s.tc[..n]);
+    let g = &s.gates[..4 * n];
+    let gates = [&g[..n], &g[n..2 * n], &g[2 * n..3 * n], &g[3 * n..]];
+    let (dzi, dzf, dzg, dzo) = split4(dz, n);
+    let (dpi, dpf, dpo) = split3(dpeep, n);
+    let peep = [&peep[..n], &peep[n..2 * n], &peep[2 * n..3 * n]];
+    lstm_backward_kernel(
+        gates,
+        [s.c_prev, s.c, s.tc],
+        dh,
+        dc,
+        [dzi, dzf, dzg, dzo],
+        peep,
+        [dpi, dpf, dpo],
+    );
+}
+
+#[inline(never)]
+fn lstm_backward_kernel(
+    gates: [&[f32]; 4],
+    cs: [&[f32]; 3],
+    dh: &mut [f32],
+    dc: &mut [f32],
+    dz: [&mut [f32]; 4],
+    peep: [&[f32]; 3],
+    dpeep: [&mut [f32]; 3],
+) {
+    let n = dh.len();
+    let [gi, gf, gg, go] = gates.map(|g| &g[..n]);
+    let [cp, c, tc] = cs.map(|v| &v[..n]);
+    let [pi, pf, po] = peep.map(|v| &v[..n]);
+    let [dzi, dzf, dzg, dzo] = dz;
+    let (dzi, dzf, dzg, dzo) = (&mut dzi[..n], &mut dzf[..n], &mut dzg[..n], &mut dzo[..n]);
+    let [dpi, dpf, dpo] = dpeep;
+    let (dpi, dpf, dpo) = (&mut dpi[..n], &mut dpf[..n], &mut dpo[..n]);
     let dc = &mut dc[..n];
-    let (dzi, dzf, dzg, dzo) = blocks!(dz, n, 4);
-    let (pi, pf, po) = (&peep[..n], &peep[n..2 * n], &peep[2 * n..3 * n]);
-    let (dpi, rest) = dpeep.split_at_mut(n);
-    let (dpf, dpo) = rest.split_at_mut(n);
-    let (dpf, dpo) = (&mut dpf[..n], &mut dpo[..n]);
     for j in 0..n {
         let (i, f, g, o) = (gi[j], gf[j], gg[j], go[j]);
         let d_o = dh[j] * tc[j] * o * (1.0 - o);
@@ -153,9 +217,29 @@ pub(super) fn gru_forward_row(
     an_out: &mut [f32],
 ) {
     let n = h.len();
-    let (zr, zu, zn) = blocks!(z, n, 3);
-    let (ar, au, an) = (&a[..n], &a[n..2 * n], &a[2 * n..3 * n]);
-    let (hp, an_out) = (&h_prev[..n], &mut an_out[..n]);
+    let (zr, zu, zn) = split3(z, n);
+    gru_forward_kernel(
+        [zr, zu, zn],
+        [&a[..n], &a[n..2 * n], &a[2 * n..3 * n]],
+        h_prev,
+        h,
+        an_out,
+    );
+}
+
+#[inline(never)]
+fn gru_forward_kernel(
+    z: [&mut [f32]; 3],
+    a: [&[f32]; 3],
+    hp: &[f32],
+    h: &mut [f32],
+    an_out: &mut [f32],
+) {
+    let n = h.len();
+    let [zr, zu, zn] = z;
+    let (zr, zu, zn) = (&mut zr[..n], &mut zu[..n], &mut zn[..n]);
+    let [ar, au, an] = a.map(|v| &v[..n]);
+    let (hp, an_out) = (&hp[..n], &mut an_out[..n]);
     for j in 0..n {
         let r = sigmoid(zr[j] + ar[j]);
         let u = sigmoid(zu[j] + au[j]);
@@ -181,11 +265,35 @@ pub(super) fn gru_backward_row(
     da: &mut [f32],
 ) {
     let n = dh.len();
-    let g3 = &gates[..3 * n];
-    let (gr, gu, gn) = (&g3[..n], &g3[n..2 * n], &g3[2 * n..]);
-    let (an, hp) = (&an[..n], &h_prev[..n]);
-    let (dpr, dpu, dpn) = blocks!(dp, n, 3);
-    let (dar, dau, dan) = blocks!(da, n, 3);
+    let g = &gates[..3 * n];
+    let (dpr, dpu, dpn) = split3(dp, n);
+    let (dar, dau, dan) = split3(da, n);
+    gru_backward_kernel(
+        [&g[..n], &g[n..2 * n], &g[2 * n..]],
+        an,
+        h_prev,
+        dh,
+        [dpr, dpu, dpn],
+        [dar, dau, dan],
+    );
+}
+
+#[inline(never)]
+fn gru_backward_kernel(
+    gates: [&[f32]; 3],
+    an: &[f32],
+    hp: &[f32],
+    dh: &mut [f32],
+    dp: [&mut [f32]; 3],
+    da: [&mut [f32]; 3],
+) {
+    let n = dh.len();
+    let [gr, gu, gn] = gates.map(|v| &v[..n]);
+    let (an, hp) = (&an[..n], &hp[..n]);
+    let [dpr, dpu, dpn] = dp;
+    let (dpr, dpu, dpn) = (&mut dpr[..n], &mut dpu[..n], &mut dpn[..n]);
+    let [dar, dau, dan] = da;
+    let (dar, dau, dan) = (&mut dar[..n], &mut dau[..n], &mut dan[..n]);
     for j in 0..n {
         let (r, u, nn) = (gr[j], gu[j], gn[j]);
         let d = dh[j];

@@ -23,10 +23,12 @@
 
 mod cells;
 pub mod fastmath;
+mod pool;
 
 use crate::{Error, Result};
 use cells::LstmSaved;
 use gemm::Parallelism;
+use pool::Buf;
 use rayon::prelude::*;
 
 /// A chunk holds at most this many samples, so inference on big batches keeps its working
@@ -272,15 +274,15 @@ struct ChunkTrace {
     row0: usize,
     rows: usize,
     /// Inputs in processing order, [T, n, F].
-    x: Vec<f32>,
+    x: Buf,
     /// Gates after their nonlinearities (RNN: pre-activations), [T, n, G*H].
-    gates: Vec<f32>,
+    gates: Buf,
     /// Hidden states, [T+1, n, H]; index 0 is the initial state.
-    hs: Vec<f32>,
+    hs: Buf,
     /// LSTM cell states, [T+1, n, H].
-    cs: Vec<f32>,
+    cs: Buf,
     /// LSTM: tanh(c_t); GRU: the n part of the recurrent projection. [T, n, H].
-    aux: Vec<f32>,
+    aux: Buf,
 }
 
 /// Everything a forward pass computed: its outputs, and what its backward pass needs.
@@ -342,7 +344,7 @@ fn forward_chunk(
     let (lstm, gru) = (cell == Cell::Lstm, cell == Cell::Gru);
 
     // x rows of this chunk, time-major in processing order: [T, n, F]
-    let mut xs = vec![0.0; t * nc * f];
+    let mut xs = Buf::uninit(t * nc * f);
     for s in 0..t {
         let tt = cfg.time(s);
         for r in 0..nc {
@@ -351,29 +353,25 @@ fn forward_chunk(
         }
     }
     // input projections of every step at once, onto the bias: [T*n, F] x [F, G*H]
-    let mut gates = vec![0.0; t * nc * gh];
+    let mut gates = Buf::uninit(t * nc * gh);
     gates
         .chunks_exact_mut(gh)
         .for_each(|row| row.copy_from_slice(w.bias));
     gemm_serial(t * nc, gh, f, &xs, false, w.w_ih, false, &mut gates, true);
 
-    let mut hs = vec![0.0; (t + 1) * nc * h];
-    if let Some(h0) = h0 {
-        hs[..nc * h].copy_from_slice(&h0[r0 * h..(r0 + nc) * h]);
-    }
-    let mut cs = if lstm {
-        vec![0.0; (t + 1) * nc * h]
-    } else {
-        Vec::new()
+    // every row of every step is written below (a masked row copies its previous state)
+    let initial = |state: Option<&[f32]>, buf: &mut Buf| match state {
+        Some(s) => buf[..nc * h].copy_from_slice(&s[r0 * h..(r0 + nc) * h]),
+        None => buf[..nc * h].fill(0.0),
     };
-    if let (true, Some(c0)) = (lstm, c0) {
-        cs[..nc * h].copy_from_slice(&c0[r0 * h..(r0 + nc) * h]);
+    let mut hs = Buf::uninit((t + 1) * nc * h);
+    initial(h0, &mut hs);
+    let mut cs = Buf::uninit(if lstm { (t + 1) * nc * h } else { 0 });
+    if lstm {
+        initial(c0, &mut cs);
     }
-    let mut aux = if lstm || gru {
-        vec![0.0; t * nc * h]
-    } else {
-        Vec::new()
-    };
+    // read back only at valid steps, where it is written
+    let mut aux = Buf::uninit(if lstm || gru { t * nc * h } else { 0 });
     let zero_peep;
     let peep = match w.peep {
         Some(p) => p,
@@ -382,7 +380,7 @@ fn forward_chunk(
             &zero_peep
         }
     };
-    let mut a = if gru { vec![0.0; nc * gh] } else { Vec::new() };
+    let mut a = Buf::uninit(if gru { nc * gh } else { 0 });
 
     for s in 0..t {
         let (done, rest) = hs.split_at_mut((s + 1) * nc * h);
@@ -501,7 +499,7 @@ impl Trace {
         (self.cfg.cell == Cell::Lstm).then(|| self.last(|ch| &ch.cs))
     }
 
-    fn last(&self, which: impl Fn(&ChunkTrace) -> &Vec<f32>) -> Vec<f32> {
+    fn last(&self, which: impl Fn(&ChunkTrace) -> &[f32]) -> Vec<f32> {
         let Dims {
             batch: n,
             steps: t,
@@ -618,12 +616,16 @@ impl Trace {
             dh.copy_from_slice(&d[r0 * h..(r0 + nc) * h]);
         }
         let mut dc = if lstm { vec![0.0; nc * h] } else { Vec::new() };
-        let mut dz = vec![0.0; t * nc * gh];
-        let mut da = if gru {
-            vec![0.0; t * nc * gh]
-        } else {
-            Vec::new()
+        // rows past a sample's length are skipped, and must read as zero in the GEMMs
+        let scratch = |len| {
+            if cfg.lengths.is_some() {
+                Buf::zeroed(len)
+            } else {
+                Buf::uninit(len)
+            }
         };
+        let mut dz = scratch(t * nc * gh);
+        let mut da = scratch(if gru { t * nc * gh } else { 0 });
         let zero_peep = vec![0.0; if lstm && w.peep.is_none() { 3 * h } else { 0 }];
         let peep = w.peep.unwrap_or(&zero_peep);
         let mut dpeep = vec![0.0; if lstm { 3 * h } else { 0 }];
