@@ -19,6 +19,7 @@ pub mod nn;
 pub mod optim;
 pub mod rng;
 pub mod tensor;
+pub mod text;
 pub mod zoo;
 
 pub use data::{Dataset, Target};

@@ -5,6 +5,7 @@ mod common;
 mod eval;
 mod predict;
 mod summary;
+mod textgen;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +34,8 @@ enum Command {
     Summary(summary::SummaryArgs),
     /// Measure training and inference throughput on a benchmark workload.
     Bench(bench::BenchArgs),
+    /// Train a recurrent language model on text, and generate from it.
+    Textgen(textgen::TextgenArgs),
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -63,5 +66,6 @@ pub fn run() -> anyhow::Result<()> {
         Command::Predict(a) => predict::run(a),
         Command::Summary(a) => summary::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Textgen(a) => textgen::run(a),
     }
 }

@@ -12,7 +12,7 @@ use strata::optim;
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Model name (mlp) or a TOML spec file.
+    /// Model name (mlp, rnn, lstm, gru) or a TOML spec file.
     #[arg(long)]
     model: String,
     /// Dataset name (fashion-mnist, mnist) or an MNIST-format directory.
@@ -42,6 +42,12 @@ pub struct TrainArgs {
     /// Hold out this fraction of the training set to validate on after each epoch.
     #[arg(long)]
     validation_split: Option<f32>,
+    /// Clip the gradients to this global L2 norm before each update.
+    #[arg(long)]
+    clip_norm: Option<f32>,
+    /// Clip every gradient element to [-V, V] before each update.
+    #[arg(long)]
+    clip_value: Option<f32>,
     /// Seed for initialization, shuffling and dropout.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -90,6 +96,13 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     if a.quiet {
         opts = opts.verbosity(Verbosity::Silent);
     }
+    for (flag, v) in [("--clip-norm", a.clip_norm), ("--clip-value", a.clip_value)] {
+        if v.is_some_and(|v| !(v > 0.0 && v.is_finite())) {
+            anyhow::bail!("invalid {flag}: must be a positive number");
+        }
+    }
+    opts.clip_norm = a.clip_norm;
+    opts.clip_value = a.clip_value;
     if let Some(f) = a.validation_split {
         opts = opts.validation_split(f);
     }
