@@ -65,7 +65,7 @@ struct TrainArgs {
     clip_norm: f32,
     /// Fraction of the text held out for evaluation (every k-th block of ~4 KB).
     #[arg(long, default_value_t = 0.05)]
-    heldout: f32,
+    heldout: f64,
     /// Word level: keep at most this many words (the rest become <unk>).
     #[arg(long, default_value_t = 10000)]
     vocab_size: usize,
@@ -146,9 +146,10 @@ fn train(a: TrainArgs) -> anyhow::Result<()> {
     if let Some(n) = a.max_chars {
         corpus = corpus.chars().take(n).collect();
     }
-    // Held out: every 20th block of ~4 KB (with the default fraction), so the held-out text
-    // samples the whole corpus.
-    let (train_text, heldout_text) = text::split_heldout(&corpus, a.heldout as f64, 4096)?;
+    // Held out: every k-th block of the text (k = 1 / fraction; blocks of up to 4 KB, smaller
+    // for a short text), so the held-out text samples the whole corpus.
+    let block = ((corpus.len() as f64 * a.heldout / 8.0) as usize).clamp(200, 4096);
+    let (train_text, heldout_text) = text::split_heldout(&corpus, a.heldout, block)?;
     let (train_text, heldout_text) = (train_text.as_str(), heldout_text.as_str());
     let max_size = (level == Level::Word).then_some(a.vocab_size);
     let vocab = Vocab::build(train_text, level, max_size, 1);
