@@ -22,6 +22,7 @@ pub mod optim;
 pub mod plot;
 pub mod rng;
 pub mod tensor;
+pub mod text;
 pub mod zoo;
 
 pub use data::{Dataset, Target};

@@ -288,6 +288,11 @@ pub(crate) fn run_backward(ops: &[Op], grads: &mut [Option<Tensor>], keep: &[Nod
             Op::Lrn { x, x_val, out, scale, params } => {
                 accumulate(grads, *x, crate::tensor::lrn::lrn_backward(x_val, out, scale, &g, *params)?)?
             }
+            Op::Recurrent(rec) => {
+                for (node, grad) in rec.backward(&g)? {
+                    accumulate(grads, node, grad)?;
+                }
+            }
         }
     }
     Ok(())

@@ -24,8 +24,10 @@ mod nn_ops;
 mod op;
 mod ops;
 mod param;
+mod recurrent;
 mod tape;
 mod norm_ops;
 
 pub use param::{Gradients, Param, ParamId};
+pub use recurrent::{FinalState, RecurrentOptions, RecurrentWeights};
 pub use tape::{Tape, Var};

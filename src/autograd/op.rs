@@ -84,4 +84,7 @@ pub(crate) enum Op {
     BatchNorm { x: In, gamma: In, beta: In, xhat: Tensor, inv_std: Tensor, gamma_val: Tensor },
     /// Local response normalization across channels; `scale` is `k + alpha/n * window sum of x^2`.
     Lrn { x: In, x_val: Tensor, out: Tensor, scale: Tensor, params: crate::tensor::lrn::LrnParams },
+    // ---- recurrent layers (fused: a whole sequence's forward, and its BPTT, in one op)
+    /// An RNN/LSTM/GRU pass over a sequence; see `recurrent.rs`.
+    Recurrent(Box<super::recurrent::RecurrentRecord>),
 }

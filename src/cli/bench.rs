@@ -7,7 +7,7 @@ use strata::metrics::Metric;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Workload: mlp (W1).
+    /// Workload: mlp (W1), lstm (W4), gru, rnn.
     #[arg(long)]
     workload: String,
     /// Steps per timed window (default 200; batch 1 defaults to 2000).

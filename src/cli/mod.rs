@@ -8,6 +8,7 @@ mod eval;
 mod filters;
 mod predict;
 mod summary;
+mod textgen;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -40,6 +41,8 @@ enum Command {
     Cv(cv::CvArgs),
     /// Draw the first layer's learned filters (and an input's feature maps) as PNG grids.
     Filters(filters::FiltersArgs),
+    /// Train a recurrent language model on text, and generate from it.
+    Textgen(textgen::TextgenArgs),
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -72,5 +75,6 @@ pub fn run() -> anyhow::Result<()> {
         Command::Bench(a) => bench::run(a),
         Command::Cv(a) => cv::run(a),
         Command::Filters(a) => filters::run(a),
+        Command::Textgen(a) => textgen::run(a),
     }
 }

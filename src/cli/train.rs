@@ -13,6 +13,7 @@ use strata::model::{EarlyStopping, Monitor, Verbosity};
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// Model name (mlp; baselines knn, knn:K, perceptron, logreg) or a TOML spec file.
+    /// Model name (mlp, rnn, lstm, gru) or a TOML spec file.
     #[arg(long)]
     model: String,
     /// Dataset name (fashion-mnist, mnist), an MNIST-format directory, or a .csv/.arff table.
@@ -61,6 +62,12 @@ pub struct TrainArgs {
     /// Continue an interrupted run from the checkpoint in --out (same flags and seed).
     #[arg(long)]
     resume: bool,
+    /// Clip the gradients to this global L2 norm before each update.
+    #[arg(long)]
+    clip_norm: Option<f32>,
+    /// Clip every gradient element to [-V, V] before each update.
+    #[arg(long)]
+    clip_value: Option<f32>,
     /// Seed for initialization, shuffling and dropout.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -84,6 +91,11 @@ fn parse_augment(spec: &str) -> Result<Augment, String> {
 }
 
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
+    for (flag, v) in [("--clip-norm", a.clip_norm), ("--clip-value", a.clip_value)] {
+        if v.is_some_and(|v| !(v > 0.0 && v.is_finite())) {
+            anyhow::bail!("invalid {flag}: must be a positive number");
+        }
+    }
     let tabular = strata::data::tabular::is_tabular_path(&a.data);
     let data = load_for_training(&a.data, a.target.as_deref(), a.test_split, a.seed, &a.scaling)?;
     let (train, test) = (&data.train, &data.test);
@@ -116,6 +128,8 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         resume: a.resume,
         small_data_defaults: tabular,
         augment: a.augment.clone(),
+        clip_norm: a.clip_norm,
+        clip_value: a.clip_value,
     };
     let name_for_dir = {
         let l = Learner::new(&a.model, train.sample_shape(), classes, a.seed, train.len(), &settings)?;

@@ -53,6 +53,10 @@ pub struct TrainSettings {
     pub small_data_defaults: bool,
     /// Random transforms of training images (networks on `[N, C, H, W]` data).
     pub augment: Option<Augment>,
+    /// Clip gradients to this global L2 norm before each update.
+    pub clip_norm: Option<f32>,
+    /// Clamp every gradient element to [-v, v] before each update.
+    pub clip_value: Option<f32>,
 }
 
 impl Default for TrainSettings {
@@ -72,6 +76,8 @@ impl Default for TrainSettings {
             resume: false,
             small_data_defaults: true,
             augment: None,
+            clip_norm: None,
+            clip_value: None,
         }
     }
 }
@@ -251,6 +257,8 @@ impl Learner {
                 opts.checkpoint_dir = s.checkpoint_dir.clone();
                 opts.resume = s.resume;
                 opts.augment = s.augment.clone();
+                opts.clip_norm = s.clip_norm;
+                opts.clip_value = s.clip_value;
                 match (validation, s.validation_split) {
                     (Some(v), _) => opts = opts.validation(v),
                     (None, Some(f)) => opts = opts.validation_split(f),

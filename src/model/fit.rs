@@ -44,6 +44,10 @@ pub struct FitOptions<'a> {
     /// Random transforms applied to each training batch's images (`[N, C, H, W]` inputs
     /// only), drawn from the model's seeded generator. Validation data is never augmented.
     pub augment: Option<Augment>,
+    /// Rescale the gradients so their global L2 norm is at most this (exploding gradients).
+    pub clip_norm: Option<f32>,
+    /// Clamp every gradient element to [-v, v].
+    pub clip_value: Option<f32>,
 }
 
 impl<'a> FitOptions<'a> {
@@ -62,6 +66,8 @@ impl<'a> FitOptions<'a> {
             checkpoint_dir: None,
             resume: false,
             augment: None,
+            clip_norm: None,
+            clip_value: None,
         }
     }
     pub fn batch_size(mut self, n: usize) -> Self {
@@ -111,6 +117,14 @@ impl<'a> FitOptions<'a> {
         self.augment = Some(a);
         self
     }
+    pub fn clip_norm(mut self, max_norm: f32) -> Self {
+        self.clip_norm = Some(max_norm);
+        self
+    }
+    pub fn clip_value(mut self, limit: f32) -> Self {
+        self.clip_value = Some(limit);
+        self
+    }
 }
 
 /// Result of one training step.
@@ -140,9 +154,21 @@ impl Sequential {
 
     /// One forward, backward and optimizer step on `batch`.
     pub fn train_step(&mut self, batch: &Batch) -> Result<StepOutcome> {
+        self.train_step_clipped(batch, None, None)
+    }
+
+    /// [`Sequential::train_step`] with the gradients clipped before the update: first by
+    /// value (each element to [-clip_value, clip_value]), then to a global L2 norm of at
+    /// most `clip_norm`.
+    pub fn train_step_clipped(&mut self, batch: &Batch, clip_norm: Option<f32>, clip_value: Option<f32>) -> Result<StepOutcome> {
+        for (name, v) in [("clip norm", clip_norm), ("clip value", clip_value)] {
+            if v.is_some_and(|v| !(v > 0.0 && v.is_finite())) {
+                return Err(Error::invalid(name, "must be a positive number"));
+            }
+        }
         self.ensure_ready(&batch.inputs.shape()[1.min(batch.inputs.rank())..].to_vec())?;
         self.check_input(&batch.inputs)?;
-        let (loss, outputs, grads) = {
+        let (loss, outputs, mut grads) = {
             let compiled = self.compiled.as_ref().ok_or_else(|| Error::Model("not compiled".into()))?;
             let loss_kind = compiled.loss;
             let logits = loss_kind.fuses(self.output_activation());
@@ -163,6 +189,12 @@ impl Sequential {
         let threshold = if self.compiled.as_ref().is_some_and(|c| c.loss.fuses(self.output_activation())) { 0.0 } else { 0.5 };
         let correct = count_correct(&outputs, &batch.targets, threshold).ok();
         let compiled = self.compiled.as_mut().ok_or_else(|| Error::Model("not compiled".into()))?;
+        if let Some(v) = clip_value {
+            grads.clip_value(v);
+        }
+        if let Some(n) = clip_norm {
+            grads.clip_global_norm(n);
+        }
         let mut params: Vec<&mut Param> = self.layers.iter_mut().flat_map(|l| l.params_mut()).collect();
         compiled.optimizer.step(&mut params, &grads)?;
         Ok(StepOutcome { loss, correct, samples: batch.inputs.shape()[0] })
@@ -231,7 +263,7 @@ impl Sequential {
                 if let Some(a) = &augment {
                     a.apply(&mut batch.inputs, &mut self.rng)?;
                 }
-                let out = self.train_step(&batch)?;
+                let out = self.train_step_clipped(&batch, opts.clip_norm, opts.clip_value)?;
                 if !out.loss.is_finite() {
                     return Err(Error::NonFinite { value: out.loss, epoch, step: step + 1 });
                 }

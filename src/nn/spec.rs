@@ -3,8 +3,9 @@
 
 use super::conv::{Conv2d, Pair, Padding, PaddingMode};
 use super::pool::{GlobalAvgPool2d, Pool2d};
-use super::{Activation, ActivationLayer, Dense, Dropout, Flatten, Init, Layer, Maxout};
+use super::recurrent::{Cell, Recurrent, RnnActivation};
 use crate::tensor::pool::PoolKind;
+use super::{Activation, ActivationLayer, Dense, Dropout, Embedding, Flatten, Init, Layer, Maxout};
 use serde::{Deserialize, Serialize};
 
 fn yes() -> bool {
@@ -87,6 +88,42 @@ pub enum LayerSpec {
         #[serde(default = "super::norm::default_lrn_k")]
         k: f32,
     },
+    /// Simple recurrent layer(s); `activation` is "tanh" (default) or "relu".
+    Rnn {
+        units: usize,
+        #[serde(default)]
+        activation: RnnActivation,
+        #[serde(default = "one_usize")]
+        layers: usize,
+        #[serde(default)]
+        bidirectional: bool,
+        #[serde(default)]
+        return_sequences: bool,
+    },
+    Lstm {
+        units: usize,
+        #[serde(default = "one_usize")]
+        layers: usize,
+        #[serde(default)]
+        bidirectional: bool,
+        #[serde(default)]
+        return_sequences: bool,
+        #[serde(default)]
+        peephole: bool,
+    },
+    Gru {
+        units: usize,
+        #[serde(default = "one_usize")]
+        layers: usize,
+        #[serde(default)]
+        bidirectional: bool,
+        #[serde(default)]
+        return_sequences: bool,
+    },
+    Embedding {
+        vocab: usize,
+        dim: usize,
+    },
 }
 
 fn one() -> Pair {
@@ -101,6 +138,7 @@ fn one_usize() -> usize {
 fn valid() -> Padding {
     Padding::Named(PaddingMode::Valid)
 }
+
 
 fn linear() -> Activation {
     Activation::Linear
@@ -150,6 +188,20 @@ impl LayerSpec {
             LayerSpec::LocalResponseNorm { size, alpha, beta, k } => {
                 Box::new(super::LocalResponseNorm::new(size).alpha(alpha).beta(beta).k(k))
             }
+            LayerSpec::Rnn { units, activation, layers, bidirectional, return_sequences } => {
+                Box::new(Recurrent::new(activation.cell(), units).layers(layers).bidirectional(bidirectional).return_sequences(return_sequences))
+            }
+            LayerSpec::Lstm { units, layers, bidirectional, return_sequences, peephole } => Box::new(
+                Recurrent::new(Cell::Lstm, units)
+                    .layers(layers)
+                    .bidirectional(bidirectional)
+                    .return_sequences(return_sequences)
+                    .peephole(peephole),
+            ),
+            LayerSpec::Gru { units, layers, bidirectional, return_sequences } => {
+                Box::new(Recurrent::new(Cell::Gru, units).layers(layers).bidirectional(bidirectional).return_sequences(return_sequences))
+            }
+            LayerSpec::Embedding { vocab, dim } => Box::new(Embedding::new(vocab, dim)),
         }
     }
 }

@@ -17,6 +17,7 @@ mod layout;
 mod matmul;
 pub mod pool;
 pub mod parallel;
+pub mod recurrent;
 mod reduce;
 mod shape;
 mod softmax;

@@ -10,6 +10,8 @@ use Activation::{Relu, Tanh};
 use crate::{Error, Result};
 use std::path::Path;
 
+pub mod recurrent;
+
 /// A model ready to compile, with the recipe it trains best with.
 pub struct ModelChoice {
     pub model: Sequential,
@@ -20,7 +22,7 @@ pub struct ModelChoice {
 }
 
 /// Every model name the zoo knows.
-pub const NAMES: &[&str] = &["mlp", "lenet5", "lenet5-classic", "cnn"];
+pub const NAMES: &[&str] = &["mlp", "lenet5", "lenet5-classic", "cnn", "rnn", "lstm", "gru"];
 
 /// The multilayer perceptron of the benchmarks: Flatten -> 256 ReLU -> 128 ReLU -> classes.
 pub fn mlp(classes: usize) -> Sequential {
@@ -105,6 +107,9 @@ pub fn choose(name_or_path: &str, input: &[usize], classes: usize, seed: u64) ->
             notes: Vec::new(),
         });
     }
+    if let Some(choice) = recurrent::choose(name_or_path, input, classes, seed)? {
+        return Ok(choice);
+    }
     let sgd = |lr: f32, schedule: &str| Recipe { lr, schedule: Some(schedule.into()), ..Recipe::default() };
     let (model, recipe) = match name_or_path {
         // Step decay: 0.05 for 4 epochs, then x0.3 every 4 (measured: 0.892-0.894 after 10 epochs).
@@ -143,10 +148,13 @@ pub struct Workload {
 }
 
 /// Workload names accepted by `strata bench`.
-pub const WORKLOADS: &[&str] = &["mlp", "lenet5", "cnn"];
+pub const WORKLOADS: &[&str] = &["mlp", "lenet5", "cnn", "lstm", "gru", "rnn"];
 
 /// The workload `name` (W1 `mlp`, ...), for per-sample `input` and `classes`.
 pub fn workload(name: &str, input: &[usize], classes: usize) -> Result<Workload> {
+    if let Some(w) = recurrent::workload(name, input, classes) {
+        return w;
+    }
     let (mut model, optimizer, steps): (Sequential, Box<dyn crate::optim::Optimizer>, usize) = match name {
         "mlp" | "W1" => (mlp(classes), Box::new(crate::optim::Sgd::new(0.05).momentum(0.9)), 200),
         "lenet5" | "W2" => (lenet5(classes), Box::new(crate::optim::Sgd::new(0.05).momentum(0.9)), 200),

@@ -1,0 +1,106 @@
+//! Embedding: token ids -> learned dense vectors (the first layer of a language model).
+
+use super::{ForwardCtx, Layer, LayerSpec};
+use crate::autograd::{Param, Var};
+use crate::{Error, Result, Rng, Tensor};
+
+/// A table of `vocab` vectors of `dim` values; input [N, ...] holds token ids (as f32 whole
+/// numbers below `vocab`), output [N, ..., dim]. Backward adds each position's gradient
+/// into its token's row (repeated tokens accumulate).
+///
+/// ```
+/// use strata::nn::{Embedding, Layer};
+/// let mut e = Embedding::new(100, 8);
+/// assert_eq!(e.build(&[20], &mut strata::Rng::seeded(0)).unwrap(), vec![20, 8]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Embedding {
+    vocab: usize,
+    dim: usize,
+    weight: Option<Param>,
+}
+
+impl Embedding {
+    pub fn new(vocab: usize, dim: usize) -> Embedding {
+        Embedding {
+            vocab,
+            dim,
+            weight: None,
+        }
+    }
+    pub fn vocab(&self) -> usize {
+        self.vocab
+    }
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+    pub fn weight(&self) -> Option<&Param> {
+        self.weight.as_ref()
+    }
+
+    /// The ids in `x`, checked to be whole numbers in range.
+    fn ids(&self, x: &Tensor) -> Result<Vec<usize>> {
+        x.data()
+            .iter()
+            .map(|&v| {
+                if v >= 0.0 && v.fract() == 0.0 && (v as usize) < self.vocab {
+                    Ok(v as usize)
+                } else {
+                    Err(Error::invalid(
+                        "Embedding input",
+                        format!(
+                            "{v} is not a token id below the vocabulary size {}",
+                            self.vocab
+                        ),
+                    ))
+                }
+            })
+            .collect()
+    }
+}
+
+impl Layer for Embedding {
+    fn kind(&self) -> &'static str {
+        "Embedding"
+    }
+    fn build(&mut self, input: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
+        if self.vocab == 0 || self.dim == 0 {
+            return Err(Error::invalid(
+                "Embedding",
+                "vocab and dim must be at least 1",
+            ));
+        }
+        if self.weight.as_ref().map(|w| w.value.shape()) != Some(&[self.vocab, self.dim][..]) {
+            // N(0, 1) like PyTorch: inputs of unit scale for the layer that follows
+            self.weight = Some(Param::new(
+                "weight",
+                Tensor::rand_normal(&[self.vocab, self.dim], 0.0, 1.0, rng),
+            ));
+        }
+        let mut out = input.to_vec();
+        out.push(self.dim);
+        Ok(out)
+    }
+    fn forward(&self, x: &Var, ctx: &mut ForwardCtx) -> Result<Var> {
+        let w = self
+            .weight
+            .as_ref()
+            .ok_or_else(|| Error::Model("Embedding used before build".into()))?;
+        let ids = self.ids(x.value())?;
+        let mut shape = x.shape().to_vec();
+        shape.push(self.dim);
+        ctx.param(w).gather_rows(&ids)?.reshape(&shape)
+    }
+    fn params(&self) -> Vec<&Param> {
+        self.weight.iter().collect()
+    }
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.weight.iter_mut().collect()
+    }
+    fn spec(&self) -> LayerSpec {
+        LayerSpec::Embedding {
+            vocab: self.vocab,
+            dim: self.dim,
+        }
+    }
+}
