@@ -84,4 +84,6 @@ pub(crate) enum Op {
     BatchNorm { x: In, gamma: In, beta: In, xhat: Tensor, inv_std: Tensor, gamma_val: Tensor },
     /// Local response normalization across channels; `scale` is `k + alpha/n * window sum of x^2`.
     Lrn { x: In, x_val: Tensor, out: Tensor, scale: Tensor, params: crate::tensor::lrn::LrnParams },
+    /// Nearest-neighbour upsampling of x [N, C, H, W] by `factor` (rows, columns).
+    Upsample2d { x: In, factor: (usize, usize), in_shape: Vec<usize> },
 }

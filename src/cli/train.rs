@@ -9,7 +9,9 @@ use strata::data::Augment;
 use strata::io::save_model;
 use strata::metrics::Metric;
 use strata::model::{FitOptions, Verbosity};
+use strata::nn::Noise;
 use strata::optim;
+use strata::pretrain::Plan;
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -58,6 +60,16 @@ pub struct TrainArgs {
     /// Augment training images: a comma list of crop:PIXELS, flip, translate:PIXELS, rotate:DEGREES.
     #[arg(long, value_name = "SPEC", value_parser = parse_augment)]
     augment: Option<Augment>,
+    /// Unsupervised pretraining epochs per layer for dbn and sae (default: the model's; 0: none).
+    #[arg(long)]
+    pretrain_epochs: Option<usize>,
+    /// Input corruption for autoencoders (denoising) and sae pretraining: mask:P or gaussian:STD.
+    #[arg(long, value_name = "SPEC", value_parser = parse_noise)]
+    noise: Option<Noise>,
+}
+
+fn parse_noise(spec: &str) -> Result<Noise, String> {
+    spec.parse().map_err(|e: strata::Error| e.to_string())
 }
 
 fn parse_augment(spec: &str) -> Result<Augment, String> {
@@ -65,14 +77,30 @@ fn parse_augment(spec: &str) -> Result<Augment, String> {
 }
 
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
+    // dbn/sae/autoencoders: pretraining, reconstruction targets, pictures (strata::pretrain).
+    let plan = Plan::parse(&a.model)?;
+    let reconstruct = plan.as_ref().is_some_and(|p| p.reconstruction());
+    if plan.is_none() && (a.pretrain_epochs.is_some() || a.noise.is_some()) {
+        anyhow::bail!("invalid --pretrain-epochs/--noise: only for the models {}", strata::pretrain::NAMES.join(", "));
+    }
     let (mut train, mut test) = load_images(&a.data)?;
-    // Preprocessing is fitted on the training set only, then applied to both.
-    let standardizer = Standardizer::fit_global(&train.inputs)?;
-    standardize(&mut train, &standardizer)?;
-    standardize(&mut test, &standardizer)?;
+    let (raw_train, raw_test) = (train.inputs.clone(), test.inputs.clone());
     let classes = train.num_classes().context("the training data has no class labels")?;
+    // Preprocessing is fitted on the training set only, then applied to both. Autoencoders
+    // reconstruct pixels in [0, 1] and keep them.
+    let standardizer = if reconstruct { None } else { Some(Standardizer::fit_global(&train.inputs)?) };
+    if let Some(s) = &standardizer {
+        standardize(&mut train, s)?;
+        standardize(&mut test, s)?;
+    } else {
+        train.targets = strata::Target::Values(train.inputs.clone());
+        test.targets = strata::Target::Values(test.inputs.clone());
+    }
 
-    let choice = strata::zoo::choose(&a.model, train.sample_shape(), classes, a.seed)?;
+    let choice = match &plan {
+        Some(p) => p.choose(train.sample_shape(), classes, a.seed, a.noise)?,
+        None => strata::zoo::choose(&a.model, train.sample_shape(), classes, a.seed)?,
+    };
     let mut model = choice.model;
     for n in &choice.notes {
         eprintln!("note: {n}");
@@ -85,7 +113,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         a.momentum.unwrap_or(r.momentum),
         a.weight_decay.unwrap_or(r.weight_decay),
     )?;
-    model.compile_boxed(optimizer, choice.loss, &[Metric::Accuracy]);
+    model.compile_boxed(optimizer, choice.loss, if reconstruct { &[] } else { &[Metric::Accuracy] });
     let epochs = a.epochs.unwrap_or(r.epochs);
     let batch = a.batch_size.unwrap_or(r.batch_size);
     if epochs == 0 {
@@ -122,6 +150,14 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             a.lr.unwrap_or(r.lr)
         );
     }
+    let pretrained = match &plan {
+        Some(p) => {
+            let epochs = a.pretrain_epochs.unwrap_or(p.default_pretrain_epochs());
+            let mut say = |line: String| if !a.quiet { println!("{line}") };
+            p.pretrain(&mut model, &raw_train, standardizer.as_ref(), epochs, a.seed, a.noise, &mut say)?
+        }
+        None => None,
+    };
     let history = model.fit(&train, opts)?;
     let eval = model.evaluate(&test, 1000)?;
     let train_seconds = history.train_seconds();
@@ -130,11 +166,20 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
 
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(model.model_name()));
     let weights = out.join("model.safetensors");
-    save_model(&model, &weights, Some(standardizer), train.class_names.clone())?;
+    save_model(&model, &weights, standardizer, train.class_names.clone())?;
     strata::io::write_atomic(&out.join("history.csv"), history.to_csv().as_bytes())?;
     let acc = eval.accuracy.unwrap_or(f32::NAN);
-    if !a.quiet {
+    let pictures = match &plan {
+        Some(p) => p.pictures(&out, &mut model, pretrained.as_ref(), &raw_test, a.seed)?,
+        None => Vec::new(),
+    };
+    if !a.quiet && reconstruct {
+        println!("test reconstruction loss {:.4}, {train_seconds:.1}s ({ips:.0} img/s); saved {}", eval.loss, weights.display());
+    } else if !a.quiet {
         println!("test accuracy {acc:.4}, test loss {:.4}, {train_seconds:.1}s ({ips:.0} img/s); saved {}", eval.loss, weights.display());
+    }
+    if !a.quiet {
+        pictures.iter().for_each(|p| println!("wrote {}", p.display()));
     }
     if a.json {
         print_json(&serde_json::json!({
@@ -150,6 +195,9 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             "train_images_per_sec": ips,
             "history": history.epochs,
             "model_file": weights,
+            "pretrain_epochs": pretrained.as_ref().map(|p| p.epochs),
+            "pretrain_seconds": pretrained.as_ref().map(|p| p.seconds),
+            "pictures": pictures,
         }));
     }
     Ok(())

@@ -12,6 +12,9 @@ pub mod pool;
 mod reshape;
 mod spec;
 mod norm;
+mod noise;
+mod unflatten;
+mod upsample;
 
 pub use activation::{Activation, ActivationLayer};
 pub use conv::{Conv2d, Padding};
@@ -22,6 +25,9 @@ pub use init::Init;
 pub use reshape::{Flatten, Maxout};
 pub use spec::LayerSpec;
 pub use norm::{BatchNorm, LocalResponseNorm};
+pub use noise::{Noise, NoiseKind};
+pub use unflatten::Unflatten;
+pub use upsample::Upsample2d;
 
 use crate::autograd::{Param, Tape, Var};
 use crate::{Result, Rng};

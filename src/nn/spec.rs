@@ -87,6 +87,19 @@ pub enum LayerSpec {
         #[serde(default = "super::norm::default_lrn_k")]
         k: f32,
     },
+    /// Nearest-neighbour upsampling by `factor`.
+    Upsample2d {
+        factor: Pair,
+    },
+    /// Flat features back to a per-sample shape.
+    Unflatten {
+        shape: Vec<usize>,
+    },
+    /// Training-time input corruption: `noise = "mask" | "gaussian"`.
+    Noise {
+        noise: super::NoiseKind,
+        amount: f32,
+    },
 }
 
 fn one() -> Pair {
@@ -150,6 +163,9 @@ impl LayerSpec {
             LayerSpec::LocalResponseNorm { size, alpha, beta, k } => {
                 Box::new(super::LocalResponseNorm::new(size).alpha(alpha).beta(beta).k(k))
             }
+            LayerSpec::Upsample2d { factor } => Box::new(super::Upsample2d::new(factor)),
+            LayerSpec::Unflatten { shape } => Box::new(super::Unflatten::new(&shape)),
+            LayerSpec::Noise { noise, amount } => Box::new(super::Noise { kind: noise, amount }),
         }
     }
 }
