@@ -24,6 +24,10 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     if let Some(s) = &saved.meta.standardize {
         standardize(&mut test, s)?;
     }
+    // Autoencoders are scored on reconstructing their input (no accuracy).
+    if strata::pretrain::reconstructs_input(&saved.model) {
+        test.targets = strata::Target::Values(test.inputs.clone());
+    }
     let start = std::time::Instant::now();
     let eval = saved.model.evaluate(&test, 1000)?;
     let secs = start.elapsed().as_secs_f64();

@@ -139,6 +139,12 @@ pub fn sae_classifier(input_shape: &[usize], layers: &[(Tensor, Tensor)], classe
     Ok(model)
 }
 
+/// True for a model that maps its input to something of the same shape under a loss other
+/// than softmax cross-entropy: an autoencoder, scored on reconstructing its input.
+pub fn reconstructs_input(model: &Sequential) -> bool {
+    model.is_built() && model.known_input_shape() == model.output_shape() && model.loss().is_some_and(|l| l != Loss::SoftmaxCrossEntropy)
+}
+
 /// The first layer that has a weight matrix, with its index: what filter pictures show.
 pub fn first_weights(model: &Sequential) -> Option<(usize, &Tensor)> {
     model.layers().iter().enumerate().find_map(|(i, l)| l.params().first().map(|p| (i, &p.value)))

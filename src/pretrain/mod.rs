@@ -29,7 +29,7 @@ mod plan;
 mod rbm;
 
 pub use autoencoder::{
-    conv_autoencoder, dense_autoencoder, reconstruction_dataset, sae_classifier, stacked_autoencoders, AutoencoderOptions,
+    conv_autoencoder, dense_autoencoder, reconstruction_dataset, reconstructs_input, sae_classifier, stacked_autoencoders, AutoencoderOptions,
 };
 pub use cd::{CdOptions, RbmEpoch, RbmGradient};
 pub use dbn::{load_stack, sigmoid_stack, Dbn};
