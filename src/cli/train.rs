@@ -153,8 +153,9 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     let pretrained = match &plan {
         Some(p) => {
             let epochs = a.pretrain_epochs.unwrap_or(p.default_pretrain_epochs());
+            let settings = strata::pretrain::PretrainSettings { epochs, seed: a.seed, noise: a.noise };
             let mut say = |line: String| if !a.quiet { println!("{line}") };
-            p.pretrain(&mut model, &raw_train, standardizer.as_ref(), epochs, a.seed, a.noise, &mut say)?
+            p.pretrain(&mut model, &raw_train, standardizer.as_ref(), settings, &mut say)?
         }
         None => None,
     };

@@ -24,7 +24,9 @@ pub struct Upsample2d {
 
 impl Upsample2d {
     pub fn new(factor: impl Into<Pair>) -> Upsample2d {
-        Upsample2d { factor: factor.into() }
+        Upsample2d {
+            factor: factor.into(),
+        }
     }
 }
 
@@ -34,7 +36,11 @@ impl Layer for Upsample2d {
     }
     fn build(&mut self, input: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
         let &[c, h, w] = input else {
-            return Err(Error::bad_shape("Upsample2d", input, "needs image input [C, H, W]"));
+            return Err(Error::bad_shape(
+                "Upsample2d",
+                input,
+                "needs image input [C, H, W]",
+            ));
         };
         let (fh, fw) = self.factor.get();
         if fh == 0 || fw == 0 {
@@ -46,6 +52,8 @@ impl Layer for Upsample2d {
         x.upsample2d(self.factor.get())
     }
     fn spec(&self) -> LayerSpec {
-        LayerSpec::Upsample2d { factor: self.factor }
+        LayerSpec::Upsample2d {
+            factor: self.factor,
+        }
     }
 }

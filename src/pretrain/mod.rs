@@ -29,9 +29,10 @@ mod plan;
 mod rbm;
 
 pub use autoencoder::{
-    conv_autoencoder, dense_autoencoder, reconstruction_dataset, reconstructs_input, sae_classifier, stacked_autoencoders, AutoencoderOptions,
+    AutoencoderOptions, Encoder, conv_autoencoder, dense_autoencoder, reconstruction_dataset,
+    reconstructs_input, sae_classifier, stacked_autoencoders,
 };
 pub use cd::{CdOptions, RbmEpoch, RbmGradient};
-pub use dbn::{load_stack, sigmoid_stack, Dbn};
-pub use plan::{Plan, PlanKind, PretrainReport, Pretrained, DBN_DEFAULT, NAMES};
+pub use dbn::{Dbn, load_stack, sigmoid_stack};
+pub use plan::{DBN_DEFAULT, NAMES, Plan, PlanKind, PretrainReport, PretrainSettings, Pretrained};
 pub use rbm::{Rbm, Visible};
