@@ -20,6 +20,7 @@ pub mod model;
 pub mod nn;
 pub mod optim;
 pub mod plot;
+pub mod pretrain;
 pub mod rng;
 pub mod tensor;
 pub mod text;

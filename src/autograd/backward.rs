@@ -293,6 +293,10 @@ pub(crate) fn run_backward(ops: &[Op], grads: &mut [Option<Tensor>], keep: &[Nod
                     accumulate(grads, node, grad)?;
                 }
             }
+            Op::Upsample2d { x, factor, in_shape } => {
+                let dx = crate::tensor::upsample::upsample2d_backward(g.data(), in_shape[0] * in_shape[1], in_shape[2], in_shape[3], *factor);
+                accumulate(grads, *x, Tensor::from_vec(dx, in_shape)?)?
+            }
         }
     }
     Ok(())

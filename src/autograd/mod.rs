@@ -27,6 +27,7 @@ mod param;
 mod recurrent;
 mod tape;
 mod norm_ops;
+mod upsample_ops;
 
 pub use param::{Gradients, Param, ParamId};
 pub use recurrent::{FinalState, RecurrentOptions, RecurrentWeights};

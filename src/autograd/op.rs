@@ -87,4 +87,6 @@ pub(crate) enum Op {
     // ---- recurrent layers (fused: a whole sequence's forward, and its BPTT, in one op)
     /// An RNN/LSTM/GRU pass over a sequence; see `recurrent.rs`.
     Recurrent(Box<super::recurrent::RecurrentRecord>),
+    /// Nearest-neighbour upsampling of x [N, C, H, W] by `factor` (rows, columns).
+    Upsample2d { x: In, factor: (usize, usize), in_shape: Vec<usize> },
 }

@@ -31,9 +31,15 @@ pub struct EvalArgs {
 
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     let (mut model, meta) = load_learner(&a.model_file)?;
-    let (test, note) = load_for_eval(&a.data, &meta)?;
+    let (mut test, note) = load_for_eval(&a.data, &meta)?;
     if let Some(n) = note {
         eprintln!("note: {n}");
+    }
+    // Autoencoders are scored on reconstructing their input (no accuracy).
+    if let LoadedModel::Network(m) = &model {
+        if strata::pretrain::reconstructs_input(m) {
+            test.targets = strata::Target::Values(test.inputs.clone());
+        }
     }
     let start = std::time::Instant::now();
     let (loss, acc, secs) = match &model {

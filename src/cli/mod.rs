@@ -10,6 +10,7 @@ mod predict;
 mod summary;
 mod textgen;
 mod train;
+mod train_plan;
 
 use clap::{Parser, Subcommand};
 use std::process::exit;

@@ -15,75 +15,85 @@ pub struct TrainArgs {
     /// Model name (mlp; baselines knn, knn:K, perceptron, logreg) or a TOML spec file.
     /// Model name (mlp, rnn, lstm, gru) or a TOML spec file.
     #[arg(long)]
-    model: String,
+    pub(super) model: String,
     /// Dataset name (fashion-mnist, mnist), an MNIST-format directory, or a .csv/.arff table.
     #[arg(long)]
-    data: String,
+    pub(super) data: String,
     /// Table column to predict (default: the last column).
     #[arg(long)]
-    target: Option<String>,
+    pub(super) target: Option<String>,
     /// Fraction of a table's rows held out as the test set (stratified, seeded by --seed).
     #[arg(long, default_value_t = 0.2)]
-    test_split: f32,
+    pub(super) test_split: f32,
     /// Per-feature scaling of table columns, fitted on the training rows: standard, minmax, none.
     #[arg(long, default_value = "standard")]
-    scaling: String,
+    pub(super) scaling: String,
     /// Epochs (default: the model's recipe).
     #[arg(long)]
-    epochs: Option<usize>,
+    pub(super) epochs: Option<usize>,
     /// Mini-batch size (default: the model's recipe, usually 128).
     #[arg(long)]
-    batch_size: Option<usize>,
+    pub(super) batch_size: Option<usize>,
     /// Optimizer: sgd, nesterov, adagrad, rmsprop, adam, adamw.
     #[arg(long)]
-    optimizer: Option<String>,
+    pub(super) optimizer: Option<String>,
     /// Learning rate.
     #[arg(long)]
-    lr: Option<f32>,
+    pub(super) lr: Option<f32>,
     /// Momentum (SGD, RMSprop).
     #[arg(long)]
-    momentum: Option<f32>,
+    pub(super) momentum: Option<f32>,
     /// Weight decay (L2; decoupled for adamw).
     #[arg(long)]
-    weight_decay: Option<f32>,
+    pub(super) weight_decay: Option<f32>,
     /// Learning-rate schedule: step:EPOCHS:GAMMA, plateau:FACTOR:PATIENCE, exp:GAMMA.
     #[arg(long)]
-    schedule: Option<String>,
+    pub(super) schedule: Option<String>,
     /// Hold out this fraction of the training set to validate on after each epoch.
     #[arg(long)]
-    validation_split: Option<f32>,
+    pub(super) validation_split: Option<f32>,
     /// Stop when the monitored figure has not improved for this many epochs, and keep the
     /// best epoch's weights (validates on --validation-split, 0.1 unless given).
     #[arg(long, value_name = "PATIENCE")]
-    early_stopping: Option<usize>,
+    pub(super) early_stopping: Option<usize>,
     /// What early stopping watches: val_loss, val_accuracy, loss, accuracy.
     #[arg(long, default_value = "val_loss")]
-    monitor: String,
+    pub(super) monitor: String,
     /// Continue an interrupted run from the checkpoint in --out (same flags and seed).
     #[arg(long)]
-    resume: bool,
+    pub(super) resume: bool,
     /// Clip the gradients to this global L2 norm before each update.
     #[arg(long)]
-    clip_norm: Option<f32>,
+    pub(super) clip_norm: Option<f32>,
     /// Clip every gradient element to [-V, V] before each update.
     #[arg(long)]
-    clip_value: Option<f32>,
+    pub(super) clip_value: Option<f32>,
     /// Seed for initialization, shuffling and dropout.
     #[arg(long, default_value_t = 1)]
-    seed: u64,
+    pub(super) seed: u64,
     /// Output directory for model.safetensors, model.json, history.csv, curves.png and the
     /// per-epoch checkpoint.safetensors.
     #[arg(long)]
-    out: Option<PathBuf>,
+    pub(super) out: Option<PathBuf>,
     /// Print a JSON summary as the last line of stdout.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
     /// No per-epoch output.
     #[arg(long)]
-    quiet: bool,
+    pub(super) quiet: bool,
     /// Augment training images: a comma list of crop:PIXELS, flip, translate:PIXELS, rotate:DEGREES.
     #[arg(long, value_name = "SPEC", value_parser = parse_augment)]
-    augment: Option<Augment>,
+    pub(super) augment: Option<Augment>,
+    /// Unsupervised pretraining epochs per layer for dbn and sae (default: the model's; 0: none).
+    #[arg(long)]
+    pub(super) pretrain_epochs: Option<usize>,
+    /// Input corruption for autoencoders (denoising) and sae pretraining: mask:P or gaussian:STD.
+    #[arg(long, value_name = "SPEC", value_parser = parse_noise)]
+    pub(super) noise: Option<strata::nn::Noise>,
+}
+
+fn parse_noise(spec: &str) -> Result<strata::nn::Noise, String> {
+    spec.parse().map_err(|e: strata::Error| e.to_string())
 }
 
 fn parse_augment(spec: &str) -> Result<Augment, String> {
@@ -91,6 +101,13 @@ fn parse_augment(spec: &str) -> Result<Augment, String> {
 }
 
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
+    // dbn/sae/autoencoders: pretraining, reconstruction targets, pictures (strata::pretrain).
+    if let Some(plan) = strata::pretrain::Plan::parse(&a.model)? {
+        return super::train_plan::run(a, plan);
+    }
+    if a.pretrain_epochs.is_some() || a.noise.is_some() {
+        anyhow::bail!("invalid --pretrain-epochs/--noise: only for the models {}", strata::pretrain::NAMES.join(", "));
+    }
     for (flag, v) in [("--clip-norm", a.clip_norm), ("--clip-value", a.clip_value)] {
         if v.is_some_and(|v| !(v > 0.0 && v.is_finite())) {
             anyhow::bail!("invalid {flag}: must be a positive number");

@@ -14,6 +14,9 @@ pub mod recurrent;
 mod reshape;
 mod spec;
 mod norm;
+mod noise;
+mod unflatten;
+mod upsample;
 
 pub use activation::{Activation, ActivationLayer};
 pub use conv::{Conv2d, Padding};
@@ -26,6 +29,9 @@ pub use recurrent::{Gru, Lstm, Recurrent, Rnn};
 pub use reshape::{Flatten, Maxout};
 pub use spec::LayerSpec;
 pub use norm::{BatchNorm, LocalResponseNorm};
+pub use noise::{Noise, NoiseKind};
+pub use unflatten::Unflatten;
+pub use upsample::Upsample2d;
 
 use crate::autograd::{Param, Tape, Var};
 use crate::{Result, Rng};

@@ -124,6 +124,19 @@ pub enum LayerSpec {
         vocab: usize,
         dim: usize,
     },
+    /// Nearest-neighbour upsampling by `factor`.
+    Upsample2d {
+        factor: Pair,
+    },
+    /// Flat features back to a per-sample shape.
+    Unflatten {
+        shape: Vec<usize>,
+    },
+    /// Training-time input corruption: `noise = "mask" | "gaussian"`.
+    Noise {
+        noise: super::NoiseKind,
+        amount: f32,
+    },
 }
 
 fn one() -> Pair {
@@ -202,6 +215,9 @@ impl LayerSpec {
                 Box::new(Recurrent::new(Cell::Gru, units).layers(layers).bidirectional(bidirectional).return_sequences(return_sequences))
             }
             LayerSpec::Embedding { vocab, dim } => Box::new(Embedding::new(vocab, dim)),
+            LayerSpec::Upsample2d { factor } => Box::new(super::Upsample2d::new(factor)),
+            LayerSpec::Unflatten { shape } => Box::new(super::Unflatten::new(&shape)),
+            LayerSpec::Noise { noise, amount } => Box::new(super::Noise { kind: noise, amount }),
         }
     }
 }

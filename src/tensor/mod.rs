@@ -23,6 +23,7 @@ mod shape;
 mod softmax;
 pub mod batchnorm;
 pub mod lrn;
+pub mod upsample;
 
 pub use elementwise::{BinaryOp, UnaryOp};
 pub use matmul::{gemm, matmul_reference};

@@ -22,7 +22,8 @@ pub struct ModelChoice {
 }
 
 /// Every model name the zoo knows.
-pub const NAMES: &[&str] = &["mlp", "lenet5", "lenet5-classic", "cnn", "rnn", "lstm", "gru"];
+pub const NAMES: &[&str] =
+    &["mlp", "lenet5", "lenet5-classic", "cnn", "rnn", "lstm", "gru", "dbn", "sae", "autoencoder", "conv-autoencoder"];
 
 /// The multilayer perceptron of the benchmarks: Flatten -> 256 ReLU -> 128 ReLU -> classes.
 pub fn mlp(classes: usize) -> Sequential {
@@ -109,6 +110,9 @@ pub fn choose(name_or_path: &str, input: &[usize], classes: usize, seed: u64) ->
     }
     if let Some(choice) = recurrent::choose(name_or_path, input, classes, seed)? {
         return Ok(choice);
+    }
+    if let Some(plan) = crate::pretrain::Plan::parse(name_or_path)? {
+        return plan.choose(input, classes, seed, None);
     }
     let sgd = |lr: f32, schedule: &str| Recipe { lr, schedule: Some(schedule.into()), ..Recipe::default() };
     let (model, recipe) = match name_or_path {

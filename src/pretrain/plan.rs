@@ -1,0 +1,331 @@
+//! The named models of this module (`dbn`, `sae`, `autoencoder`, `conv-autoencoder`) and
+//! what training them needs beyond the ordinary fit loop: unsupervised pretraining before
+//! `fit` (on raw pixels in [0, 1]), reconstruction targets, and pictures afterwards.
+//! `strata train` and `zoo::choose` both go through [`Plan`].
+
+use super::autoencoder::{
+    AutoencoderOptions, Encoder, conv_autoencoder, dense_autoencoder, stacked_autoencoders,
+};
+use super::cd::{CdOptions, RbmEpoch};
+use super::dbn::{Dbn, load_stack, sigmoid_stack};
+use super::pictures::{image_shape, save_autoencoder_pictures, save_dbn_pictures, save_filters};
+use super::rbm::Visible;
+use crate::data::normalize::Standardizer;
+use crate::io::Recipe;
+use crate::loss::Loss;
+use crate::model::{History, Sequential};
+use crate::nn::Noise;
+use crate::zoo::ModelChoice;
+use crate::{Error, Result, Tensor};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Model names handled here. Sizes may follow a colon: `dbn:500-500-2000` (hidden layers;
+/// a leading input width such as `dbn:784-500-500-2000` is accepted), `sae:500-500`,
+/// `autoencoder:256` or `autoencoder:500-100` (encoder sizes; the decoder mirrors them).
+pub const NAMES: &[&str] = &["dbn", "sae", "autoencoder", "conv-autoencoder"];
+
+/// Hinton, Osindero & Teh (2006): 784-500-500-2000, then the classifier.
+pub const DBN_DEFAULT: &[usize] = &[500, 500, 2000];
+
+/// What kind of model a name asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PlanKind {
+    /// Deep sigmoid classifier pretrained as a stack of RBMs.
+    Dbn { hidden: Vec<usize> },
+    /// The same classifier pretrained as a stack of (denoising) autoencoders.
+    Sae { hidden: Vec<usize> },
+    /// Dense autoencoder (reconstruction objective).
+    Autoencoder { hidden: Vec<usize> },
+    /// Convolutional autoencoder (reconstruction objective).
+    ConvAutoencoder,
+}
+
+/// A model name of this module, parsed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    pub kind: PlanKind,
+}
+
+/// What pretraining produced (kept for the pictures).
+pub enum Pretrained {
+    Dbn {
+        dbn: Dbn,
+        epochs: Vec<Vec<RbmEpoch>>,
+    },
+    Sae {
+        layers: Vec<Encoder>,
+        histories: Vec<History>,
+    },
+}
+
+/// How to pretrain: [`Plan::pretrain`]'s settings.
+#[derive(Clone, Copy, Debug)]
+pub struct PretrainSettings {
+    /// Epochs per layer (0: no pretraining).
+    pub epochs: usize,
+    pub seed: u64,
+    /// Input corruption for the `sae` autoencoders (default: masking 25%).
+    pub noise: Option<Noise>,
+}
+
+/// The outcome of [`Plan::pretrain`].
+pub struct PretrainReport {
+    pub pretrained: Pretrained,
+    pub seconds: f64,
+    pub epochs: usize,
+}
+
+fn parse_sizes(name: &str, text: &str) -> Result<Vec<usize>> {
+    let sizes: std::result::Result<Vec<usize>, _> = text
+        .split(['-', ',', 'x'])
+        .map(|s| s.trim().parse::<usize>())
+        .collect();
+    match sizes {
+        Ok(s) if !s.is_empty() && !s.contains(&0) => Ok(s),
+        _ => Err(Error::invalid(
+            "model",
+            format!("'{name}': sizes must be positive numbers like 500-500-2000"),
+        )),
+    }
+}
+
+impl Plan {
+    /// The plan for `name`, or `None` when the name is not one of [`NAMES`].
+    pub fn parse(name: &str) -> Result<Option<Plan>> {
+        let (base, given) = match name.split_once(':') {
+            Some((b, s)) => (b, Some(s)),
+            None => (name, None),
+        };
+        let sizes =
+            |default: &[usize]| given.map_or(Ok(default.to_vec()), |s| parse_sizes(name, s));
+        let kind = match base {
+            "dbn" => PlanKind::Dbn {
+                hidden: sizes(DBN_DEFAULT)?,
+            },
+            "sae" => PlanKind::Sae {
+                hidden: sizes(DBN_DEFAULT)?,
+            },
+            "autoencoder" => PlanKind::Autoencoder {
+                hidden: sizes(&[256])?,
+            },
+            "conv-autoencoder" if given.is_none() => PlanKind::ConvAutoencoder,
+            "conv-autoencoder" => {
+                return Err(Error::invalid("model", "conv-autoencoder takes no sizes"));
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(Plan { kind }))
+    }
+
+    /// True for autoencoders: trained to reproduce their (unstandardized) input, evaluated
+    /// by reconstruction loss, no accuracy.
+    pub fn reconstruction(&self) -> bool {
+        matches!(
+            self.kind,
+            PlanKind::Autoencoder { .. } | PlanKind::ConvAutoencoder
+        )
+    }
+
+    /// Pretraining epochs per layer when none are asked for (0: no pretraining). One
+    /// epoch per RBM is enough for the accuracy target and keeps `strata train --model dbn`
+    /// within minutes on two cores (measured figures in docs/dbn.md).
+    pub fn default_pretrain_epochs(&self) -> usize {
+        match self.kind {
+            PlanKind::Dbn { .. } | PlanKind::Sae { .. } => 1,
+            _ => 0,
+        }
+    }
+
+    /// Hidden sizes with a leading input width dropped (`dbn:784-500-...` on 784 inputs).
+    fn hidden(sizes: &[usize], input: &[usize]) -> Vec<usize> {
+        let width: usize = input.iter().product();
+        if sizes.len() > 1 && sizes[0] == width {
+            sizes[1..].to_vec()
+        } else {
+            sizes.to_vec()
+        }
+    }
+
+    /// The (randomly initialized, built) model and its recipe. `noise` corrupts the input of
+    /// autoencoders (denoising) and, for `sae`, each pretraining autoencoder; classifiers
+    /// ignore it.
+    pub fn choose(
+        &self,
+        input: &[usize],
+        classes: usize,
+        seed: u64,
+        noise: Option<Noise>,
+    ) -> Result<ModelChoice> {
+        let fine_tune = Recipe {
+            lr: 0.1,
+            momentum: 0.9,
+            batch_size: 64,
+            epochs: 5,
+            schedule: Some("step:2:0.5".into()),
+            ..Recipe::default()
+        };
+        let reconstruct = Recipe {
+            optimizer: "adam".into(),
+            lr: 1e-3,
+            momentum: 0.0,
+            batch_size: 128,
+            epochs: 5,
+            ..Recipe::default()
+        };
+        let (model, recipe, loss) = match &self.kind {
+            PlanKind::Dbn { hidden } => (
+                sigmoid_stack("dbn", &Self::hidden(hidden, input), classes),
+                fine_tune,
+                Loss::SoftmaxCrossEntropy,
+            ),
+            PlanKind::Sae { hidden } => (
+                sigmoid_stack("sae", &Self::hidden(hidden, input), classes),
+                fine_tune,
+                Loss::SoftmaxCrossEntropy,
+            ),
+            PlanKind::Autoencoder { hidden } => (
+                dense_autoencoder(input, &Self::hidden(hidden, input), noise),
+                reconstruct,
+                Loss::BinaryCrossEntropy,
+            ),
+            PlanKind::ConvAutoencoder => (
+                conv_autoencoder(input, noise)?,
+                reconstruct,
+                Loss::BinaryCrossEntropy,
+            ),
+        };
+        let mut model = model.seed(seed);
+        model.build(input)?;
+        let mut notes = Vec::new();
+        if self.reconstruction() {
+            notes.push("reconstruction objective: inputs kept in [0, 1] (not standardized), targets = inputs".into());
+        }
+        Ok(ModelChoice {
+            model,
+            recipe,
+            loss,
+            notes,
+        })
+    }
+
+    /// Greedy unsupervised pretraining of `model` (built by [`Plan::choose`]) on `raw`
+    /// inputs `[N, ...]` with values in [0, 1]; `None` for models that have nothing to
+    /// pretrain, or with `settings.epochs == 0`. `standardized` is the input
+    /// standardization the model will see (folded into the first layer, see
+    /// [`load_stack`]). `progress` receives one line per layer and epoch.
+    pub fn pretrain(
+        &self,
+        model: &mut Sequential,
+        raw: &Tensor,
+        standardized: Option<&Standardizer>,
+        settings: PretrainSettings,
+        progress: &mut dyn FnMut(String),
+    ) -> Result<Option<PretrainReport>> {
+        let PretrainSettings {
+            epochs,
+            seed,
+            noise,
+        } = settings;
+        if epochs == 0 {
+            return Ok(None);
+        }
+        let input = &raw.shape()[1..];
+        let start = Instant::now();
+        let pretrained = match &self.kind {
+            PlanKind::Dbn { hidden } => {
+                let hidden = Self::hidden(hidden, input);
+                let opts = CdOptions {
+                    epochs,
+                    seed,
+                    ..CdOptions::default()
+                };
+                let sizes = |l: usize| {
+                    format!(
+                        "{}-{}",
+                        if l == 0 {
+                            input.iter().product()
+                        } else {
+                            hidden[l - 1]
+                        },
+                        hidden[l]
+                    )
+                };
+                let (dbn, epochs) = Dbn::pretrain(
+                    raw,
+                    &hidden,
+                    Visible::Bernoulli,
+                    &opts,
+                    |l, r| {
+                        progress(format!(
+                            "pretrain RBM {}/{} ({}) epoch {}: reconstruction error {:.2}, pseudo-log-likelihood {:.2}, {:.1}s ({:.0} samples/s)",
+                            l + 1,
+                            hidden.len(),
+                            sizes(l),
+                            r.epoch,
+                            r.reconstruction_error.unwrap_or(f32::NAN),
+                            r.pseudo_log_likelihood.unwrap_or(f32::NAN),
+                            r.seconds,
+                            r.samples_per_sec
+                        ))
+                    },
+                )?;
+                dbn.load_into(model, standardized)?;
+                Pretrained::Dbn { dbn, epochs }
+            }
+            PlanKind::Sae { hidden } => {
+                let hidden = Self::hidden(hidden, input);
+                let opts = AutoencoderOptions {
+                    epochs,
+                    seed,
+                    noise: noise.or(AutoencoderOptions::default().noise),
+                    ..AutoencoderOptions::default()
+                };
+                let (layers, histories) = stacked_autoencoders(raw, &hidden, &opts)?;
+                for (l, h) in histories.iter().enumerate() {
+                    let last = h.last().map(|e| e.loss).unwrap_or(f32::NAN);
+                    progress(format!(
+                        "pretrain autoencoder {}/{}: reconstruction loss {last:.4}, {:.1}s",
+                        l + 1,
+                        hidden.len(),
+                        h.train_seconds()
+                    ));
+                }
+                let refs: Vec<(&Tensor, &Tensor)> = layers.iter().map(|(w, b)| (w, b)).collect();
+                load_stack(model, &refs, standardized)?;
+                Pretrained::Sae { layers, histories }
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(PretrainReport {
+            pretrained,
+            seconds: start.elapsed().as_secs_f64(),
+            epochs,
+        }))
+    }
+
+    /// Writes the pictures of this model into `dir` (see `pictures`); `images` are raw test
+    /// inputs in [0, 1]. Returns the files written.
+    pub fn pictures(
+        &self,
+        dir: &Path,
+        model: &mut Sequential,
+        report: Option<&PretrainReport>,
+        images: &Tensor,
+        seed: u64,
+    ) -> Result<Vec<PathBuf>> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        match (report.map(|r| &r.pretrained), self.reconstruction()) {
+            (Some(Pretrained::Dbn { dbn, .. }), _) => {
+                save_dbn_pictures(dir, dbn, images, 1000, seed)
+            }
+            (Some(Pretrained::Sae { layers, .. }), _) => {
+                let p = dir.join("filters.png");
+                save_filters(&p, &layers[0].0, image_shape(&images.shape()[1..])?, 100)?;
+                Ok(vec![p])
+            }
+            (None, true) => save_autoencoder_pictures(dir, model, images),
+            (None, false) => Ok(Vec::new()),
+        }
+    }
+}
