@@ -288,6 +288,14 @@ pub(crate) fn run_backward(ops: &[Op], grads: &mut [Option<Tensor>], keep: &[Nod
             Op::Lrn { x, x_val, out, scale, params } => {
                 accumulate(grads, *x, crate::tensor::lrn::lrn_backward(x_val, out, scale, &g, *params)?)?
             }
+            Op::AddRelu { a, b, out } => {
+                // Both operands get the same masked gradient: one tensor, shared, not copied.
+                let gm = crate::tensor::fused::relu_grad(g, out)?;
+                if b.is_some() {
+                    accumulate(grads, *b, gm.clone())?;
+                }
+                accumulate(grads, *a, gm)?;
+            }
         }
     }
     Ok(())

@@ -26,6 +26,7 @@ mod ops;
 mod param;
 mod tape;
 mod norm_ops;
+mod graph_ops;
 
 pub use param::{Gradients, Param, ParamId};
 pub use tape::{Tape, Var};

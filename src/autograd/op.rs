@@ -84,4 +84,7 @@ pub(crate) enum Op {
     BatchNorm { x: In, gamma: In, beta: In, xhat: Tensor, inv_std: Tensor, gamma_val: Tensor },
     /// Local response normalization across channels; `scale` is `k + alpha/n * window sum of x^2`.
     Lrn { x: In, x_val: Tensor, out: Tensor, scale: Tensor, params: crate::tensor::lrn::LrnParams },
+    // ---- residual networks (kernels in tensor::fused)
+    /// `relu(a + b)`, same shapes; `out` is the result (its sign masks the gradient).
+    AddRelu { a: In, b: In, out: Tensor },
 }

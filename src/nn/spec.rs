@@ -87,6 +87,23 @@ pub enum LayerSpec {
         #[serde(default = "super::norm::default_lrn_k")]
         k: f32,
     },
+    /// `activation(body(x) + shortcut(x))`, a residual block; an empty shortcut is the
+    /// identity, the activation defaults to ReLU.
+    Residual {
+        body: Vec<LayerSpec>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        shortcut: Vec<LayerSpec>,
+        #[serde(default = "relu")]
+        activation: Activation,
+    },
+    /// Branches applied to the same input, joined along the channels (Inception).
+    Concat {
+        branches: Vec<Vec<LayerSpec>>,
+    },
+    /// Layers applied in order, as one unit (VGG block, NiN block).
+    Block {
+        layers: Vec<LayerSpec>,
+    },
 }
 
 fn one() -> Pair {
@@ -104,6 +121,9 @@ fn valid() -> Padding {
 
 fn linear() -> Activation {
     Activation::Linear
+}
+fn relu() -> Activation {
+    Activation::Relu
 }
 
 impl LayerSpec {
@@ -150,6 +170,11 @@ impl LayerSpec {
             LayerSpec::LocalResponseNorm { size, alpha, beta, k } => {
                 Box::new(super::LocalResponseNorm::new(size).alpha(alpha).beta(beta).k(k))
             }
+            LayerSpec::Residual { body, shortcut, activation } => {
+                Box::new(super::graph::Residual::from_parts(&body, &shortcut, activation))
+            }
+            LayerSpec::Concat { branches } => Box::new(super::graph::Concat::from_parts(&branches)),
+            LayerSpec::Block { layers } => Box::new(super::graph::Block::from_parts(&layers)),
         }
     }
 }

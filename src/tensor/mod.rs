@@ -22,6 +22,7 @@ mod shape;
 mod softmax;
 pub mod batchnorm;
 pub mod lrn;
+pub mod fused;
 
 pub use elementwise::{BinaryOp, UnaryOp};
 pub use matmul::{gemm, matmul_reference};
