@@ -23,6 +23,7 @@ mod softmax;
 pub mod batchnorm;
 pub mod lrn;
 pub mod fused;
+pub mod conv_strip;
 
 pub use elementwise::{BinaryOp, UnaryOp};
 pub use matmul::{gemm, matmul_reference};
