@@ -179,8 +179,12 @@ fn chunk_len(n: usize) -> usize {
 }
 
 /// Forward: x [N, C, H, W], w [O, C/groups, KH, KW], bias [O] -> out [N, O, OH, OW].
-/// Stride-1 convolutions with enough channels take the strip kernels (no im2col matrix).
+/// 3x3 stride-1 convolutions with enough channels take Winograd's F(2x2, 3x3); other
+/// stride-1 ones the strip kernels (no im2col matrix).
 pub fn conv2d_forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    if super::conv_winograd::applies(g) {
+        return super::conv_winograd::forward(g, x, w, bias);
+    }
     if super::conv_strip::applies(g) {
         return super::conv_strip::forward(g, x, w, bias);
     }
@@ -226,6 +230,9 @@ pub fn conv2d_backward(
     need_dx: bool,
     need_db: bool,
 ) -> (Option<Vec<f32>>, Vec<f32>, Option<Vec<f32>>) {
+    if super::conv_winograd::applies(g) {
+        return super::conv_winograd::backward(g, x, w, dy, need_dx, need_db);
+    }
     if super::conv_strip::applies(g) {
         return super::conv_strip::backward(g, x, w, dy, need_dx, need_db);
     }

@@ -24,6 +24,7 @@ pub mod batchnorm;
 pub mod lrn;
 pub mod fused;
 pub mod conv_strip;
+pub mod conv_winograd;
 
 pub use elementwise::{BinaryOp, UnaryOp};
 pub use matmul::{gemm, matmul_reference};
