@@ -297,6 +297,14 @@ pub(crate) fn run_backward(ops: &[Op], grads: &mut [Option<Tensor>], keep: &[Nod
                 let dx = crate::tensor::upsample::upsample2d_backward(g.data(), in_shape[0] * in_shape[1], in_shape[2], in_shape[3], *factor);
                 accumulate(grads, *x, Tensor::from_vec(dx, in_shape)?)?
             }
+            Op::AddRelu { a, b, out } => {
+                // Both operands get the same masked gradient: one tensor, shared, not copied.
+                let gm = crate::tensor::fused::relu_grad(g, out)?;
+                if b.is_some() {
+                    accumulate(grads, *b, gm.clone())?;
+                }
+                accumulate(grads, *a, gm)?;
+            }
         }
     }
     Ok(())

@@ -28,6 +28,7 @@ mod recurrent;
 mod tape;
 mod norm_ops;
 mod upsample_ops;
+mod graph_ops;
 
 pub use param::{Gradients, Param, ParamId};
 pub use recurrent::{FinalState, RecurrentOptions, RecurrentWeights};

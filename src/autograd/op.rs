@@ -89,4 +89,7 @@ pub(crate) enum Op {
     Recurrent(Box<super::recurrent::RecurrentRecord>),
     /// Nearest-neighbour upsampling of x [N, C, H, W] by `factor` (rows, columns).
     Upsample2d { x: In, factor: (usize, usize), in_shape: Vec<usize> },
+    // ---- residual networks (kernels in tensor::fused)
+    /// `relu(a + b)`, same shapes; `out` is the result (its sign masks the gradient).
+    AddRelu { a: In, b: In, out: Tensor },
 }

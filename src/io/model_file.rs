@@ -123,11 +123,11 @@ pub fn model_meta(model: &Sequential, standardize: Option<Standardizer>, class_n
 pub fn save_model_meta(model: &Sequential, path: &Path, meta: &ModelMeta) -> Result<()> {
     let mut tensors = Vec::new();
     for (i, layer) in model.layers().iter().enumerate() {
-        for p in layer.params() {
-            tensors.push((tensor_name(i, layer.kind(), &p.name), p.value.clone()));
+        for (name, p) in layer.named_params() {
+            tensors.push((tensor_name(i, layer.kind(), &name), p.value.clone()));
         }
-        for (name, value) in layer.buffers() {
-            tensors.push((tensor_name(i, layer.kind(), name), value));
+        for (name, value) in layer.named_buffers() {
+            tensors.push((tensor_name(i, layer.kind(), &name), value));
         }
     }
     let json = serde_json::to_string_pretty(&meta).map_err(|e| Error::Model(e.to_string()))?;
@@ -168,8 +168,8 @@ pub fn load_model(path: &Path) -> Result<SavedModel> {
     let kinds: Vec<&'static str> = model.layers().iter().map(|l| l.kind()).collect();
     let mut index = 0;
     for (i, layer) in model.layers.iter_mut().enumerate() {
-        for p in layer.params_mut() {
-            let name = tensor_name(i, kinds[i], &p.name);
+        for (pname, p) in layer.named_params_mut() {
+            let name = tensor_name(i, kinds[i], &pname);
             let t = by_name.remove(&name).ok_or_else(|| Error::data(path, format!("missing tensor '{name}'")))?;
             if t.shape() != p.value.shape() {
                 return Err(Error::data(
@@ -180,11 +180,11 @@ pub fn load_model(path: &Path) -> Result<SavedModel> {
             p.value = t;
             index += 1;
         }
-        let buffer_names: Vec<&'static str> = layer.buffers().iter().map(|(n, _)| *n).collect();
+        let buffer_names: Vec<String> = layer.named_buffers().into_iter().map(|(n, _)| n).collect();
         for b in buffer_names {
-            let name = tensor_name(i, kinds[i], b);
+            let name = tensor_name(i, kinds[i], &b);
             let t = by_name.remove(&name).ok_or_else(|| Error::data(path, format!("missing tensor '{name}'")))?;
-            layer.set_buffer(b, t).map_err(|e| Error::data(path, format!("tensor '{name}': {e}")))?;
+            layer.set_buffer(&b, t).map_err(|e| Error::data(path, format!("tensor '{name}': {e}")))?;
             index += 1;
         }
     }

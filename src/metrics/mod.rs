@@ -98,9 +98,57 @@ pub fn log_loss(probs: &Tensor, labels: &[u32]) -> Result<f32> {
     Ok((sum / labels.len().max(1) as f64) as f32)
 }
 
+/// Number of samples whose true class is among the `k` highest of its outputs `[N,
+/// classes]` ("top-5 accuracy" for k = 5, the ImageNet measure). A tie with the true
+/// class's score counts in its favour. With `k` >= classes every sample counts.
+///
+/// ```
+/// use strata::metrics::count_top_k;
+/// use strata::Tensor;
+/// let out = Tensor::from_vec(vec![0.5, 0.3, 0.2, 0.1, 0.2, 0.7], &[2, 3]).unwrap();
+/// assert_eq!(count_top_k(&out, &[1, 0], 1).unwrap(), 0);
+/// assert_eq!(count_top_k(&out, &[1, 0], 2).unwrap(), 1); // sample 2's class 0 ranks third
+/// ```
+pub fn count_top_k(outputs: &Tensor, labels: &[u32], k: usize) -> Result<usize> {
+    let s = outputs.shape();
+    if s.len() != 2 || s[0] != labels.len() {
+        return Err(Error::ShapeMismatch { op: "top-k accuracy", left: s.to_vec(), right: vec![labels.len()] });
+    }
+    let width = s[1];
+    let mut hits = 0;
+    for (row, &l) in outputs.data().chunks_exact(width.max(1)).zip(labels) {
+        let l = l as usize;
+        if l >= width {
+            return Err(Error::invalid("label", format!("{l} is not below the {width} outputs of the model")));
+        }
+        let above = row.iter().filter(|&&v| v > row[l]).count();
+        hits += (above < k) as usize;
+    }
+    Ok(hits)
+}
+
+/// Top-1 and top-k error are `1 - accuracy`; this is the error for a count of hits.
+pub fn error_rate(hits: usize, samples: usize) -> f32 {
+    1.0 - hits as f32 / samples.max(1) as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn top_k_counts_ranks_and_rejects_bad_labels() {
+        let out = Tensor::from_vec(vec![0.1, 0.4, 0.3, 0.2, 0.9, 0.05, 0.03, 0.02], &[2, 4]).unwrap();
+        // sample 1: class 2 ranks 2nd; sample 2: class 3 ranks last
+        assert_eq!(count_top_k(&out, &[2, 3], 1).unwrap(), 0);
+        assert_eq!(count_top_k(&out, &[2, 3], 2).unwrap(), 1);
+        assert_eq!(count_top_k(&out, &[2, 3], 4).unwrap(), 2);
+        assert_eq!(count_top_k(&out, &[1, 0], 1).unwrap(), 2);
+        assert!(count_top_k(&out, &[4, 0], 1).is_err());
+        assert!(count_top_k(&out, &[1], 1).is_err());
+        assert!((error_rate(3, 4) - 0.25).abs() < 1e-6);
+    }
+
 
     #[test]
     fn accuracy_by_argmax_and_by_threshold() {

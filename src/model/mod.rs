@@ -4,6 +4,7 @@
 
 mod callbacks;
 mod checkpoint;
+mod ensemble;
 mod fit;
 mod history;
 mod progress;
@@ -12,6 +13,7 @@ mod summary;
 
 pub use callbacks::{EarlyStopping, EarlyStoppingState, EarlyStoppingStep, Monitor};
 pub use checkpoint::{checkpoint_path, Checkpoint};
+pub use ensemble::{class_probabilities, ClassEvaluation, Ensemble, Member};
 pub use fit::{Evaluation, FitOptions, StepOutcome};
 pub use history::{EpochRecord, History};
 pub use progress::Verbosity;

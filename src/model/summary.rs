@@ -15,6 +15,11 @@ pub struct SummaryRow {
     pub params: usize,
     /// Multiply-accumulates per sample.
     pub macs: u64,
+    /// 0 for the model's own layers; 1 and more for the sub-layers of composite layers
+    /// (residual, concat, block), listed right after their parent and included in its
+    /// params and MACs (totals count depth 0 only).
+    #[serde(default)]
+    pub depth: usize,
 }
 
 /// A model's layers with their sizes, and totals.
@@ -46,16 +51,34 @@ impl Sequential {
                 output_shape: out.clone(),
                 params: layer.params().iter().map(|p| p.value.numel()).sum(),
                 macs: layer.macs(&shape),
+                depth: 0,
             });
+            push_children(layer.as_ref(), 1, &mut rows);
             shape = out;
         }
+        let top = rows.iter().filter(|r| r.depth == 0);
         Ok(Summary {
             model: self.model_name().to_string(),
             input_shape: input,
-            params: rows.iter().map(|r| r.params).sum(),
-            macs: rows.iter().map(|r| r.macs).sum(),
+            params: top.clone().map(|r| r.params).sum(),
+            macs: top.map(|r| r.macs).sum(),
             layers: rows,
         })
+    }
+}
+
+/// Rows for the sub-layers of a composite layer, depth first.
+fn push_children(layer: &dyn crate::nn::Layer, depth: usize, rows: &mut Vec<SummaryRow>) {
+    for c in layer.children() {
+        rows.push(SummaryRow {
+            name: c.path.clone(),
+            kind: c.layer.kind().to_string(),
+            output_shape: c.output.clone(),
+            params: c.layer.params().iter().map(|p| p.value.numel()).sum(),
+            macs: c.layer.macs(&c.input),
+            depth,
+        });
+        push_children(c.layer, depth + 1, rows);
     }
 }
 
@@ -82,7 +105,7 @@ impl fmt::Display for Summary {
             writeln!(
                 f,
                 "{:<22} {:<20} {:>14} {:>16}",
-                format!("{} ({})", r.name, r.kind),
+                format!("{}{} ({})", "  ".repeat(r.depth), r.name, r.kind),
                 shape(&r.output_shape),
                 thousands(r.params as u64),
                 thousands(r.macs)

@@ -17,6 +17,7 @@ mod norm;
 mod noise;
 mod unflatten;
 mod upsample;
+pub mod graph;
 
 pub use activation::{Activation, ActivationLayer};
 pub use conv::{Conv2d, Padding};
@@ -32,6 +33,7 @@ pub use norm::{BatchNorm, LocalResponseNorm};
 pub use noise::{Noise, NoiseKind};
 pub use unflatten::Unflatten;
 pub use upsample::Upsample2d;
+pub use graph::{Block, Concat, Residual, SubLayer};
 
 use crate::autograd::{Param, Tape, Var};
 use crate::{Result, Rng};
@@ -89,4 +91,24 @@ pub trait Layer: Send {
     }
     /// The serializable description this layer was made from (spec files, saved models).
     fn spec(&self) -> LayerSpec;
+    /// Parameters with names unique within this layer: `"weight"` for a plain layer, the
+    /// path to the sub-layer for a composite one (`"body.0.conv2d.weight"`). Saved models
+    /// name their tensors with these.
+    fn named_params(&self) -> Vec<(String, &Param)> {
+        self.params().into_iter().map(|p| (p.name.clone(), p)).collect()
+    }
+    /// [`Layer::named_params`], mutably (loading weights).
+    fn named_params_mut(&mut self) -> Vec<(String, &mut Param)> {
+        self.params_mut().into_iter().map(|p| (p.name.clone(), p)).collect()
+    }
+    /// Buffers with names unique within this layer (paths, as in `named_params`);
+    /// `set_buffer` accepts these names.
+    fn named_buffers(&self) -> Vec<(String, crate::Tensor)> {
+        self.buffers().into_iter().map(|(n, t)| (n.to_string(), t)).collect()
+    }
+    /// The sub-layers of a composite layer (residual, concat, block), each with the
+    /// per-sample shapes it was built for; empty for a plain layer. `summary` lists them.
+    fn children(&self) -> Vec<SubLayer<'_>> {
+        Vec::new()
+    }
 }

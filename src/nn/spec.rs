@@ -137,6 +137,23 @@ pub enum LayerSpec {
         noise: super::NoiseKind,
         amount: f32,
     },
+    /// `activation(body(x) + shortcut(x))`, a residual block; an empty shortcut is the
+    /// identity, the activation defaults to ReLU.
+    Residual {
+        body: Vec<LayerSpec>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        shortcut: Vec<LayerSpec>,
+        #[serde(default = "relu")]
+        activation: Activation,
+    },
+    /// Branches applied to the same input, joined along the channels (Inception).
+    Concat {
+        branches: Vec<Vec<LayerSpec>>,
+    },
+    /// Layers applied in order, as one unit (VGG block, NiN block).
+    Block {
+        layers: Vec<LayerSpec>,
+    },
 }
 
 fn one() -> Pair {
@@ -155,6 +172,9 @@ fn valid() -> Padding {
 
 fn linear() -> Activation {
     Activation::Linear
+}
+fn relu() -> Activation {
+    Activation::Relu
 }
 
 impl LayerSpec {
@@ -218,6 +238,11 @@ impl LayerSpec {
             LayerSpec::Upsample2d { factor } => Box::new(super::Upsample2d::new(factor)),
             LayerSpec::Unflatten { shape } => Box::new(super::Unflatten::new(&shape)),
             LayerSpec::Noise { noise, amount } => Box::new(super::Noise { kind: noise, amount }),
+            LayerSpec::Residual { body, shortcut, activation } => {
+                Box::new(super::graph::Residual::from_parts(&body, &shortcut, activation))
+            }
+            LayerSpec::Concat { branches } => Box::new(super::graph::Concat::from_parts(&branches)),
+            LayerSpec::Block { layers } => Box::new(super::graph::Block::from_parts(&layers)),
         }
     }
 }

@@ -6,7 +6,7 @@
 //! runs single-threaded GEMMs, so there is no allocation per sample and no fork-join per
 //! product. `im2col` copies whole output rows at a time (contiguous for stride 1).
 
-use super::matmul::gemm;
+use super::matmul::gemm_serial as gemm;
 use crate::{Error, Result};
 use rayon::prelude::*;
 
@@ -220,7 +220,20 @@ fn samples_per_gemm(g: &Conv2dGeom, chunk: usize) -> usize {
 }
 
 /// Forward: x [N, C, H, W], w [O, C/groups, KH, KW], bias [O] -> out [N, O, OH, OW].
+/// 3x3 stride-1 convolutions with enough channels take Winograd's F(2x2, 3x3); other
+/// stride-1 ones the strip kernels (no im2col matrix).
 pub fn conv2d_forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    if super::conv_winograd::applies(g) {
+        return super::conv_winograd::forward(g, x, w, bias);
+    }
+    if super::conv_strip::applies(g) {
+        return super::conv_strip::forward(g, x, w, bias);
+    }
+    conv2d_forward_im2col(g, x, w, bias)
+}
+
+/// [`conv2d_forward`] by im2col and one GEMM per sample (any geometry).
+pub fn conv2d_forward_im2col(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let (k, p, chw) = (g.k(), g.p(), g.c * g.h * g.w);
     let (og, cg) = (g.o / g.groups, g.c / g.groups);
     let mut out = vec![0.0; g.n * g.o * p];
@@ -274,6 +287,24 @@ pub fn conv2d_forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>
 
 /// Backward: from dy [N, O, OH, OW] compute dx (if `need_dx`), dw and db (if `need_db`).
 pub fn conv2d_backward(
+    g: &Conv2dGeom,
+    x: &[f32],
+    w: &[f32],
+    dy: &[f32],
+    need_dx: bool,
+    need_db: bool,
+) -> (Option<Vec<f32>>, Vec<f32>, Option<Vec<f32>>) {
+    if super::conv_winograd::applies(g) {
+        return super::conv_winograd::backward(g, x, w, dy, need_dx, need_db);
+    }
+    if super::conv_strip::applies(g) {
+        return super::conv_strip::backward(g, x, w, dy, need_dx, need_db);
+    }
+    conv2d_backward_im2col(g, x, w, dy, need_dx, need_db)
+}
+
+/// [`conv2d_backward`] by im2col/col2im and GEMMs per sample (any geometry).
+pub fn conv2d_backward_im2col(
     g: &Conv2dGeom,
     x: &[f32],
     w: &[f32],

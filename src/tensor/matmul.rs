@@ -25,6 +25,22 @@ pub fn gemm(
     c: &mut [f32],
     accumulate: bool,
 ) {
+    gemm_with(m, n, k, a, trans_a, b, trans_b, c, accumulate, true)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn gemm_with(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    trans_a: bool,
+    b: &[f32],
+    trans_b: bool,
+    c: &mut [f32],
+    accumulate: bool,
+    may_fork: bool,
+) {
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "gemm: buffers too small");
     if m == 0 || n == 0 {
         return;
@@ -39,7 +55,7 @@ pub fn gemm(
     let (a_rs, a_cs) = if trans_a { (1, m as isize) } else { (k as isize, 1) };
     let (b_rs, b_cs) = if trans_b { (1, k as isize) } else { (n as isize, 1) };
     let threads = rayon::current_num_threads();
-    let parallelism = if m * n * k >= GEMM_PARALLEL_MIN_MACS && threads > 1 {
+    let parallelism = if may_fork && m * n * k >= GEMM_PARALLEL_MIN_MACS && threads > 1 {
         Parallelism::Rayon(threads)
     } else {
         Parallelism::None
@@ -69,6 +85,23 @@ pub fn gemm(
             parallelism,
         );
     }
+}
+
+/// [`gemm`] on the calling thread only: for callers that already run one product per
+/// worker (per-sample convolution), where nested fork-join would only add overhead.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_serial(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    trans_a: bool,
+    b: &[f32],
+    trans_b: bool,
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    gemm_with(m, n, k, a, trans_a, b, trans_b, c, accumulate, false)
 }
 
 /// The textbook triple loop, kept as the reference the fast kernel is tested against.

@@ -24,6 +24,9 @@ mod softmax;
 pub mod batchnorm;
 pub mod lrn;
 pub mod upsample;
+pub mod fused;
+pub mod conv_strip;
+pub mod conv_winograd;
 
 pub use elementwise::{BinaryOp, UnaryOp};
 pub use matmul::{gemm, matmul_reference};

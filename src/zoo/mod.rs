@@ -11,6 +11,11 @@ use crate::{Error, Result};
 use std::path::Path;
 
 pub mod recurrent;
+pub mod blocks;
+pub mod classic;
+pub mod deep;
+pub mod googlenet;
+pub mod resnet;
 
 /// A model ready to compile, with the recipe it trains best with.
 pub struct ModelChoice {
@@ -22,8 +27,10 @@ pub struct ModelChoice {
 }
 
 /// Every model name the zoo knows.
-pub const NAMES: &[&str] =
-    &["mlp", "lenet5", "lenet5-classic", "cnn", "rnn", "lstm", "gru", "dbn", "sae", "autoencoder", "conv-autoencoder"];
+pub const NAMES: &[&str] = &[
+    "mlp", "lenet5", "lenet5-classic", "cnn", "alexnet", "vgg11", "vgg16", "vgg19", "nin", "googlenet", "resnet18", "resnet34",
+    "resnet50", "resnet20", "rnn", "lstm", "gru", "dbn", "sae", "autoencoder", "conv-autoencoder",
+];
 
 /// The multilayer perceptron of the benchmarks: Flatten -> 256 ReLU -> 128 ReLU -> classes.
 pub fn mlp(classes: usize) -> Sequential {
@@ -130,6 +137,12 @@ pub fn choose(name_or_path: &str, input: &[usize], classes: usize, seed: u64) ->
             needs_image(name_or_path, input)?;
             (cnn(classes), Recipe { epochs: 5, ..sgd(0.05, "step:2:0.5") })
         }
+        name if deep::NAMES.contains(&name) => {
+            let (model, recipe, notes) = deep::build(name, input, classes)?.ok_or_else(|| Error::invalid("model", name))?;
+            let mut model = model.seed(seed);
+            model.build(input)?;
+            return Ok(ModelChoice { model, recipe, loss: Loss::SoftmaxCrossEntropy, notes });
+        }
         other => {
             return Err(Error::invalid(
                 "model",
@@ -152,7 +165,7 @@ pub struct Workload {
 }
 
 /// Workload names accepted by `strata bench`.
-pub const WORKLOADS: &[&str] = &["mlp", "lenet5", "cnn", "lstm", "gru", "rnn"];
+pub const WORKLOADS: &[&str] = &["mlp", "lenet5", "cnn", "lstm", "gru", "rnn", "resnet20"];
 
 /// The workload `name` (W1 `mlp`, ...), for per-sample `input` and `classes`.
 pub fn workload(name: &str, input: &[usize], classes: usize) -> Result<Workload> {
@@ -163,6 +176,7 @@ pub fn workload(name: &str, input: &[usize], classes: usize) -> Result<Workload>
         "mlp" | "W1" => (mlp(classes), Box::new(crate::optim::Sgd::new(0.05).momentum(0.9)), 200),
         "lenet5" | "W2" => (lenet5(classes), Box::new(crate::optim::Sgd::new(0.05).momentum(0.9)), 200),
         "cnn" | "W3" => (cnn(classes), Box::new(crate::optim::Sgd::new(0.05).momentum(0.9)), 200),
+        "resnet20" | "W5" => (resnet::resnet20(classes), Box::new(crate::optim::Sgd::new(0.1).momentum(0.9).weight_decay(5e-4)), 50),
         other => {
             return Err(Error::invalid("workload", format!("unknown '{other}' (known: {})", WORKLOADS.join(", "))))
         }

@@ -1,0 +1,502 @@
+//! Winograd convolution F(2x2, 3x3) (Lavin & Gray 2015) for 3x3 stride-1 convolutions:
+//! 16 multiplications per 2x2 output tile instead of 36, so 2.25 times less GEMM work in
+//! the forward pass and in both halves of the backward pass.
+//!
+//! With `d` a 4x4 input tile, `g` a 3x3 kernel and `m` the 2x2 output tile:
+//! `m = A^T [(G g G^T) . (B^T d B)] A`. Summed over input channels, the elementwise
+//! product becomes, for each of the 16 tile positions `xi`, a matrix product
+//! `M[xi] [O, tiles] = U[xi] [O, C] x V[xi] [C, tiles]` with `U = G g G^T` (weights) and
+//! `V = B^T d B` (input tiles). The backward pass runs the transposes:
+//! `dM = A dY A^T`, `dU[xi] += dM[xi] V[xi]^T` (then `dg = G^T dU G`), and
+//! `dV[xi] = U[xi]^T dM[xi]` (then `dd = B dV B^T`, added back where tiles overlap).
+//!
+//! The transforms run on whole rows of tiles at once (vectorizable loops over the tile
+//! columns). Tiles beyond the output (odd sizes) compute garbage that is never stored, and
+//! their output gradient is zero. Samples are split into one chunk per worker; each worker
+//! walks its chunk in small groups so the transformed tiles stay in cache.
+
+use super::conv::Conv2dGeom;
+use rayon::prelude::*;
+
+/// Floats of transformed tiles (input plus output) a group of samples aims at (~1 MiB).
+const GROUP_FLOATS: usize = 256 * 1024;
+
+/// Whether F(2x2, 3x3) handles this convolution: 3x3, stride 1, no dilation, one group,
+/// and at least 8 input and output channels (thinner products gain little).
+pub fn applies(g: &Conv2dGeom) -> bool {
+    g.kh == 3 && g.kw == 3 && g.stride == (1, 1) && g.dilation == (1, 1) && g.groups == 1 && g.c >= 8 && g.o >= 8
+}
+
+/// Tile grid and padded plane of one convolution. Each row of tiles carries one extra
+/// (garbage) tile, so that the tiles of a plane are a flat array whose neighbours along a
+/// row are neighbours in memory: every transform is then a few long, vectorizable loops.
+#[derive(Clone, Copy, Debug)]
+struct Tiles {
+    /// Tile rows: ceil(OH / 2).
+    th: usize,
+    /// Padded plane: 2 th + 2 rows of 2 te columns (input at offset (top, left)).
+    hp: usize,
+    wp: usize,
+    /// Tiles per sample (th * te).
+    per: usize,
+    /// Samples per group.
+    group: usize,
+}
+
+impl Tiles {
+    fn new(g: &Conv2dGeom) -> Tiles {
+        let (th, te) = (g.oh.div_ceil(2), g.ow.div_ceil(2) + 1);
+        let per = th * te;
+        let group = (GROUP_FLOATS / (16 * (g.c + g.o) * per).max(1)).clamp(1, 32);
+        Tiles { th, hp: 2 * th + 2, wp: 2 * te, per, group }
+    }
+    fn plane(&self) -> usize {
+        self.hp * self.wp
+    }
+}
+
+/// `U[xi][o][c] = (G g G^T)[xi]` for w [O, C, 3, 3] -> [16][O][C].
+fn weight_transform(w: &[f32], o: usize, c: usize) -> Vec<f32> {
+    let mut u = vec![0.0f32; 16 * o * c];
+    for (oc, g) in w.chunks_exact(9).enumerate() {
+        // G = [[1,0,0],[.5,.5,.5],[.5,-.5,.5],[0,0,1]]; rows of G g (4x3), then (G g) G^T.
+        let mut gg = [[0.0f32; 3]; 4];
+        for j in 0..3 {
+            let (a, b, d) = (g[j], g[3 + j], g[6 + j]);
+            gg[0][j] = a;
+            gg[1][j] = 0.5 * (a + b + d);
+            gg[2][j] = 0.5 * (a - b + d);
+            gg[3][j] = d;
+        }
+        for (i, r) in gg.iter().enumerate() {
+            let t = [r[0], 0.5 * (r[0] + r[1] + r[2]), 0.5 * (r[0] - r[1] + r[2]), r[2]];
+            for (j, v) in t.into_iter().enumerate() {
+                u[(i * 4 + j) * o * c + oc] = v;
+            }
+        }
+    }
+    u
+}
+
+/// `dg = G^T dU G` for dU [16][O][C] -> dw [O, C, 3, 3].
+fn weight_transform_backward(du: &[f32], o: usize, c: usize) -> Vec<f32> {
+    let mut dw = vec![0.0f32; o * c * 9];
+    for (oc, g) in dw.chunks_exact_mut(9).enumerate() {
+        let d = |i: usize, j: usize| du[(i * 4 + j) * o * c + oc];
+        // G^T = [[1,.5,.5,0],[0,.5,-.5,0],[0,.5,.5,1]]: rows of G^T dU (3x4), then (.) G.
+        let mut r = [[0.0f32; 4]; 3];
+        for j in 0..4 {
+            r[0][j] = d(0, j) + 0.5 * (d(1, j) + d(2, j));
+            r[1][j] = 0.5 * (d(1, j) - d(2, j));
+            r[2][j] = 0.5 * (d(1, j) + d(2, j)) + d(3, j);
+        }
+        for (i, row) in r.iter().enumerate() {
+            g[i * 3] = row[0] + 0.5 * (row[1] + row[2]);
+            g[i * 3 + 1] = 0.5 * (row[1] - row[2]);
+            g[i * 3 + 2] = 0.5 * (row[1] + row[2]) + row[3];
+        }
+    }
+    dw
+}
+
+/// Copies `s` samples `[s, C, H, W]` into the zero-bordered planes `[C][s][Hp][Wp]`.
+fn fill_planes(g: &Conv2dGeom, t: &Tiles, x: &[f32], s: usize, planes: &mut [f32]) {
+    let (hw, pl, stride) = (g.h * g.w, t.plane(), t.group * t.plane());
+    for i in 0..s {
+        for c in 0..g.c {
+            let src = &x[(i * g.c + c) * hw..(i * g.c + c + 1) * hw];
+            let base = c * stride + i * pl + g.pad.0 * t.wp + g.pad.2;
+            for (y, row) in src.chunks_exact(g.w).enumerate() {
+                planes[base + y * t.wp..][..g.w].copy_from_slice(row);
+            }
+        }
+    }
+}
+
+/// Splits `row` into its even and odd elements.
+#[inline]
+fn deinterleave(row: &[f32], even: &mut [f32], odd: &mut [f32]) {
+    for ((pair, e), o) in row.chunks_exact(2).zip(even.iter_mut()).zip(odd.iter_mut()) {
+        *e = pair[0];
+        *o = pair[1];
+    }
+}
+
+/// Interleaves `even` and `odd` into `row`.
+#[inline]
+fn interleave(even: &[f32], odd: &[f32], row: &mut [f32]) {
+    for ((pair, e), o) in row.chunks_exact_mut(2).zip(even).zip(odd) {
+        pair[0] = *e;
+        pair[1] = *o;
+    }
+}
+
+/// Per-worker scratch for the transforms: four rows-of-tiles arrays `[th][wp]` and four
+/// even/odd pairs `[per + 1]` (the extra element stays zero: the last tile's neighbour).
+struct Scratch {
+    t: [Vec<f32>; 4],
+    e: [Vec<f32>; 4],
+    o: [Vec<f32>; 4],
+}
+
+impl Scratch {
+    fn new(t: &Tiles) -> Scratch {
+        let v = |n: usize| std::array::from_fn(|_| vec![0.0f32; n]);
+        Scratch { t: v(t.th * t.wp), e: v(t.per + 1), o: v(t.per + 1) }
+    }
+}
+
+/// `V[xi][c][tile] = (B^T d B)[xi]` for every tile of `s` samples' planes; V is
+/// `[16][C][s * per]`.
+fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut [f32], sc: &mut Scratch) {
+    let (wp, per, n) = (t.wp, t.per, s * t.per);
+    let ld = g.c * n;
+    for c in 0..g.c {
+        for i in 0..s {
+            let p = &planes[c * t.group * t.plane() + i * t.plane()..][..t.plane()];
+            // Rows of B^T d for every tile row: r0 - r2, r1 + r2, r2 - r1, r1 - r3.
+            let [t0, t1, t2, t3] = &mut sc.t;
+            for ty in 0..t.th {
+                let r = &p[2 * ty * wp..(2 * ty + 4) * wp];
+                let (r0, r1, r2, r3) = (&r[..wp], &r[wp..2 * wp], &r[2 * wp..3 * wp], &r[3 * wp..]);
+                let range = ty * wp..(ty + 1) * wp;
+                let (d0, d1, d2, d3) = (&mut t0[range.clone()], &mut t1[range.clone()], &mut t2[range.clone()], &mut t3[range]);
+                for x in 0..wp {
+                    d0[x] = r0[x] - r2[x];
+                    d1[x] = r1[x] + r2[x];
+                    d2[x] = r2[x] - r1[x];
+                    d3[x] = r1[x] - r3[x];
+                }
+            }
+            // Columns: c0 - c2, c1 + c2, c2 - c1, c1 - c3 with c0..c3 = e[k], o[k], e[k+1], o[k+1].
+            let col = c * n + i * per;
+            for k in 0..4 {
+                deinterleave(&sc.t[k], &mut sc.e[k][..per], &mut sc.o[k][..per]);
+                let (e, o) = (&sc.e[k], &sc.o[k]);
+                let (e0, e1, o0, o1) = (&e[..per], &e[1..=per], &o[..per], &o[1..=per]);
+                let row = |j: usize| (k * 4 + j) * ld + col;
+                let (a, b, cc, d) = (row(0), row(1), row(2), row(3));
+                v[a..a + per].iter_mut().zip(e0.iter().zip(e1)).for_each(|(v, (x, y))| *v = x - y);
+                v[b..b + per].iter_mut().zip(o0.iter().zip(e1)).for_each(|(v, (x, y))| *v = x + y);
+                v[cc..cc + per].iter_mut().zip(e1.iter().zip(o0)).for_each(|(v, (x, y))| *v = x - y);
+                v[d..d + per].iter_mut().zip(o0.iter().zip(o1)).for_each(|(v, (x, y))| *v = x - y);
+            }
+        }
+    }
+}
+
+/// Output tiles `A^T M A` of `s` samples from M `[16][O][s * per]`, plus bias, into
+/// `out` `[s, O, OH, OW]`.
+fn output_transform(g: &Conv2dGeom, t: &Tiles, m: &[f32], s: usize, bias: Option<&[f32]>, out: &mut [f32], sc: &mut Scratch) {
+    let (per, n, wp) = (t.per, s * t.per, t.wp);
+    let (ld, ohw) = (g.o * n, g.oh * g.ow);
+    for o in 0..g.o {
+        let b = bias.map_or(0.0, |b| b[o]);
+        for i in 0..s {
+            let col = o * n + i * per;
+            let mrow = |xi: usize| &m[xi * ld + col..xi * ld + col + per];
+            // Rows of A^T M: s_j = m0j + m1j + m2j (into e[j]), d_j = m1j - m2j - m3j (into o[j]).
+            for j in 0..4 {
+                let (m0, m1, m2, m3) = (mrow(j), mrow(4 + j), mrow(8 + j), mrow(12 + j));
+                let (sj, dj) = (&mut sc.e[j][..per], &mut sc.o[j][..per]);
+                for x in 0..per {
+                    sj[x] = m0[x] + m1[x] + m2[x];
+                    dj[x] = m1[x] - m2[x] - m3[x];
+                }
+            }
+            // Columns: y0 = v0 + v1 + v2, y1 = v1 - v2 - v3, for the top (s) and bottom (d) rows.
+            for (r, src) in [&sc.e, &sc.o].into_iter().enumerate() {
+                let (v0, v1, v2, v3) = (&src[0][..per], &src[1][..per], &src[2][..per], &src[3][..per]);
+                let dst = &mut sc.t[r];
+                for (x, pair) in dst.chunks_exact_mut(2).enumerate() {
+                    pair[0] = v0[x] + v1[x] + v2[x];
+                    pair[1] = v1[x] - v2[x] - v3[x];
+                }
+            }
+            for y in 0..g.oh {
+                let src = &sc.t[y % 2][(y / 2) * wp..][..g.ow];
+                let dst = &mut out[(i * g.o + o) * ohw + y * g.ow..][..g.ow];
+                dst.iter_mut().zip(src).for_each(|(d, v)| *d = v + b);
+            }
+        }
+    }
+}
+
+/// `dM = A dY A^T` for `s` samples' output gradients `[s, O, OH, OW]` into `[16][O][s * per]`
+/// (positions beyond the output, and the garbage tiles, count as zero).
+fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm: &mut [f32], sc: &mut Scratch) {
+    let (per, n, wp) = (t.per, s * t.per, t.wp);
+    let (ld, ohw) = (g.o * n, g.oh * g.ow);
+    for o in 0..g.o {
+        for i in 0..s {
+            // The even (r = 0) and odd (r = 1) rows of every tile row, zero-extended.
+            for ty in 0..t.th {
+                for r in 0..2 {
+                    let (y, dst) = (2 * ty + r, &mut sc.t[r][ty * wp..(ty + 1) * wp]);
+                    if y < g.oh {
+                        dst[..g.ow].copy_from_slice(&dy[(i * g.o + o) * ohw + y * g.ow..][..g.ow]);
+                        dst[g.ow..].fill(0.0);
+                    } else {
+                        dst.fill(0.0);
+                    }
+                }
+            }
+            for r in 0..2 {
+                deinterleave(&sc.t[r], &mut sc.e[r][..per], &mut sc.o[r][..per]);
+            }
+            // A = [[1,0],[1,1],[1,-1],[0,-1]]: rows y0, y0 + y1, y0 - y1, -y1 of the tile,
+            // then the same combination of its two columns (a = even, b = odd).
+            let col = o * n + i * per;
+            let (e0, o0, e1, o1) = (&sc.e[0][..per], &sc.o[0][..per], &sc.e[1][..per], &sc.o[1][..per]);
+            for k in 0..4 {
+                let base = |j: usize| (k * 4 + j) * ld + col;
+                let (d0, rest) = dm[base(0)..].split_at_mut(ld);
+                let (d1, rest) = rest.split_at_mut(ld);
+                let (d2, d3) = rest.split_at_mut(ld);
+                let (d0, d1, d2, d3) = (&mut d0[..per], &mut d1[..per], &mut d2[..per], &mut d3[..per]);
+                for x in 0..per {
+                    let (a, b) = match k {
+                        0 => (e0[x], o0[x]),
+                        1 => (e0[x] + e1[x], o0[x] + o1[x]),
+                        2 => (e0[x] - e1[x], o0[x] - o1[x]),
+                        _ => (-e1[x], -o1[x]),
+                    };
+                    d0[x] = a;
+                    d1[x] = a + b;
+                    d2[x] = a - b;
+                    d3[x] = -b;
+                }
+            }
+        }
+    }
+}
+
+/// `dd = B dV B^T` for every tile, added into the planes' gradient `[C][s][Hp][Wp]`
+/// (zeroed here) where tiles overlap; dV is `[16][C][s * per]`.
+fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dplanes: &mut [f32], sc: &mut Scratch) {
+    let (per, n, wp) = (t.per, s * t.per, t.wp);
+    let ld = g.c * n;
+    for c in 0..g.c {
+        for i in 0..s {
+            let col = c * n + i * per;
+            // B = [[1,0,0,0],[0,1,-1,1],[-1,1,1,0],[0,0,0,-1]]. Columns first: tile column x
+            // gives plane columns 2x (v0), 2x+1 (v1 - v2 + v3), 2x+2 (-v0 + v1 + v2), 2x+3 (-v3),
+            // so even column x collects v0[x] + (-v0 + v1 + v2)[x-1], odd column x
+            // (v1 - v2 + v3)[x] - v3[x-1]. Garbage tiles have dV = 0, so x - 1 may cross rows.
+            for k in 0..4 {
+                let v = |j: usize| &dv[(k * 4 + j) * ld + col..][..per];
+                let (v0, v1, v2, v3) = (v(0), v(1), v(2), v(3));
+                let (e, o) = (&mut sc.e[k][..per], &mut sc.o[k][..per]);
+                e[0] = v0[0];
+                o[0] = v1[0] - v2[0] + v3[0];
+                for x in 1..per {
+                    e[x] = v0[x] - v0[x - 1] + v1[x - 1] + v2[x - 1];
+                    o[x] = v1[x] - v2[x] + v3[x] - v3[x - 1];
+                }
+                interleave(e, o, &mut sc.t[k]);
+            }
+            // Then rows: tile row ty adds t0 to plane row 2ty, t1 - t2 + t3 to 2ty+1,
+            // -t0 + t1 + t2 to 2ty+2 and -t3 to 2ty+3.
+            let p = &mut dplanes[c * t.group * t.plane() + i * t.plane()..][..t.plane()];
+            p.fill(0.0);
+            let [t0, t1, t2, t3] = &sc.t;
+            for ty in 0..t.th {
+                let r = ty * wp..(ty + 1) * wp;
+                let (a, b, cc, d) = (&t0[r.clone()], &t1[r.clone()], &t2[r.clone()], &t3[r]);
+                let rows = &mut p[2 * ty * wp..(2 * ty + 4) * wp];
+                let (p0, rest) = rows.split_at_mut(wp);
+                let (p1, rest) = rest.split_at_mut(wp);
+                let (p2, p3) = rest.split_at_mut(wp);
+                for x in 0..wp {
+                    p0[x] += a[x];
+                    p1[x] += b[x] - cc[x] + d[x];
+                    p2[x] += -a[x] + b[x] + cc[x];
+                    p3[x] -= d[x];
+                }
+            }
+        }
+    }
+}
+
+/// Samples per worker chunk.
+fn chunk_len(n: usize) -> usize {
+    n.div_ceil(rayon::current_num_threads().max(1)).max(1)
+}
+
+/// `m[xi] [rows, n] (+)= a[xi] [rows, k] x b[xi] [k, n]` for the 16 positions, contiguous.
+#[allow(clippy::too_many_arguments)]
+fn batched(
+    rows: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    accumulate: bool,
+    a: &[f32],
+    ta: bool,
+    b: &[f32],
+    tb: bool,
+) {
+    let (sa, sb, sd) = (rows * k, k * n, rows * n);
+    for xi in 0..16 {
+        super::matmul::gemm_serial(
+            rows,
+            n,
+            k,
+            &a[xi * sa..(xi + 1) * sa],
+            ta,
+            &b[xi * sb..(xi + 1) * sb],
+            tb,
+            &mut dst[xi * sd..(xi + 1) * sd],
+            accumulate,
+        );
+    }
+}
+
+/// Forward: x [N, C, H, W], w [O, C, 3, 3], bias [O] -> out [N, O, OH, OW].
+pub fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    let t = Tiles::new(g);
+    let u = weight_transform(w, g.o, g.c);
+    let (chw, ohw) = (g.c * g.h * g.w, g.oh * g.ow);
+    let mut out = vec![0.0; g.n * g.o * ohw];
+    let per = chunk_len(g.n);
+    out.par_chunks_mut(per * g.o * ohw).zip(x.par_chunks(per * chw)).for_each(|(out, x)| {
+        let mut planes = vec![0.0f32; g.c * t.group * t.plane()];
+        let mut v = vec![0.0f32; 16 * g.c * t.group * t.per];
+        let mut m = vec![0.0f32; 16 * g.o * t.group * t.per];
+        let mut rows = Scratch::new(&t);
+        let samples = x.len() / chw;
+        for first in (0..samples).step_by(t.group) {
+            let s = t.group.min(samples - first);
+            let n = s * t.per;
+            fill_planes(g, &t, &x[first * chw..(first + s) * chw], s, &mut planes);
+            input_transform(g, &t, &planes, s, &mut v, &mut rows);
+            batched(g.o, n, g.c, &mut m[..16 * g.o * n], false, &u, false, &v[..16 * g.c * n], false);
+            output_transform(g, &t, &m, s, bias, &mut out[first * g.o * ohw..(first + s) * g.o * ohw], &mut rows);
+        }
+    });
+    out
+}
+
+/// Backward: from dy [N, O, OH, OW] compute dx (if `need_dx`), dw and db (if `need_db`).
+pub fn backward(
+    g: &Conv2dGeom,
+    x: &[f32],
+    w: &[f32],
+    dy: &[f32],
+    need_dx: bool,
+    need_db: bool,
+) -> (Option<Vec<f32>>, Vec<f32>, Option<Vec<f32>>) {
+    let t = Tiles::new(g);
+    let u = weight_transform(w, g.o, g.c);
+    let (chw, ohw, hw) = (g.c * g.h * g.w, g.oh * g.ow, g.h * g.w);
+    let usize_ = 16 * g.o * g.c;
+    let per = chunk_len(g.n);
+    let mut dx = if need_dx { vec![0.0; g.n * chw] } else { Vec::new() };
+    let work = |x: &[f32], dy: &[f32], mut dx: Option<&mut [f32]>| -> (Vec<f32>, Vec<f32>) {
+        let mut du = vec![0.0f32; usize_];
+        let mut db = vec![0.0f32; if need_db { g.o } else { 0 }];
+        let mut planes = vec![0.0f32; g.c * t.group * t.plane()];
+        let mut v = vec![0.0f32; 16 * g.c * t.group * t.per];
+        let mut dm = vec![0.0f32; 16 * g.o * t.group * t.per];
+        let mut rows = Scratch::new(&t);
+        let samples = x.len() / chw;
+        for first in (0..samples).step_by(t.group) {
+            let s = t.group.min(samples - first);
+            let n = s * t.per;
+            let dys = &dy[first * g.o * ohw..(first + s) * g.o * ohw];
+            if need_db {
+                for (k, row) in dys.chunks_exact(ohw).enumerate() {
+                    db[k % g.o] += row.iter().sum::<f32>();
+                }
+            }
+            fill_planes(g, &t, &x[first * chw..(first + s) * chw], s, &mut planes);
+            input_transform(g, &t, &planes, s, &mut v, &mut rows);
+            output_transform_backward(g, &t, dys, s, &mut dm, &mut rows);
+            // dU[xi] [O, C] += dM[xi] [O, n] x V[xi]^T [n, C]
+            batched(g.o, g.c, n, &mut du, true, &dm[..16 * g.o * n], false, &v[..16 * g.c * n], true);
+            if let Some(dx) = dx.as_deref_mut() {
+                // dV[xi] [C, n] = U[xi]^T [C, O] x dM[xi] [O, n], into V's buffer.
+                batched(g.c, n, g.o, &mut v[..16 * g.c * n], false, &u, true, &dm[..16 * g.o * n], false);
+                input_transform_backward(g, &t, &v, s, &mut planes, &mut rows);
+                let stride = t.group * t.plane();
+                for i in 0..s {
+                    for c in 0..g.c {
+                        let dst = &mut dx[((first + i) * g.c + c) * hw..][..hw];
+                        let base = c * stride + i * t.plane() + g.pad.0 * t.wp + g.pad.2;
+                        for (y, row) in dst.chunks_exact_mut(g.w).enumerate() {
+                            row.copy_from_slice(&planes[base + y * t.wp..][..g.w]);
+                        }
+                    }
+                }
+                // The planes now hold gradients; restore the zero border for the next group.
+                planes.fill(0.0);
+            }
+        }
+        (du, db)
+    };
+    let sum = |mut a: (Vec<f32>, Vec<f32>), b: (Vec<f32>, Vec<f32>)| {
+        a.0.iter_mut().zip(&b.0).for_each(|(x, y)| *x += y);
+        a.1.iter_mut().zip(&b.1).for_each(|(x, y)| *x += y);
+        a
+    };
+    let zero = || (vec![0.0; usize_], vec![0.0; if need_db { g.o } else { 0 }]);
+    let (du, db) = if need_dx {
+        dx.par_chunks_mut(per * chw)
+            .zip(x.par_chunks(per * chw).zip(dy.par_chunks(per * g.o * ohw)))
+            .map(|(dx, (x, dy))| work(x, dy, Some(dx)))
+            .reduce(zero, sum)
+    } else {
+        x.par_chunks(per * chw).zip(dy.par_chunks(per * g.o * ohw)).map(|(x, dy)| work(x, dy, None)).reduce(zero, sum)
+    };
+    (need_dx.then_some(dx), weight_transform_backward(&du, g.o, g.c), need_db.then_some(db))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::conv::{conv2d_backward_im2col, conv2d_reference};
+    use super::*;
+    use crate::Rng;
+
+    fn rand(n: usize, rng: &mut Rng) -> Vec<f32> {
+        (0..n).map(|_| rng.uniform_range(-1.0, 1.0)).collect()
+    }
+
+    #[test]
+    fn matches_the_reference_and_the_im2col_backward() {
+        let mut rng = Rng::seeded(12);
+        // ResNet shapes (even and odd sizes), asymmetric and no padding, partial groups.
+        let cases = [
+            ([3, 16, 8, 8], [16, 16, 3, 3], (1, 1, 1, 1)),
+            ([5, 8, 7, 7], [8, 8, 3, 3], (1, 1, 1, 1)),
+            ([40, 8, 5, 6], [9, 8, 3, 3], (1, 1, 1, 1)),
+            ([2, 9, 6, 5], [8, 9, 3, 3], (0, 1, 2, 0)),
+            ([3, 8, 7, 9], [10, 8, 3, 3], (0, 0, 0, 0)),
+        ];
+        for (xs, ws, pad) in cases {
+            let g = Conv2dGeom::new(&xs, &ws, (1, 1), pad, (1, 1), 1).unwrap();
+            assert!(applies(&g));
+            let (x, w, b) = (rand(xs.iter().product(), &mut rng), rand(ws.iter().product(), &mut rng), rand(ws[0], &mut rng));
+            let fast = forward(&g, &x, &w, Some(&b));
+            let slow = conv2d_reference(&g, &x, &w, Some(&b));
+            assert_eq!(fast.len(), slow.len());
+            for (i, (a, r)) in fast.iter().zip(&slow).enumerate() {
+                assert!((a - r).abs() < 1e-4 * (1.0 + r.abs()), "{xs:?} {ws:?} {pad:?} forward[{i}]: {a} vs {r}");
+            }
+            let dy = rand(fast.len(), &mut rng);
+            let (dx, dw, db) = backward(&g, &x, &w, &dy, true, true);
+            let (dx0, dw0, db0) = conv2d_backward_im2col(&g, &x, &w, &dy, true, true);
+            let close = |a: &[f32], b: &[f32], what: &str| {
+                assert_eq!(a.len(), b.len());
+                for (i, (u, v)) in a.iter().zip(b).enumerate() {
+                    assert!((u - v).abs() < 1e-3 * (1.0 + v.abs()), "{xs:?} {ws:?} {pad:?} {what}[{i}]: {u} vs {v}");
+                }
+            };
+            close(&dx.unwrap(), &dx0.unwrap(), "dx");
+            close(&dw, &dw0, "dw");
+            close(&db.unwrap(), &db0.unwrap(), "db");
+            let (no_dx, dw2, _) = backward(&g, &x, &w, &dy, false, false);
+            assert!(no_dx.is_none());
+            close(&dw2, &dw0, "dw without dx");
+        }
+    }
+}
