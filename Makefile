@@ -11,9 +11,13 @@ STRATA := target/release/strata
 demo: deps build
 	$(STRATA) train --model lenet5 --data fashion-mnist --epochs 10 --seed 1 --out runs/demo-lenet5
 
+# Tests build without link-time optimization: two dozen test binaries each linking the
+# library with LTO would multiply the build time for no benefit to the assertions.
+TEST_ENV := CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_TARGET_DIR=target/test-build
+
 test: deps
-	$(CARGO) test --release --all-targets
-	$(CARGO) test --release --doc
+	$(TEST_ENV) $(CARGO) test --release --all-targets
+	$(TEST_ENV) $(CARGO) test --release --doc
 
 build:
 	$(CARGO) build --release
