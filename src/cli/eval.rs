@@ -55,6 +55,8 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         }
         LoadedModel::Knn(_) => {
             let probs = model.predict_proba(&test.inputs)?;
+    let top5 = strata::data::split::labels_of(&test)
+        .and_then(|l| strata::metrics::count_top_k(&probs, l, 5).ok().map(|h| h as f32 / l.len().max(1) as f32));
             let secs = start.elapsed().as_secs_f64();
             let labels = strata::data::split::labels_of(&test).unwrap_or(&[]);
             let predicted = predicted_classes(&probs)?;
@@ -62,6 +64,8 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         }
     };
     let probs = model.predict_proba(&test.inputs)?;
+    let top5 = strata::data::split::labels_of(&test)
+        .and_then(|l| strata::metrics::count_top_k(&probs, l, 5).ok().map(|h| h as f32 / l.len().max(1) as f32));
     let names = meta.class_names.clone().or(test.class_names.clone());
     println!(
         "{}: test accuracy {acc:.4}, test loss {loss:.4} on {} samples ({:.0} img/s)",
@@ -120,6 +124,8 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
             "test_loss": loss,
             "samples": test.len(),
             "infer_images_per_sec": test.len() as f64 / secs.max(1e-9),
+            "top5_accuracy": top5,
+            "top5_error": top5.map(|t| 1.0 - t),
             "train_seconds": serde_json::Value::Null,
             "train_images_per_sec": serde_json::Value::Null,
             "auc": auc,
