@@ -80,8 +80,12 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     // dbn/sae/autoencoders: pretraining, reconstruction targets, pictures (strata::pretrain).
     let plan = Plan::parse(&a.model)?;
     let reconstruct = plan.as_ref().is_some_and(|p| p.reconstruction());
-    if plan.is_none() && (a.pretrain_epochs.is_some() || a.noise.is_some()) {
-        anyhow::bail!("invalid --pretrain-epochs/--noise: only for the models {}", strata::pretrain::NAMES.join(", "));
+    match &plan {
+        Some(p) => p.check_options(a.pretrain_epochs, a.noise)?,
+        None if a.pretrain_epochs.is_some() || a.noise.is_some() => {
+            anyhow::bail!("invalid --pretrain-epochs/--noise: only for the models {}", strata::pretrain::NAMES.join(", "))
+        }
+        None => {}
     }
     let (mut train, mut test) = load_images(&a.data)?;
     let (raw_train, raw_test) = (train.inputs.clone(), test.inputs.clone());

@@ -118,6 +118,29 @@ impl Plan {
         Ok(Some(Plan { kind }))
     }
 
+    /// Checks that the pretraining epochs and the input noise asked for mean something for
+    /// this model (`--pretrain-epochs`: dbn and sae; `--noise`: sae and the autoencoders).
+    pub fn check_options(
+        &self,
+        pretrain_epochs: Option<usize>,
+        noise: Option<Noise>,
+    ) -> Result<()> {
+        let pretrains = matches!(self.kind, PlanKind::Dbn { .. } | PlanKind::Sae { .. });
+        if pretrain_epochs.is_some() && !pretrains {
+            return Err(Error::invalid(
+                "--pretrain-epochs",
+                "only dbn and sae are pretrained",
+            ));
+        }
+        if noise.is_some() && matches!(self.kind, PlanKind::Dbn { .. }) {
+            return Err(Error::invalid(
+                "--noise",
+                "RBMs take no input corruption (denoising pretraining: --model sae)",
+            ));
+        }
+        Ok(())
+    }
+
     /// True for autoencoders: trained to reproduce their (unstandardized) input, evaluated
     /// by reconstruction loss, no accuracy.
     pub fn reconstruction(&self) -> bool {
