@@ -358,5 +358,27 @@ fn cli_trains_reconstruction_models_and_writes_pictures() {
     assert!(
         !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--pretrain-epochs")
     );
+    for (model, flag, value) in [
+        ("autoencoder", "--pretrain-epochs", "1"),
+        ("dbn", "--noise", "mask:0.1"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args([
+                "train",
+                "--model",
+                model,
+                "--data",
+                d.to_str().unwrap(),
+                flag,
+                value,
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(flag),
+            "{model} {flag}: {err}"
+        );
+    }
     std::fs::remove_dir_all(&d).ok();
 }

@@ -407,7 +407,6 @@ fn dataset_present() -> bool {
 /// The issue's acceptance run: `strata train --model dbn --data fashion-mnist --epochs 5
 /// --seed 1` (784-500-500-2000-10, one pretraining epoch per RBM) reaches 0.88.
 #[test]
-#[ignore = "fell short of 0.88 in the end-of-session run after the merges; see the issue 6 note"]
 fn dbn_reaches_088_on_fashion_mnist() {
     if !dataset_present() {
         return;
