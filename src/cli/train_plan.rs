@@ -14,6 +14,8 @@ use strata::optim;
 use strata::pretrain::Plan;
 
 pub fn run(a: TrainArgs, plan: Plan) -> anyhow::Result<()> {
+    // Flags that this model cannot use are refused before any data is read.
+    plan.check_options(a.pretrain_epochs, a.noise)?;
     let plan = Some(plan);
     let reconstruct = plan.as_ref().is_some_and(|p| p.reconstruction());
     let (mut train, mut test) = load_images(&a.data)?;
