@@ -221,13 +221,17 @@ fn samples_per_gemm(g: &Conv2dGeom, chunk: usize) -> usize {
 
 /// Forward: x [N, C, H, W], w [O, C/groups, KH, KW], bias [O] -> out [N, O, OH, OW].
 /// 3x3 stride-1 convolutions with enough channels take Winograd's F(2x2, 3x3); other
-/// stride-1 ones the strip kernels (no im2col matrix).
+/// stride-1 ones the strip kernels (no im2col matrix), or with fewer than 8 input channels
+/// the direct kernels.
 pub fn conv2d_forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     if super::conv_winograd::applies(g) {
         return super::conv_winograd::forward(g, x, w, bias);
     }
     if super::conv_strip::applies(g) {
         return super::conv_strip::forward(g, x, w, bias);
+    }
+    if super::conv_direct::applies(g) {
+        return super::conv_direct::forward(g, x, w, bias);
     }
     conv2d_forward_im2col(g, x, w, bias)
 }
@@ -299,6 +303,9 @@ pub fn conv2d_backward(
     }
     if super::conv_strip::applies(g) {
         return super::conv_strip::backward(g, x, w, dy, need_dx, need_db);
+    }
+    if super::conv_direct::applies(g) {
+        return super::conv_direct::backward(g, x, w, dy, need_dx, need_db);
     }
     conv2d_backward_im2col(g, x, w, dy, need_dx, need_db)
 }

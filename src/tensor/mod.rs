@@ -26,6 +26,7 @@ pub mod lrn;
 pub mod upsample;
 pub mod fused;
 pub mod conv_strip;
+pub mod conv_direct;
 pub mod conv_winograd;
 
 pub use elementwise::{BinaryOp, UnaryOp};
