@@ -37,6 +37,7 @@ fn main() {
         time(&format!("{name} fwd im2col"), reps, || conv2d_forward_im2col(&g, &x, &w, Some(&b)));
         time(&format!("{name} bwd im2col"), reps, || conv2d_backward_im2col(&g, &x, &w, &dy, input[1] > 1, true));
         time(&format!("{name} bwd dx={}", input[1] > 1), reps, || conv2d_backward(&g, &x, &w, &dy, input[1] > 1, true));
+        time(&format!("{name} bwd dW only"), reps, || conv2d_backward(&g, &x, &w, &dy, false, true));
         println!("{:36} {:8.3} GFLOP per pass", "", gf);
     }
     for (name, input) in [("pool1 6x28x28", [n, 6, 28, 28]), ("pool2 16x10x10", [n, 16, 10, 10])] {

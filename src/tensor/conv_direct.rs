@@ -10,12 +10,12 @@
 //! the loops vectorize over 8 positions at a time. Columns `x >= OW` of the wide output are
 //! garbage and dropped; at most `(Wp - OW) / Wp` of the work is wasted.
 //!
-//! - forward: a block of R output channels x 3 vectors of positions lives in 12 registers;
-//!   each tap loads 3 input vectors and broadcasts R weights.
+//! - forward: a block of 4 output channels x 3 vectors of positions (or 6 x 2) lives in
+//!   12 registers; each tap loads the input vectors and broadcasts one weight per channel.
 //! - dW: per output-channel pair, input channel and kernel row, KW x 2 accumulators sum
 //!   dy (zero at garbage positions) times the shifted input over every position.
-//! - dx: the transposed convolution, which for stride 1 is the forward kernel run on dy
-//!   with the weights flipped and transposed and padding `K - 1 - pad`.
+//! - dx: the same gathering kernel run over dy laid out on the wide grid (zero at garbage
+//!   positions, with a zero margin in front), reading tap (ky, kx) at `-(ky * Wp + kx)`.
 //!
 //! Samples are split into one chunk per worker; buffers are per worker and reused.
 
@@ -23,22 +23,24 @@ use super::conv::Conv2dGeom;
 use rayon::prelude::*;
 
 /// Whether the direct kernels handle this convolution: stride 1, no dilation, one group,
-/// fewer than 8 input channels (the strip and Winograd kernels take the rest), padding at
-/// most `K - 1` per side (so the transposed convolution needs no negative padding), and
-/// a CPU with AVX2 and FMA enabled at compile time.
+/// fewer than 8 input channels (the strip and Winograd kernels take the rest), kernels at
+/// most 7 wide (the dW kernels are unrolled per width), and a CPU with AVX2 and FMA
+/// enabled at compile time.
 pub fn applies(g: &Conv2dGeom) -> bool {
-    let pads_fit = g.pad.0 < g.kh && g.pad.1 < g.kh && g.pad.2 < g.kw && g.pad.3 < g.kw;
-    SIMD && g.stride == (1, 1) && g.dilation == (1, 1) && g.groups == 1 && g.c < 8 && pads_fit && g.kw <= 7
+    SIMD && g.stride == (1, 1) && g.dilation == (1, 1) && g.groups == 1 && g.c < 8 && g.kw <= 7
 }
 
 const SIMD: bool = cfg!(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"));
 
 /// Positions per register.
 const LANES: usize = 8;
-/// Vectors of positions per forward block.
-const V: usize = 3;
-/// Output channels per forward block.
-const R: usize = 4;
+
+/// Register blocking of the forward kernel for `outputs` output channels: (channels,
+/// vectors of positions) per block. 4 x 3 and 6 x 2 both keep 12 accumulators; six
+/// channels (LeNet) take 6 x 2 rather than a 4 x 3 block and a half-empty 2 x 3 one.
+fn blocking(outputs: usize) -> (usize, usize) {
+    if outputs % 6 == 0 && outputs % 4 != 0 { (6, 2) } else { (4, 3) }
+}
 
 /// Padded planes of one sample and the wide output grid.
 #[derive(Clone, Copy, Debug)]
@@ -54,7 +56,8 @@ impl Planes {
     fn new(g: &Conv2dGeom) -> Planes {
         let hp = g.h + g.pad.0 + g.pad.1;
         let wp = g.w + g.pad.2 + g.pad.3;
-        let wide = (g.oh * wp).div_ceil(V * LANES) * V * LANES;
+        let block = blocking(g.o).1 * LANES;
+        let wide = (g.oh * wp).div_ceil(block) * block;
         // Largest index read: wide - 1 + (kh - 1) * wp + kw - 1.
         let need = wide + (g.kh - 1) * wp + g.kw - 1;
         let stride = need.max(hp * wp).div_ceil(LANES) * LANES;
@@ -80,21 +83,25 @@ fn fill_planes(g: &Conv2dGeom, p: &Planes, x: &[f32], planes: &mut [f32]) {
 
 /// Forward: x [N, C, H, W], w [O, C, KH, KW], bias [O] -> out [N, O, OH, OW].
 pub fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
-    let mut out = vec![0.0; g.n * g.o * g.oh * g.ow];
-    forward_into(g, x, w, bias, &mut out);
-    out
-}
-
-fn forward_into(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
     let p = Planes::new(g);
     let (chw, ohw) = (g.c * g.h * g.w, g.oh * g.ow);
+    // Input offsets of every (channel, tap), in the weights' order.
+    let mut offsets = Vec::with_capacity(g.k());
+    for c in 0..g.c {
+        for ky in 0..g.kh {
+            for kx in 0..g.kw {
+                offsets.push(c * p.stride + ky * p.wp + kx);
+            }
+        }
+    }
+    let mut out = vec![0.0; g.n * g.o * ohw];
     let per = chunk_len(g.n);
     out.par_chunks_mut(per * g.o * ohw).zip(x.par_chunks(per * chw)).for_each(|(out, x)| {
         let mut planes = vec![0.0f32; g.c * p.stride];
         let mut wide = vec![0.0f32; g.o * p.wide];
         for (out, x) in out.chunks_exact_mut(g.o * ohw).zip(x.chunks_exact(chw)) {
             fill_planes(g, &p, x, &mut planes);
-            wide_forward(g, &p, &planes, w, &mut wide);
+            gather(&planes, &offsets, w, g.o, p.wide, &mut wide);
             for (o, (dst, src)) in out.chunks_exact_mut(ohw).zip(wide.chunks_exact(p.wide)).enumerate() {
                 let b = bias.map_or(0.0, |b| b[o]);
                 for (d, s) in dst.chunks_exact_mut(g.ow).zip(src.chunks(p.wp)) {
@@ -103,60 +110,54 @@ fn forward_into(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>, out:
             }
         }
     });
+    out
 }
 
-/// All output channels of one sample on the wide grid: wide [O][p.wide].
-fn wide_forward(g: &Conv2dGeom, p: &Planes, planes: &[f32], w: &[f32], wide: &mut [f32]) {
-    let taps = g.kh * g.kw;
-    // Input offsets of every (channel, tap), in the weights' order.
-    let mut offsets = Vec::with_capacity(g.c * taps);
-    for c in 0..g.c {
-        for ky in 0..g.kh {
-            for kx in 0..g.kw {
-                offsets.push(c * p.stride + ky * p.wp + kx);
-            }
-        }
-    }
-    let k = g.c * taps;
+/// `dst[r][i] = sum_t w[r][t] * src[offsets[t] + i]` for `outputs` rows of weights
+/// `w [outputs, offsets.len()]` and every position `i < wide` (a whole number of blocks
+/// for [`blocking`]`(outputs)`): the forward convolution, and the input gradient.
+fn gather(src: &[f32], offsets: &[usize], w: &[f32], outputs: usize, wide: usize, dst: &mut [f32]) {
+    let k = offsets.len();
+    let (rows, vectors) = blocking(outputs);
     let mut o = 0;
-    while o < g.o {
-        let r = (g.o - o).min(R);
-        let w_block = &w[o * k..(o + r) * k];
-        let dst = &mut wide[o * p.wide..(o + r) * p.wide];
-        match r {
-            4 => block_forward::<4>(planes, &offsets, w_block, k, p.wide, dst),
-            3 => block_forward::<3>(planes, &offsets, w_block, k, p.wide, dst),
-            2 => block_forward::<2>(planes, &offsets, w_block, k, p.wide, dst),
-            _ => block_forward::<1>(planes, &offsets, w_block, k, p.wide, dst),
+    while o < outputs {
+        let r = (outputs - o).min(rows);
+        let (w, dst) = (&w[o * k..(o + r) * k], &mut dst[o * wide..(o + r) * wide]);
+        match (r, vectors) {
+            (6, _) => block::<6, 2>(src, offsets, w, wide, dst),
+            (4, _) => block::<4, 3>(src, offsets, w, wide, dst),
+            (3, _) => block::<3, 3>(src, offsets, w, wide, dst),
+            (2, _) => block::<2, 3>(src, offsets, w, wide, dst),
+            _ => block::<1, 3>(src, offsets, w, wide, dst),
         }
         o += r;
     }
 }
 
-/// `dst[r][i] = sum_t w[r][t] * planes[offsets[t] + i]` for RB output channels and every
-/// wide position i (a multiple of V * LANES).
-fn block_forward<const RB: usize>(planes: &[f32], offsets: &[usize], w: &[f32], k: usize, wide: usize, dst: &mut [f32]) {
-    assert!(w.len() >= RB * k && dst.len() >= RB * wide && offsets.len() == k && wide % (V * LANES) == 0);
-    assert!(offsets.iter().all(|&off| off + wide <= planes.len()));
+/// [`gather`] for one block of RB output rows, VB vectors of positions at a time.
+fn block<const RB: usize, const VB: usize>(src: &[f32], offsets: &[usize], w: &[f32], wide: usize, dst: &mut [f32]) {
+    let k = offsets.len();
+    assert!(w.len() >= RB * k && dst.len() >= RB * wide && wide % (VB * LANES) == 0);
+    assert!(offsets.iter().all(|&off| off + wide <= src.len()));
     #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
     // SAFETY: the asserts bound every read (offset + i + 8 <= offset + wide) and write.
     unsafe {
         use std::arch::x86_64::*;
-        let (pp, wp, dp) = (planes.as_ptr(), w.as_ptr(), dst.as_mut_ptr());
-        for i in (0..wide).step_by(V * LANES) {
-            let mut acc = [[_mm256_setzero_ps(); V]; RB];
+        let (sp, wp, dp) = (src.as_ptr(), w.as_ptr(), dst.as_mut_ptr());
+        for i in (0..wide).step_by(VB * LANES) {
+            let mut acc = [[_mm256_setzero_ps(); VB]; RB];
             for (t, &off) in offsets.iter().enumerate() {
-                let src = pp.add(off + i);
-                let xv = [_mm256_loadu_ps(src), _mm256_loadu_ps(src.add(LANES)), _mm256_loadu_ps(src.add(2 * LANES))];
+                let at = sp.add(off + i);
+                let xv: [__m256; VB] = std::array::from_fn(|v| _mm256_loadu_ps(at.add(v * LANES)));
                 for r in 0..RB {
                     let wv = _mm256_broadcast_ss(&*wp.add(r * k + t));
-                    for v in 0..V {
+                    for v in 0..VB {
                         acc[r][v] = _mm256_fmadd_ps(wv, xv[v], acc[r][v]);
                     }
                 }
             }
             for r in 0..RB {
-                for v in 0..V {
+                for v in 0..VB {
                     _mm256_storeu_ps(dp.add(r * wide + i + v * LANES), acc[r][v]);
                 }
             }
@@ -165,7 +166,7 @@ fn block_forward<const RB: usize>(planes: &[f32], offsets: &[usize], w: &[f32], 
     #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma")))]
     for r in 0..RB {
         for i in 0..wide {
-            dst[r * wide + i] = offsets.iter().enumerate().map(|(t, &off)| w[r * k + t] * planes[off + i]).sum();
+            dst[r * wide + i] = offsets.iter().enumerate().map(|(t, &off)| w[r * k + t] * src[off + i]).sum();
         }
     }
 }
@@ -179,12 +180,7 @@ pub fn backward(
     need_dx: bool,
     need_db: bool,
 ) -> (Option<Vec<f32>>, Vec<f32>, Option<Vec<f32>>) {
-    let dx = need_dx.then(|| {
-        let (flipped, tg) = transposed(g, w);
-        let mut dx = vec![0.0; g.n * g.c * g.h * g.w];
-        forward_into(&tg, dy, &flipped, None, &mut dx);
-        dx
-    });
+    let dx = need_dx.then(|| input_gradient(g, w, dy));
     let ohw = g.oh * g.ow;
     let db = need_db.then(|| {
         let mut db = vec![0.0f32; g.o];
@@ -198,35 +194,56 @@ pub fn backward(
     (dx, weight_gradient(g, x, dy), db)
 }
 
-/// The transposed convolution of a stride-1 convolution as a convolution: weights
-/// `w'[c][o][ky][kx] = w[o][c][KH-1-ky][KW-1-kx]` and padding `K - 1 - pad` per side, over
-/// dy [N, O, OH, OW], giving [N, C, H, W].
-fn transposed(g: &Conv2dGeom, w: &[f32]) -> (Vec<f32>, Conv2dGeom) {
-    let taps = g.kh * g.kw;
-    let mut flipped = vec![0.0; w.len()];
+/// dx [N, C, H, W]: `dx_pad[c][j] = sum_{o,ky,kx} w[o][c][ky][kx] * dy_wide[o][j - ky*Wp - kx]`
+/// on the padded input grid (j = y * Wp + x), i.e. the forward kernel run over dy laid out
+/// on the wide grid with a zero margin in front. Only the interior of dx_pad is kept.
+fn input_gradient(g: &Conv2dGeom, w: &[f32], dy: &[f32]) -> Vec<f32> {
+    let p = Planes::new(g);
+    let (chw, ohw, taps) = (g.c * g.h * g.w, g.oh * g.ow, g.kh * g.kw);
+    let hp = g.h + g.pad.0 + g.pad.1;
+    let block = blocking(g.c).1 * LANES;
+    let grid = (hp * p.wp).div_ceil(block) * block;
+    // Each output channel's dy plane: margin zeros, dy on the wide grid, zeros to the end.
+    let margin = (g.kh - 1) * p.wp + g.kw - 1;
+    let stride = (margin + grid).div_ceil(LANES) * LANES;
+    // Weights as [C][O * KH * KW] with offsets for (o, ky, kx) in the same order.
+    let mut wt = vec![0.0f32; w.len()];
+    let mut offsets = Vec::with_capacity(g.o * taps);
     for o in 0..g.o {
-        for c in 0..g.c {
-            for t in 0..taps {
-                flipped[(c * g.o + o) * taps + (taps - 1 - t)] = w[(o * g.c + c) * taps + t];
+        for ky in 0..g.kh {
+            for kx in 0..g.kw {
+                offsets.push(o * stride + margin - ky * p.wp - kx);
             }
         }
     }
-    let tg = Conv2dGeom {
-        n: g.n,
-        c: g.o,
-        h: g.oh,
-        w: g.ow,
-        o: g.c,
-        kh: g.kh,
-        kw: g.kw,
-        stride: (1, 1),
-        pad: (g.kh - 1 - g.pad.0, g.kh - 1 - g.pad.1, g.kw - 1 - g.pad.2, g.kw - 1 - g.pad.3),
-        dilation: (1, 1),
-        groups: 1,
-        oh: g.h,
-        ow: g.w,
-    };
-    (flipped, tg)
+    for o in 0..g.o {
+        for c in 0..g.c {
+            for t in 0..taps {
+                wt[c * g.o * taps + o * taps + t] = w[(o * g.c + c) * taps + t];
+            }
+        }
+    }
+    let mut dx = vec![0.0f32; g.n * chw];
+    let per = chunk_len(g.n);
+    dx.par_chunks_mut(per * chw).zip(dy.par_chunks(per * g.o * ohw)).for_each(|(dx, dy)| {
+        let mut planes = vec![0.0f32; g.o * stride];
+        let mut grad = vec![0.0f32; g.c * grid];
+        for (dx, dy) in dx.chunks_exact_mut(chw).zip(dy.chunks_exact(g.o * ohw)) {
+            for (plane, src) in planes.chunks_exact_mut(stride).zip(dy.chunks_exact(ohw)) {
+                for (y, row) in src.chunks_exact(g.ow).enumerate() {
+                    plane[margin + y * p.wp..margin + y * p.wp + g.ow].copy_from_slice(row);
+                }
+            }
+            gather(&planes, &offsets, &wt, g.c, grid, &mut grad);
+            for (dst, src) in dx.chunks_exact_mut(g.h * g.w).zip(grad.chunks_exact(grid)) {
+                for (y, row) in dst.chunks_exact_mut(g.w).enumerate() {
+                    let at = (y + g.pad.0) * p.wp + g.pad.2;
+                    row.copy_from_slice(&src[at..at + g.w]);
+                }
+            }
+        }
+    });
+    dx
 }
 
 /// dW [O, C, KH, KW] summed over the batch.
@@ -368,6 +385,9 @@ mod tests {
         ([2, 3, 9, 7], [5, 3, 3, 2], (1, 0, 0, 1)),
         ([1, 2, 5, 11], [7, 2, 1, 7], (0, 0, 3, 6)),
         ([4, 1, 6, 6], [1, 1, 3, 3], (1, 1, 1, 1)),
+        ([2, 2, 4, 4], [3, 2, 2, 2], (3, 1, 2, 0)),
+        ([2, 7, 8, 8], [12, 7, 3, 3], (1, 1, 1, 1)),
+        ([2, 6, 9, 9], [6, 6, 3, 3], (0, 0, 0, 0)),
     ];
 
     #[test]

@@ -60,6 +60,59 @@ impl UnaryOp {
     }
 }
 
+impl UnaryOp {
+    /// `out[i] = op(input[i])`. The `match` is outside the loops, one loop per op, so each
+    /// vectorizes; a `match` per element compiles to an indirect jump per element.
+    pub fn apply_slice(self, out: &mut [f32], input: &[f32]) {
+        #[inline(always)]
+        fn each(out: &mut [f32], input: &[f32], f: impl Fn(f32) -> f32) {
+            out.iter_mut().zip(input).for_each(|(o, &x)| *o = f(x));
+        }
+        match self {
+            UnaryOp::Neg => each(out, input, |x| UnaryOp::Neg.apply(x)),
+            UnaryOp::Exp => each(out, input, |x| UnaryOp::Exp.apply(x)),
+            UnaryOp::Log => each(out, input, |x| UnaryOp::Log.apply(x)),
+            UnaryOp::Sqrt => each(out, input, |x| UnaryOp::Sqrt.apply(x)),
+            UnaryOp::Abs => each(out, input, |x| UnaryOp::Abs.apply(x)),
+            UnaryOp::Square => each(out, input, |x| UnaryOp::Square.apply(x)),
+            UnaryOp::Recip => each(out, input, |x| UnaryOp::Recip.apply(x)),
+            UnaryOp::Sigmoid => each(out, input, |x| UnaryOp::Sigmoid.apply(x)),
+            UnaryOp::Tanh => each(out, input, |x| UnaryOp::Tanh.apply(x)),
+            UnaryOp::Relu => each(out, input, |x| UnaryOp::Relu.apply(x)),
+            UnaryOp::LeakyRelu(a) => each(out, input, |x| UnaryOp::LeakyRelu(a).apply(x)),
+            UnaryOp::Elu(a) => each(out, input, |x| UnaryOp::Elu(a).apply(x)),
+            UnaryOp::AddScalar(c) => each(out, input, |x| UnaryOp::AddScalar(c).apply(x)),
+            UnaryOp::MulScalar(c) => each(out, input, |x| UnaryOp::MulScalar(c).apply(x)),
+            UnaryOp::Powf(p) => each(out, input, |x| UnaryOp::Powf(p).apply(x)),
+        }
+    }
+
+    /// `xs[i] = op(xs[i])`, one loop per op (see [`UnaryOp::apply_slice`]).
+    pub fn apply_inplace(self, xs: &mut [f32]) {
+        #[inline(always)]
+        fn each(xs: &mut [f32], f: impl Fn(f32) -> f32) {
+            xs.iter_mut().for_each(|x| *x = f(*x));
+        }
+        match self {
+            UnaryOp::Neg => each(xs, |x| UnaryOp::Neg.apply(x)),
+            UnaryOp::Exp => each(xs, |x| UnaryOp::Exp.apply(x)),
+            UnaryOp::Log => each(xs, |x| UnaryOp::Log.apply(x)),
+            UnaryOp::Sqrt => each(xs, |x| UnaryOp::Sqrt.apply(x)),
+            UnaryOp::Abs => each(xs, |x| UnaryOp::Abs.apply(x)),
+            UnaryOp::Square => each(xs, |x| UnaryOp::Square.apply(x)),
+            UnaryOp::Recip => each(xs, |x| UnaryOp::Recip.apply(x)),
+            UnaryOp::Sigmoid => each(xs, |x| UnaryOp::Sigmoid.apply(x)),
+            UnaryOp::Tanh => each(xs, |x| UnaryOp::Tanh.apply(x)),
+            UnaryOp::Relu => each(xs, |x| UnaryOp::Relu.apply(x)),
+            UnaryOp::LeakyRelu(a) => each(xs, |x| UnaryOp::LeakyRelu(a).apply(x)),
+            UnaryOp::Elu(a) => each(xs, |x| UnaryOp::Elu(a).apply(x)),
+            UnaryOp::AddScalar(c) => each(xs, |x| UnaryOp::AddScalar(c).apply(x)),
+            UnaryOp::MulScalar(c) => each(xs, |x| UnaryOp::MulScalar(c).apply(x)),
+            UnaryOp::Powf(p) => each(xs, |x| UnaryOp::Powf(p).apply(x)),
+        }
+    }
+}
+
 /// The logistic function, stable for large |x|.
 #[inline(always)]
 pub fn sigmoid(x: f32) -> f32 {
@@ -94,6 +147,38 @@ impl BinaryOp {
             BinaryOp::Min => a.min(b),
         }
     }
+    /// `out[i] = op(a[i], b[i])`, one loop per op so that each vectorizes.
+    pub fn apply_slices(self, out: &mut [f32], a: &[f32], b: &[f32]) {
+        #[inline(always)]
+        fn each(out: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) {
+            out.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (&x, &y))| *o = f(x, y));
+        }
+        match self {
+            BinaryOp::Add => each(out, a, b, |x, y| x + y),
+            BinaryOp::Sub => each(out, a, b, |x, y| x - y),
+            BinaryOp::Mul => each(out, a, b, |x, y| x * y),
+            BinaryOp::Div => each(out, a, b, |x, y| x / y),
+            BinaryOp::Max => each(out, a, b, f32::max),
+            BinaryOp::Min => each(out, a, b, f32::min),
+        }
+    }
+
+    /// `out[i] = op(a[i], y)` for one scalar `y`.
+    pub fn apply_scalar(self, out: &mut [f32], a: &[f32], y: f32) {
+        #[inline(always)]
+        fn each(out: &mut [f32], a: &[f32], f: impl Fn(f32) -> f32) {
+            out.iter_mut().zip(a).for_each(|(o, &x)| *o = f(x));
+        }
+        match self {
+            BinaryOp::Add => each(out, a, |x| x + y),
+            BinaryOp::Sub => each(out, a, |x| x - y),
+            BinaryOp::Mul => each(out, a, |x| x * y),
+            BinaryOp::Div => each(out, a, |x| x / y),
+            BinaryOp::Max => each(out, a, |x| x.max(y)),
+            BinaryOp::Min => each(out, a, |x| x.min(y)),
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             BinaryOp::Add => "add",
@@ -110,17 +195,13 @@ impl Tensor {
     /// Applies `op` to every element.
     pub fn map(&self, op: UnaryOp) -> Tensor {
         let mut out = vec![0.0; self.numel()];
-        zip_chunks(&mut out, self.data(), |o, i| {
-            for (o, &x) in o.iter_mut().zip(i) {
-                *o = op.apply(x);
-            }
-        });
+        zip_chunks(&mut out, self.data(), |o, i| op.apply_slice(o, i));
         Tensor::new_unchecked(out, self.shape())
     }
 
     /// Applies `op` in place (copying first only if the storage is shared).
     pub fn map_inplace(&mut self, op: UnaryOp) {
-        chunks_mut(self.data_mut(), |_, o| o.iter_mut().for_each(|x| *x = op.apply(*x)));
+        chunks_mut(self.data_mut(), |_, o| op.apply_inplace(o));
     }
 
     /// `op(self, other)` with NumPy broadcasting; errors name the op and both shapes.
@@ -133,27 +214,19 @@ impl Tensor {
             // Same shape: a straight zip (the common case).
             chunks_mut(&mut out, |start, o| {
                 let len = o.len();
-                let (a, b) = (&a[start..start + len], &b[start..start + len]);
-                for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
-                    *o = op.apply(x, y);
-                }
+                op.apply_slices(o, &a[start..start + len], &b[start..start + len]);
             });
         } else if other.numel() == 1 {
             let y = b[0];
-            zip_chunks(&mut out, a, |o, a| {
-                for (o, &x) in o.iter_mut().zip(a) {
-                    *o = op.apply(x, y);
-                }
-            });
+            zip_chunks(&mut out, a, |o, a| op.apply_scalar(o, a, y));
         } else if self.shape() == shape.as_slice() && shape.ends_with(other.shape()) {
             // Trailing broadcast, e.g. [N, C] op [C]: repeat `other` along the leading rows.
             let inner = other.numel();
-            chunks_mut(&mut out, |start, o| {
-                for (k, o) in o.iter_mut().enumerate() {
-                    let i = start + k;
-                    *o = op.apply(a[i], b[i % inner]);
+            if inner > 0 {
+                for (o, a) in out.chunks_mut(inner).zip(a.chunks(inner)) {
+                    op.apply_slices(o, a, b);
                 }
-            });
+            }
         } else {
             let sa = broadcast_strides(self.shape(), &shape);
             let sb = broadcast_strides(other.shape(), &shape);

@@ -147,21 +147,23 @@ pub fn pool2d_forward(g: &PoolGeom, kind: PoolKind, x: &[f32]) -> (Vec<f32>, Vec
 }
 
 /// The common case (2x2 windows, stride 2, no padding) without per-window bookkeeping.
+/// Branch-free selects: which of four values wins is data-dependent and unpredictable, so
+/// compare-and-branch code mispredicts about half the time.
 fn max_pool_2x2(g: &PoolGeom, x: &[f32], out: &mut [f32], arg: &mut [u32]) {
     for oy in 0..g.oh {
         let (r0, r1) = (2 * oy * g.w, (2 * oy + 1) * g.w);
+        let (top, bottom) = (&x[r0..r0 + 2 * g.ow], &x[r1..r1 + 2 * g.ow]);
         let (o_row, a_row) = (&mut out[oy * g.ow..(oy + 1) * g.ow], &mut arg[oy * g.ow..(oy + 1) * g.ow]);
-        for ox in 0..g.ow {
-            let i = 2 * ox;
-            let cand = [r0 + i, r0 + i + 1, r1 + i, r1 + i + 1];
-            let mut at = cand[0];
-            for &c in &cand[1..] {
-                if x[c] > x[at] {
-                    at = c;
-                }
-            }
-            o_row[ox] = x[at];
-            a_row[ox] = at as u32;
+        for (ox, ((t, b), (o, a))) in
+            top.chunks_exact(2).zip(bottom.chunks_exact(2)).zip(o_row.iter_mut().zip(a_row.iter_mut())).enumerate()
+        {
+            let i = (2 * ox) as u32;
+            // Ties keep the first in row-major order, as the general loop does.
+            let (vt, it) = if t[1] > t[0] { (t[1], r0 as u32 + i + 1) } else { (t[0], r0 as u32 + i) };
+            let (vb, ib) = if b[1] > b[0] { (b[1], r1 as u32 + i + 1) } else { (b[0], r1 as u32 + i) };
+            let (v, at) = if vb > vt { (vb, ib) } else { (vt, it) };
+            *o = v;
+            *a = at;
         }
     }
 }
