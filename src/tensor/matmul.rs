@@ -4,6 +4,7 @@
 use super::Tensor;
 use crate::{Error, Result};
 use gemm::Parallelism;
+use rayon::prelude::*;
 
 /// Below this many multiply-adds a product runs on one thread (fork-join would dominate).
 const GEMM_PARALLEL_MIN_MACS: usize = 48 * 48 * 48;
@@ -55,35 +56,58 @@ fn gemm_with(
     let (a_rs, a_cs) = if trans_a { (1, m as isize) } else { (k as isize, 1) };
     let (b_rs, b_cs) = if trans_b { (1, k as isize) } else { (n as isize, 1) };
     let threads = rayon::current_num_threads();
-    let parallelism = if may_fork && m * n * k >= GEMM_PARALLEL_MIN_MACS && threads > 1 {
-        Parallelism::Rayon(threads)
-    } else {
-        Parallelism::None
-    };
+    let parallel = may_fork && m * n * k >= GEMM_PARALLEL_MIN_MACS && threads > 1;
+    if parallel && m >= ROW_SPLIT_MIN_ROWS * threads {
+        // One block of C's rows per thread, each a serial product: no synchronization
+        // inside the product (the gemm crate's own threading costs more at these sizes).
+        // B is packed by every thread, a small price next to the product.
+        let rows = m.div_ceil(threads);
+        let (a_addr, b_addr) = (a.as_ptr() as usize, b.as_ptr() as usize);
+        c[..m * n].par_chunks_mut(rows * n).enumerate().for_each(|(t, c_part)| {
+            let r0 = t * rows;
+            let mt = c_part.len() / n;
+            // SAFETY: rows r0..r0+mt of A' start at offset r0 * a_rs and stay inside `a`
+            // (checked above for the whole product); `c_part` is exactly those rows of C.
+            unsafe {
+                raw_gemm(
+                    (mt, n, k),
+                    c_part.as_mut_ptr(),
+                    accumulate,
+                    ((a_addr as *const f32).offset(r0 as isize * a_rs), a_rs, a_cs),
+                    (b_addr as *const f32, b_rs, b_cs),
+                    Parallelism::None,
+                )
+            }
+        });
+        return;
+    }
+    let parallelism = if parallel { Parallelism::Rayon(threads) } else { Parallelism::None };
     // SAFETY: the asserts above guarantee every index gemm touches is inside the slices;
     // c does not alias a or b (distinct borrows).
+    unsafe { raw_gemm((m, n, k), c.as_mut_ptr(), accumulate, (a.as_ptr(), a_rs, a_cs), (b.as_ptr(), b_rs, b_cs), parallelism) }
+}
+
+/// Rows of C per thread below which a parallel product is left to the gemm crate's own
+/// threading (which can split the columns instead).
+const ROW_SPLIT_MIN_ROWS: usize = 32;
+
+/// `c [m, n] (+)= a' b'` on raw row-major `c` and strided (pointer, row stride, column
+/// stride) views of a' and b'.
+///
+/// # Safety
+/// Every element of the three views must be inside its allocation; `c` must not overlap
+/// `a` or `b`.
+unsafe fn raw_gemm(
+    (m, n, k): (usize, usize, usize),
+    c: *mut f32,
+    accumulate: bool,
+    (a, a_rs, a_cs): (*const f32, isize, isize),
+    (b, b_rs, b_cs): (*const f32, isize, isize),
+    parallelism: Parallelism,
+) {
+    // SAFETY: forwarded to the caller's contract.
     unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
+        gemm::gemm(m, n, k, c, 1, n as isize, accumulate, a, a_cs, a_rs, b, b_cs, b_rs, 1.0, 1.0, false, false, false, parallelism)
     }
 }
 
@@ -187,7 +211,7 @@ mod tests {
     #[test]
     fn gemm_matches_reference_in_every_transpose_combination() {
         let mut rng = Rng::seeded(7);
-        for &(m, k, n) in &[(1, 1, 1), (3, 5, 2), (17, 33, 9), (64, 70, 65), (128, 784, 32)] {
+        for &(m, k, n) in &[(1, 1, 1), (3, 5, 2), (17, 33, 9), (64, 70, 65), (128, 784, 32), (131, 50, 77)] {
             let a: Vec<f32> = (0..m * k).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
             let b: Vec<f32> = (0..k * n).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
             let want = matmul_reference(&a, &b, m, k, n);
