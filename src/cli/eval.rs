@@ -55,8 +55,6 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         }
         LoadedModel::Knn(_) => {
             let probs = model.predict_proba(&test.inputs)?;
-    let top5 = strata::data::split::labels_of(&test)
-        .and_then(|l| strata::metrics::count_top_k(&probs, l, 5).ok().map(|h| h as f32 / l.len().max(1) as f32));
             let secs = start.elapsed().as_secs_f64();
             let labels = strata::data::split::labels_of(&test).unwrap_or(&[]);
             let predicted = predicted_classes(&probs)?;
