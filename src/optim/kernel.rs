@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 /// Tensors with at least this many elements are updated by several threads; below it the
 /// fork-join costs more than the update (a few flops per element, memory bound).
-pub const PARALLEL_MIN: usize = 1 << 18;
+pub const PARALLEL_MIN: usize = 1 << 16;
 
 /// Chunk length for a parallel update of `n` elements, or `None` to run serially.
 fn parallel_chunk(n: usize) -> Option<usize> {
