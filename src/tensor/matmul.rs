@@ -7,7 +7,7 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 /// Below this many multiply-adds a product runs on one thread (fork-join would dominate).
-const GEMM_PARALLEL_MIN_MACS: usize = 48 * 48 * 48;
+const GEMM_PARALLEL_MIN_MACS: usize = 1 << 19;
 
 /// `c = beta_c * c + a' b'` where `a'` is `a` (m x k) or its transpose, `b'` is `b` (k x n)
 /// or its transpose; all row-major. With `accumulate == false`, `c` is overwritten.
@@ -71,7 +71,7 @@ fn gemm_with(
             unsafe {
                 raw_gemm(
                     (mt, n, k),
-                    c_part.as_mut_ptr(),
+                    (c_part.as_mut_ptr(), n as isize),
                     accumulate,
                     ((a_addr as *const f32).offset(r0 as isize * a_rs), a_rs, a_cs),
                     (b_addr as *const f32, b_rs, b_cs),
@@ -81,25 +81,50 @@ fn gemm_with(
         });
         return;
     }
+    if parallel && n >= COLUMN_SPLIT_MIN_COLUMNS * threads {
+        // Few rows (small batches): one block of C's columns per thread instead.
+        let cols = n.div_ceil(threads).div_ceil(16) * 16;
+        let (a_addr, b_addr, c_addr) = (a.as_ptr() as usize, b.as_ptr() as usize, c.as_mut_ptr() as usize);
+        (0..n.div_ceil(cols)).into_par_iter().for_each(|t| {
+            let j0 = t * cols;
+            let nt = cols.min(n - j0);
+            // SAFETY: columns j0..j0+nt of B' and C are inside the checked buffers, and the
+            // threads' column blocks of C are disjoint.
+            unsafe {
+                raw_gemm(
+                    (m, nt, k),
+                    ((c_addr as *mut f32).add(j0), n as isize),
+                    accumulate,
+                    (a_addr as *const f32, a_rs, a_cs),
+                    ((b_addr as *const f32).offset(j0 as isize * b_cs), b_rs, b_cs),
+                    Parallelism::None,
+                )
+            }
+        });
+        return;
+    }
     let parallelism = if parallel { Parallelism::Rayon(threads) } else { Parallelism::None };
     // SAFETY: the asserts above guarantee every index gemm touches is inside the slices;
     // c does not alias a or b (distinct borrows).
-    unsafe { raw_gemm((m, n, k), c.as_mut_ptr(), accumulate, (a.as_ptr(), a_rs, a_cs), (b.as_ptr(), b_rs, b_cs), parallelism) }
+    unsafe { raw_gemm((m, n, k), (c.as_mut_ptr(), n as isize), accumulate, (a.as_ptr(), a_rs, a_cs), (b.as_ptr(), b_rs, b_cs), parallelism) }
 }
 
 /// Rows of C per thread below which a parallel product is left to the gemm crate's own
 /// threading (which can split the columns instead).
 const ROW_SPLIT_MIN_ROWS: usize = 32;
 
-/// `c [m, n] (+)= a' b'` on raw row-major `c` and strided (pointer, row stride, column
-/// stride) views of a' and b'.
+/// Columns of C per thread needed to split a product with few rows by columns.
+const COLUMN_SPLIT_MIN_COLUMNS: usize = 64;
+
+/// `c [m, n] (+)= a' b'` on a row-major view (pointer, row stride) of `c` and strided
+/// (pointer, row stride, column stride) views of a' and b'.
 ///
 /// # Safety
 /// Every element of the three views must be inside its allocation; `c` must not overlap
 /// `a` or `b`.
 unsafe fn raw_gemm(
     (m, n, k): (usize, usize, usize),
-    c: *mut f32,
+    (c, c_rs): (*mut f32, isize),
     accumulate: bool,
     (a, a_rs, a_cs): (*const f32, isize, isize),
     (b, b_rs, b_cs): (*const f32, isize, isize),
@@ -107,7 +132,7 @@ unsafe fn raw_gemm(
 ) {
     // SAFETY: forwarded to the caller's contract.
     unsafe {
-        gemm::gemm(m, n, k, c, 1, n as isize, accumulate, a, a_cs, a_rs, b, b_cs, b_rs, 1.0, 1.0, false, false, false, parallelism)
+        gemm::gemm(m, n, k, c, 1, c_rs, accumulate, a, a_cs, a_rs, b, b_cs, b_rs, 1.0, 1.0, false, false, false, parallelism)
     }
 }
 
@@ -211,7 +236,7 @@ mod tests {
     #[test]
     fn gemm_matches_reference_in_every_transpose_combination() {
         let mut rng = Rng::seeded(7);
-        for &(m, k, n) in &[(1, 1, 1), (3, 5, 2), (17, 33, 9), (64, 70, 65), (128, 784, 32), (131, 50, 77)] {
+        for &(m, k, n) in &[(1, 1, 1), (3, 5, 2), (17, 33, 9), (64, 70, 65), (128, 784, 32), (131, 50, 77), (16, 784, 256), (5, 300, 1000)] {
             let a: Vec<f32> = (0..m * k).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
             let b: Vec<f32> = (0..k * n).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
             let want = matmul_reference(&a, &b, m, k, n);
