@@ -39,6 +39,8 @@ pub use tensor::Tensor;
 pub fn set_threads(n: usize) -> Result<()> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(n)
+        // Commands run on a worker (see the CLI): give workers a main thread's stack.
+        .stack_size(8 << 20)
         .build_global()
         .map_err(|e| Error::invalid("threads", e.to_string()))
 }

@@ -68,7 +68,11 @@ pub fn run() -> anyhow::Result<()> {
         None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     };
     strata::set_threads(threads)?;
-    match cli.command {
+    // The command runs on a worker of the pool rather than on the main thread: each
+    // parallel kernel then starts on the calling worker and the other workers steal from
+    // it, instead of the main thread handing every kernel to the pool and sleeping until
+    // it is done (a wake-up per kernel, thousands per second).
+    rayon::scope(|_| match cli.command {
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Predict(a) => predict::run(a),
@@ -77,5 +81,5 @@ pub fn run() -> anyhow::Result<()> {
         Command::Cv(a) => cv::run(a),
         Command::Filters(a) => filters::run(a),
         Command::Textgen(a) => textgen::run(a),
-    }
+    })
 }
