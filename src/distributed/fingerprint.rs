@@ -157,6 +157,7 @@ mod tests {
         }
         fn all_reduce_sum(&self, _: &mut [f32]) {}
         fn all_reduce_sum_f64(&self, _: &mut [f64]) {}
+        fn barrier(&self) {}
         fn all_gather_u64(&self, _local: &[u64]) -> Vec<u64> {
             let call = self.calls.get();
             self.calls.set(call + 1);

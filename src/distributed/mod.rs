@@ -46,6 +46,8 @@ pub trait Communicator: fmt::Debug {
     fn all_reduce_sum_f64(&self, buf: &mut [f64]);
     /// Every rank's `local` (all of the same length), concatenated in rank order.
     fn all_gather_u64(&self, local: &[u64]) -> Vec<u64>;
+    /// Returns when every rank has called it.
+    fn barrier(&self);
     /// Ends every rank now with exit status `code` (a failure on one rank that the
     /// others cannot see, so they are not left waiting in a collective).
     fn abort(&self, code: i32) -> !;
@@ -130,6 +132,7 @@ impl Communicator for Local {
         self.stats.time(std::mem::size_of_val(buf), || ());
     }
     fn all_reduce_sum_f64(&self, _buf: &mut [f64]) {}
+    fn barrier(&self) {}
     fn all_gather_u64(&self, local: &[u64]) -> Vec<u64> {
         local.to_vec()
     }

@@ -37,10 +37,6 @@ impl MpiComm {
     pub fn host(&self) -> String {
         mpi::environment::processor_name().unwrap_or_default()
     }
-    /// A barrier: returns when every rank has reached it.
-    pub fn barrier(&self) {
-        self.world.barrier();
-    }
 }
 
 impl Communicator for MpiComm {
@@ -61,6 +57,9 @@ impl Communicator for MpiComm {
     fn all_reduce_sum_f64(&self, buf: &mut [f64]) {
         let send = buf.to_vec();
         self.world.all_reduce_into(&send[..], buf, SystemOperation::sum());
+    }
+    fn barrier(&self) {
+        self.world.barrier();
     }
     fn all_gather_u64(&self, local: &[u64]) -> Vec<u64> {
         let mut out = vec![0u64; local.len() * self.size()];

@@ -57,6 +57,8 @@ pub struct TrainSettings {
     pub clip_norm: Option<f32>,
     /// Clamp every gradient element to [-v, v] before each update.
     pub clip_value: Option<f32>,
+    /// Train data-parallel with the ranks of this communicator (networks only).
+    pub distributed: Option<crate::distributed::SharedComm>,
 }
 
 impl Default for TrainSettings {
@@ -78,6 +80,7 @@ impl Default for TrainSettings {
             augment: None,
             clip_norm: None,
             clip_value: None,
+            distributed: None,
         }
     }
 }
@@ -259,6 +262,7 @@ impl Learner {
                 opts.augment = s.augment.clone();
                 opts.clip_norm = s.clip_norm;
                 opts.clip_value = s.clip_value;
+                opts.distributed = s.distributed.clone();
                 match (validation, s.validation_split) {
                     (Some(v), _) => opts = opts.validation(v),
                     (None, Some(f)) => opts = opts.validation_split(f),
