@@ -88,6 +88,9 @@ pub struct TrainArgs {
     /// Unsupervised pretraining epochs per layer for dbn and sae (default: the model's; 0: none).
     #[arg(long)]
     pub(super) pretrain_epochs: Option<usize>,
+    /// End every epoch after this many steps (quick runs, throughput measurements).
+    #[arg(long, value_name = "N")]
+    pub(super) steps_per_epoch: Option<usize>,
     /// Train data-parallel over the processes of an MPI job: `mpirun -n N strata train ...
     /// --distributed` (also on whenever mpirun starts more than one process). --batch-size is
     /// the global batch. Needs strata built with `--features mpi`.
@@ -131,7 +134,8 @@ fn agree_on_flags(a: &TrainArgs, comm: &dyn Communicator) -> anyhow::Result<()> 
         .text("test split", &format!("{:?} {}", a.test_split, a.scaling))
         .text("augmentation", &format!("{:?}", a.augment))
         .text("gradient clipping", &format!("{:?} {:?}", a.clip_norm, a.clip_value))
-        .number("resume", a.resume as u64);
+        .number("resume", a.resume as u64)
+        .number("steps per epoch", a.steps_per_epoch.map_or(0, |n| n as u64));
     Ok(agree(comm, &fp)?)
 }
 
@@ -147,10 +151,16 @@ fn train(a: TrainArgs, comm: Option<SharedComm>) -> anyhow::Result<()> {
     let quiet = a.quiet || rank != 0;
     // dbn/sae/autoencoders: pretraining, reconstruction targets, pictures (strata::pretrain).
     if let Some(plan) = strata::pretrain::Plan::parse(&a.model)? {
+        if a.steps_per_epoch.is_some() {
+            anyhow::bail!("invalid --steps-per-epoch: not for {} (pretraining plans run whole epochs)", a.model);
+        }
         return super::train_plan::run(a, plan);
     }
     if a.pretrain_epochs.is_some() || a.noise.is_some() {
         anyhow::bail!("invalid --pretrain-epochs/--noise: only for the models {}", strata::pretrain::NAMES.join(", "));
+    }
+    if a.steps_per_epoch == Some(0) {
+        anyhow::bail!("invalid --steps-per-epoch: must be at least 1");
     }
     for (flag, v) in [("--clip-norm", a.clip_norm), ("--clip-value", a.clip_value)] {
         if v.is_some_and(|v| !(v > 0.0 && v.is_finite())) {
@@ -191,6 +201,7 @@ fn train(a: TrainArgs, comm: Option<SharedComm>) -> anyhow::Result<()> {
         augment: a.augment.clone(),
         clip_norm: a.clip_norm,
         clip_value: a.clip_value,
+        max_steps_per_epoch: a.steps_per_epoch,
         distributed: comm.clone(),
     };
     let name_for_dir = {

@@ -57,6 +57,8 @@ pub struct TrainSettings {
     pub clip_norm: Option<f32>,
     /// Clamp every gradient element to [-v, v] before each update.
     pub clip_value: Option<f32>,
+    /// End each epoch after this many steps (benchmarks, quick experiments).
+    pub max_steps_per_epoch: Option<usize>,
     /// Train data-parallel with the ranks of this communicator (networks only).
     pub distributed: Option<crate::distributed::SharedComm>,
 }
@@ -80,6 +82,7 @@ impl Default for TrainSettings {
             augment: None,
             clip_norm: None,
             clip_value: None,
+            max_steps_per_epoch: None,
             distributed: None,
         }
     }
@@ -263,6 +266,7 @@ impl Learner {
                 opts.clip_norm = s.clip_norm;
                 opts.clip_value = s.clip_value;
                 opts.distributed = s.distributed.clone();
+                opts.max_steps_per_epoch = s.max_steps_per_epoch;
                 match (validation, s.validation_split) {
                     (Some(v), _) => opts = opts.validation(v),
                     (None, Some(f)) => opts = opts.validation_split(f),
