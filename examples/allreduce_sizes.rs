@@ -6,7 +6,7 @@
 //! ```
 //! For each size (256 B to 64 MiB of f32) every rank sums a buffer with the others'
 //! (`Communicator::all_reduce_sum`, as training does once per step), repeated; rank 0
-//! prints the median time and fits `t(n) = a + b * n` by least squares over the sizes.
+//! prints the median time and fits `t(n) = a + b * n` (least squares on relative error).
 
 use strata::distributed::{Communicator, MpiComm};
 use std::time::Instant;
@@ -43,14 +43,20 @@ fn main() -> strata::Result<()> {
     if rank != 0 {
         return Ok(());
     }
-    // Least squares t = a + b * bytes.
-    let k = rows.len() as f64;
-    let (sx, sy) = rows.iter().fold((0.0, 0.0), |(x, y), &(b, t)| (x + b as f64, y + t));
-    let (mx, my) = (sx / k, sy / k);
-    let sxx: f64 = rows.iter().map(|&(b, _)| (b as f64 - mx).powi(2)).sum();
-    let sxy: f64 = rows.iter().map(|&(b, t)| (b as f64 - mx) * (t - my)).sum();
-    let b = sxy / sxx;
-    let a = my - b * mx;
+    // t = a + b * bytes, by least squares on the relative error (rows divided by t), so the
+    // small messages decide the latency a and the large ones the bandwidth 1/b.
+    let (mut s11, mut s1n, mut snn, mut s1t, mut snt) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for &(bytes, t) in &rows {
+        let (w, x) = (1.0 / t, bytes as f64 / t); // the scaled row [1/t, n/t] against 1
+        s11 += w * w;
+        s1n += w * x;
+        snn += x * x;
+        s1t += w;
+        snt += x;
+    }
+    let det = s11 * snn - s1n * s1n;
+    let a = (snn * s1t - s1n * snt) / det;
+    let b = (s11 * snt - s1n * s1t) / det;
     println!("all-reduce (sum, f32) on {p} ranks; median of repeated calls, mean over ranks");
     println!("{:>12} {:>12} {:>12}", "bytes", "microseconds", "GB/s (n/t)");
     for &(bytes, t) in &rows {

@@ -5,7 +5,7 @@
 # the median, and rank 0's share of training time spent in the gradient all-reduce.
 #   scripts/mpi-bench.sh WORKLOAD STEPS_PER_EPOCH EPOCHS [STRATA_BINARY]
 set -euo pipefail
-W=${1:-lenet5}; STEPS=${2:-150}; EPOCHS=${3:-4}; B=${4:-target/release/strata}
+W=${1:-lenet5}; STEPS=${2:-150}; EPOCHS=${3:-4}; B=$(realpath "${4:-target/release/strata}")
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 OUT=$(mktemp -d)
 common=(train --model "$W" --data fashion-mnist --epochs "$EPOCHS" --steps-per-epoch "$STEPS" --batch-size 128 --seed 1 --quiet --json)
@@ -21,9 +21,20 @@ print(f"{sys.argv[1]:<22} img/s per epoch {[round(x) for x in ips]}  median {sta
       + (f"  all-reduce {100*share:.1f}% of training time, {kib:.0f} KiB/step" if share is not None else ""))
 ' "$1"
 }
-echo "load before: $(uptime | sed 's/.*load/load/')"
-RAYON_NUM_THREADS=2 "$B" "${common[@]}" --out "$OUT/one" | summarize "1 process x 2 threads"
-echo "load: $(uptime | sed 's/.*load/load/')"
-RAYON_NUM_THREADS=1 mpirun -n 2 -x RAYON_NUM_THREADS "$B" "${common[@]}" --out "$OUT/two" --distributed | summarize "2 ranks x 1 thread"
-echo "load after: $(uptime | sed 's/.*load/load/')"
+# The machine is shared: sample every process once a second while a run lasts, and report
+# the CPU that processes other than this benchmark's took (100% = one core).
+others() {
+  awk -v me="$B" '/^top -/ {n++}
+       $1 ~ /^[0-9]+$/ && index($0, me) == 0 && $12 !~ /^(mpirun|orted|top|prterun)$/ {cpu[n] += $9}
+       END {s = 0; for (i in cpu) s += cpu[i]; printf "other processes %.0f%% CPU (mean of %d samples)", (n ? s / n : 0), n}' "$1"
+}
+measure() {
+  local label=$1; shift
+  top -b -c -d 1 -w 512 > "$OUT/top" & local top_pid=$!
+  "$@" | summarize "$label"
+  kill "$top_pid"; wait "$top_pid" 2>/dev/null || true
+  echo "    $(uptime | sed 's/.*load/load/'); $(others "$OUT/top")"
+}
+measure "1 process x 2 threads" env RAYON_NUM_THREADS=2 "$B" "${common[@]}" --out "$OUT/one"
+measure "2 ranks x 1 thread" env RAYON_NUM_THREADS=1 mpirun -n 2 -x RAYON_NUM_THREADS "$B" "${common[@]}" --out "$OUT/two" --distributed
 rm -rf "$OUT"
