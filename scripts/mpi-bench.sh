@@ -3,9 +3,9 @@
 # threads, same global batch, same binary (built with --features mpi; the single process
 # does not start MPI). Prints each run's per-epoch img/s (epoch 1 is warm-up and dropped),
 # the median, and rank 0's share of training time spent in the gradient all-reduce.
-#   scripts/mpi-bench.sh WORKLOAD STEPS_PER_EPOCH EPOCHS [STRATA_BINARY]
+#   scripts/mpi-bench.sh WORKLOAD STEPS_PER_EPOCH EPOCHS [STRATA_BINARY] [one|two|both]
 set -euo pipefail
-W=${1:-lenet5}; STEPS=${2:-150}; EPOCHS=${3:-4}; B=$(realpath "${4:-target/release/strata}")
+W=${1:-lenet5}; STEPS=${2:-150}; EPOCHS=${3:-4}; B=$(realpath "${4:-target/release/strata}"); WHICH=${5:-both}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 OUT=$(mktemp -d)
 common=(train --model "$W" --data fashion-mnist --epochs "$EPOCHS" --steps-per-epoch "$STEPS" --batch-size 128 --seed 1 --quiet --json)
@@ -35,6 +35,6 @@ measure() {
   kill "$top_pid"; wait "$top_pid" 2>/dev/null || true
   echo "    $(uptime | sed 's/.*load/load/'); $(others "$OUT/top")"
 }
-measure "1 process x 2 threads" env RAYON_NUM_THREADS=2 "$B" "${common[@]}" --out "$OUT/one"
-measure "2 ranks x 1 thread" env RAYON_NUM_THREADS=1 mpirun -n 2 -x RAYON_NUM_THREADS "$B" "${common[@]}" --out "$OUT/two" --distributed
+[ "$WHICH" = two ] || measure "1 process x 2 threads" env RAYON_NUM_THREADS=2 "$B" "${common[@]}" --out "$OUT/one"
+[ "$WHICH" = one ] || measure "2 ranks x 1 thread" env RAYON_NUM_THREADS=1 mpirun -n 2 -x RAYON_NUM_THREADS "$B" "${common[@]}" --out "$OUT/two" --distributed
 rm -rf "$OUT"
