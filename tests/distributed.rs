@@ -289,3 +289,19 @@ fn a_rank_killed_during_training_ends_the_whole_job() {
     assert!(r.stderr.contains("signal 9"), "mpirun should report the killed rank: {}", r.stderr);
     assert!(start.elapsed().as_secs() < 60, "took {:?}", start.elapsed());
 }
+
+#[test]
+fn a_diverging_loss_stops_every_rank_with_one_line() {
+    let d = temp_dir("diverge");
+    let iris = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/iris.csv");
+    let out = d.join("out");
+    let args = ["-n", "2", STRATA, "train", "--model", "mlp", "--data", iris, "--epochs", "3", "--batch-size", "10"];
+    let args: Vec<&str> = args.iter().copied().chain(["--lr", "1e30", "--out", out.to_str().unwrap(), "--distributed"]).collect();
+    // The summed loss is the same on every rank, so all stop in the same step.
+    let r = mpirun(&args);
+    assert_ne!(r.code, 0);
+    assert_no_panic(&r);
+    let errors = strata_errors(&r.stderr);
+    assert_eq!(errors.len(), 1, "{}", r.stderr);
+    assert!(errors[0].starts_with("error: loss became NaN at epoch 1") && errors[0].contains("diverged"), "{}", errors[0]);
+}

@@ -34,7 +34,8 @@ pub fn start(flag: bool) -> anyhow::Result<Option<SharedComm>> {
 ///
 /// - Success: MPI is finalized on return (every rank gets there).
 /// - An error all ranks reached together ([`strata::Error::Distributed`], e.g. one rank's
-///   seed differs): rank 0 prints it (one line), then all ranks finalize and exit 1.
+///   seed differs, or a diverged loss): rank 0 prints it (one line), then all ranks
+///   finalize and exit 1.
 /// - Any other error was seen by this rank alone (its data file is missing, say), while
 ///   the others may already wait in a collective: print it with the rank and abort the
 ///   whole job (MPI_Abort), so no rank hangs.
@@ -47,7 +48,10 @@ pub fn run_ranks(comm: SharedComm, body: impl FnOnce(SharedComm) -> anyhow::Resu
     }
     let text = format!("{e:#}").replace('\n', " ");
     // One write per line: the ranks' output is merged by mpirun.
-    if matches!(e.downcast_ref::<strata::Error>(), Some(strata::Error::Distributed(_))) {
+    // Errors every rank meets at the same point: a configuration mismatch, or a loss that
+    // became NaN (the loss is summed over the ranks, so all see it in the same step).
+    let collective = matches!(e.downcast_ref::<strata::Error>(), Some(strata::Error::Distributed(_) | strata::Error::NonFinite { .. }));
+    if collective {
         if rank == 0 {
             eprintln!("{}", format!("error: {text}"));
         }
