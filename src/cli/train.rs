@@ -178,7 +178,9 @@ fn train(a: TrainArgs, comm: Option<SharedComm>) -> anyhow::Result<()> {
             let monitor: Monitor = a.monitor.parse()?;
             if monitor.needs_validation() && validation_split.is_none() {
                 validation_split = Some(0.1);
-                eprintln!("note: early stopping validates on 10% of the training data (--validation-split 0.1)");
+                if rank == 0 {
+                    eprintln!("note: early stopping validates on 10% of the training data (--validation-split 0.1)");
+                }
             }
             Some(EarlyStopping::new(p).monitor(monitor))
         }
