@@ -17,7 +17,16 @@ pub fn start(flag: bool) -> anyhow::Result<Option<SharedComm>> {
     }
     #[cfg(feature = "mpi")]
     {
+        use strata::distributed::Communicator;
         let comm = strata::distributed::MpiComm::init()?;
+        // An mpirun of another MPI than the one strata was linked with starts N singletons,
+        // each of which would train alone.
+        if let Some(n) = launched.filter(|&n| n != comm.size()) {
+            anyhow::bail!(
+                "mpirun started {n} processes but MPI sees {}: use the mpirun of the MPI strata was built with (OpenMPI)",
+                comm.size()
+            );
+        }
         Ok(Some(Arc::new(comm)))
     }
     #[cfg(not(feature = "mpi"))]
