@@ -1,12 +1,13 @@
 # strata — the two commands of the README's Quick start, and their helpers.
 #   make demo   installs what is missing, builds in release mode, trains a network on Fashion-MNIST
-#   make test   installs what is missing and runs the whole test suite
+#   make test   installs what is missing (OpenMPI too) and runs the whole test suite, once,
+#               with the `mpi` feature (data-parallel training; the default build needs no MPI)
 
 CARGO ?= cargo
 DATA_DIR ?= $(if $(STRATA_DATA),$(STRATA_DATA)/fashion-mnist,/usr/share/datasets/fashion-mnist)
 STRATA := target/release/strata
 
-.PHONY: demo test deps dataset build bench clean
+.PHONY: demo test deps dataset mpi build bench clean
 
 demo: deps build
 	$(STRATA) train --model lenet5 --data fashion-mnist --epochs 10 --seed 1 --out runs/demo-lenet5
@@ -15,9 +16,11 @@ demo: deps build
 # library with LTO would multiply the build time for no benefit to the assertions.
 TEST_ENV := CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_TARGET_DIR=target/test-build
 
-test: deps
-	$(TEST_ENV) $(CARGO) test --release --all-targets
-	$(TEST_ENV) $(CARGO) test --release --doc
+# One build of everything, with the `mpi` feature: its tests (tests/distributed.rs) drive
+# `mpirun`, and every other test runs in the same build.
+test: deps mpi
+	$(TEST_ENV) $(CARGO) test --release --all-targets --features mpi
+	$(TEST_ENV) $(CARGO) test --release --doc --features mpi
 
 build:
 	$(CARGO) build --release
@@ -32,6 +35,18 @@ dataset:
 		echo "installing Fashion-MNIST (apt-get install dataset-fashion-mnist)"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq dataset-fashion-mnist; \
+	fi
+
+# OpenMPI (mpirun, headers) and libclang (the mpi crate generates its bindings with
+# bindgen), from Debian, unless they are already there. Only `--features mpi` needs them.
+mpi:
+	@if command -v mpicc >/dev/null && command -v mpirun >/dev/null && \
+		ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1; then \
+		echo "OpenMPI and libclang found"; \
+	else \
+		echo "installing OpenMPI and libclang (apt-get install libopenmpi-dev openmpi-bin libclang-dev)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libopenmpi-dev openmpi-bin libclang-dev; \
 	fi
 
 bench: build

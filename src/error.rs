@@ -33,6 +33,11 @@ pub enum Error {
     /// Training diverged.
     #[error("loss became {value} at epoch {epoch}, step {step}: training diverged (try a smaller learning rate)")]
     NonFinite { value: f32, epoch: usize, step: usize },
+
+    /// The ranks of a distributed run disagree (configuration, data); every rank gets the
+    /// same error at the same point, so all stop together.
+    #[error("distributed: {0}")]
+    Distributed(String),
 }
 
 /// `Result` with strata's [`Error`].

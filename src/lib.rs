@@ -11,6 +11,7 @@ pub mod autograd;
 pub mod baseline;
 pub mod bench;
 pub mod data;
+pub mod distributed;
 pub mod error;
 pub mod experiment;
 pub mod io;

@@ -148,3 +148,20 @@ fn train_eval_predict_round_trip_on_a_tiny_dataset() {
     let img = image::open(&png).unwrap();
     assert!(img.width() > 16 * 4 && img.height() > 16 * 4);
 }
+
+/// Without the `mpi` feature, asking for distributed training says how to get it.
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn distributed_training_without_the_mpi_feature_says_to_rebuild() {
+    let (code, _, err) = strata(&["train", "--model", "mlp", "--data", "/nonexistent/strata-data", "--distributed"]);
+    assert_clean_failure(code, &err, "--features mpi");
+    // Started by mpirun with 2 processes (its environment), a build without MPI must not
+    // quietly train twice on its own.
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["train", "--model", "mlp", "--data", "/nonexistent/strata-data"])
+        .env("OMPI_COMM_WORLD_SIZE", "2")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_clean_failure(out.status.code().unwrap_or(-1), &err, "mpirun with 2 processes");
+}

@@ -4,6 +4,7 @@ mod bench;
 mod common;
 mod cv;
 mod data;
+mod distributed;
 mod eval;
 mod filters;
 mod predict;
@@ -19,7 +20,8 @@ use std::process::exit;
 #[derive(Parser, Debug)]
 #[command(name = "strata", version, about, propagate_version = true)]
 pub struct Cli {
-    /// Worker threads for the numeric kernels (default: all cores).
+    /// Worker threads for the numeric kernels (default: RAYON_NUM_THREADS if set, else all
+    /// cores shared among the MPI processes on this machine).
     #[arg(long, global = true)]
     threads: Option<usize>,
     #[command(subcommand)]
@@ -65,7 +67,7 @@ pub fn run() -> anyhow::Result<()> {
     let threads = match cli.threads {
         Some(0) => anyhow::bail!("invalid --threads: must be at least 1"),
         Some(n) => n,
-        None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        None => default_threads(),
     };
     strata::set_threads(threads)?;
     // The command runs on a worker of the pool rather than on the main thread: each
@@ -82,4 +84,14 @@ pub fn run() -> anyhow::Result<()> {
         Command::Filters(a) => filters::run(a),
         Command::Textgen(a) => textgen::run(a),
     })
+}
+
+/// RAYON_NUM_THREADS when set; otherwise the cores, divided among the processes `mpirun`
+/// started on this machine (so `mpirun -n 2` on 2 cores runs 1 thread per process).
+fn default_threads() -> usize {
+    if let Some(n) = std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse::<usize>().ok()).filter(|&n| n > 0) {
+        return n;
+    }
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    (cores / strata::distributed::local_size().unwrap_or(1).max(1)).max(1)
 }

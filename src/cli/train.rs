@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use strata::data::Augment;
+use strata::distributed::{agree, Communicator, Fingerprint, SharedComm};
 use strata::experiment::{save_learner, Learner, SaveExtras, TrainSettings};
 use strata::metrics::{accuracy, log_loss, predicted_classes};
 use strata::model::{EarlyStopping, Monitor, Verbosity};
@@ -87,6 +88,14 @@ pub struct TrainArgs {
     /// Unsupervised pretraining epochs per layer for dbn and sae (default: the model's; 0: none).
     #[arg(long)]
     pub(super) pretrain_epochs: Option<usize>,
+    /// End every epoch after this many steps (quick runs, throughput measurements).
+    #[arg(long, value_name = "N")]
+    pub(super) steps_per_epoch: Option<usize>,
+    /// Train data-parallel over the processes of an MPI job: `mpirun -n N strata train ...
+    /// --distributed` (also on whenever mpirun starts more than one process). --batch-size is
+    /// the global batch. Needs strata built with `--features mpi`.
+    #[arg(long)]
+    pub(super) distributed: bool,
     /// Input corruption for autoencoders (denoising) and sae pretraining: mask:P or gaussian:STD.
     #[arg(long, value_name = "SPEC", value_parser = parse_noise)]
     pub(super) noise: Option<strata::nn::Noise>,
@@ -101,12 +110,57 @@ fn parse_augment(spec: &str) -> Result<Augment, String> {
 }
 
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
+    match super::distributed::start(a.distributed)? {
+        None => train(a, None),
+        Some(comm) => super::distributed::run_ranks(comm, |c| train(a, Some(c))),
+    }
+}
+
+/// Before loading anything, every rank checks that it was given the same training flags.
+fn agree_on_flags(a: &TrainArgs, comm: &dyn Communicator) -> anyhow::Result<()> {
+    let fp = Fingerprint::new()
+        .text("model", &a.model)
+        .number("seed", a.seed)
+        .number("epochs", a.epochs.map_or(0, |n| n as u64))
+        .number("batch size", a.batch_size.map_or(0, |n| n as u64))
+        .text("optimizer", &format!("{:?}", a.optimizer))
+        .text("learning rate", &format!("{:?}", a.lr))
+        .text("momentum", &format!("{:?}", a.momentum))
+        .text("weight decay", &format!("{:?}", a.weight_decay))
+        .text("schedule", &format!("{:?}", a.schedule))
+        .text("validation split", &format!("{:?}", a.validation_split))
+        .text("early stopping", &format!("{:?} {}", a.early_stopping, a.monitor))
+        .text("target column", &format!("{:?}", a.target))
+        .text("test split", &format!("{:?} {}", a.test_split, a.scaling))
+        .text("augmentation", &format!("{:?}", a.augment))
+        .text("gradient clipping", &format!("{:?} {:?}", a.clip_norm, a.clip_value))
+        .number("resume", a.resume as u64)
+        .number("steps per epoch", a.steps_per_epoch.map_or(0, |n| n as u64));
+    Ok(agree(comm, &fp)?)
+}
+
+fn train(a: TrainArgs, comm: Option<SharedComm>) -> anyhow::Result<()> {
+    let rank = comm.as_ref().map_or(0, |c| c.rank());
+    if let Some(c) = &comm {
+        if strata::pretrain::Plan::parse(&a.model)?.is_some() {
+            anyhow::bail!("invalid --distributed: {} trains in one process (pretraining is not distributed)", a.model);
+        }
+        agree_on_flags(&a, c.as_ref())?;
+    }
+    // Rank 0 alone prints and writes files.
+    let quiet = a.quiet || rank != 0;
     // dbn/sae/autoencoders: pretraining, reconstruction targets, pictures (strata::pretrain).
     if let Some(plan) = strata::pretrain::Plan::parse(&a.model)? {
+        if a.steps_per_epoch.is_some() {
+            anyhow::bail!("invalid --steps-per-epoch: not for {} (pretraining plans run whole epochs)", a.model);
+        }
         return super::train_plan::run(a, plan);
     }
     if a.pretrain_epochs.is_some() || a.noise.is_some() {
         anyhow::bail!("invalid --pretrain-epochs/--noise: only for the models {}", strata::pretrain::NAMES.join(", "));
+    }
+    if a.steps_per_epoch == Some(0) {
+        anyhow::bail!("invalid --steps-per-epoch: must be at least 1");
     }
     for (flag, v) in [("--clip-norm", a.clip_norm), ("--clip-value", a.clip_value)] {
         if v.is_some_and(|v| !(v > 0.0 && v.is_finite())) {
@@ -124,7 +178,9 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             let monitor: Monitor = a.monitor.parse()?;
             if monitor.needs_validation() && validation_split.is_none() {
                 validation_split = Some(0.1);
-                eprintln!("note: early stopping validates on 10% of the training data (--validation-split 0.1)");
+                if rank == 0 {
+                    eprintln!("note: early stopping validates on 10% of the training data (--validation-split 0.1)");
+                }
             }
             Some(EarlyStopping::new(p).monitor(monitor))
         }
@@ -140,13 +196,15 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         schedule: a.schedule.clone(),
         early_stopping,
         validation_split,
-        verbosity: if a.quiet { Verbosity::Silent } else { Verbosity::Auto },
+        verbosity: if quiet { Verbosity::Silent } else { Verbosity::Auto },
         checkpoint_dir: None,
         resume: a.resume,
         small_data_defaults: tabular,
         augment: a.augment.clone(),
         clip_norm: a.clip_norm,
         clip_value: a.clip_value,
+        max_steps_per_epoch: a.steps_per_epoch,
+        distributed: comm.clone(),
     };
     let name_for_dir = {
         let l = Learner::new(&a.model, train.sample_shape(), classes, a.seed, train.len(), &settings)?;
@@ -155,10 +213,13 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(name_for_dir.replace(':', "-")));
     settings.checkpoint_dir = Some(out.clone());
     let mut learner = Learner::new(&a.model, train.sample_shape(), classes, a.seed, train.len(), &settings)?;
-    for n in learner.notes() {
+    if comm.is_some() && learner.network().is_none() {
+        anyhow::bail!("invalid --distributed: {} is not a network (baselines train in one process)", learner.name());
+    }
+    for n in learner.notes().iter().filter(|_| rank == 0) {
         eprintln!("note: {n}");
     }
-    if let (true, Some(n)) = (a.resume, learner.network()) {
+    if let (true, Some(n), 0) = (a.resume, learner.network(), rank) {
         let path = strata::model::checkpoint_path(&out);
         if path.exists() {
             let ck = strata::model::Checkpoint::load(&path, &n.model)?;
@@ -179,7 +240,10 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             anyhow::bail!("invalid --batch-size: must be at least 1");
         }
     }
-    if !a.quiet {
+    if !quiet {
+        if let Some(c) = &comm {
+            println!("distributed: {} ranks, global batch {batch} ({} per rank)", c.size(), batch.div_ceil(c.size()));
+        }
         if learner.network().is_some() {
             println!(
                 "training {} ({} parameters) on {} ({} train / {} test), {} epochs, batch {}, {} lr {}",
@@ -202,7 +266,10 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     let fit_seconds = start.elapsed().as_secs_f64();
     let (test_accuracy, test_loss) = match learner.network() {
         Some(n) => {
-            let e = n.model.evaluate(test, 1000)?;
+            let e = match &comm {
+                Some(c) => n.model.evaluate_distributed(test, 1000, c.as_ref())?,
+                None => n.model.evaluate(test, 1000)?,
+            };
             (e.accuracy.unwrap_or(f32::NAN), e.loss)
         }
         None => {
@@ -215,6 +282,21 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     let images = history.as_ref().map_or(train.len() as f64, |h| h.epochs.iter().map(|e| e.images_per_sec * e.seconds).sum::<f64>());
     let ips = images / train_seconds.max(1e-9);
 
+    if rank != 0 {
+        return Ok(());
+    }
+    // Time inside the gradient all-reduce on this rank (including waits for slower ranks).
+    let comm_stats = comm.as_ref().map(|c| {
+        let st = c.stats();
+        let steps = st.allreduce_calls.max(1);
+        serde_json::json!({
+            "ranks": c.size(),
+            "allreduce_seconds": st.allreduce_seconds,
+            "allreduce_calls": st.allreduce_calls,
+            "allreduce_bytes_per_step": st.allreduce_bytes / steps,
+            "allreduce_share": st.allreduce_seconds / train_seconds.max(1e-9),
+        })
+    });
     let weights = out.join("model.safetensors");
     let extras = SaveExtras { standardize: data.standardize.clone(), class_names: train.class_names.clone(), tabular: data.tabular.clone() };
     save_learner(&learner, &weights, train.sample_shape(), extras)?;
@@ -226,7 +308,16 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             println!("stopped early after epoch {}", h.epochs.last().map_or(0, |r| r.epoch));
         }
     }
-    if !a.quiet {
+    if let (Some(c), false) = (&comm_stats, quiet) {
+        println!(
+            "all-reduce: {:.2}s over {} steps ({:.1}% of training time), {:.0} KiB per step",
+            c["allreduce_seconds"].as_f64().unwrap_or(0.0),
+            c["allreduce_calls"],
+            100.0 * c["allreduce_share"].as_f64().unwrap_or(0.0),
+            c["allreduce_bytes_per_step"].as_f64().unwrap_or(0.0) / 1024.0
+        );
+    }
+    if !quiet {
         println!(
             "test accuracy {test_accuracy:.4}, test loss {test_loss:.4}, {train_seconds:.1}s ({ips:.0} img/s); saved {}",
             weights.display()
@@ -247,6 +338,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             "history": history.as_ref().map(|h| h.epochs.clone()).unwrap_or_default(),
             "stopped_early": history.as_ref().is_some_and(|h| h.stopped_early),
             "model_file": weights,
+            "distributed": comm_stats,
         }));
     }
     Ok(())

@@ -57,6 +57,10 @@ pub struct TrainSettings {
     pub clip_norm: Option<f32>,
     /// Clamp every gradient element to [-v, v] before each update.
     pub clip_value: Option<f32>,
+    /// End each epoch after this many steps (benchmarks, quick experiments).
+    pub max_steps_per_epoch: Option<usize>,
+    /// Train data-parallel with the ranks of this communicator (networks only).
+    pub distributed: Option<crate::distributed::SharedComm>,
 }
 
 impl Default for TrainSettings {
@@ -78,6 +82,8 @@ impl Default for TrainSettings {
             augment: None,
             clip_norm: None,
             clip_value: None,
+            max_steps_per_epoch: None,
+            distributed: None,
         }
     }
 }
@@ -259,6 +265,8 @@ impl Learner {
                 opts.augment = s.augment.clone();
                 opts.clip_norm = s.clip_norm;
                 opts.clip_value = s.clip_value;
+                opts.distributed = s.distributed.clone();
+                opts.max_steps_per_epoch = s.max_steps_per_epoch;
                 match (validation, s.validation_split) {
                     (Some(v), _) => opts = opts.validation(v),
                     (None, Some(f)) => opts = opts.validation_split(f),

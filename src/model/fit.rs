@@ -5,8 +5,10 @@ use super::checkpoint::{checkpoint_path, Checkpoint};
 use super::history::{EpochRecord, History};
 use super::progress::{Progress, Verbosity};
 use super::sequential::Sequential;
-use crate::autograd::{Param, Tape};
+use crate::autograd::{Gradients, Param, Tape};
+use super::data_parallel::DataParallel;
 use crate::data::{Augment, Batch, Dataset};
+use crate::distributed::SharedComm;
 use crate::metrics::count_correct;
 use crate::nn::ForwardCtx;
 use crate::optim::LrSchedule;
@@ -48,6 +50,11 @@ pub struct FitOptions<'a> {
     pub clip_norm: Option<f32>,
     /// Clamp every gradient element to [-v, v].
     pub clip_value: Option<f32>,
+    /// Train data-parallel with the other ranks of this communicator: `batch` is the
+    /// global batch, each rank computes the gradients of its slice, one all-reduce per step
+    /// sums them, every rank applies the same update. Rank 0 alone prints and writes
+    /// checkpoints; validation is evaluated in slices and summed. See [`crate::distributed`].
+    pub distributed: Option<SharedComm>,
 }
 
 impl<'a> FitOptions<'a> {
@@ -68,6 +75,7 @@ impl<'a> FitOptions<'a> {
             augment: None,
             clip_norm: None,
             clip_value: None,
+            distributed: None,
         }
     }
     pub fn batch_size(mut self, n: usize) -> Self {
@@ -125,6 +133,10 @@ impl<'a> FitOptions<'a> {
         self.clip_value = Some(limit);
         self
     }
+    pub fn distributed(mut self, comm: SharedComm) -> Self {
+        self.distributed = Some(comm);
+        self
+    }
 }
 
 /// Result of one training step.
@@ -144,8 +156,36 @@ pub struct Evaluation {
     pub samples: usize,
 }
 
+/// Both clipping thresholds, when given, must be positive and finite.
+pub(super) fn check_clip(clip_norm: Option<f32>, clip_value: Option<f32>) -> Result<()> {
+    for (name, v) in [("clip norm", clip_norm), ("clip value", clip_value)] {
+        if v.is_some_and(|v| !(v > 0.0 && v.is_finite())) {
+            return Err(Error::invalid(name, "must be a positive number"));
+        }
+    }
+    Ok(())
+}
+
+/// Sums over part of a dataset, from which an [`Evaluation`] is made.
+pub(super) struct EvalSums {
+    pub loss_sum: f64,
+    pub correct: usize,
+    pub classified: bool,
+}
+
+impl EvalSums {
+    pub fn evaluation(&self, samples: usize) -> Evaluation {
+        let n = samples.max(1);
+        Evaluation {
+            loss: (self.loss_sum / n as f64) as f32,
+            accuracy: self.classified.then(|| self.correct as f32 / n as f32),
+            samples,
+        }
+    }
+}
+
 impl Sequential {
-    fn ensure_ready(&mut self, sample_shape: &[usize]) -> Result<()> {
+    pub(super) fn ensure_ready(&mut self, sample_shape: &[usize]) -> Result<()> {
         if self.compiled.is_none() {
             return Err(Error::Model("call compile(optimizer, loss, metrics) before fit".into()));
         }
@@ -161,14 +201,18 @@ impl Sequential {
     /// value (each element to [-clip_value, clip_value]), then to a global L2 norm of at
     /// most `clip_norm`.
     pub fn train_step_clipped(&mut self, batch: &Batch, clip_norm: Option<f32>, clip_value: Option<f32>) -> Result<StepOutcome> {
-        for (name, v) in [("clip norm", clip_norm), ("clip value", clip_value)] {
-            if v.is_some_and(|v| !(v > 0.0 && v.is_finite())) {
-                return Err(Error::invalid(name, "must be a positive number"));
-            }
-        }
+        check_clip(clip_norm, clip_value)?;
+        let (loss, correct, grads) = self.forward_backward(batch)?;
+        self.apply_gradients(grads, clip_norm, clip_value)?;
+        Ok(StepOutcome { loss, correct, samples: batch.inputs.shape()[0] })
+    }
+
+    /// Forward and backward on `batch` in training mode: the batch's mean loss, its correct
+    /// predictions (classification) and the gradients. Parameters are left as they are.
+    pub(super) fn forward_backward(&mut self, batch: &Batch) -> Result<(f32, Option<usize>, Gradients)> {
         self.ensure_ready(&batch.inputs.shape()[1.min(batch.inputs.rank())..].to_vec())?;
         self.check_input(&batch.inputs)?;
-        let (loss, outputs, mut grads) = {
+        let (loss, outputs, grads) = {
             let compiled = self.compiled.as_ref().ok_or_else(|| Error::Model("not compiled".into()))?;
             let loss_kind = compiled.loss;
             let logits = loss_kind.fuses(self.output_activation());
@@ -188,6 +232,11 @@ impl Sequential {
         };
         let threshold = if self.compiled.as_ref().is_some_and(|c| c.loss.fuses(self.output_activation())) { 0.0 } else { 0.5 };
         let correct = count_correct(&outputs, &batch.targets, threshold).ok();
+        Ok((loss, correct, grads))
+    }
+
+    /// Clips `grads` (by value, then to a global norm) and applies the optimizer step.
+    pub(super) fn apply_gradients(&mut self, mut grads: Gradients, clip_norm: Option<f32>, clip_value: Option<f32>) -> Result<()> {
         let compiled = self.compiled.as_mut().ok_or_else(|| Error::Model("not compiled".into()))?;
         if let Some(v) = clip_value {
             grads.clip_value(v);
@@ -196,8 +245,7 @@ impl Sequential {
             grads.clip_global_norm(n);
         }
         let mut params: Vec<&mut Param> = self.layers.iter_mut().flat_map(|l| l.params_mut()).collect();
-        compiled.optimizer.step(&mut params, &grads)?;
-        Ok(StepOutcome { loss, correct, samples: batch.inputs.shape()[0] })
+        compiled.optimizer.step(&mut params, &grads)
     }
 
     /// Trains on `train` for `opts.epochs` epochs; returns the per-epoch history.
@@ -248,9 +296,22 @@ impl Sequential {
                 }
             }
         }
-        let mut progress = Progress::new(opts.verbosity, opts.epochs);
+        let mut parallel = match &opts.distributed {
+            Some(comm) => {
+                check_clip(opts.clip_norm, opts.clip_value)?;
+                Some(DataParallel::start(comm.clone(), self, train, validation, &opts, first_epoch)?)
+            }
+            None => None,
+        };
+        let rank = parallel.as_ref().map_or(0, |p| p.rank());
+        let verbosity = if rank == 0 { opts.verbosity } else { Verbosity::Silent };
+        let mut progress = Progress::new(verbosity, opts.epochs);
         for epoch in first_epoch..=opts.epochs {
             let mut order_rng = self.rng.fork();
+            // Data-parallel: dropout and augmentation draw from a generator of this rank's own
+            // (its slices differ from the other ranks'), so the shared generator, which the
+            // shuffles come from, stays the same on every rank.
+            let shared_rng = parallel.as_ref().map(|p| std::mem::replace(&mut self.rng, p.rank_rng(&order_rng)));
             let mut batches = train.batch_indices(opts.batch, opts.shuffle.then_some(&mut order_rng));
             if let Some(max) = opts.max_steps_per_epoch {
                 batches.truncate(max);
@@ -259,11 +320,16 @@ impl Sequential {
             let start = Instant::now();
             let (mut loss_sum, mut correct, mut seen, mut classified) = (0.0f64, 0usize, 0usize, true);
             for (step, idx) in batches.iter().enumerate() {
-                let mut batch = train.batch(idx)?;
-                if let Some(a) = &augment {
-                    a.apply(&mut batch.inputs, &mut self.rng)?;
-                }
-                let out = self.train_step_clipped(&batch, opts.clip_norm, opts.clip_value)?;
+                let out = match parallel.as_mut() {
+                    Some(p) => self.train_step_data_parallel(train, idx, augment.as_ref(), p, opts.clip_norm, opts.clip_value)?,
+                    None => {
+                        let mut batch = train.batch(idx)?;
+                        if let Some(a) = &augment {
+                            a.apply(&mut batch.inputs, &mut self.rng)?;
+                        }
+                        self.train_step_clipped(&batch, opts.clip_norm, opts.clip_value)?
+                    }
+                };
                 if !out.loss.is_finite() {
                     return Err(Error::NonFinite { value: out.loss, epoch, step: step + 1 });
                 }
@@ -278,9 +344,15 @@ impl Sequential {
                 progress.step(step + 1, (loss_sum / seen as f64) as f32, acc, seen as f64 / secs);
             }
             let seconds = start.elapsed().as_secs_f64();
+            if let Some(shared) = shared_rng {
+                self.rng = shared;
+            }
             let (val_loss, val_accuracy) = match validation {
                 Some(v) => {
-                    let e = self.evaluate(v, 1000)?;
+                    let e = match &parallel {
+                        Some(p) => self.evaluate_distributed(v, 1000, p.comm())?,
+                        None => self.evaluate(v, 1000)?,
+                    };
                     (Some(e.loss), e.accuracy)
                 }
                 None => (None, None),
@@ -310,7 +382,7 @@ impl Sequential {
                 stop = step.stop;
                 history.stopped_early = stop && epoch < opts.epochs;
             }
-            if let Some(path) = &checkpoint_file {
+            if let (Some(path), 0) = (&checkpoint_file, rank) {
                 self.checkpoint(epoch, &history, early_state.as_ref(), best_weights.as_ref()).save(path, self)?;
             }
             if stop {
@@ -327,6 +399,12 @@ impl Sequential {
 
     /// Mean loss and accuracy over `data`, in eval mode.
     pub fn evaluate(&self, data: &Dataset, batch_size: usize) -> Result<Evaluation> {
+        let sums = self.evaluate_sums(data, 0..data.len(), batch_size)?;
+        Ok(sums.evaluation(data.len()))
+    }
+
+    /// Summed loss and correct count over the samples `range` of `data`, in eval mode.
+    pub(super) fn evaluate_sums(&self, data: &Dataset, range: std::ops::Range<usize>, batch_size: usize) -> Result<EvalSums> {
         let loss_kind = self.loss().ok_or_else(|| Error::Model("call compile before evaluate".into()))?;
         if !self.is_built() {
             return Err(Error::Model("the model is not built (fit it or load weights first)".into()));
@@ -334,26 +412,22 @@ impl Sequential {
         self.check_input(&data.inputs)?;
         let logits = loss_kind.fuses(self.output_activation());
         let threshold = if logits { 0.0 } else { 0.5 };
-        let (mut loss_sum, mut correct, mut classified) = (0.0f64, 0usize, true);
+        let mut sums = EvalSums { loss_sum: 0.0, correct: 0, classified: true };
         let mut rng = Rng::seeded(0);
-        for idx in data.batch_indices(batch_size, None) {
-            let batch = data.batch(&idx)?;
+        let indices: Vec<usize> = range.collect();
+        for idx in indices.chunks(batch_size.max(1)) {
+            let batch = data.batch(idx)?;
             let tape = Tape::no_grad();
             let mut ctx = ForwardCtx { tape: &tape, training: false, rng: &mut rng };
             let out = self.forward_to(&tape.input(batch.inputs), &mut ctx, logits)?;
             let loss = loss_kind.compute(&out, &batch.targets, logits)?;
-            loss_sum += loss.value().item()? as f64 * idx.len() as f64;
+            sums.loss_sum += loss.value().item()? as f64 * idx.len() as f64;
             match count_correct(out.value(), &batch.targets, threshold) {
-                Ok(c) => correct += c,
-                Err(_) => classified = false,
+                Ok(c) => sums.correct += c,
+                Err(_) => sums.classified = false,
             }
         }
-        let n = data.len().max(1);
-        Ok(Evaluation {
-            loss: (loss_sum / n as f64) as f32,
-            accuracy: classified.then(|| correct as f32 / n as f32),
-            samples: data.len(),
-        })
+        Ok(sums)
     }
 
     /// Class predictions (arg-max of the outputs, or threshold 0.5 for one output).

@@ -4,6 +4,7 @@
 
 mod callbacks;
 mod checkpoint;
+mod data_parallel;
 mod ensemble;
 mod fit;
 mod history;

@@ -1,0 +1,74 @@
+//! How a command joins an MPI job (`mpirun -n N strata train ... --distributed`), and how
+//! it leaves one on an error without leaving the other ranks waiting.
+
+use std::sync::Arc;
+use strata::distributed::{launched_size, SharedComm};
+
+/// What to rebuild with when MPI is wanted but not compiled in.
+#[cfg(not(feature = "mpi"))]
+const REBUILD: &str = "rebuild with `cargo build --release --features mpi` (needs OpenMPI: apt-get install libopenmpi-dev openmpi-bin libclang-dev)";
+
+/// The MPI world when training is distributed: `--distributed` was given, or the process
+/// was started by `mpirun` with more than one process. `None` for a plain run.
+pub fn start(flag: bool) -> anyhow::Result<Option<SharedComm>> {
+    let launched = launched_size().filter(|&n| n > 1);
+    if !flag && launched.is_none() {
+        return Ok(None);
+    }
+    #[cfg(feature = "mpi")]
+    {
+        use strata::distributed::Communicator;
+        let comm = strata::distributed::MpiComm::init()?;
+        // An mpirun of another MPI than the one strata was linked with starts N singletons,
+        // each of which would train alone.
+        if let Some(n) = launched.filter(|&n| n != comm.size()) {
+            anyhow::bail!(
+                "mpirun started {n} processes but MPI sees {}: use the mpirun of the MPI strata was built with (OpenMPI)",
+                comm.size()
+            );
+        }
+        Ok(Some(Arc::new(comm)))
+    }
+    #[cfg(not(feature = "mpi"))]
+    {
+        let _ = Arc::<()>::new;
+        match launched {
+            Some(n) if !flag => anyhow::bail!("strata runs under mpirun with {n} processes but was built without MPI; {REBUILD}"),
+            _ => anyhow::bail!("invalid --distributed: this strata was built without MPI; {REBUILD}"),
+        }
+    }
+}
+
+/// Runs `body` on this rank and settles how the job ends.
+///
+/// - Success: MPI is finalized on return (every rank gets there).
+/// - An error all ranks reached together ([`strata::Error::Distributed`], e.g. one rank's
+///   seed differs, or a diverged loss): rank 0 prints it (one line), then all ranks
+///   finalize and exit 1.
+/// - Any other error was seen by this rank alone (its data file is missing, say), while
+///   the others may already wait in a collective: print it with the rank and abort the
+///   whole job (MPI_Abort), so no rank hangs.
+pub fn run_ranks(comm: SharedComm, body: impl FnOnce(SharedComm) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let (rank, size) = (comm.rank(), comm.size());
+    let result = body(comm.clone());
+    let Err(e) = result else { return Ok(()) };
+    if size == 1 {
+        return Err(e);
+    }
+    let text = format!("{e:#}").replace('\n', " ");
+    // One write per line: the ranks' output is merged by mpirun.
+    // Errors every rank meets at the same point: a configuration mismatch, or a loss that
+    // became NaN (the loss is summed over the ranks, so all see it in the same step).
+    let collective = matches!(e.downcast_ref::<strata::Error>(), Some(strata::Error::Distributed(_) | strata::Error::NonFinite { .. }));
+    if collective {
+        if rank == 0 {
+            eprintln!("{}", format!("error: {text}"));
+        }
+        // Rank 0 has printed before any rank's exit status can make mpirun end the job.
+        comm.barrier();
+        drop(comm); // finalize with the others
+        std::process::exit(1);
+    }
+    eprintln!("{}", format!("error: rank {rank} of {size}: {text}"));
+    comm.abort(1)
+}

@@ -1,0 +1,145 @@
+//! Data-parallel training across processes (and machines): every process ("rank") holds
+//! the whole model, trains on its slice of each global batch, and the gradients are summed
+//! over all ranks before every rank applies the same optimizer step.
+//!
+//! The boundary is [`Communicator`]: rank, size, one fused all-reduce per step, an
+//! all-gather of configuration fingerprints, and abort. [`Local`] is the one-process
+//! implementation (every collective is the identity); `MpiComm` (cargo feature `mpi`)
+//! runs over MPI. [`crate::model::FitOptions::distributed`] hands a communicator to `fit`.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use strata::distributed::{Communicator, Local};
+//! let comm = Local::new();
+//! let mut grads = vec![1.0f32, 2.0];
+//! comm.all_reduce_sum(&mut grads);
+//! assert_eq!((comm.rank(), comm.size(), grads), (0, 1, vec![1.0, 2.0]));
+//! ```
+
+mod fingerprint;
+mod grad_buffer;
+#[cfg(feature = "mpi")]
+mod mpi_comm;
+mod shard;
+
+pub use fingerprint::{agree, Fingerprint};
+pub use grad_buffer::GradBuffer;
+#[cfg(feature = "mpi")]
+pub use mpi_comm::MpiComm;
+pub use shard::shard_range;
+
+use std::cell::Cell;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The collective operations data-parallel training needs. Every rank must call the
+/// collectives in the same order with buffers of the same length.
+pub trait Communicator: fmt::Debug {
+    /// This process's index, `0..size()`.
+    fn rank(&self) -> usize;
+    /// Number of processes taking part.
+    fn size(&self) -> usize;
+    /// Element-wise sum of `buf` over all ranks, in place (one collective call).
+    fn all_reduce_sum(&self, buf: &mut [f32]);
+    /// Element-wise sum in double precision (counts and loss sums of an evaluation).
+    fn all_reduce_sum_f64(&self, buf: &mut [f64]);
+    /// Every rank's `local` (all of the same length), concatenated in rank order.
+    fn all_gather_u64(&self, local: &[u64]) -> Vec<u64>;
+    /// Returns when every rank has called it.
+    fn barrier(&self);
+    /// Ends every rank now with exit status `code` (a failure on one rank that the
+    /// others cannot see, so they are not left waiting in a collective).
+    fn abort(&self, code: i32) -> !;
+    /// Time spent in [`Communicator::all_reduce_sum`] so far, with call count and bytes.
+    fn stats(&self) -> CommStats {
+        CommStats::default()
+    }
+}
+
+/// The number of processes `mpirun` (OpenMPI, MPICH, or another PMI launcher) started,
+/// read from the environment it gives each process; `None` outside such a launch.
+pub fn launched_size() -> Option<usize> {
+    ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok()?.parse().ok())
+}
+
+/// How many of the launched processes share this machine (for the default thread count).
+pub fn local_size() -> Option<usize> {
+    ["OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"].iter().find_map(|k| std::env::var(k).ok()?.parse().ok())
+}
+
+/// A shared handle to a communicator, as [`crate::model::FitOptions`] keeps it.
+pub type SharedComm = Arc<dyn Communicator>;
+
+/// What the gradient all-reduces cost so far on this rank.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct CommStats {
+    /// Wall time inside all-reduce calls (including waiting for slower ranks).
+    pub allreduce_seconds: f64,
+    pub allreduce_calls: u64,
+    pub allreduce_bytes: u64,
+}
+
+/// Accumulates [`CommStats`] for communicator implementations.
+#[derive(Debug, Default)]
+pub struct StatsCounter {
+    seconds: Cell<f64>,
+    calls: Cell<u64>,
+    bytes: Cell<u64>,
+}
+
+impl StatsCounter {
+    /// Runs `f` (one all-reduce of `bytes` bytes) and adds its time.
+    pub fn time<T>(&self, bytes: usize, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        self.seconds.set(self.seconds.get() + t.elapsed().as_secs_f64());
+        self.calls.set(self.calls.get() + 1);
+        self.bytes.set(self.bytes.get() + bytes as u64);
+        out
+    }
+    pub fn get(&self) -> CommStats {
+        CommStats { allreduce_seconds: self.seconds.get(), allreduce_calls: self.calls.get(), allreduce_bytes: self.bytes.get() }
+    }
+}
+
+/// One process: rank 0 of 1; every collective leaves its input as it is.
+#[derive(Debug, Default)]
+pub struct Local {
+    stats: StatsCounter,
+}
+
+impl Local {
+    pub fn new() -> Local {
+        Local::default()
+    }
+    /// As a [`SharedComm`].
+    pub fn shared() -> SharedComm {
+        Arc::new(Local::new())
+    }
+}
+
+impl Communicator for Local {
+    fn rank(&self) -> usize {
+        0
+    }
+    fn size(&self) -> usize {
+        1
+    }
+    fn all_reduce_sum(&self, buf: &mut [f32]) {
+        self.stats.time(std::mem::size_of_val(buf), || ());
+    }
+    fn all_reduce_sum_f64(&self, _buf: &mut [f64]) {}
+    fn barrier(&self) {}
+    fn all_gather_u64(&self, local: &[u64]) -> Vec<u64> {
+        local.to_vec()
+    }
+    fn abort(&self, code: i32) -> ! {
+        std::process::exit(code)
+    }
+    fn stats(&self) -> CommStats {
+        self.stats.get()
+    }
+}
