@@ -111,3 +111,68 @@ pub fn run(
         accuracy_after: accuracy,
     })
 }
+
+/// The training half of the protocol with `replicas` copies of the network, each on its own
+/// thread with one kernel thread ([`crate::model::fit_replicated`]): one warm-up window,
+/// then [`REPEATS`] timed windows of `steps` global batches, each window one epoch of
+/// `fit` (batch gathering included). `make` builds one compiled copy. Returns replica 0's
+/// trained network (for the inference half) and the windows' images/s.
+pub fn train_replicated(
+    replicas: usize,
+    make: impl Fn() -> Result<Sequential> + Sync,
+    train: &Dataset,
+    steps: usize,
+    batch: usize,
+) -> Result<(Sequential, Vec<f64>, f32)> {
+    if batch < replicas || steps == 0 {
+        return Err(Error::invalid("bench", format!("batch size {batch} must be at least the {replicas} replicas, steps at least 1")));
+    }
+    let options = || {
+        crate::model::FitOptions::epochs(1 + REPEATS)
+            .batch_size(batch)
+            .max_steps_per_epoch(steps)
+            .verbosity(crate::model::Verbosity::Silent)
+    };
+    let (model, history) = crate::model::fit_replicated(replicas, make, train, options)?;
+    let windows: Vec<f64> = history.epochs.iter().skip(1).map(|e| e.images_per_sec).collect();
+    let loss = history.last().map_or(f32::NAN, |e| e.loss);
+    Ok((model, windows, loss))
+}
+
+/// Finishes a report from replicated training: the inference half of the protocol on
+/// `model` (all threads of the pool), with the training windows measured before.
+pub fn report_replicated(
+    workload: &str,
+    model: &mut Sequential,
+    test: &Dataset,
+    steps: usize,
+    batch: usize,
+    train_ips: Vec<f64>,
+    final_loss: f32,
+) -> Result<BenchReport> {
+    let _ = model.evaluate(test, INFER_BATCH)?;
+    let mut infer = Vec::new();
+    let mut accuracy = None;
+    for _ in 0..REPEATS {
+        let t = Instant::now();
+        let e = model.evaluate(test, INFER_BATCH)?;
+        infer.push(test.len() as f64 / t.elapsed().as_secs_f64());
+        accuracy = e.accuracy;
+    }
+    let median_ips = median(&train_ips);
+    Ok(BenchReport {
+        workload: workload.to_string(),
+        batch_size: batch,
+        steps,
+        threads: rayon::current_num_threads(),
+        params: model.num_params(),
+        train_images_per_sec: median_ips,
+        train_images_per_sec_all: train_ips,
+        train_ms_per_step: 1000.0 * batch as f64 / median_ips,
+        infer_images_per_sec: median(&infer),
+        infer_images_per_sec_all: infer,
+        forward_macs_per_sample: model.summary().map(|s| s.macs).unwrap_or(0),
+        final_loss,
+        accuracy_after: accuracy,
+    })
+}

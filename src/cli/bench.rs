@@ -22,6 +22,11 @@ pub struct BenchArgs {
     /// Print JSON on the last line.
     #[arg(long)]
     json: bool,
+    /// Train this many replicas of the network, one per thread with its kernels on that
+    /// thread, on slices of every batch (data parallelism inside the process; default 1:
+    /// one network whose kernels use every thread).
+    #[arg(long, default_value_t = 1)]
+    replicas: usize,
 }
 
 pub fn run(a: BenchArgs) -> anyhow::Result<()> {
@@ -31,20 +36,34 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     standardize(&mut train, &s)?;
     standardize(&mut test, &s)?;
     let classes = train.num_classes().unwrap_or(10);
-    let w = strata::zoo::workload(&a.workload, train.sample_shape(), classes)?;
-    let mut model = w.model;
-    model.compile_boxed(w.optimizer, w.loss, &[Metric::Accuracy]);
-    let steps = a.steps.unwrap_or(if a.batch_size == 1 { 2000 } else { w.steps });
-    let warmup = if a.batch_size == 1 { 100 } else { strata::bench::WARMUP_STEPS };
-    let r = strata::bench::run(&a.workload, &mut model, &train, &test, steps, a.batch_size, warmup)?;
+    let make = || -> strata::Result<strata::model::Sequential> {
+        let w = strata::zoo::workload(&a.workload, train.sample_shape(), classes)?;
+        let mut model = w.model;
+        model.compile_boxed(w.optimizer, w.loss, &[Metric::Accuracy]);
+        Ok(model)
+    };
+    let default_steps = strata::zoo::workload(&a.workload, train.sample_shape(), classes)?.steps;
+    let steps = a.steps.unwrap_or(if a.batch_size == 1 { 2000 } else { default_steps });
+    let r = match a.replicas {
+        0 => anyhow::bail!("invalid --replicas: must be at least 1"),
+        1 => {
+            let mut model = make()?;
+            let warmup = if a.batch_size == 1 { 100 } else { strata::bench::WARMUP_STEPS };
+            strata::bench::run(&a.workload, &mut model, &train, &test, steps, a.batch_size, warmup)?
+        }
+        n => {
+            let (mut model, windows, loss) = strata::bench::train_replicated(n, make, &train, steps, a.batch_size)?;
+            strata::bench::report_replicated(&a.workload, &mut model, &test, steps, a.batch_size, windows, loss)?
+        }
+    };
     let rss = peak_rss_mib();
     println!(
-        "{}: train {:.0} img/s ({:.3} ms/step, batch {}, {} threads), infer {:.0} img/s, peak RSS {:.0} MiB",
+        "{}: train {:.0} img/s ({:.3} ms/step, batch {}, {}), infer {:.0} img/s, peak RSS {:.0} MiB",
         r.workload,
         r.train_images_per_sec,
         r.train_ms_per_step,
         r.batch_size,
-        r.threads,
+        if a.replicas > 1 { format!("{} replicas x 1 thread", a.replicas) } else { format!("{} threads", r.threads) },
         r.infer_images_per_sec,
         rss.unwrap_or(f64::NAN)
     );
@@ -58,6 +77,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         let mut v = serde_json::to_value(&r)?;
         v["peak_rss_mib"] = serde_json::json!(rss);
         v["train_us_per_step"] = serde_json::json!(r.train_ms_per_step * 1000.0);
+        v["replicas"] = serde_json::json!(a.replicas);
         print_json(&v);
     }
     Ok(())

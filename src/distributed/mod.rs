@@ -21,12 +21,14 @@ mod grad_buffer;
 #[cfg(feature = "mpi")]
 mod mpi_comm;
 mod shard;
+mod threads;
 
 pub use fingerprint::{agree, Fingerprint};
 pub use grad_buffer::GradBuffer;
 #[cfg(feature = "mpi")]
 pub use mpi_comm::MpiComm;
 pub use shard::shard_range;
+pub use threads::{ThreadComm, ThreadWorld};
 
 use std::cell::Cell;
 use std::fmt;

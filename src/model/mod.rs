@@ -9,6 +9,7 @@ mod ensemble;
 mod fit;
 mod history;
 mod progress;
+mod replicas;
 mod sequential;
 mod summary;
 
@@ -18,5 +19,6 @@ pub use ensemble::{class_probabilities, ClassEvaluation, Ensemble, Member};
 pub use fit::{Evaluation, FitOptions, StepOutcome};
 pub use history::{EpochRecord, History};
 pub use progress::Verbosity;
+pub use replicas::fit_replicated;
 pub use sequential::Sequential;
 pub use summary::{Summary, SummaryRow};
