@@ -2,68 +2,12 @@
 //! in-process communicator, so the sharding, the fused gradient sum, the per-rank
 //! generators and the distributed evaluation are checked in every build.
 
-use std::sync::{Arc, Barrier, Mutex};
-use strata::distributed::{Communicator, SharedComm};
+use std::sync::Arc;
+use strata::distributed::{SharedComm, ThreadWorld};
+use strata::model::fit_replicated;
 use strata::model::History;
 use strata::prelude::*;
 use strata::Adam;
-
-/// Ranks as threads: every collective deposits each rank's buffer, waits for all, and sums
-/// (or concatenates) the deposits in rank order, so every rank gets identical results.
-#[derive(Debug)]
-struct World {
-    size: usize,
-    barrier: Barrier,
-    f32s: Mutex<Vec<Vec<f32>>>,
-    f64s: Mutex<Vec<Vec<f64>>>,
-    u64s: Mutex<Vec<Vec<u64>>>,
-}
-
-#[derive(Debug)]
-struct ThreadComm {
-    rank: usize,
-    world: Arc<World>,
-}
-
-impl ThreadComm {
-    fn exchange<T: Clone>(&self, slots: &Mutex<Vec<Vec<T>>>, mine: &[T]) -> Vec<Vec<T>> {
-        slots.lock().unwrap()[self.rank] = mine.to_vec();
-        self.world.barrier.wait();
-        let all = slots.lock().unwrap().clone();
-        self.world.barrier.wait(); // nobody deposits the next call's buffer before all have read
-        all
-    }
-}
-
-impl Communicator for ThreadComm {
-    fn rank(&self) -> usize {
-        self.rank
-    }
-    fn size(&self) -> usize {
-        self.world.size
-    }
-    fn all_reduce_sum(&self, buf: &mut [f32]) {
-        let all = self.exchange(&self.world.f32s, buf);
-        for (i, v) in buf.iter_mut().enumerate() {
-            *v = all.iter().map(|b| b[i]).sum();
-        }
-    }
-    fn all_reduce_sum_f64(&self, buf: &mut [f64]) {
-        let all = self.exchange(&self.world.f64s, buf);
-        for (i, v) in buf.iter_mut().enumerate() {
-            *v = all.iter().map(|b| b[i]).sum();
-        }
-    }
-    fn barrier(&self) {
-        self.world.barrier.wait();
-    }
-    fn all_gather_u64(&self, local: &[u64]) -> Vec<u64> {
-        self.exchange(&self.world.u64s, local).concat()
-    }
-    fn abort(&self, code: i32) -> ! {
-        panic!("abort({code})")
-    }
-}
 
 fn blobs(n: usize, seed: u64) -> Dataset {
     let mut rng = Rng::seeded(seed);
@@ -76,6 +20,18 @@ fn blobs(n: usize, seed: u64) -> Dataset {
         y.push(label);
     }
     Dataset::new(Tensor::from_vec(x, &[n, 2]).unwrap(), Target::Classes { labels: y, num_classes: 2 }).unwrap()
+}
+
+/// The network every test trains: Adam is stateful, so a rank whose update differed
+/// would drift.
+fn network(seed: u64) -> Sequential {
+    let mut m = Sequential::new()
+        .seed(seed)
+        .add(Dense::new(16).input_dim(2).activation(Relu))
+        .add(Dense::new(8).activation(Tanh))
+        .add(Dense::new(2).activation(Softmax));
+    m.compile(Adam::new(0.01), Loss::SoftmaxCrossEntropy, &[Metric::Accuracy]);
+    m
 }
 
 struct Outcome {
@@ -95,12 +51,7 @@ fn outcome(m: &Sequential, h: &History) -> Outcome {
 fn train(ranks: usize, seed: u64) -> Vec<Outcome> {
     let (data, val) = (blobs(250, 1), blobs(97, 2));
     let run = |comm: Option<SharedComm>, seed: u64| {
-        let mut m = Sequential::new()
-            .seed(seed)
-            .add(Dense::new(16).input_dim(2).activation(Relu))
-            .add(Dense::new(8).activation(Tanh))
-            .add(Dense::new(2).activation(Softmax));
-        m.compile(Adam::new(0.01), Loss::SoftmaxCrossEntropy, &[Metric::Accuracy]);
+        let mut m = network(seed);
         let mut opts = FitOptions::epochs(4).batch_size(30).validation(&val).silent();
         if let Some(c) = comm {
             opts = opts.distributed(c);
@@ -110,19 +61,13 @@ fn train(ranks: usize, seed: u64) -> Vec<Outcome> {
     if ranks == 0 {
         return vec![run(None, seed).unwrap()];
     }
-    let world = Arc::new(World {
-        size: ranks,
-        barrier: Barrier::new(ranks),
-        f32s: Mutex::new(vec![Vec::new(); ranks]),
-        f64s: Mutex::new(vec![Vec::new(); ranks]),
-        u64s: Mutex::new(vec![Vec::new(); ranks]),
-    });
+    let world = ThreadWorld::new(ranks);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..ranks)
             .map(|rank| {
-                let world = world.clone();
+                let comm = world.comm(rank);
                 let run = &run;
-                s.spawn(move || run(Some(Arc::new(ThreadComm { rank, world })), seed))
+                s.spawn(move || run(Some(Arc::new(comm)), seed))
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap().unwrap()).collect()
@@ -163,21 +108,15 @@ fn any_number_of_ranks_follows_the_one_process_trajectory() {
 
 #[test]
 fn a_different_seed_on_one_rank_is_an_error_on_every_rank() {
-    let (data, world) = (blobs(40, 1), Arc::new(World {
-        size: 2,
-        barrier: Barrier::new(2),
-        f32s: Mutex::new(vec![Vec::new(); 2]),
-        f64s: Mutex::new(vec![Vec::new(); 2]),
-        u64s: Mutex::new(vec![Vec::new(); 2]),
-    }));
+    let (data, world) = (blobs(40, 1), ThreadWorld::new(2));
     let errors: Vec<String> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..2)
             .map(|rank| {
-                let (world, data) = (world.clone(), &data);
+                let (comm, data) = (world.comm(rank), &data);
                 s.spawn(move || {
                     let mut m = Sequential::new().seed(rank as u64).add(Dense::new(2).input_dim(2));
                     m.compile(Sgd::new(0.1), Loss::SoftmaxCrossEntropy, &[]);
-                    let comm: SharedComm = Arc::new(ThreadComm { rank, world });
+                    let comm: SharedComm = Arc::new(comm);
                     m.fit(data, FitOptions::epochs(1).silent().distributed(comm)).unwrap_err().to_string()
                 })
             })
@@ -186,4 +125,29 @@ fn a_different_seed_on_one_rank_is_an_error_on_every_rank() {
     });
     assert_eq!(errors[0], errors[1]);
     assert!(errors[0].starts_with("distributed: rank 1 differs from rank 0 in initial weights"), "{}", errors[0]);
+}
+
+#[test]
+fn replicas_in_one_process_follow_the_one_process_trajectory() {
+    let one = train(0, 7).pop().unwrap();
+    let (data, val) = (blobs(250, 1), blobs(97, 2));
+    let options = || FitOptions::epochs(4).batch_size(30).validation(&val).silent();
+    for replicas in [2, 3] {
+        let (m, h) = fit_replicated(replicas, || Ok(network(7)), &data, options).unwrap();
+        let o = outcome(&m, &h);
+        let diff = max_relative_difference(&one.weights, &o.weights);
+        assert!(diff <= 1e-5, "{replicas} replicas: weights differ from one process by {diff:e}");
+        assert_eq!(one.history.len(), o.history.len());
+        for ((l1, ..), (l, ..)) in one.history.iter().zip(&o.history) {
+            assert!((l1 - l).abs() <= 1e-5 * l1.abs().max(1.0), "{replicas} replicas: loss {l} vs {l1}");
+        }
+    }
+    assert!(fit_replicated(0, || Ok(network(7)), &data, options).is_err());
+    // Copies that differ are refused on every replica, not trained.
+    let seeds = std::sync::atomic::AtomicU64::new(1);
+    let err = match fit_replicated(2, || Ok(network(seeds.fetch_add(1, std::sync::atomic::Ordering::SeqCst))), &data, options) {
+        Ok(_) => panic!("replicas with different initial weights trained"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("differs from rank 0"), "{err}");
 }

@@ -72,3 +72,42 @@ pub fn run_ranks(comm: SharedComm, body: impl FnOnce(SharedComm) -> anyhow::Resu
     eprintln!("{}", format!("error: rank {rank} of {size}: {text}"));
     comm.abort(1)
 }
+
+/// `strata train --replicas N`: N thread ranks in this process, each running `body` with
+/// its kernels on one thread (data parallelism without MPI, over
+/// [`strata::distributed::ThreadWorld`]). An error every rank meets at the same point (a
+/// mismatch, a diverged loss) is returned once, rank 0's. Any other error ends the process
+/// at once with one line: the other threads may be waiting for this one in a collective.
+pub fn run_thread_ranks(n: usize, body: impl Fn(SharedComm) -> anyhow::Result<()> + Sync) -> anyhow::Result<()> {
+    let world = strata::distributed::ThreadWorld::new(n);
+    // Held while the first failing thread prints and exits, so the line is printed once.
+    let exiting = std::sync::Mutex::new(());
+    let results: Vec<anyhow::Result<()>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|r| {
+                let comm = world.comm(r);
+                let (body, exiting) = (&body, &exiting);
+                s.spawn(move || -> anyhow::Result<()> {
+                    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).stack_size(8 << 20).build()?;
+                    pool.install(|| {
+                        let result = body(Arc::new(comm));
+                        if let Err(e) = &result {
+                            let collective = matches!(
+                                e.downcast_ref::<strata::Error>(),
+                                Some(strata::Error::Distributed(_) | strata::Error::NonFinite { .. })
+                            );
+                            if !collective {
+                                let _printing = exiting.lock();
+                                eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+                                std::process::exit(1);
+                            }
+                        }
+                        result
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a training replica panicked")))).collect()
+    });
+    results.into_iter().next().unwrap_or(Ok(()))
+}

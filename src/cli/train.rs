@@ -11,7 +11,7 @@ use strata::experiment::{save_learner, Learner, SaveExtras, TrainSettings};
 use strata::metrics::{accuracy, log_loss, predicted_classes};
 use strata::model::{EarlyStopping, Monitor, Verbosity};
 
-#[derive(Args, Debug)]
+#[derive(Args, Clone, Debug)]
 pub struct TrainArgs {
     /// Model name (mlp; baselines knn, knn:K, perceptron, logreg) or a TOML spec file.
     /// Model name (mlp, rnn, lstm, gru) or a TOML spec file.
@@ -96,6 +96,12 @@ pub struct TrainArgs {
     /// the global batch. Needs strata built with `--features mpi`.
     #[arg(long)]
     pub(super) distributed: bool,
+    /// Train N replicas of the network in this process, one per thread with its kernels on
+    /// that thread, each on a slice of every batch, gradients summed after each step (data
+    /// parallelism without MPI; on small networks faster than one model on N threads).
+    /// --batch-size is the global batch.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub(super) replicas: usize,
     /// Input corruption for autoencoders (denoising) and sae pretraining: mask:P or gaussian:STD.
     #[arg(long, value_name = "SPEC", value_parser = parse_noise)]
     pub(super) noise: Option<strata::nn::Noise>,
@@ -110,6 +116,15 @@ fn parse_augment(spec: &str) -> Result<Augment, String> {
 }
 
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
+    if a.replicas == 0 {
+        anyhow::bail!("invalid --replicas: must be at least 1");
+    }
+    if a.replicas > 1 {
+        if a.distributed || strata::distributed::launched_size().is_some_and(|n| n > 1) {
+            anyhow::bail!("invalid --replicas: not with MPI ranks (they already split each batch; use --threads per rank)");
+        }
+        return super::distributed::run_thread_ranks(a.replicas, |c| train(a.clone(), Some(c)));
+    }
     match super::distributed::start(a.distributed)? {
         None => train(a, None),
         Some(comm) => super::distributed::run_ranks(comm, |c| train(a, Some(c))),
@@ -143,7 +158,7 @@ fn train(a: TrainArgs, comm: Option<SharedComm>) -> anyhow::Result<()> {
     let rank = comm.as_ref().map_or(0, |c| c.rank());
     if let Some(c) = &comm {
         if strata::pretrain::Plan::parse(&a.model)?.is_some() {
-            anyhow::bail!("invalid --distributed: {} trains in one process (pretraining is not distributed)", a.model);
+            anyhow::bail!("invalid --distributed/--replicas: {} trains in one process (pretraining is not distributed)", a.model);
         }
         agree_on_flags(&a, c.as_ref())?;
     }
@@ -214,7 +229,7 @@ fn train(a: TrainArgs, comm: Option<SharedComm>) -> anyhow::Result<()> {
     settings.checkpoint_dir = Some(out.clone());
     let mut learner = Learner::new(&a.model, train.sample_shape(), classes, a.seed, train.len(), &settings)?;
     if comm.is_some() && learner.network().is_none() {
-        anyhow::bail!("invalid --distributed: {} is not a network (baselines train in one process)", learner.name());
+        anyhow::bail!("invalid --distributed/--replicas: {} is not a network (baselines train in one process)", learner.name());
     }
     for n in learner.notes().iter().filter(|_| rank == 0) {
         eprintln!("note: {n}");

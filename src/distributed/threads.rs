@@ -6,7 +6,7 @@
 //! Every collective deposits each rank's buffer in a shared slot, waits for all, and sums
 //! the slots in rank order, so every rank gets bit-identical results.
 
-use super::Communicator;
+use super::{CommStats, Communicator, StatsCounter};
 use std::sync::{Arc, Barrier, RwLock};
 
 /// The shared state of one group of thread ranks.
@@ -36,7 +36,7 @@ impl ThreadWorld {
     /// The communicator of rank `rank`.
     pub fn comm(self: &Arc<ThreadWorld>, rank: usize) -> ThreadComm {
         assert!(rank < self.size, "rank {rank} of a world of {}", self.size);
-        ThreadComm { rank, world: Arc::clone(self) }
+        ThreadComm { rank, world: Arc::clone(self), stats: StatsCounter::default() }
     }
 }
 
@@ -45,6 +45,7 @@ impl ThreadWorld {
 pub struct ThreadComm {
     rank: usize,
     world: Arc<ThreadWorld>,
+    stats: StatsCounter,
 }
 
 impl ThreadComm {
@@ -72,11 +73,13 @@ impl Communicator for ThreadComm {
     }
     fn all_reduce_sum(&self, buf: &mut [f32]) {
         let mine = buf.to_vec();
-        self.exchange(&self.world.f32s, &mine, |all| {
-            buf.copy_from_slice(&all[0]);
-            for other in &all[1..] {
-                buf.iter_mut().zip(other).for_each(|(b, o)| *b += o);
-            }
+        self.stats.time(std::mem::size_of_val(buf), || {
+            self.exchange(&self.world.f32s, &mine, |all| {
+                buf.copy_from_slice(&all[0]);
+                for other in &all[1..] {
+                    buf.iter_mut().zip(other).for_each(|(b, o)| *b += o);
+                }
+            })
         });
     }
     fn all_reduce_sum_f64(&self, buf: &mut [f64]) {
@@ -93,6 +96,9 @@ impl Communicator for ThreadComm {
     }
     fn barrier(&self) {
         self.world.barrier.wait();
+    }
+    fn stats(&self) -> CommStats {
+        self.stats.get()
     }
     /// Threads cannot end their siblings: this one panics, and the panic reaches the
     /// caller of the group through its join (the others fail at their next collective
