@@ -165,3 +165,37 @@ fn distributed_training_without_the_mpi_feature_says_to_rebuild() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_clean_failure(out.status.code().unwrap_or(-1), &err, "mpirun with 2 processes");
 }
+
+/// `--replicas N` trains N copies in threads on slices of every batch: the saved weights
+/// match a one-model run (an MLP has no dropout or batch norm), and bad uses are one line.
+#[test]
+fn replicas_train_like_one_model_and_refuse_bad_uses() {
+    let d = temp_dir("replicas");
+    tiny_mnist(&d, 40, 40);
+    let run = |replicas: &str, out: &Path| {
+        strata(&[
+            "train", "--model", "mlp", "--data", d.to_str().unwrap(), "--epochs", "2", "--batch-size", "8", "--seed", "3",
+            "--out", out.to_str().unwrap(), "--quiet", "--replicas", replicas,
+        ])
+    };
+    let (one, two) = (d.join("one"), d.join("two"));
+    let (code, _, err) = run("1", &one);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run("2", &two);
+    assert_eq!(code, 0, "{err}");
+    let load = |dir: &Path| strata::io::load_model(&dir.join("model.safetensors")).unwrap().model.weights();
+    let (a, b) = (load(&one), load(&two));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        let scale = x.data().iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+        let diff = x.data().iter().zip(y.data()).fold(0.0f32, |m, (u, v)| m.max((u - v).abs()));
+        assert!(diff <= 1e-5 * scale, "replicas drifted from one model by {diff}");
+    }
+    let (code, _, err) = run("0", &d.join("zero"));
+    assert_clean_failure(code, &err, "--replicas");
+    let (code, _, err) = strata(&["train", "--model", "dbn", "--data", d.to_str().unwrap(), "--replicas", "2"]);
+    assert_clean_failure(code, &err, "--replicas");
+    let (code, _, err) = strata(&["train", "--model", "mlp", "--data", "/nonexistent/strata-data", "--replicas", "2"]);
+    assert_clean_failure(code, &err, "/nonexistent/strata-data");
+    std::fs::remove_dir_all(&d).ok();
+}
