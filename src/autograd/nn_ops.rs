@@ -50,7 +50,7 @@ impl Var {
     /// consecutive features.
     pub fn maxout(&self, pieces: usize) -> Result<Var> {
         let s = self.shape();
-        if s.len() != 2 || pieces == 0 || s[1] % pieces != 0 {
+        if s.len() != 2 || pieces == 0 || !s[1].is_multiple_of(pieces) {
             return Err(Error::bad_shape("maxout", s, format!("features must be a multiple of {pieces} pieces")));
         }
         let (n, units) = (s[0], s[1] / pieces);

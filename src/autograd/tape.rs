@@ -173,11 +173,10 @@ impl Var {
         run_backward(&data.ops[..=root], &mut node_grads, keep)?;
         let mut grads = Gradients::default();
         for &(pid, node) in &data.params {
-            if node <= root {
-                if let Some(g) = node_grads[node].take() {
+            if node <= root
+                && let Some(g) = node_grads[node].take() {
                     grads.insert(pid, g);
                 }
-            }
         }
         Ok((grads, node_grads))
     }

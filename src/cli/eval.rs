@@ -42,11 +42,10 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         eprintln!("note: {n}");
     }
     // Autoencoders are scored on reconstructing their input (no accuracy).
-    if let LoadedModel::Network(m) = &model {
-        if strata::pretrain::reconstructs_input(m) {
+    if let LoadedModel::Network(m) = &model
+        && strata::pretrain::reconstructs_input(m) {
             test.targets = strata::Target::Values(test.inputs.clone());
         }
-    }
     let start = std::time::Instant::now();
     let (loss, acc, secs) = match &model {
         LoadedModel::Network(m) => {

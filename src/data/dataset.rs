@@ -59,11 +59,10 @@ impl Dataset {
                 format!("{n} inputs but {} targets", targets.len()),
             ));
         }
-        if let Target::Classes { labels, num_classes } = &targets {
-            if let Some(bad) = labels.iter().find(|&&l| l as usize >= *num_classes) {
+        if let Target::Classes { labels, num_classes } = &targets
+            && let Some(bad) = labels.iter().find(|&&l| l as usize >= *num_classes) {
                 return Err(Error::invalid("dataset", format!("label {bad} >= {num_classes} classes")));
             }
-        }
         Ok(Dataset { inputs, targets, class_names: None })
     }
 

@@ -210,7 +210,7 @@ impl Sequential {
     /// Forward and backward on `batch` in training mode: the batch's mean loss, its correct
     /// predictions (classification) and the gradients. Parameters are left as they are.
     pub(super) fn forward_backward(&mut self, batch: &Batch) -> Result<(f32, Option<usize>, Gradients)> {
-        self.ensure_ready(&batch.inputs.shape()[1.min(batch.inputs.rank())..].to_vec())?;
+        self.ensure_ready(&batch.inputs.shape()[1.min(batch.inputs.rank())..])?;
         self.check_input(&batch.inputs)?;
         let (loss, outputs, grads) = {
             let compiled = self.compiled.as_ref().ok_or_else(|| Error::Model("not compiled".into()))?;

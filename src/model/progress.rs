@@ -57,7 +57,7 @@ impl Progress {
     pub fn step(&mut self, step: usize, loss: f32, accuracy: Option<f32>, images_per_sec: f64) {
         if let Some(bar) = &self.bar {
             bar.set_position(step as u64);
-            if step % 10 == 0 {
+            if step.is_multiple_of(10) {
                 let acc = accuracy.map(|a| format!(" acc {a:.4}")).unwrap_or_default();
                 bar.set_message(format!("loss {loss:.4}{acc} {images_per_sec:.0} img/s"));
             }

@@ -198,20 +198,19 @@ impl Sequential {
 
     /// Checks a batch of inputs against the built input shape.
     pub(crate) fn check_input(&self, x: &Tensor) -> Result<()> {
-        if let Some(expected) = &self.input_shape {
-            if &x.shape()[1.min(x.rank())..] != expected.as_slice() {
+        if let Some(expected) = &self.input_shape
+            && &x.shape()[1.min(x.rank())..] != expected.as_slice() {
                 let mut want = vec![x.shape().first().copied().unwrap_or(0)];
                 want.extend(expected);
                 return Err(Error::ShapeMismatch { op: "model input", left: want, right: x.shape().to_vec() });
             }
-        }
         Ok(())
     }
 
     /// Outputs for a batch of inputs `[N, ...]`, in eval mode, in chunks of 1000.
     pub fn predict(&mut self, x: &Tensor) -> Result<Tensor> {
         if !self.is_built() {
-            self.build(&x.shape()[1.min(x.rank())..].to_vec())?;
+            self.build(&x.shape()[1.min(x.rank())..])?;
         }
         self.predict_built(x, 1000)
     }

@@ -177,7 +177,7 @@ impl Layer for Conv2d {
         "Conv2d"
     }
     fn build(&mut self, input: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
-        if self.filters == 0 || self.filters % self.groups.max(1) != 0 {
+        if self.filters == 0 || !self.filters.is_multiple_of(self.groups.max(1)) {
             return Err(Error::invalid("Conv2d filters", format!("{} filters do not split into {} groups", self.filters, self.groups)));
         }
         let g = self.geom(input)?;

@@ -39,7 +39,7 @@ const LANES: usize = 8;
 /// vectors of positions) per block. 4 x 3 and 6 x 2 both keep 12 accumulators; six
 /// channels (LeNet) take 6 x 2 rather than a 4 x 3 block and a half-empty 2 x 3 one.
 fn blocking(outputs: usize) -> (usize, usize) {
-    if outputs % 6 == 0 && outputs % 4 != 0 { (6, 2) } else { (4, 3) }
+    if outputs.is_multiple_of(6) && !outputs.is_multiple_of(4) { (6, 2) } else { (4, 3) }
 }
 
 /// Padded planes of one sample and the wide output grid.
@@ -137,7 +137,7 @@ fn gather(src: &[f32], offsets: &[usize], w: &[f32], outputs: usize, wide: usize
 /// [`gather`] for one block of RB output rows, VB vectors of positions at a time.
 fn block<const RB: usize, const VB: usize>(src: &[f32], offsets: &[usize], w: &[f32], wide: usize, dst: &mut [f32]) {
     let k = offsets.len();
-    assert!(w.len() >= RB * k && dst.len() >= RB * wide && wide % (VB * LANES) == 0);
+    assert!(w.len() >= RB * k && dst.len() >= RB * wide && wide.is_multiple_of(VB * LANES));
     assert!(offsets.iter().all(|&off| off + wide <= src.len()));
     #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
     // SAFETY: the asserts bound every read (offset + i + 8 <= offset + wide) and write.

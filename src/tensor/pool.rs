@@ -89,12 +89,11 @@ pub fn pool2d_forward(g: &PoolGeom, kind: PoolKind, x: &[f32]) -> (Vec<f32>, Vec
     let fast_2x2 = kind == PoolKind::Max && (g.kh, g.kw) == (2, 2) && g.stride == (2, 2) && g.pad == (0, 0);
     let body = |(plane_out, plane_arg, plane_in): (&mut [f32], Option<&mut [u32]>, &[f32])| {
         let mut plane_arg = plane_arg;
-        if fast_2x2 {
-            if let Some(a) = plane_arg.as_deref_mut() {
+        if fast_2x2
+            && let Some(a) = plane_arg.as_deref_mut() {
                 max_pool_2x2(g, plane_in, plane_out, a);
                 return;
             }
-        }
         for oy in 0..g.oh {
             for ox in 0..g.ow {
                 let (y0, y1, x0, x1) = g.window(oy, ox);

@@ -100,11 +100,10 @@ pub fn choose(name_or_path: &str, input: &[usize], classes: usize, seed: u64) ->
     let path = Path::new(name_or_path);
     if name_or_path.ends_with(".toml") || path.is_file() {
         let spec = ModelSpec::read(path)?;
-        if let Some(declared) = &spec.input {
-            if declared.as_slice() != input {
+        if let Some(declared) = &spec.input
+            && declared.as_slice() != input {
                 return Err(Error::data(path, format!("declares input {declared:?} but the data has {input:?}")));
             }
-        }
         let name = spec.name.clone().unwrap_or_else(|| path.file_stem().and_then(|s| s.to_str()).unwrap_or("spec").to_string());
         let mut model = Sequential::from_specs(&spec.layers).name(name).seed(seed);
         model.build(input)?;

@@ -134,8 +134,8 @@ pub fn run_stack(
         ));
     }
     let lstm = cfg.cell == Cell::Lstm;
-    if let Some(s) = initial {
-        if s.h.len() != weights.len() || s.c.len() != if lstm { weights.len() } else { 0 } {
+    if let Some(s) = initial
+        && (s.h.len() != weights.len() || s.c.len() != if lstm { weights.len() } else { 0 }) {
             return Err(Error::invalid(
                 op,
                 format!(
@@ -146,7 +146,6 @@ pub fn run_stack(
                 ),
             ));
         }
-    }
     let mut state = RecurrentState::default();
     let mut input = x.clone();
     for l in 0..cfg.layers {
