@@ -8,8 +8,8 @@
 //! (`Communicator::all_reduce_sum`, as training does once per step), repeated; rank 0
 //! prints the median time and fits `t(n) = a + b * n` (least squares on relative error).
 
-use strata::distributed::{Communicator, MpiComm};
 use std::time::Instant;
+use strata::distributed::{Communicator, MpiComm};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));

@@ -1,8 +1,8 @@
 //! Per-kernel timings of the LeNet-5 workload (W2) at batch 128: where a training step's
 //! time goes. `cargo run --release --example kernel_times [-- REPEATS]`
 use std::time::Instant;
-use strata::tensor::conv::{conv2d_backward, conv2d_backward_im2col, conv2d_forward, conv2d_forward_im2col, Conv2dGeom};
-use strata::tensor::pool::{pool2d_backward, pool2d_forward, PoolGeom, PoolKind};
+use strata::tensor::conv::{Conv2dGeom, conv2d_backward, conv2d_backward_im2col, conv2d_forward, conv2d_forward_im2col};
+use strata::tensor::pool::{PoolGeom, PoolKind, pool2d_backward, pool2d_forward};
 
 fn time<T>(label: &str, reps: usize, mut f: impl FnMut() -> T) {
     // The best of `reps` calls: robust against other processes taking the cores.

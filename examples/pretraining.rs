@@ -17,10 +17,7 @@ use std::time::Instant;
 use strata::data::normalize::Standardizer;
 use strata::optim::schedule_from_str;
 use strata::prelude::*;
-use strata::pretrain::{
-    AutoencoderOptions, CdOptions, Dbn, Visible, load_stack, pictures, sigmoid_stack,
-    stacked_autoencoders,
-};
+use strata::pretrain::{AutoencoderOptions, CdOptions, Dbn, Visible, load_stack, pictures, sigmoid_stack, stacked_autoencoders};
 
 struct Args {
     sizes: Vec<usize>,
@@ -57,16 +54,11 @@ fn parse_args() -> Result<Args> {
             i += 1;
             continue;
         }
-        let value = argv
-            .get(i + 1)
-            .ok_or_else(|| strata::Error::invalid(flag, "needs a value"))?;
+        let value = argv.get(i + 1).ok_or_else(|| strata::Error::invalid(flag, "needs a value"))?;
         let num = |what: &str| strata::Error::invalid(what, format!("'{value}' is not a number"));
         match flag {
             "--sizes" => {
-                a.sizes = value
-                    .split('-')
-                    .map(|s| s.parse().map_err(|_| num(flag)))
-                    .collect::<Result<_>>()?;
+                a.sizes = value.split('-').map(|s| s.parse().map_err(|_| num(flag))).collect::<Result<_>>()?;
             }
             "--epochs" => a.epochs = value.parse().map_err(|_| num(flag))?,
             "--pretrain-epochs" => a.pretrain_epochs = value.parse().map_err(|_| num(flag))?,
@@ -84,27 +76,14 @@ fn parse_args() -> Result<Args> {
 }
 
 /// Fine-tunes `model` with the shared budget; returns (test accuracy, seconds).
-fn fine_tune(
-    mut model: Sequential,
-    a: &Args,
-    train: &Dataset,
-    test: &Dataset,
-) -> Result<(f32, f32, f64)> {
-    model.compile(
-        Sgd::new(a.lr).momentum(0.9),
-        Loss::SoftmaxCrossEntropy,
-        &[Metric::Accuracy],
-    );
+fn fine_tune(mut model: Sequential, a: &Args, train: &Dataset, test: &Dataset) -> Result<(f32, f32, f64)> {
+    model.compile(Sgd::new(a.lr).momentum(0.9), Loss::SoftmaxCrossEntropy, &[Metric::Accuracy]);
     let mut opts = FitOptions::epochs(a.epochs).batch_size(a.batch).silent();
     opts.schedule = Some(schedule_from_str(&a.schedule)?);
     let history = model.fit(train, opts)?;
     let eval = model.evaluate(test, 1000)?;
     let train_acc = history.last().and_then(|e| e.accuracy).unwrap_or(f32::NAN);
-    Ok((
-        eval.accuracy.unwrap_or(f32::NAN),
-        train_acc,
-        history.train_seconds(),
-    ))
+    Ok((eval.accuracy.unwrap_or(f32::NAN), train_acc, history.train_seconds()))
 }
 
 fn main() -> Result<()> {
@@ -124,12 +103,7 @@ fn main() -> Result<()> {
         m.build(&input)?;
         Ok(m)
     };
-    let sizes = a
-        .sizes
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join("-");
+    let sizes = a.sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>().join("-");
     println!(
         "network {}-{sizes}-10 sigmoid; fine-tuning: {} epochs, batch {}, SGD lr {} momentum 0.9, schedule {}; {} training images",
         input.iter().product::<usize>(),
@@ -140,18 +114,13 @@ fn main() -> Result<()> {
         train.len()
     );
 
-    let (random_acc, random_train, random_secs) =
-        fine_tune(net("random-init")?, &a, &train, &test)?;
+    let (random_acc, random_train, random_secs) = fine_tune(net("random-init")?, &a, &train, &test)?;
     println!(
         "random init (Glorot uniform): test accuracy {random_acc:.4} (train {random_train:.4}), fine-tuning {random_secs:.1}s"
     );
 
     let start = Instant::now();
-    let opts = CdOptions {
-        epochs: a.pretrain_epochs,
-        seed: a.seed,
-        ..CdOptions::default()
-    };
+    let opts = CdOptions { epochs: a.pretrain_epochs, seed: a.seed, ..CdOptions::default() };
     let (dbn, _) = Dbn::pretrain(&raw, &a.sizes, Visible::Bernoulli, &opts, |l, r| {
         println!(
             "  RBM {} epoch {}: reconstruction error {:.2}, pseudo-log-likelihood {:.2}, {:.1}s",
@@ -176,11 +145,7 @@ fn main() -> Result<()> {
     let mut sae = serde_json::Value::Null;
     if a.sae {
         let start = Instant::now();
-        let opts = AutoencoderOptions {
-            epochs: a.pretrain_epochs,
-            seed: a.seed,
-            ..AutoencoderOptions::default()
-        };
+        let opts = AutoencoderOptions { epochs: a.pretrain_epochs, seed: a.seed, ..AutoencoderOptions::default() };
         let (layers, _) = stacked_autoencoders(&raw, &a.sizes, &opts)?;
         let ae_secs = start.elapsed().as_secs_f64();
         let mut model = net("sae")?;
@@ -190,12 +155,7 @@ fn main() -> Result<()> {
         println!(
             "stacked denoising autoencoders: test accuracy {acc:.4} (train {tr:.4}), pretraining {ae_secs:.1}s + fine-tuning {secs:.1}s"
         );
-        pictures::save_filters(
-            &a.out.join("sae-filters.png"),
-            &layers[0].0,
-            pictures::image_shape(&input)?,
-            100,
-        )?;
+        pictures::save_filters(&a.out.join("sae-filters.png"), &layers[0].0, pictures::image_shape(&input)?, 100)?;
         sae = serde_json::json!({"accuracy": acc, "train_accuracy": tr, "pretrain_seconds": ae_secs, "fine_tune_seconds": secs});
     }
     println!(

@@ -29,11 +29,7 @@ fn run(hidden: Activation, seed: u64) -> Result<(f32, f32)> {
     let history = model.fit(&data, FitOptions::epochs(2000).batch_size(4).silent())?;
     let eval = model.evaluate(&data, 4)?;
     let first = history.epochs.first().map(|e| e.loss).unwrap_or(f32::NAN);
-    println!(
-        "{hidden:>8}: loss {first:.4} -> {:.4}, accuracy {:.2}",
-        eval.loss,
-        eval.accuracy.unwrap_or(0.0)
-    );
+    println!("{hidden:>8}: loss {first:.4} -> {:.4}, accuracy {:.2}", eval.loss, eval.accuracy.unwrap_or(0.0));
     Ok((eval.accuracy.unwrap_or(0.0), eval.loss))
 }
 

@@ -125,7 +125,10 @@ pub fn train_replicated(
     batch: usize,
 ) -> Result<(Sequential, Vec<f64>, f32)> {
     if batch < replicas || steps == 0 {
-        return Err(Error::invalid("bench", format!("batch size {batch} must be at least the {replicas} replicas, steps at least 1")));
+        return Err(Error::invalid(
+            "bench",
+            format!("batch size {batch} must be at least the {replicas} replicas, steps at least 1"),
+        ));
     }
     let options = || {
         crate::model::FitOptions::epochs(1 + REPEATS)

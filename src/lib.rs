@@ -30,8 +30,7 @@ pub mod zoo;
 pub use data::{Dataset, Target};
 pub use error::{Error, Result};
 pub use optim::{
-    Adagrad, Adam, AdamW, ExponentialDecay, LrSchedule, Optimizer, PlateauMode, ReduceOnPlateau,
-    RmsProp, Sgd, StepDecay,
+    Adagrad, Adam, AdamW, ExponentialDecay, LrSchedule, Optimizer, PlateauMode, ReduceOnPlateau, RmsProp, Sgd, StepDecay,
 };
 pub use rng::Rng;
 pub use tensor::Tensor;
@@ -54,7 +53,8 @@ pub mod prelude {
     pub use crate::model::{FitOptions, Sequential, Verbosity};
     pub use crate::nn::Activation::{self, Elu, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Tanh};
     pub use crate::nn::{
-        AvgPool2d, BatchNorm, Conv2d, Dense, Dropout, Flatten, GlobalAvgPool2d, L2Pool2d, Layer, LocalResponseNorm, MaxPool2d, Maxout,
+        AvgPool2d, BatchNorm, Conv2d, Dense, Dropout, Flatten, GlobalAvgPool2d, L2Pool2d, Layer, LocalResponseNorm, MaxPool2d,
+        Maxout,
     };
     pub use crate::optim::{Optimizer, Sgd};
     pub use crate::{Result, Rng, Tensor};

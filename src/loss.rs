@@ -86,7 +86,10 @@ impl FromStr for Loss {
             "bce" | "binary_cross_entropy" | "binary_crossentropy" => Loss::BinaryCrossEntropy,
             "ce" | "cross_entropy" | "softmax_cross_entropy" | "categorical_crossentropy" => Loss::SoftmaxCrossEntropy,
             other => {
-                return Err(Error::invalid("loss", format!("unknown '{other}' (expected mse, binary_cross_entropy, softmax_cross_entropy)")))
+                return Err(Error::invalid(
+                    "loss",
+                    format!("unknown '{other}' (expected mse, binary_cross_entropy, softmax_cross_entropy)"),
+                ));
             }
         })
     }

@@ -11,18 +11,13 @@ use strata::data::idx::write_idx_u8;
 use strata::nn::{ForwardCtx, Layer, Noise, Unflatten, Upsample2d};
 use strata::prelude::*;
 use strata::pretrain::{
-    AutoencoderOptions, conv_autoencoder, dense_autoencoder, reconstruction_dataset,
-    sae_classifier, stacked_autoencoders,
+    AutoencoderOptions, conv_autoencoder, dense_autoencoder, reconstruction_dataset, sae_classifier, stacked_autoencoders,
 };
 
 #[test]
 fn upsample2d_gradient_matches_finite_differences() {
     let mut rng = Rng::seeded(1);
-    for (shape, factor) in [
-        ([2, 3, 2, 3], (2, 2)),
-        ([1, 2, 3, 1], (1, 3)),
-        ([1, 1, 1, 1], (3, 2)),
-    ] {
+    for (shape, factor) in [([2, 3, 2, 3], (2, 2)), ([1, 2, 3, 1], (1, 3)), ([1, 1, 1, 1], (3, 2))] {
         let x = Tensor::rand_normal(&shape, 0.0, 1.0, &mut rng);
         check_gradients(|v| v[0].upsample2d(factor), &[x], 1e-2, 1e-3, 1e-2).unwrap();
     }
@@ -35,16 +30,9 @@ fn upsample2d_gradient_matches_finite_differences() {
     };
     assert!(check_gradients(wrong, &[x], 1e-2, 1e-3, 1e-2).is_err());
     let tape = Tape::no_grad();
-    let y = tape
-        .input(Tensor::arange(4).reshape(&[1, 1, 2, 2]).unwrap())
-        .upsample2d((2, 2))
-        .unwrap();
+    let y = tape.input(Tensor::arange(4).reshape(&[1, 1, 2, 2]).unwrap()).upsample2d((2, 2)).unwrap();
     assert_eq!(&y.value().data()[..8], &[0., 0., 1., 1., 0., 0., 1., 1.]);
-    assert!(
-        tape.input(Tensor::zeros(&[2, 2]))
-            .upsample2d((2, 2))
-            .is_err()
-    );
+    assert!(tape.input(Tensor::zeros(&[2, 2])).upsample2d((2, 2)).is_err());
 }
 
 #[test]
@@ -53,48 +41,18 @@ fn noise_corrupts_in_training_only() {
     let x = Tensor::ones(&[50, 40]);
     let tape = Tape::new();
     let mask = Noise::mask(0.3);
-    let mut ctx = ForwardCtx {
-        tape: &tape,
-        training: true,
-        rng: &mut rng,
-    };
-    let y = mask
-        .forward(&tape.input_with_grad(x.clone()), &mut ctx)
-        .unwrap();
+    let mut ctx = ForwardCtx { tape: &tape, training: true, rng: &mut rng };
+    let y = mask.forward(&tape.input_with_grad(x.clone()), &mut ctx).unwrap();
     let zeros = y.value().data().iter().filter(|&&v| v == 0.0).count() as f32 / 2000.0;
     assert!((zeros - 0.3).abs() < 0.05, "masked fraction {zeros}");
-    assert!(
-        y.value().data().iter().all(|&v| v == 0.0 || v == 1.0),
-        "masking does not rescale"
-    );
-    let g = Noise::gaussian(0.5)
-        .forward(&tape.input(x.clone()), &mut ctx)
-        .unwrap();
-    let sd = (g
-        .value()
-        .data()
-        .iter()
-        .map(|v| (v - 1.0) * (v - 1.0))
-        .sum::<f32>()
-        / 2000.0)
-        .sqrt();
+    assert!(y.value().data().iter().all(|&v| v == 0.0 || v == 1.0), "masking does not rescale");
+    let g = Noise::gaussian(0.5).forward(&tape.input(x.clone()), &mut ctx).unwrap();
+    let sd = (g.value().data().iter().map(|v| (v - 1.0) * (v - 1.0)).sum::<f32>() / 2000.0).sqrt();
     assert!((sd - 0.5).abs() < 0.05, "noise std {sd}");
-    let mut eval = ForwardCtx {
-        tape: &tape,
-        training: false,
-        rng: &mut rng,
-    };
-    assert_eq!(
-        mask.forward(&tape.input(x.clone()), &mut eval)
-            .unwrap()
-            .value(),
-        &x
-    );
+    let mut eval = ForwardCtx { tape: &tape, training: false, rng: &mut rng };
+    assert_eq!(mask.forward(&tape.input(x.clone()), &mut eval).unwrap().value(), &x);
     assert!("mask:1.5".parse::<Noise>().is_err());
-    assert_eq!(
-        "gaussian:0.2".parse::<Noise>().unwrap(),
-        Noise::gaussian(0.2)
-    );
+    assert_eq!("gaussian:0.2".parse::<Noise>().unwrap(), Noise::gaussian(0.2));
     let mut u = Unflatten::new(&[1, 4, 5]);
     assert_eq!(u.build(&[20], &mut rng).unwrap(), vec![1, 4, 5]);
     assert!(Unflatten::new(&[3, 3]).build(&[20], &mut rng).is_err());
@@ -116,21 +74,12 @@ fn squares(n: usize, seed: u64) -> Tensor {
     Tensor::from_vec(data, &[n, 1, 8, 8]).unwrap()
 }
 
-fn train_reconstruction(
-    mut model: Sequential,
-    data: &Tensor,
-    epochs: usize,
-) -> (f32, f32, Sequential) {
+fn train_reconstruction(mut model: Sequential, data: &Tensor, epochs: usize) -> (f32, f32, Sequential) {
     model.compile(strata::Adam::new(3e-3), Loss::BinaryCrossEntropy, &[]);
     let ds = reconstruction_dataset(data).unwrap();
-    let h = model
-        .fit(&ds, FitOptions::epochs(epochs).batch_size(20).silent())
-        .unwrap();
+    let h = model.fit(&ds, FitOptions::epochs(epochs).batch_size(20).silent()).unwrap();
     let e = model.evaluate(&ds, 100).unwrap();
-    assert!(
-        e.accuracy.is_none() && h.epochs.iter().all(|r| r.accuracy.is_none()),
-        "no accuracy for reconstruction"
-    );
+    assert!(e.accuracy.is_none() && h.epochs.iter().all(|r| r.accuracy.is_none()), "no accuracy for reconstruction");
     (h.epochs[0].loss, e.loss, model)
 }
 
@@ -160,29 +109,14 @@ fn autoencoders_learn_to_reconstruct() {
 #[test]
 fn stacked_autoencoders_initialize_a_classifier() {
     let data = squares(200, 3);
-    let opts = AutoencoderOptions {
-        epochs: 3,
-        batch_size: 20,
-        seed: 1,
-        ..AutoencoderOptions::default()
-    };
+    let opts = AutoencoderOptions { epochs: 3, batch_size: 20, seed: 1, ..AutoencoderOptions::default() };
     let (layers, histories) = stacked_autoencoders(&data, &[20, 10], &opts).unwrap();
     assert_eq!(layers.len(), 2);
-    assert_eq!(
-        (layers[0].0.shape(), layers[1].0.shape()),
-        (&[64, 20][..], &[20, 10][..])
-    );
-    assert!(
-        histories
-            .iter()
-            .all(|h| h.epochs.len() == 3 && h.last().unwrap().loss < h.epochs[0].loss + 1e-3)
-    );
+    assert_eq!((layers[0].0.shape(), layers[1].0.shape()), (&[64, 20][..], &[20, 10][..]));
+    assert!(histories.iter().all(|h| h.epochs.len() == 3 && h.last().unwrap().loss < h.epochs[0].loss + 1e-3));
     let model = sae_classifier(&[1, 8, 8], &layers, 4, 1).unwrap();
     let w = model.params()[0];
-    assert_eq!(
-        w.value, layers[0].0,
-        "first layer carries the first encoder's weights"
-    );
+    assert_eq!(w.value, layers[0].0, "first layer carries the first encoder's weights");
 }
 
 #[test]
@@ -190,9 +124,7 @@ fn new_layers_survive_save_and_load() {
     let mut model = dense_autoencoder(&[1, 8, 8], &[8], Some(Noise::gaussian(0.1))).seed(4);
     model.build(&[1, 8, 8]).unwrap();
     model.compile(Sgd::new(0.1), Loss::BinaryCrossEntropy, &[]);
-    let mut conv = conv_autoencoder(&[1, 8, 8], Some(Noise::mask(0.2)))
-        .unwrap()
-        .seed(4);
+    let mut conv = conv_autoencoder(&[1, 8, 8], Some(Noise::mask(0.2))).unwrap().seed(4);
     conv.build(&[1, 8, 8]).unwrap();
     conv.compile(Sgd::new(0.1), Loss::BinaryCrossEntropy, &[]);
     let dir = std::env::temp_dir().join(format!("strata-ae-save-{}", std::process::id()));
@@ -202,13 +134,7 @@ fn new_layers_survive_save_and_load() {
         strata::io::save_model(m, &path, None, None).unwrap();
         let mut back = strata::io::load_model(&path).unwrap().model;
         assert_eq!(back.specs(), m.specs());
-        assert!(
-            back.predict(&x)
-                .unwrap()
-                .max_abs_diff(&m.predict(&x).unwrap())
-                .unwrap()
-                < 1e-6
-        );
+        assert!(back.predict(&x).unwrap().max_abs_diff(&m.predict(&x).unwrap()).unwrap() < 1e-6);
     }
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -222,41 +148,13 @@ fn temp_dir(name: &str) -> PathBuf {
 
 /// An MNIST-format directory of 8x8 squares.
 fn square_mnist(dir: &Path) {
-    let to_u8 = |t: &Tensor| {
-        t.data()
-            .iter()
-            .map(|&v| (v * 255.0) as u8)
-            .collect::<Vec<u8>>()
-    };
+    let to_u8 = |t: &Tensor| t.data().iter().map(|&v| (v * 255.0) as u8).collect::<Vec<u8>>();
     let (train, test) = (squares(120, 7), squares(20, 8));
-    write_idx_u8(
-        &dir.join("train-images-idx3-ubyte"),
-        &[120, 8, 8],
-        &to_u8(&train),
-        false,
-    )
-    .unwrap();
-    write_idx_u8(
-        &dir.join("train-labels-idx1-ubyte"),
-        &[120],
-        &(0..120).map(|i| (i % 3) as u8).collect::<Vec<_>>(),
-        false,
-    )
-    .unwrap();
-    write_idx_u8(
-        &dir.join("t10k-images-idx3-ubyte"),
-        &[20, 8, 8],
-        &to_u8(&test),
-        false,
-    )
-    .unwrap();
-    write_idx_u8(
-        &dir.join("t10k-labels-idx1-ubyte"),
-        &[20],
-        &(0..20).map(|i| (i % 3) as u8).collect::<Vec<_>>(),
-        false,
-    )
-    .unwrap();
+    write_idx_u8(&dir.join("train-images-idx3-ubyte"), &[120, 8, 8], &to_u8(&train), false).unwrap();
+    write_idx_u8(&dir.join("train-labels-idx1-ubyte"), &[120], &(0..120).map(|i| (i % 3) as u8).collect::<Vec<_>>(), false)
+        .unwrap();
+    write_idx_u8(&dir.join("t10k-images-idx3-ubyte"), &[20, 8, 8], &to_u8(&test), false).unwrap();
+    write_idx_u8(&dir.join("t10k-labels-idx1-ubyte"), &[20], &(0..20).map(|i| (i % 3) as u8).collect::<Vec<_>>(), false).unwrap();
 }
 
 #[test]
@@ -269,116 +167,44 @@ fn cli_trains_reconstruction_models_and_writes_pictures() {
         ("dbn:16-8", vec!["--pretrain-epochs", "2"]),
     ] {
         let out_dir = d.join(model.replace(':', "_"));
-        let mut args = vec![
-            "train",
-            "--model",
-            model,
-            "--data",
-            d.to_str().unwrap(),
-            "--epochs",
-            "2",
-            "--json",
-            "--quiet",
-        ];
+        let mut args = vec!["train", "--model", model, "--data", d.to_str().unwrap(), "--epochs", "2", "--json", "--quiet"];
         args.extend(["--out", out_dir.to_str().unwrap()]);
         args.extend(extra);
-        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{model}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = Command::new(env!("CARGO_BIN_EXE_strata")).args(&args).output().unwrap();
+        assert!(out.status.success(), "{model}: {}", String::from_utf8_lossy(&out.stderr));
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let r: serde_json::Value =
-            serde_json::from_str(stdout.trim().lines().last().unwrap()).unwrap();
-        for key in [
-            "model",
-            "params",
-            "epochs",
-            "test_accuracy",
-            "test_loss",
-            "train_seconds",
-            "train_images_per_sec",
-        ] {
+        let r: serde_json::Value = serde_json::from_str(stdout.trim().lines().last().unwrap()).unwrap();
+        for key in ["model", "params", "epochs", "test_accuracy", "test_loss", "train_seconds", "train_images_per_sec"] {
             assert!(r.get(key).is_some(), "{model}: JSON lacks {key}: {r}");
         }
         let reconstruction = !model.starts_with("dbn");
         assert_eq!(r["test_accuracy"].is_null(), reconstruction, "{model}: {r}");
         assert!(r["test_loss"].as_f64().unwrap().is_finite());
-        assert_eq!(
-            r["pretrain_epochs"].as_u64(),
-            if reconstruction { None } else { Some(2) }
-        );
-        let pictures: Vec<&str> = r["pictures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p.as_str().unwrap())
-            .collect();
-        assert!(
-            pictures.iter().any(|p| p.ends_with("reconstructions.png")),
-            "{model}: {pictures:?}"
-        );
+        assert_eq!(r["pretrain_epochs"].as_u64(), if reconstruction { None } else { Some(2) });
+        let pictures: Vec<&str> = r["pictures"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+        assert!(pictures.iter().any(|p| p.ends_with("reconstructions.png")), "{model}: {pictures:?}");
         assert!(pictures.iter().all(|p| Path::new(p).exists()));
         // The saved model evaluates (no standardization for reconstruction models).
         let weights = out_dir.join("model.safetensors");
         let ev = Command::new(env!("CARGO_BIN_EXE_strata"))
-            .args([
-                "eval",
-                "--model-file",
-                weights.to_str().unwrap(),
-                "--data",
-                d.to_str().unwrap(),
-                "--json",
-            ])
+            .args(["eval", "--model-file", weights.to_str().unwrap(), "--data", d.to_str().unwrap(), "--json"])
             .output()
             .unwrap();
-        assert!(
-            ev.status.success(),
-            "{model} eval: {}",
-            String::from_utf8_lossy(&ev.stderr)
-        );
+        assert!(ev.status.success(), "{model} eval: {}", String::from_utf8_lossy(&ev.stderr));
     }
     // --noise and --pretrain-epochs belong to these models only.
     let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args([
-            "train",
-            "--model",
-            "mlp",
-            "--data",
-            d.to_str().unwrap(),
-            "--pretrain-epochs",
-            "1",
-        ])
+        .args(["train", "--model", "mlp", "--data", d.to_str().unwrap(), "--pretrain-epochs", "1"])
         .output()
         .unwrap();
-    assert!(
-        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--pretrain-epochs")
-    );
-    for (model, flag, value) in [
-        ("autoencoder", "--pretrain-epochs", "1"),
-        ("dbn", "--noise", "mask:0.1"),
-    ] {
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--pretrain-epochs"));
+    for (model, flag, value) in [("autoencoder", "--pretrain-epochs", "1"), ("dbn", "--noise", "mask:0.1")] {
         let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-            .args([
-                "train",
-                "--model",
-                model,
-                "--data",
-                d.to_str().unwrap(),
-                flag,
-                value,
-            ])
+            .args(["train", "--model", model, "--data", d.to_str().unwrap(), flag, value])
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            !out.status.success() && err.contains(flag),
-            "{model} {flag}: {err}"
-        );
+        assert!(!out.status.success() && err.contains(flag), "{model} {flag}: {err}");
     }
     std::fs::remove_dir_all(&d).ok();
 }

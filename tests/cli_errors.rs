@@ -122,8 +122,19 @@ fn train_eval_predict_round_trip_on_a_tiny_dataset() {
     tiny_mnist(&d, 32, 32);
     let out = d.join("run");
     let (code, stdout, err) = strata(&[
-        "train", "--model", "mlp", "--data", d.to_str().unwrap(), "--epochs", "2", "--batch-size", "8", "--out",
-        out.to_str().unwrap(), "--json", "--quiet",
+        "train",
+        "--model",
+        "mlp",
+        "--data",
+        d.to_str().unwrap(),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "8",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        "--quiet",
     ]);
     assert_eq!(code, 0, "{err}");
     let last: serde_json::Value = serde_json::from_str(stdout.trim().lines().last().unwrap()).unwrap();
@@ -174,8 +185,22 @@ fn replicas_train_like_one_model_and_refuse_bad_uses() {
     tiny_mnist(&d, 40, 40);
     let run = |replicas: &str, out: &Path| {
         strata(&[
-            "train", "--model", "mlp", "--data", d.to_str().unwrap(), "--epochs", "2", "--batch-size", "8", "--seed", "3",
-            "--out", out.to_str().unwrap(), "--quiet", "--replicas", replicas,
+            "train",
+            "--model",
+            "mlp",
+            "--data",
+            d.to_str().unwrap(),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "8",
+            "--seed",
+            "3",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+            "--replicas",
+            replicas,
         ])
     };
     let (one, two) = (d.join("one"), d.join("two"));

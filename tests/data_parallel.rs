@@ -3,11 +3,11 @@
 //! generators and the distributed evaluation are checked in every build.
 
 use std::sync::Arc;
-use strata::distributed::{SharedComm, ThreadWorld};
-use strata::model::fit_replicated;
-use strata::model::History;
-use strata::prelude::*;
 use strata::Adam;
+use strata::distributed::{SharedComm, ThreadWorld};
+use strata::model::History;
+use strata::model::fit_replicated;
+use strata::prelude::*;
 
 fn blobs(n: usize, seed: u64) -> Dataset {
     let mut rng = Rng::seeded(seed);

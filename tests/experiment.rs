@@ -147,11 +147,7 @@ struct Momentum {
 }
 
 impl Optimizer for Momentum {
-    fn step(
-        &mut self,
-        params: &mut [&mut strata::autograd::Param],
-        grads: &strata::autograd::Gradients,
-    ) -> strata::Result<()> {
+    fn step(&mut self, params: &mut [&mut strata::autograd::Param], grads: &strata::autograd::Gradients) -> strata::Result<()> {
         if self.velocity.is_empty() {
             self.velocity = params.iter().map(|p| vec![0.0; p.value.numel()]).collect();
         }
@@ -187,8 +183,7 @@ impl Optimizer for Momentum {
 }
 
 fn resume_model(seed: u64) -> Sequential {
-    let mut m =
-        Sequential::new().seed(seed).add(Dense::new(16).activation(Relu)).add(Dropout::new(0.2)).add(Dense::new(3));
+    let mut m = Sequential::new().seed(seed).add(Dense::new(16).activation(Relu)).add(Dropout::new(0.2)).add(Dense::new(3));
     m.compile(Momentum { lr: 0.05, velocity: Vec::new() }, Loss::SoftmaxCrossEntropy, &[Metric::Accuracy]);
     m
 }
@@ -212,10 +207,7 @@ fn a_resumed_run_ends_with_the_same_weights() {
     let mut resumed = resume_model(3);
     let h = resumed.fit(&iris, opts(&dir, 8)).unwrap();
     assert_eq!(h.epochs.len(), 8);
-    assert_eq!(
-        h.epochs.iter().map(|r| r.loss).collect::<Vec<_>>(),
-        h_full.epochs.iter().map(|r| r.loss).collect::<Vec<_>>()
-    );
+    assert_eq!(h.epochs.iter().map(|r| r.loss).collect::<Vec<_>>(), h_full.epochs.iter().map(|r| r.loss).collect::<Vec<_>>());
     assert_eq!(resumed.weights(), full.weights(), "weights must match exactly");
 
     // Without the checkpoint's optimizer and RNG state the run would differ: a fresh model
@@ -233,8 +225,7 @@ fn early_stopping_restores_the_best_epoch() {
     Scaling::fit("standard", &iris.inputs).unwrap().apply(&mut iris.inputs).unwrap();
     let mut m = resume_model(5);
     let es = strata::model::EarlyStopping::new(3);
-    let h =
-        m.fit(&iris, FitOptions::epochs(300).batch_size(8).validation_split(0.3).silent().early_stopping(es)).unwrap();
+    let h = m.fit(&iris, FitOptions::epochs(300).batch_size(8).validation_split(0.3).silent().early_stopping(es)).unwrap();
     assert!(h.stopped_early && h.epochs.len() < 300, "{} epochs", h.epochs.len());
     let best = h.epochs.iter().map(|r| r.val_loss.unwrap()).fold(f32::INFINITY, f32::min);
     let best_epoch = h.epochs.iter().position(|r| r.val_loss == Some(best)).unwrap() + 1;
@@ -326,8 +317,7 @@ fn train_eval_predict_on_a_table_with_pictures() {
         let img = image::open(png).unwrap();
         assert!(img.width() > 300 && img.height() > 300);
     }
-    let (code, stdout, err) =
-        strata(&["predict", "--model-file", model.to_str().unwrap(), iris.to_str().unwrap(), "--json"]);
+    let (code, stdout, err) = strata(&["predict", "--model-file", model.to_str().unwrap(), iris.to_str().unwrap(), "--json"]);
     assert_eq!(code, 0, "{err}");
     let p = last_json(&stdout);
     assert_eq!(p["predictions"][0]["name"], "setosa");

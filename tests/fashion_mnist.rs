@@ -29,8 +29,19 @@ fn mlp_reaches_the_published_mlp_accuracy() {
     }
     let dir = std::env::temp_dir().join(format!("strata-fm-mlp-{}", std::process::id()));
     let r = train_json(&[
-        "train", "--model", "mlp", "--data", "fashion-mnist", "--epochs", "10", "--seed", "1", "--json", "--quiet",
-        "--out", dir.to_str().unwrap(),
+        "train",
+        "--model",
+        "mlp",
+        "--data",
+        "fashion-mnist",
+        "--epochs",
+        "10",
+        "--seed",
+        "1",
+        "--json",
+        "--quiet",
+        "--out",
+        dir.to_str().unwrap(),
     ]);
     let acc = r["test_accuracy"].as_f64().unwrap();
     eprintln!("mlp 10 epochs: test accuracy {acc:.4}, {:.1}s", r["train_seconds"].as_f64().unwrap());

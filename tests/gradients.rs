@@ -43,13 +43,7 @@ where
     grad_ok_tol(f, inputs, EPS, ATOL, RTOL)
 }
 
-fn grad_ok_tol<F>(
-    f: F,
-    inputs: &[Tensor],
-    eps: f32,
-    atol: f32,
-    rtol: f32,
-) -> Result<(), TestCaseError>
+fn grad_ok_tol<F>(f: F, inputs: &[Tensor], eps: f32, atol: f32, rtol: f32) -> Result<(), TestCaseError>
 where
     F: Fn(&[Var]) -> Res<Var>,
 {
@@ -59,9 +53,7 @@ where
             prop_assert!(r.worst_ratio <= 1.0, "{r:?} for input shapes {shapes:?}");
             Ok(())
         }
-        Err(e) => Err(TestCaseError::fail(format!(
-            "{e} (input shapes {shapes:?})"
-        ))),
+        Err(e) => Err(TestCaseError::fail(format!("{e} (input shapes {shapes:?})"))),
     }
 }
 
@@ -85,32 +77,21 @@ fn map(t: &Tensor, f: impl Fn(f32) -> f32) -> Tensor {
 /// Normal values, with any |x| < `margin` pushed out to at least `margin` (keeping the
 /// sign), so that `x ± EPS` never crosses a kink at 0.
 fn away_from_zero(shape: &[usize], margin: f32, rng: &mut Rng) -> Tensor {
-    map(&normal(shape, 1.0, rng), |v| {
-        if v.abs() < margin {
-            if v < 0.0 { v - margin } else { v + margin }
-        } else {
-            v
-        }
-    })
+    map(&normal(shape, 1.0, rng), |v| if v.abs() < margin { if v < 0.0 { v - margin } else { v + margin } } else { v })
 }
 
 /// Values that are all distinct, at least 0.1 apart (no ties within `EPS`), in random order.
 fn distinct(shape: &[usize], rng: &mut Rng) -> Tensor {
     let n: usize = shape.iter().product();
     let perm = rng.permutation(n);
-    let data = perm
-        .iter()
-        .map(|&p| (p as f32 - n as f32 / 2.0) * 0.1)
-        .collect();
+    let data = perm.iter().map(|&p| (p as f32 - n as f32 / 2.0) * 0.1).collect();
     Tensor::from_vec(data, shape).unwrap()
 }
 
 /// Values on the grid `0.2 k + offset`: two tensors with offsets 0 and 0.1 never have
 /// elements closer than 0.1, whatever broadcasting pairs up.
 fn on_grid(shape: &[usize], offset: f32, rng: &mut Rng) -> Tensor {
-    map(&normal(shape, 1.0, rng), |v| {
-        (v / 0.2).round() * 0.2 + offset
-    })
+    map(&normal(shape, 1.0, rng), |v| (v / 0.2).round() * 0.2 + offset)
 }
 
 fn shape(ranks: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = Vec<usize>> {
@@ -120,33 +101,17 @@ fn shape(ranks: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = Vec<us
 /// A shape `full[drop..]` with the dims whose bit is set in `ones` replaced by 1.
 fn broadcast_operand(full: &[usize], drop: usize, ones: u8) -> Vec<usize> {
     let drop = drop % (full.len() + 1);
-    full[drop..]
-        .iter()
-        .enumerate()
-        .map(|(i, &d)| if (ones >> i) & 1 == 1 { 1 } else { d })
-        .collect()
+    full[drop..].iter().enumerate().map(|(i, &d)| if (ones >> i) & 1 == 1 { 1 } else { d }).collect()
 }
 
 /// Two shapes that broadcast together, e.g. `[a, b, c]` vs `[b, 1]`, `[c]`, `[]`, or
 /// `[a, 1, c]` vs `[b, 1]` (both broadcast).
 fn broadcast_pair() -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
-    (
-        shape(1..=4),
-        0usize..12,
-        any::<u8>(),
-        0usize..12,
-        any::<u8>(),
-        any::<bool>(),
-    )
-        .prop_map(|(full, da, oa, db, ob, a_full)| {
-            // Keep one operand the full shape half of the time (the common case in networks).
-            let a = if a_full {
-                full.clone()
-            } else {
-                broadcast_operand(&full, da, oa)
-            };
-            (a, broadcast_operand(&full, db, ob))
-        })
+    (shape(1..=4), 0usize..12, any::<u8>(), 0usize..12, any::<u8>(), any::<bool>()).prop_map(|(full, da, oa, db, ob, a_full)| {
+        // Keep one operand the full shape half of the time (the common case in networks).
+        let a = if a_full { full.clone() } else { broadcast_operand(&full, da, oa) };
+        (a, broadcast_operand(&full, db, ob))
+    })
 }
 
 fn broadcast_swapped() -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
@@ -566,11 +531,7 @@ fn close(a: &[f32], b: &[f32]) -> bool {
 
 /// The gradient of `out` with respect to `x`.
 fn grad_of(out: &Var, x: &Var) -> Tensor {
-    out.backward_inputs(&[x])
-        .unwrap()
-        .1
-        .remove(0)
-        .expect("x takes part in out")
+    out.backward_inputs(&[x]).unwrap().1.remove(0).expect("x takes part in out")
 }
 
 #[test]
@@ -661,13 +622,7 @@ fn constants_and_detached_values_get_no_gradient() {
     let x = tape.input_with_grad(t(&[1.0, 2.0], &[2]));
     let c = tape.input(t(&[3.0, 4.0], &[2]));
     // y = sum(x * c + detach(x) * x): dy/dx = c + x (the detached factor is a constant)
-    let y = x
-        .mul(&c)
-        .unwrap()
-        .add(&x.detach().mul(&x).unwrap())
-        .unwrap()
-        .sum_all()
-        .unwrap();
+    let y = x.mul(&c).unwrap().add(&x.detach().mul(&x).unwrap()).unwrap().sum_all().unwrap();
     let (_, g) = y.backward_inputs(&[&x, &c]).unwrap();
     assert_eq!(g[0].as_ref().unwrap().data(), &[4.0, 6.0]);
     assert!(g[1].is_none());
@@ -724,23 +679,13 @@ fn linear_with_only_the_bias_tracked() {
     let tape = Tape::new();
     let x = tape.input(t(&[1.0, 2.0, 3.0, 4.0], &[2, 2]));
     let w = tape.input(Tensor::ones(&[2, 3]));
-    let y = x
-        .linear(&w, Some(&tape.param(&p)))
-        .unwrap()
-        .sum_all()
-        .unwrap();
+    let y = x.linear(&w, Some(&tape.param(&p))).unwrap().sum_all().unwrap();
     assert_eq!(y.value().item().unwrap(), 3.0 * 3.0 + 3.0 * 7.0 + 2.0 * 1.0);
-    assert_eq!(
-        y.backward().unwrap().get(&p).unwrap().data(),
-        &[2.0, 2.0, 2.0]
-    );
+    assert_eq!(y.backward().unwrap().get(&p).unwrap().data(), &[2.0, 2.0, 2.0]);
 
     // constants from one tape with a bias tracked on another: an error, not a wrong record
     let other = Tape::new();
-    let (xo, wo) = (
-        other.input(x.value().clone()),
-        other.input(w.value().clone()),
-    );
+    let (xo, wo) = (other.input(x.value().clone()), other.input(w.value().clone()));
     assert!(xo.linear(&wo, Some(&tape.param(&p))).is_err());
 }
 

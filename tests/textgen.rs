@@ -7,11 +7,7 @@ use std::process::Command;
 use strata::text::{self, LanguageModel, Level, LmConfig, LmTrainOptions, Vocab};
 
 fn fixture() -> String {
-    text::read_corpus(Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/lighthouse.txt"
-    )))
-    .unwrap()
+    text::read_corpus(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/lighthouse.txt"))).unwrap()
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -22,33 +18,15 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 /// Trains a small model on the fixture; returns it with its held-out bits and the unigram's.
-fn train(
-    level: Level,
-    cell: &str,
-    epochs: usize,
-    streams: usize,
-    seq_len: usize,
-) -> (LanguageModel, f64, f64) {
+fn train(level: Level, cell: &str, epochs: usize, streams: usize, seq_len: usize) -> (LanguageModel, f64, f64) {
     let corpus = fixture();
     let (train, heldout) = text::split_heldout(&corpus, 0.1, 200).unwrap();
     let vocab = Vocab::build(&train, level, None, 1);
     let (tr, ho) = (vocab.encode(&train), vocab.encode(&heldout));
     let unigram = text::unigram_bits(&tr, &ho, vocab.len());
-    let cfg = LmConfig {
-        cell: cell.into(),
-        embed: 16,
-        hidden: 64,
-        layers: 1,
-    };
+    let cfg = LmConfig { cell: cell.into(), embed: 16, hidden: 64, layers: 1 };
     let mut model = LanguageModel::new(cfg, vocab, 7).unwrap();
-    let opts = LmTrainOptions {
-        epochs,
-        streams,
-        seq_len,
-        lr: 1e-2,
-        lr_decay: 0.9,
-        ..Default::default()
-    };
+    let opts = LmTrainOptions { epochs, streams, seq_len, lr: 1e-2, lr_decay: 0.9, ..Default::default() };
     let history = text::train_lm(&mut model, &tr, &ho, &opts, |_| {}).unwrap();
     let bits = history.last().unwrap().heldout_bits;
     (model, bits, unigram)
@@ -59,25 +37,16 @@ fn character_models_beat_the_unigram_baseline_on_held_out_text() {
     for cell in ["lstm", "gru"] {
         let (model, bits, unigram) = train(Level::Char, cell, 25, 8, 32);
         // measured: ~4.2 bits/char for the unigram, ~2.4-2.6 for both models
-        assert!(
-            bits < unigram - 1.0,
-            "{cell}: held-out {bits:.3} bits/char vs unigram {unigram:.3}"
-        );
+        assert!(bits < unigram - 1.0, "{cell}: held-out {bits:.3} bits/char vs unigram {unigram:.3}");
         let s = text::generate(&model, "The keeper", 80, 0.5, &mut strata::Rng::seeded(1)).unwrap();
-        assert!(
-            s.starts_with("The keeper") && s.chars().count() == 90,
-            "{s}"
-        );
+        assert!(s.starts_with("The keeper") && s.chars().count() == 90, "{s}");
     }
 }
 
 #[test]
 fn a_word_model_predicts_the_obvious_next_word_and_survives_save_and_load() {
     let (model, bits, unigram) = train(Level::Word, "lstm", 40, 4, 16);
-    assert!(
-        bits < unigram,
-        "held-out {bits:.3} bits/word vs unigram {unigram:.3}"
-    );
+    assert!(bits < unigram, "held-out {bits:.3} bits/word vs unigram {unigram:.3}");
     // "climbed the stairs" four times in the text, "climbed the" nothing else but "rocks"/"wall"
     let top = text::next_tokens(&model, "every evening the keeper climbed the", 3).unwrap();
     assert_eq!(top[0].0, "stairs", "{top:?}");
@@ -87,26 +56,17 @@ fn a_word_model_predicts_the_obvious_next_word_and_survives_save_and_load() {
     let back = LanguageModel::load(&file).unwrap();
     assert_eq!(back.vocab, model.vocab);
     let ids = model.vocab.encode(&fixture());
-    let (a, b) = (
-        text::evaluate_bits(&model, &ids, 4, 50).unwrap(),
-        text::evaluate_bits(&back, &ids, 4, 50).unwrap(),
-    );
+    let (a, b) = (text::evaluate_bits(&model, &ids, 4, 50).unwrap(), text::evaluate_bits(&back, &ids, 4, 50).unwrap());
     assert!((a - b).abs() < 1e-9, "{a} vs {b}");
     // unknown words map to <unk> and never come out of the generator
-    assert_eq!(
-        model.vocab.decode(&model.vocab.encode("the zeppelin")),
-        "the <unk>"
-    );
+    assert_eq!(model.vocab.decode(&model.vocab.encode("the zeppelin")), "the <unk>");
     let s = text::generate(&model, "the dog", 40, 1.0, &mut strata::Rng::seeded(3)).unwrap();
     assert!(!s.contains("<unk>"), "{s}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 fn strata(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(args)
-        .output()
-        .expect("run strata");
+    let out = Command::new(env!("CARGO_BIN_EXE_strata")).args(args).output().expect("run strata");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -143,53 +103,21 @@ fn cli_trains_samples_and_reports_errors() {
     ]);
     assert_eq!(code, 0, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
-    assert!(
-        v["heldout_bits"].as_f64().unwrap() < v["unigram_bits"].as_f64().unwrap() + 1.0,
-        "{v}"
-    );
+    assert!(v["heldout_bits"].as_f64().unwrap() < v["unigram_bits"].as_f64().unwrap() + 1.0, "{v}");
     assert_eq!(v["history"].as_array().unwrap().len(), 2);
     let model = dir.join("model.safetensors");
     let m = model.to_str().unwrap();
-    let (code, stdout, stderr) = strata(&[
-        "textgen",
-        "sample",
-        "--model-file",
-        m,
-        "--prompt",
-        "The sea",
-        "--length",
-        "30",
-        "--seed",
-        "2",
-    ]);
+    let (code, stdout, stderr) =
+        strata(&["textgen", "sample", "--model-file", m, "--prompt", "The sea", "--length", "30", "--seed", "2"]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(
-        stdout.starts_with("The sea") && stdout.trim_end().chars().count() >= 30,
-        "{stdout}"
-    );
-    let (code, stdout, _) = strata(&[
-        "textgen",
-        "next",
-        "--model-file",
-        m,
-        "--prompt",
-        "The lig",
-        "--top",
-        "3",
-    ]);
+    assert!(stdout.starts_with("The sea") && stdout.trim_end().chars().count() >= 30, "{stdout}");
+    let (code, stdout, _) = strata(&["textgen", "next", "--model-file", m, "--prompt", "The lig", "--top", "3"]);
     assert_eq!(code, 0);
     assert_eq!(stdout.lines().count(), 3);
     // errors: one line, non-zero
-    let (code, _, stderr) = strata(&[
-        "textgen",
-        "sample",
-        "--model-file",
-        "/nonexistent/model.safetensors",
-    ]);
+    let (code, _, stderr) = strata(&["textgen", "sample", "--model-file", "/nonexistent/model.safetensors"]);
     assert!(code != 0 && stderr.contains("nonexistent"), "{stderr}");
-    let (code, _, stderr) = strata(&[
-        "textgen", "train", "--text", text, "--out", out, "--level", "syllable",
-    ]);
+    let (code, _, stderr) = strata(&["textgen", "train", "--text", text, "--out", out, "--level", "syllable"]);
     assert!(code != 0 && stderr.contains("syllable"), "{stderr}");
     let (code, _, stderr) = strata(&["textgen", "sample", "--model-file", m, "--temperature=-1"]);
     assert!(code != 0 && stderr.contains("temperature"), "{stderr}");

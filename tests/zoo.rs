@@ -174,11 +174,8 @@ fn residual_gradients_match_finite_differences() {
     let mut rng = Rng::seeded(1);
     // Identity shortcut; 8 channels so the convolutions take the strip path. Smooth
     // activations, so central differences never straddle a kink.
-    let mut identity = Residual::new(layers![
-        Conv2d::new(8, 3).padding(1).activation(Tanh),
-        Conv2d::new(8, 3).padding(1),
-    ])
-    .activation(Tanh);
+    let mut identity =
+        Residual::new(layers![Conv2d::new(8, 3).padding(1).activation(Tanh), Conv2d::new(8, 3).padding(1),]).activation(Tanh);
     identity.build(&[8, 5, 5], &mut rng).unwrap();
     let x = Tensor::rand_normal(&[2, 8, 5, 5], 0.0, 1.0, &mut rng);
     check_gradients(layer_fn(&identity, false), &[x.clone()], 1e-2, 2e-3, 2e-2).unwrap();
@@ -392,7 +389,19 @@ fn eval_averages_several_models_and_reports_top5() {
     for seed in ["1", "2"] {
         let out = dir.join(format!("m{seed}"));
         let (ok, _, err) = strata_cli(&[
-            "train", "--model", "mlp", "--data", data, "--epochs", "1", "--batch-size", "16", "--seed", seed, "--quiet", "--out",
+            "train",
+            "--model",
+            "mlp",
+            "--data",
+            data,
+            "--epochs",
+            "1",
+            "--batch-size",
+            "16",
+            "--seed",
+            seed,
+            "--quiet",
+            "--out",
             out.to_str().unwrap(),
         ]);
         assert!(ok, "{err}");
@@ -402,7 +411,8 @@ fn eval_averages_several_models_and_reports_top5() {
     let (ok, single_out, err) = strata_cli(&["eval", "--model-file", a, "--data", data, "--json"]);
     assert!(ok, "{err}");
     let single = last_json(&single_out);
-    for key in ["model", "params", "test_accuracy", "test_loss", "samples", "infer_images_per_sec", "top5_accuracy", "top5_error"] {
+    for key in ["model", "params", "test_accuracy", "test_loss", "samples", "infer_images_per_sec", "top5_accuracy", "top5_error"]
+    {
         assert!(single.get(key).is_some(), "{key} missing from {single}");
     }
     assert_eq!(single["model"], "mlp");

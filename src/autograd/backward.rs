@@ -6,7 +6,7 @@ use super::op::Op;
 use super::tape::NodeId;
 use crate::tensor::conv::conv2d_backward;
 use crate::tensor::pool::pool2d_backward;
-use crate::tensor::{gemm, BinaryOp, UnaryOp};
+use crate::tensor::{BinaryOp, UnaryOp, gemm};
 use crate::{Result, Tensor};
 
 /// Adds `g` into the gradient slot of `node` (nothing for a constant input).
@@ -86,12 +86,8 @@ pub(crate) fn run_backward(ops: &[Op], grads: &mut [Option<Tensor>], keep: &[Nod
             }
             Op::Select { a, b, a_val, b_val, op } => {
                 let (ab, bb) = (a_val.broadcast_to(g.shape())?, b_val.broadcast_to(g.shape())?);
-                let a_wins: Vec<bool> = ab
-                    .data()
-                    .iter()
-                    .zip(bb.data())
-                    .map(|(x, y)| if *op == BinaryOp::Max { x >= y } else { x <= y })
-                    .collect();
+                let a_wins: Vec<bool> =
+                    ab.data().iter().zip(bb.data()).map(|(x, y)| if *op == BinaryOp::Max { x >= y } else { x <= y }).collect();
                 let pick = |mine: bool| {
                     let data = g.data().iter().zip(&a_wins).map(|(&g, &w)| if w == mine { g } else { 0.0 }).collect();
                     Tensor::from_vec(data, g.shape())
@@ -294,7 +290,13 @@ pub(crate) fn run_backward(ops: &[Op], grads: &mut [Option<Tensor>], keep: &[Nod
                 }
             }
             Op::Upsample2d { x, factor, in_shape } => {
-                let dx = crate::tensor::upsample::upsample2d_backward(g.data(), in_shape[0] * in_shape[1], in_shape[2], in_shape[3], *factor);
+                let dx = crate::tensor::upsample::upsample2d_backward(
+                    g.data(),
+                    in_shape[0] * in_shape[1],
+                    in_shape[2],
+                    in_shape[3],
+                    *factor,
+                );
                 accumulate(grads, *x, Tensor::from_vec(dx, in_shape)?)?
             }
             Op::AddRelu { a, b, out } => {

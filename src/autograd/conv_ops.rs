@@ -3,8 +3,8 @@
 
 use super::op::Op;
 use super::tape::Var;
-use crate::tensor::conv::{conv2d_forward, Conv2dGeom};
-use crate::tensor::pool::{pool2d_forward, PoolGeom, PoolKind};
+use crate::tensor::conv::{Conv2dGeom, conv2d_forward};
+use crate::tensor::pool::{PoolGeom, PoolKind, pool2d_forward};
 use crate::{Result, Tensor};
 
 impl Var {
@@ -23,7 +23,11 @@ impl Var {
         if let Some(b) = b {
             self.check_tape(b, "conv2d")?;
             if b.shape() != [w.shape().first().copied().unwrap_or(0)] {
-                return Err(crate::Error::ShapeMismatch { op: "conv2d bias", left: w.shape().to_vec(), right: b.shape().to_vec() });
+                return Err(crate::Error::ShapeMismatch {
+                    op: "conv2d bias",
+                    left: w.shape().to_vec(),
+                    right: b.shape().to_vec(),
+                });
             }
         }
         let geom = Conv2dGeom::new(self.shape(), w.shape(), stride, pad, dilation, groups)?;

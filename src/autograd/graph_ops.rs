@@ -3,8 +3,8 @@
 
 use super::op::Op;
 use super::tape::Var;
-use crate::tensor::fused;
 use crate::Result;
+use crate::tensor::fused;
 
 impl Var {
     /// `relu(self + other)` in one pass; both operands must have the same shape.

@@ -20,15 +20,15 @@
 mod backward;
 mod conv_ops;
 pub mod gradcheck;
+mod graph_ops;
 mod nn_ops;
+mod norm_ops;
 mod op;
 mod ops;
 mod param;
 mod recurrent;
 mod tape;
-mod norm_ops;
 mod upsample_ops;
-mod graph_ops;
 
 pub use param::{Gradients, Param, ParamId};
 pub use recurrent::{FinalState, RecurrentOptions, RecurrentWeights};

@@ -122,7 +122,11 @@ impl Var {
     /// Mean binary cross-entropy of probabilities against targets in [0, 1].
     pub fn binary_cross_entropy(&self, target: &Tensor) -> Result<Var> {
         if target.shape() != self.shape() {
-            return Err(Error::ShapeMismatch { op: "binary_cross_entropy", left: self.shape().to_vec(), right: target.shape().to_vec() });
+            return Err(Error::ShapeMismatch {
+                op: "binary_cross_entropy",
+                left: self.shape().to_vec(),
+                right: target.shape().to_vec(),
+            });
         }
         let loss = self
             .value
@@ -146,7 +150,11 @@ impl Var {
     /// Mean binary cross-entropy on logits: `max(z,0) - z t + log(1 + e^-|z|)`.
     pub fn binary_cross_entropy_with_logits(&self, target: &Tensor) -> Result<Var> {
         if target.shape() != self.shape() {
-            return Err(Error::ShapeMismatch { op: "bce_with_logits", left: self.shape().to_vec(), right: target.shape().to_vec() });
+            return Err(Error::ShapeMismatch {
+                op: "bce_with_logits",
+                left: self.shape().to_vec(),
+                right: target.shape().to_vec(),
+            });
         }
         let loss = self
             .value

@@ -22,9 +22,7 @@ impl Var {
             BinaryOp::Sub => Op::Sub { a, b, a_shape: self.shape().to_vec(), b_shape: other.shape().to_vec() },
             BinaryOp::Mul => Op::Mul { a, b, a_val: self.value.clone(), b_val: other.value.clone() },
             BinaryOp::Div => Op::Div { a, b, a_val: self.value.clone(), b_val: other.value.clone() },
-            BinaryOp::Max | BinaryOp::Min => {
-                Op::Select { a, b, a_val: self.value.clone(), b_val: other.value.clone(), op }
-            }
+            BinaryOp::Max | BinaryOp::Min => Op::Select { a, b, a_val: self.value.clone(), b_val: other.value.clone(), op },
         }))
     }
 
@@ -122,9 +120,7 @@ impl Var {
     /// `x` for x > 0, `alpha (e^x - 1)` otherwise.
     pub fn elu(&self, alpha: f32) -> Var {
         let x = self.node;
-        self.unary_rec(UnaryOp::Elu(alpha), |xv, out| {
-            (out.clone(), Op::Elu { x, x_val: xv.clone(), out, alpha })
-        })
+        self.unary_rec(UnaryOp::Elu(alpha), |xv, out| (out.clone(), Op::Elu { x, x_val: xv.clone(), out, alpha }))
     }
 
     /// Softmax over the last axis.
@@ -229,10 +225,9 @@ impl Var {
         let value = Tensor::concat(&values, axis)?;
         let tracked = parts.iter().find(|p| p.node.is_some()).unwrap_or(first);
         let needs = parts.iter().any(|p| p.node.is_some());
-        Ok(tracked.tape.record(value, needs, || Op::Concat {
-            parts: parts.iter().map(|p| (p.node, p.shape()[axis])).collect(),
-            axis,
-        }))
+        Ok(tracked
+            .tape
+            .record(value, needs, || Op::Concat { parts: parts.iter().map(|p| (p.node, p.shape()[axis])).collect(), axis }))
     }
     /// Rows `indices` of axis 0 (embedding lookup); repeated indices accumulate gradient.
     pub fn gather_rows(&self, indices: &[usize]) -> Result<Var> {

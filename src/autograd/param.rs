@@ -64,11 +64,7 @@ impl Gradients {
     }
     /// Global L2 norm over all gradients.
     pub fn global_norm(&self) -> f32 {
-        self.by_param
-            .values()
-            .map(|g| g.data().iter().map(|v| (*v as f64) * (*v as f64)).sum::<f64>())
-            .sum::<f64>()
-            .sqrt() as f32
+        self.by_param.values().map(|g| g.data().iter().map(|v| (*v as f64) * (*v as f64)).sum::<f64>()).sum::<f64>().sqrt() as f32
     }
     /// Scales every gradient so the global norm is at most `max_norm`; returns the norm before.
     pub fn clip_global_norm(&mut self, max_norm: f32) -> f32 {

@@ -65,28 +65,18 @@ impl RecurrentRecord {
             bias_hh: self.bias_hh.as_ref().map(|t| t.data()),
             peep: self.peep.as_ref().map(|t| t.data()),
         };
-        let (dy, dh) = if self.return_sequences {
-            (Some(g.data()), None)
-        } else {
-            (None, Some(g.data()))
-        };
+        let (dy, dh) = if self.return_sequences { (Some(g.data()), None) } else { (None, Some(g.data())) };
         let [x, w_ih, w_hh, bias, bias_hh, peep, h0, c0] = self.nodes;
         let gr = self.trace.backward(&w, dy, dh, x.is_some())?;
-        let Dims {
-            batch: n,
-            steps: t,
-            features: f,
-            hidden: h,
-        } = self.trace.config().dims;
+        let Dims { batch: n, steps: t, features: f, hidden: h } = self.trace.config().dims;
         let gh = self.trace.config().cell.gates() * h;
         let mut out = Vec::with_capacity(8);
-        let mut push =
-            |node: Option<NodeId>, data: Option<Vec<f32>>, shape: &[usize]| -> Result<()> {
-                if let (Some(node), Some(data)) = (node, data) {
-                    out.push((Some(node), Tensor::from_vec(data, shape)?));
-                }
-                Ok(())
-            };
+        let mut push = |node: Option<NodeId>, data: Option<Vec<f32>>, shape: &[usize]| -> Result<()> {
+            if let (Some(node), Some(data)) = (node, data) {
+                out.push((Some(node), Tensor::from_vec(data, shape)?));
+            }
+            Ok(())
+        };
         push(x, gr.dx, &[n, t, f])?;
         push(w_ih, Some(gr.dw_ih), &[f, gh])?;
         push(w_hh, Some(gr.dw_hh), &[h, gh])?;
@@ -101,15 +91,7 @@ impl RecurrentRecord {
 
 /// Errors unless `v` has shape `want`.
 fn expect_shape(op: &'static str, v: &Var, want: &[usize]) -> Result<()> {
-    if v.shape() == want {
-        Ok(())
-    } else {
-        Err(Error::ShapeMismatch {
-            op,
-            left: want.to_vec(),
-            right: v.shape().to_vec(),
-        })
-    }
+    if v.shape() == want { Ok(()) } else { Err(Error::ShapeMismatch { op, left: want.to_vec(), right: v.shape().to_vec() }) }
 }
 
 impl Var {
@@ -144,21 +126,13 @@ impl Var {
         let op = cell.name();
         let xs = self.shape();
         if xs.len() != 3 {
-            return Err(Error::bad_shape(
-                op,
-                xs,
-                "input must be [batch, time, features]",
-            ));
+            return Err(Error::bad_shape(op, xs, "input must be [batch, time, features]"));
         }
         let (n, t, f) = (xs[0], xs[1], xs[2]);
         let ws = w.w_hh.shape();
         let g = cell.gates();
         if ws.len() != 2 || ws[1] != g * ws[0] || ws[0] == 0 {
-            return Err(Error::bad_shape(
-                op,
-                ws,
-                format!("weight_hh must be [H, {g}*H]"),
-            ));
+            return Err(Error::bad_shape(op, ws, format!("weight_hh must be [H, {g}*H]")));
         }
         let h = ws[0];
         expect_shape(op, w.w_ih, &[f, g * h])?;
@@ -178,28 +152,14 @@ impl Var {
         if let Some(c0) = c0 {
             expect_shape(op, c0, &[n, h])?;
         }
-        let operands: [Option<&Var>; 8] = [
-            Some(self),
-            Some(w.w_ih),
-            Some(w.w_hh),
-            Some(w.bias),
-            w.bias_hh,
-            w.peep,
-            h0,
-            c0,
-        ];
+        let operands: [Option<&Var>; 8] = [Some(self), Some(w.w_ih), Some(w.w_hh), Some(w.bias), w.bias_hh, w.peep, h0, c0];
         for v in operands.iter().flatten() {
             self.check_tape(v, op)?;
         }
 
         let cfg = Config {
             cell,
-            dims: Dims {
-                batch: n,
-                steps: t,
-                features: f,
-                hidden: h,
-            },
+            dims: Dims { batch: n, steps: t, features: f, hidden: h },
             reverse: opts.reverse,
             lengths: opts.lengths.clone(),
         };
@@ -210,33 +170,15 @@ impl Var {
             bias_hh: w.bias_hh.map(|b| b.value.data()),
             peep: w.peep.map(|p| p.value.data()),
         };
-        let trace = recurrent::forward(
-            cfg,
-            &weights,
-            self.value.data(),
-            h0.map(|v| v.value.data()),
-            c0.map(|v| v.value.data()),
-        )?;
+        let trace = recurrent::forward(cfg, &weights, self.value.data(), h0.map(|v| v.value.data()), c0.map(|v| v.value.data()))?;
         let state = FinalState {
             h: Tensor::from_vec(trace.last_h(), &[n, h])?,
-            c: trace
-                .last_c()
-                .map(|c| Tensor::from_vec(c, &[n, h]))
-                .transpose()?,
+            c: trace.last_c().map(|c| Tensor::from_vec(c, &[n, h])).transpose()?,
         };
-        let value = if opts.return_sequences {
-            Tensor::from_vec(trace.sequence(), &[n, t, h])?
-        } else {
-            state.h.clone()
-        };
+        let value = if opts.return_sequences { Tensor::from_vec(trace.sequence(), &[n, t, h])? } else { state.h.clone() };
 
         let nodes = operands.map(|v| v.and_then(|v| v.node));
-        let tracked = operands
-            .iter()
-            .flatten()
-            .find(|v| v.node.is_some())
-            .copied()
-            .unwrap_or(self);
+        let tracked = operands.iter().flatten().find(|v| v.node.is_some()).copied().unwrap_or(self);
         let needs = nodes.iter().any(|n| n.is_some());
         let out = tracked.tape.record(value, needs, || {
             Op::Recurrent(Box::new(RecurrentRecord {

@@ -150,8 +150,7 @@ impl Var {
     /// output does not depend on.
     pub fn backward_inputs(&self, wrt: &[&Var]) -> Result<(Gradients, Vec<Option<Tensor>>)> {
         // Only nodes of this tape: a node id from another tape names an unrelated op here.
-        let wanted: Vec<Option<NodeId>> =
-            wrt.iter().map(|v| v.node.filter(|_| v.tape.same(&self.tape))).collect();
+        let wanted: Vec<Option<NodeId>> = wrt.iter().map(|v| v.node.filter(|_| v.tape.same(&self.tape))).collect();
         let keep: Vec<NodeId> = wanted.iter().flatten().copied().collect();
         let (grads, node_grads) = self.backward_all(&keep)?;
         let picked = wanted.iter().map(|n| n.and_then(|n| node_grads.get(n).cloned().flatten())).collect();
@@ -174,9 +173,10 @@ impl Var {
         let mut grads = Gradients::default();
         for &(pid, node) in &data.params {
             if node <= root
-                && let Some(g) = node_grads[node].take() {
-                    grads.insert(pid, g);
-                }
+                && let Some(g) = node_grads[node].take()
+            {
+                grads.insert(pid, g);
+            }
         }
         Ok((grads, node_grads))
     }

@@ -15,10 +15,6 @@ impl Var {
         let out = upsample2d_forward(self.value.data(), s[0] * s[1], s[2], s[3], factor);
         let value = Tensor::from_vec(out, &out_shape)?;
         let x = self.node;
-        Ok(self.tape.record(value, x.is_some(), || Op::Upsample2d {
-            x,
-            factor,
-            in_shape: s.to_vec(),
-        }))
+        Ok(self.tape.record(value, x.is_some(), || Op::Upsample2d { x, factor, in_shape: s.to_vec() }))
     }
 }

@@ -79,11 +79,7 @@ impl Knn {
             return Err(Error::Model("k-NN used before fit".into()));
         }
         if d != self.dim {
-            return Err(Error::ShapeMismatch {
-                op: "knn query",
-                left: vec![m, d],
-                right: vec![self.labels.len(), self.dim],
-            });
+            return Err(Error::ShapeMismatch { op: "knn query", left: vec![m, d], right: vec![self.labels.len(), self.dim] });
         }
         let n = self.labels.len();
         let k = self.k.min(n);

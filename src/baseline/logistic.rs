@@ -21,13 +21,5 @@ pub fn logistic_regression(classes: usize) -> Sequential {
 
 /// The default training recipe: SGD, learning rate 0.1, momentum 0.9, batch 32, 100 epochs.
 pub fn recipe() -> Recipe {
-    Recipe {
-        optimizer: "sgd".into(),
-        lr: 0.1,
-        momentum: 0.9,
-        weight_decay: 0.0,
-        batch_size: 32,
-        epochs: 100,
-        schedule: None,
-    }
+    Recipe { optimizer: "sgd".into(), lr: 0.1, momentum: 0.9, weight_decay: 0.0, batch_size: 32, epochs: 100, schedule: None }
 }

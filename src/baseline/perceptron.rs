@@ -79,11 +79,7 @@ impl Perceptron {
         if d != self.dim {
             return Err(Error::ShapeMismatch { op: "perceptron input", left: vec![n, d], right: vec![self.dim] });
         }
-        let out = x
-            .data()
-            .chunks_exact(d.max(1))
-            .flat_map(|r| (0..self.classes).map(move |c| self.score_row(r, c)))
-            .collect();
+        let out = x.data().chunks_exact(d.max(1)).flat_map(|r| (0..self.classes).map(move |c| self.score_row(r, c))).collect();
         Tensor::from_vec(out, &[n, self.classes])
     }
     /// Predicted classes.
@@ -97,8 +93,7 @@ impl Perceptron {
         let mut m = Sequential::new().name("perceptron").add(Dense::new(self.classes));
         m.build(&[self.dim])?;
         let (d, c) = (self.dim, self.classes);
-        let weight: Vec<f32> =
-            (0..d).flat_map(|i| (0..c).map(move |k| (i, k))).map(|(i, k)| self.w[k * (d + 1) + i]).collect();
+        let weight: Vec<f32> = (0..d).flat_map(|i| (0..c).map(move |k| (i, k))).map(|(i, k)| self.w[k * (d + 1) + i]).collect();
         let bias: Vec<f32> = (0..c).map(|k| self.w[k * (d + 1) + d]).collect();
         let mut params = m.params_mut();
         params[0].value = Tensor::from_vec(weight, &[d, c])?;

@@ -1,7 +1,7 @@
 //! Pieces several subcommands share: loading and preprocessing data, JSON output.
 
 use strata::data::normalize::Standardizer;
-use strata::data::{mnist, Dataset};
+use strata::data::{Dataset, mnist};
 
 /// Train and test splits of an image dataset, pixels in [0, 1].
 pub fn load_images(name_or_dir: &str) -> strata::Result<(Dataset, Dataset)> {

@@ -75,8 +75,7 @@ pub fn run(a: CvArgs) -> anyhow::Result<()> {
     let input = data.sample_shape().to_vec();
     let mut notes = Vec::new();
     let report = cross_validate(&data, a.folds, a.seed, &a.scaling, |fold, train| {
-        let l =
-            Learner::new(&a.model, &input, classes.len(), a.seed.wrapping_add(fold as u64), train.len(), &settings)?;
+        let l = Learner::new(&a.model, &input, classes.len(), a.seed.wrapping_add(fold as u64), train.len(), &settings)?;
         if fold == 0 {
             notes = l.notes().to_vec();
         }

@@ -51,13 +51,8 @@ pub fn load_for_training(
     let scaler = Scaling::fit(scaling, &train.inputs)?;
     scaler.apply(&mut train.inputs)?;
     scaler.apply(&mut test.inputs)?;
-    let tabular = TabularMeta {
-        schema,
-        scaling: scaler,
-        data_file: Some(canonical(data)),
-        test_split: Some(test_split),
-        split_seed: seed,
-    };
+    let tabular =
+        TabularMeta { schema, scaling: scaler, data_file: Some(canonical(data)), test_split: Some(test_split), split_seed: seed };
     Ok(Prepared { train, test, standardize: None, tabular: Some(tabular) })
 }
 
@@ -86,13 +81,7 @@ pub fn load_for_eval(data: &str, meta: &ModelMeta) -> anyhow::Result<(Dataset, O
         (true, Some(f)) => {
             let (_, test) = train_test_split(&all, f, &mut Rng::seeded(t.split_seed))?;
             let n = test.len();
-            (
-                test,
-                Some(format!(
-                    "evaluating on the {n} rows held out in training (test split {f}, seed {})",
-                    t.split_seed
-                )),
-            )
+            (test, Some(format!("evaluating on the {n} rows held out in training (test split {f}, seed {})", t.split_seed)))
         }
         _ => (all, None),
     };
@@ -102,9 +91,10 @@ pub fn load_for_eval(data: &str, meta: &ModelMeta) -> anyhow::Result<(Dataset, O
 
 /// Rows of a CSV/ARFF file encoded and scaled as the model's training rows were.
 pub fn table_inputs(path: &Path, meta: &ModelMeta) -> anyhow::Result<Tensor> {
-    let t = meta.tabular.as_ref().with_context(|| {
-        format!("model '{}' was not trained on a table; it cannot read {}", meta.name, path.display())
-    })?;
+    let t = meta
+        .tabular
+        .as_ref()
+        .with_context(|| format!("model '{}' was not trained on a table; it cannot read {}", meta.name, path.display()))?;
     let table = read_table(path)?;
     let mut x = t.schema.encode_inputs(&table)?;
     t.scaling.apply(&mut x)?;

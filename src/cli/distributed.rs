@@ -2,7 +2,7 @@
 //! it leaves one on an error without leaving the other ranks waiting.
 
 use std::sync::Arc;
-use strata::distributed::{launched_size, SharedComm};
+use strata::distributed::{SharedComm, launched_size};
 
 /// What to rebuild with when MPI is wanted but not compiled in.
 #[cfg(not(feature = "mpi"))]
@@ -59,7 +59,8 @@ pub fn run_ranks(comm: SharedComm, body: impl FnOnce(SharedComm) -> anyhow::Resu
     // One write per line: the ranks' output is merged by mpirun.
     // Errors every rank meets at the same point: a configuration mismatch, or a loss that
     // became NaN (the loss is summed over the ranks, so all see it in the same step).
-    let collective = matches!(e.downcast_ref::<strata::Error>(), Some(strata::Error::Distributed(_) | strata::Error::NonFinite { .. }));
+    let collective =
+        matches!(e.downcast_ref::<strata::Error>(), Some(strata::Error::Distributed(_) | strata::Error::NonFinite { .. }));
     if collective {
         if rank == 0 {
             eprintln!("{}", format!("error: {text}"));

@@ -3,12 +3,12 @@
 //! ROC charts.
 
 use super::common::{load_images, print_json};
-use strata::model::Ensemble;
 use super::data::load_for_eval;
 use clap::Args;
 use std::path::PathBuf;
 use strata::experiment::{LoadedModel, load_learner};
 use strata::metrics::{ConfusionMatrix, log_loss, macro_auc, one_vs_rest, predicted_classes};
+use strata::model::Ensemble;
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
@@ -43,9 +43,10 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     }
     // Autoencoders are scored on reconstructing their input (no accuracy).
     if let LoadedModel::Network(m) = &model
-        && strata::pretrain::reconstructs_input(m) {
-            test.targets = strata::Target::Values(test.inputs.clone());
-        }
+        && strata::pretrain::reconstructs_input(m)
+    {
+        test.targets = strata::Target::Values(test.inputs.clone());
+    }
     let start = std::time::Instant::now();
     let (loss, acc, secs) = match &model {
         LoadedModel::Network(m) => {
@@ -90,23 +91,13 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         }
         if let Some(path) = &a.roc {
             let curves = one_vs_rest(&probs, labels)?;
-            let name =
-                |c: usize| names.as_ref().and_then(|n| n.get(c).cloned()).unwrap_or_else(|| format!("class {c}"));
+            let name = |c: usize| names.as_ref().and_then(|n| n.get(c).cloned()).unwrap_or_else(|| format!("class {c}"));
             let labelled: Vec<(String, strata::metrics::RocCurve)> = if classes == 2 {
-                curves
-                    .into_iter()
-                    .nth(1)
-                    .flatten()
-                    .map(|c| (format!("{} vs {}", name(1), name(0)), c))
-                    .into_iter()
-                    .collect()
+                curves.into_iter().nth(1).flatten().map(|c| (format!("{} vs {}", name(1), name(0)), c)).into_iter().collect()
             } else {
                 curves.into_iter().enumerate().filter_map(|(k, c)| c.map(|c| (name(k), c))).collect()
             };
-            anyhow::ensure!(
-                !labelled.is_empty(),
-                "cannot draw ROC curves: the test data lacks positive or negative samples"
-            );
+            anyhow::ensure!(!labelled.is_empty(), "cannot draw ROC curves: the test data lacks positive or negative samples");
             strata::plot::roc_png(&labelled, &format!("ROC: {title}"), path)?;
             println!("wrote {}", path.display());
         }
@@ -145,13 +136,17 @@ fn run_ensemble(a: &EvalArgs) -> anyhow::Result<()> {
     let (eval, members) = ensemble.evaluate_members(&test)?;
     let ips = eval.samples as f64 / start.elapsed().as_secs_f64().max(1e-9);
     let names: Vec<&str> = ensemble.members.iter().map(|m| m.name.as_str()).collect();
-    let label = if names.len() == 1 { names[0].to_string() } else { format!("ensemble of {} ({})", names.len(), names.join(" + ")) };
+    let label =
+        if names.len() == 1 { names[0].to_string() } else { format!("ensemble of {} ({})", names.len(), names.join(" + ")) };
     if names.len() > 1 {
         for (m, e) in names.iter().zip(&members) {
             println!("  {m}: test accuracy {:.4}, top-5 {:.4}, test loss {:.4}", e.accuracy, e.top5_accuracy, e.loss);
         }
     }
-    println!("{label}: test accuracy {:.4}, test loss {:.4} on {} samples ({ips:.0} img/s)", eval.accuracy, eval.loss, eval.samples);
+    println!(
+        "{label}: test accuracy {:.4}, test loss {:.4} on {} samples ({ips:.0} img/s)",
+        eval.accuracy, eval.loss, eval.samples
+    );
     println!("  top-1 error {:.4}, top-5 error {:.4}", eval.top1_error(), eval.top5_error());
     if a.json {
         let mut v = serde_json::json!({
@@ -182,4 +177,3 @@ fn run_ensemble(a: &EvalArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
-

@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use strata::io::load_model;
-use strata::plot::tiles::{save_grid, GridStyle, Tile};
+use strata::plot::tiles::{GridStyle, Tile, save_grid};
 
 #[derive(Args, Debug)]
 pub struct FiltersArgs {
@@ -27,12 +27,8 @@ pub struct FiltersArgs {
 pub fn run(a: FiltersArgs) -> anyhow::Result<()> {
     let saved = load_model(&a.model_file)?;
     let model = &saved.model;
-    let (index, layer) = model
-        .layers()
-        .iter()
-        .enumerate()
-        .find(|(_, l)| !l.params().is_empty())
-        .context("the model has no layer with weights")?;
+    let (index, layer) =
+        model.layers().iter().enumerate().find(|(_, l)| !l.params().is_empty()).context("the model has no layer with weights")?;
     let w = layer.params()[0].value.clone();
     let style = GridStyle { scale: a.scale.max(1), ..GridStyle::default() };
     let n = match w.shape() {
@@ -45,7 +41,12 @@ pub fn run(a: FiltersArgs) -> anyhow::Result<()> {
                 // Many input channels: one gray tile per (filter, channel) pair, first 8 channels.
                 (0..o)
                     .flat_map(|i| (0..c.min(8)).map(move |ch| (i, ch)))
-                    .map(|(i, ch)| Tile { values: &w.data()[i * per + ch * kh * kw..i * per + (ch + 1) * kh * kw], channels: 1, height: kh, width: kw })
+                    .map(|(i, ch)| Tile {
+                        values: &w.data()[i * per + ch * kh * kw..i * per + (ch + 1) * kh * kw],
+                        channels: 1,
+                        height: kh,
+                        width: kw,
+                    })
                     .collect()
             };
             save_grid(&a.out, &tiles, style)?;
@@ -76,12 +77,11 @@ pub fn run(a: FiltersArgs) -> anyhow::Result<()> {
             s.apply(&mut x)?;
         }
         let maps = model.activations(&x, index)?;
-        let out = a.out.with_file_name(format!(
-            "{}-maps.png",
-            a.out.file_stem().and_then(|s| s.to_str()).unwrap_or("filters")
-        ));
+        let out = a.out.with_file_name(format!("{}-maps.png", a.out.file_stem().and_then(|s| s.to_str()).unwrap_or("filters")));
         let tiles: Vec<Tile> = match maps.shape() {
-            &[1, c, h, w] => (0..c).map(|i| Tile { values: &maps.data()[i * h * w..(i + 1) * h * w], channels: 1, height: h, width: w }).collect(),
+            &[1, c, h, w] => (0..c)
+                .map(|i| Tile { values: &maps.data()[i * h * w..(i + 1) * h * w], channels: 1, height: h, width: w })
+                .collect(),
             s => anyhow::bail!("layer {} output {s:?} is not a set of maps", index + 1),
         };
         save_grid(&out, &tiles, GridStyle { scale: (a.scale / 2).max(2), ..style })?;

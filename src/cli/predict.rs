@@ -4,8 +4,8 @@ use super::common::print_json;
 use anyhow::Context;
 use clap::Args;
 use std::path::{Path, PathBuf};
-use strata::experiment::load_learner;
 use strata::Tensor;
+use strata::experiment::load_learner;
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
@@ -39,7 +39,12 @@ pub fn read_inputs(path: &Path, shape: &[usize]) -> anyhow::Result<Tensor> {
         let scale = if matches!(arr.data, strata::data::idx::IdxData::U8(_)) { 1.0 / 255.0 } else { 1.0 };
         let values: Vec<f32> = arr.data.to_f32().into_iter().map(|v| v * scale).collect();
         if n == 0 || values.len() != n * per {
-            anyhow::bail!("{}: images of shape {:?} do not fit the model input {:?}", path.display(), &dims[1.min(dims.len())..], shape);
+            anyhow::bail!(
+                "{}: images of shape {:?} do not fit the model input {:?}",
+                path.display(),
+                &dims[1.min(dims.len())..],
+                shape
+            );
         }
         let mut full = vec![n];
         full.extend(shape);

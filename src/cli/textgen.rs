@@ -124,10 +124,7 @@ pub fn run(a: TextgenArgs) -> anyhow::Result<()> {
         TextgenCommand::Sample(a) => {
             let model = LanguageModel::load(&a.model_file)?;
             let mut rng = strata::Rng::seeded(a.seed);
-            println!(
-                "{}",
-                text::generate(&model, &a.prompt, a.length, a.temperature, &mut rng)?
-            );
+            println!("{}", text::generate(&model, &a.prompt, a.length, a.temperature, &mut rng)?);
             Ok(())
         }
         TextgenCommand::Next(a) => {
@@ -157,12 +154,7 @@ fn train(a: TrainArgs) -> anyhow::Result<()> {
     let unigram = text::unigram_bits(&train_ids, &heldout_ids, vocab.len());
     let chars_per_token = heldout_text.chars().count() as f64 / heldout_ids.len().max(1) as f64;
 
-    let config = LmConfig {
-        cell: a.cell.clone(),
-        embed: a.embed,
-        hidden: a.hidden,
-        layers: a.layers,
-    };
+    let config = LmConfig { cell: a.cell.clone(), embed: a.embed, hidden: a.hidden, layers: a.layers };
     let mut model = LanguageModel::new(config, vocab, a.seed)?;
     let opts = LmTrainOptions {
         epochs: a.epochs,
@@ -218,13 +210,7 @@ fn train(a: TrainArgs) -> anyhow::Result<()> {
     model.save(&file)?;
     let sample = if a.sample > 0 {
         let prompt = if level == Level::Char { "The " } else { "the" };
-        Some(text::generate(
-            &model,
-            prompt,
-            a.sample,
-            0.7,
-            &mut strata::Rng::seeded(a.seed),
-        )?)
+        Some(text::generate(&model, prompt, a.sample, 0.7, &mut strata::Rng::seeded(a.seed))?)
     } else {
         None
     };

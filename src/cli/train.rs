@@ -6,8 +6,8 @@ use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use strata::data::Augment;
-use strata::distributed::{agree, Communicator, Fingerprint, SharedComm};
-use strata::experiment::{save_learner, Learner, SaveExtras, TrainSettings};
+use strata::distributed::{Communicator, Fingerprint, SharedComm, agree};
+use strata::experiment::{Learner, SaveExtras, TrainSettings, save_learner};
 use strata::metrics::{accuracy, log_loss, predicted_classes};
 use strata::model::{EarlyStopping, Monitor, Verbosity};
 
@@ -294,7 +294,8 @@ fn train(a: TrainArgs, comm: Option<SharedComm>) -> anyhow::Result<()> {
         }
     };
     let train_seconds = history.as_ref().map_or(fit_seconds, |h| h.train_seconds());
-    let images = history.as_ref().map_or(train.len() as f64, |h| h.epochs.iter().map(|e| e.images_per_sec * e.seconds).sum::<f64>());
+    let images =
+        history.as_ref().map_or(train.len() as f64, |h| h.epochs.iter().map(|e| e.images_per_sec * e.seconds).sum::<f64>());
     let ips = images / train_seconds.max(1e-9);
 
     if rank != 0 {
@@ -313,7 +314,11 @@ fn train(a: TrainArgs, comm: Option<SharedComm>) -> anyhow::Result<()> {
         })
     });
     let weights = out.join("model.safetensors");
-    let extras = SaveExtras { standardize: data.standardize.clone(), class_names: train.class_names.clone(), tabular: data.tabular.clone() };
+    let extras = SaveExtras {
+        standardize: data.standardize.clone(),
+        class_names: train.class_names.clone(),
+        tabular: data.tabular.clone(),
+    };
     save_learner(&learner, &weights, train.sample_shape(), extras)?;
     if let Some(h) = &history {
         strata::io::write_atomic(&out.join("history.csv"), h.to_csv().as_bytes())?;

@@ -89,7 +89,11 @@ pub fn run(a: TrainArgs, plan: Plan) -> anyhow::Result<()> {
         Some(p) => {
             let epochs = a.pretrain_epochs.unwrap_or(p.default_pretrain_epochs());
             let settings = strata::pretrain::PretrainSettings { epochs, seed: a.seed, noise: a.noise };
-            let mut say = |line: String| if !a.quiet { println!("{line}") };
+            let mut say = |line: String| {
+                if !a.quiet {
+                    println!("{line}")
+                }
+            };
             p.pretrain(&mut model, &raw_train, standardizer.as_ref(), settings, &mut say)?
         }
         None => None,
@@ -112,7 +116,11 @@ pub fn run(a: TrainArgs, plan: Plan) -> anyhow::Result<()> {
     if !a.quiet && reconstruct {
         println!("test reconstruction loss {:.4}, {train_seconds:.1}s ({ips:.0} img/s); saved {}", eval.loss, weights.display());
     } else if !a.quiet {
-        println!("test accuracy {acc:.4}, test loss {:.4}, {train_seconds:.1}s ({ips:.0} img/s); saved {}", eval.loss, weights.display());
+        println!(
+            "test accuracy {acc:.4}, test loss {:.4}, {train_seconds:.1}s ({ips:.0} img/s); saved {}",
+            eval.loss,
+            weights.display()
+        );
     }
     if !a.quiet {
         pictures.iter().for_each(|p| println!("wrote {}", p.display()));

@@ -113,15 +113,15 @@ pub fn parse_arff(text: &str, origin: &Path) -> Result<Table> {
                 cols = vec![Vec::new(); attrs.len()];
                 noms = vec![Vec::new(); attrs.len()];
             } else if lower.starts_with("@attribute") {
-                let (name, rest) = name_and_rest(&line["@attribute".len()..])
-                    .ok_or_else(|| err(line_no, "@ATTRIBUTE without a name".into()))?;
+                let (name, rest) =
+                    name_and_rest(&line["@attribute".len()..]).ok_or_else(|| err(line_no, "@ATTRIBUTE without a name".into()))?;
                 let ty = rest.trim();
                 let kind = if ty.starts_with('{') {
-                    let inner = ty.strip_prefix('{').and_then(|t| t.strip_suffix('}')).ok_or_else(|| {
-                        err(line_no, format!("nominal attribute '{name}' needs its values in {{...}}"))
-                    })?;
-                    let values =
-                        split_fields(inner).map_err(|c| err(line_no, format!("unterminated quote at column {c}")))?;
+                    let inner = ty
+                        .strip_prefix('{')
+                        .and_then(|t| t.strip_suffix('}'))
+                        .ok_or_else(|| err(line_no, format!("nominal attribute '{name}' needs its values in {{...}}")))?;
+                    let values = split_fields(inner).map_err(|c| err(line_no, format!("unterminated quote at column {c}")))?;
                     Kind::Nominal(values.into_iter().filter(|v| !v.is_empty()).collect())
                 } else {
                     match ty.to_ascii_lowercase().split_whitespace().next().unwrap_or("") {

@@ -56,10 +56,9 @@ pub fn parse_csv(bytes: &[u8], origin: &Path, delimiter: u8) -> Result<Table> {
     let mut lines = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| match e.kind() {
-            ::csv::ErrorKind::UnequalLengths { pos, len, expected_len } => err(
-                pos.as_ref().map_or(0, |p| p.line()),
-                format!("{len} fields, but the header has {expected_len} columns"),
-            ),
+            ::csv::ErrorKind::UnequalLengths { pos, len, expected_len } => {
+                err(pos.as_ref().map_or(0, |p| p.line()), format!("{len} fields, but the header has {expected_len} columns"))
+            }
             _ => Error::data(origin, e.to_string()),
         })?;
         let line = record.position().map_or(0, |p| p.line()) as usize;
@@ -90,8 +89,7 @@ fn type_column(origin: &Path, c: usize, name: &str, values: &[String], lines: &[
     let parsed: Vec<Option<std::result::Result<f64, ()>>> = values
         .iter()
         .map(|v| {
-            (!is_missing(v))
-                .then(|| v.parse::<f64>().map_err(|_| ()).and_then(|x| if x.is_finite() { Ok(x) } else { Err(()) }))
+            (!is_missing(v)).then(|| v.parse::<f64>().map_err(|_| ()).and_then(|x| if x.is_finite() { Ok(x) } else { Err(()) }))
         })
         .collect();
     let present = parsed.iter().flatten().count();

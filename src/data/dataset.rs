@@ -24,10 +24,9 @@ impl Target {
     /// The targets of samples `indices`, in that order.
     pub fn gather(&self, indices: &[usize]) -> Result<Target> {
         Ok(match self {
-            Target::Classes { labels, num_classes } => Target::Classes {
-                labels: indices.iter().map(|&i| labels[i]).collect(),
-                num_classes: *num_classes,
-            },
+            Target::Classes { labels, num_classes } => {
+                Target::Classes { labels: indices.iter().map(|&i| labels[i]).collect(), num_classes: *num_classes }
+            }
             Target::Values(t) => Target::Values(t.gather_rows(indices)?),
         })
     }
@@ -54,15 +53,13 @@ impl Dataset {
     pub fn new(inputs: Tensor, targets: Target) -> Result<Dataset> {
         let n = inputs.shape().first().copied().unwrap_or(0);
         if n != targets.len() {
-            return Err(Error::invalid(
-                "dataset",
-                format!("{n} inputs but {} targets", targets.len()),
-            ));
+            return Err(Error::invalid("dataset", format!("{n} inputs but {} targets", targets.len())));
         }
         if let Target::Classes { labels, num_classes } = &targets
-            && let Some(bad) = labels.iter().find(|&&l| l as usize >= *num_classes) {
-                return Err(Error::invalid("dataset", format!("label {bad} >= {num_classes} classes")));
-            }
+            && let Some(bad) = labels.iter().find(|&&l| l as usize >= *num_classes)
+        {
+            return Err(Error::invalid("dataset", format!("label {bad} >= {num_classes} classes")));
+        }
         Ok(Dataset { inputs, targets, class_names: None })
     }
 

@@ -47,9 +47,7 @@ impl IdxDtype {
     /// The dtype for a magic byte, if it is one the format defines.
     pub fn from_code(code: u8) -> Option<IdxDtype> {
         use IdxDtype::*;
-        [U8, I8, I16, I32, F32, F64]
-            .into_iter()
-            .find(|&d| d as u8 == code)
+        [U8, I8, I16, I32, F32, F64].into_iter().find(|&d| d as u8 == code)
     }
     /// The magic byte for this dtype.
     pub fn code(self) -> u8 {
@@ -134,9 +132,7 @@ pub fn read_idx(path: &Path) -> Result<IdxArray> {
     let (Some(count), Some(bytes)) = (count, bytes) else {
         return Err(src.corrupt(format!("dims {dims:?} overflow: too many values")));
     };
-    let truncated = |found: u64| {
-        format!("truncated data: expected {count} values for dims {dims:?}, found {found}")
-    };
+    let truncated = |found: u64| format!("truncated data: expected {count} values for dims {dims:?}, found {found}");
     let header = 4 + 4 * dims.len() as u64;
     let capacity = if src.gzip {
         if bytes as u64 > file_len.saturating_mul(MAX_DEFLATE_RATIO) {
@@ -157,10 +153,7 @@ pub fn read_idx(path: &Path) -> Result<IdxArray> {
     };
 
     let mut raw = Vec::with_capacity(capacity);
-    (&mut src.reader)
-        .take(bytes as u64)
-        .read_to_end(&mut raw)
-        .map_err(|e| src.read_error(e))?;
+    (&mut src.reader).take(bytes as u64).read_to_end(&mut raw).map_err(|e| src.read_error(e))?;
     raw.shrink_to_fit();
     if raw.len() < bytes {
         return Err(src.corrupt(truncated((raw.len() / dtype.size()) as u64)));
@@ -169,10 +162,7 @@ pub fn read_idx(path: &Path) -> Result<IdxArray> {
     if src.read_up_to(&mut [0u8; 1])? > 0 {
         let extra = match src.gzip {
             true => "trailing data".to_string(),
-            false => format!(
-                "{} trailing bytes",
-                file_len.saturating_sub(header + bytes as u64)
-            ),
+            false => format!("{} trailing bytes", file_len.saturating_sub(header + bytes as u64)),
         };
         return Err(src.corrupt(format!("{extra} after the {count} values of dims {dims:?}")));
     }
@@ -185,17 +175,12 @@ pub fn read_idx(path: &Path) -> Result<IdxArray> {
 pub fn write_idx_u8(path: &Path, dims: &[usize], data: &[u8], gzip: bool) -> Result<()> {
     let count = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
     if count != Some(data.len()) {
-        return Err(Error::invalid(
-            "IDX dims",
-            format!("{dims:?} do not describe {} values", data.len()),
-        ));
+        return Err(Error::invalid("IDX dims", format!("{dims:?} do not describe {} values", data.len())));
     }
-    let rank = u8::try_from(dims.len())
-        .map_err(|_| Error::invalid("IDX dims", format!("rank {} exceeds 255", dims.len())))?;
+    let rank = u8::try_from(dims.len()).map_err(|_| Error::invalid("IDX dims", format!("rank {} exceeds 255", dims.len())))?;
     let mut header = vec![0, 0, IdxDtype::U8.code(), rank];
     for &d in dims {
-        let d = u32::try_from(d)
-            .map_err(|_| Error::invalid("IDX dims", format!("dim {d} exceeds u32")))?;
+        let d = u32::try_from(d).map_err(|_| Error::invalid("IDX dims", format!("dim {d} exceeds u32")))?;
         header.extend_from_slice(&d.to_be_bytes());
     }
     let io_err = |e| Error::io(path, e);
@@ -250,10 +235,7 @@ impl Source {
             return Err(self.corrupt(reason));
         }
         let Some(dtype) = IdxDtype::from_code(magic[2]) else {
-            let reason = format!(
-                "unknown IDX data type 0x{:02x} (expected 08, 09, 0b, 0c, 0d or 0e)",
-                magic[2]
-            );
+            let reason = format!("unknown IDX data type 0x{:02x} (expected 08, 09, 0b, 0c, 0d or 0e)", magic[2]);
             return Err(self.corrupt(reason));
         };
         let rank = usize::from(magic[3]);
@@ -261,13 +243,10 @@ impl Source {
         let got = self.read_up_to(&mut dim_bytes)?;
         if got < dim_bytes.len() {
             let need = dim_bytes.len();
-            let reason =
-                format!("truncated header: rank {rank} needs {need} bytes of dims, found {got}");
+            let reason = format!("truncated header: rank {rank} needs {need} bytes of dims, found {got}");
             return Err(self.corrupt(reason));
         }
-        let dims = (dim_bytes.chunks_exact(4))
-            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
-            .collect();
+        let dims = (dim_bytes.chunks_exact(4)).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize).collect();
         Ok((dtype, dims))
     }
 
@@ -276,11 +255,7 @@ impl Source {
     }
     /// A failed read: for gzip the stream itself is damaged (cut short, bad checksum).
     fn read_error(&self, e: io::Error) -> Error {
-        if self.gzip {
-            self.corrupt(format!("corrupt or truncated gzip stream: {e}"))
-        } else {
-            Error::io(&self.path, e)
-        }
+        if self.gzip { self.corrupt(format!("corrupt or truncated gzip stream: {e}")) } else { Error::io(&self.path, e) }
     }
     /// Fills `buf` as far as the stream allows; returns how many bytes were read.
     fn read_up_to(&mut self, buf: &mut [u8]) -> Result<usize> {
@@ -348,13 +323,8 @@ pub(crate) mod tests {
 
     /// `read_idx` must fail, naming the file; returns the message.
     fn err_of(path: &Path) -> String {
-        let msg = read_idx(path)
-            .expect_err("corrupt file was accepted")
-            .to_string();
-        assert!(
-            msg.contains(&path.display().to_string()),
-            "no path in: {msg}"
-        );
+        let msg = read_idx(path).expect_err("corrupt file was accepted").to_string();
+        assert!(msg.contains(&path.display().to_string()), "no path in: {msg}");
         msg
     }
 
@@ -363,21 +333,14 @@ pub(crate) mod tests {
         let path = dir.join(&format!("{name}-{gzip}"));
         let mut enc = GzEncoder::new(Vec::new(), Compression::default());
         enc.write_all(bytes).unwrap();
-        let bytes = if gzip {
-            enc.finish().unwrap()
-        } else {
-            bytes.to_vec()
-        };
+        let bytes = if gzip { enc.finish().unwrap() } else { bytes.to_vec() };
         std::fs::write(&path, bytes).unwrap();
         path
     }
 
     /// A valid 3x2x4 u8 file and its contents.
     fn sample(dir: &TestDir, name: &str, gzip: bool) -> (PathBuf, Vec<usize>, Vec<u8>) {
-        let (dims, data) = (
-            vec![3, 2, 4],
-            (0..24).map(|v| (v * 11) as u8).collect::<Vec<_>>(),
-        );
+        let (dims, data) = (vec![3, 2, 4], (0..24).map(|v| (v * 11) as u8).collect::<Vec<_>>());
         let path = dir.join(name);
         write_idx_u8(&path, &dims, &data, gzip).unwrap();
         (path, dims, data)
@@ -386,23 +349,10 @@ pub(crate) mod tests {
     #[test]
     fn round_trip_raw_and_gzip() {
         let dir = TestDir::new("idx-rt");
-        for (name, gzip) in [
-            ("a-idx3-ubyte", false),
-            ("a-idx3-ubyte.gz", true),
-            ("b", true),
-        ] {
+        for (name, gzip) in [("a-idx3-ubyte", false), ("a-idx3-ubyte.gz", true), ("b", true)] {
             let (path, dims, data) = sample(&dir, name, gzip);
-            assert_eq!(
-                std::fs::read(&path).unwrap().starts_with(&[0x1f, 0x8b]),
-                gzip
-            );
-            assert_eq!(
-                read_idx(&path).unwrap(),
-                IdxArray {
-                    dims,
-                    data: IdxData::U8(data)
-                }
-            );
+            assert_eq!(std::fs::read(&path).unwrap().starts_with(&[0x1f, 0x8b]), gzip);
+            assert_eq!(read_idx(&path).unwrap(), IdxArray { dims, data: IdxData::U8(data) });
         }
         // Empty arrays are legal; dims that do not describe the data are not.
         let path = dir.join("empty");
@@ -416,26 +366,10 @@ pub(crate) mod tests {
         let dir = TestDir::new("idx-dtypes");
         let cases: [(u8, Vec<u8>, IdxData); 5] = [
             (0x09, vec![0xff, 0x02], IdxData::I8(vec![-1, 2])),
-            (
-                0x0B,
-                vec![0x01, 0x00, 0xff, 0xfe],
-                IdxData::I16(vec![256, -2]),
-            ),
-            (
-                0x0C,
-                [7i32.to_be_bytes(), (-3i32).to_be_bytes()].concat(),
-                IdxData::I32(vec![7, -3]),
-            ),
-            (
-                0x0D,
-                [1.5f32.to_be_bytes(), 2f32.to_be_bytes()].concat(),
-                IdxData::F32(vec![1.5, 2.0]),
-            ),
-            (
-                0x0E,
-                [0.25f64.to_be_bytes(), 4f64.to_be_bytes()].concat(),
-                IdxData::F64(vec![0.25, 4.0]),
-            ),
+            (0x0B, vec![0x01, 0x00, 0xff, 0xfe], IdxData::I16(vec![256, -2])),
+            (0x0C, [7i32.to_be_bytes(), (-3i32).to_be_bytes()].concat(), IdxData::I32(vec![7, -3])),
+            (0x0D, [1.5f32.to_be_bytes(), 2f32.to_be_bytes()].concat(), IdxData::F32(vec![1.5, 2.0])),
+            (0x0E, [0.25f64.to_be_bytes(), 4f64.to_be_bytes()].concat(), IdxData::F64(vec![0.25, 4.0])),
         ];
         for (code, payload, want) in cases {
             let bytes = [&[0, 0, code, 1, 0, 0, 0, 2][..], &payload].concat();
@@ -461,16 +395,8 @@ pub(crate) mod tests {
             ("empty", &[], "truncated header"),
             ("short", &[0, 0, 8], "truncated header"),
             ("magic", &[1, 2, 8, 1, 0, 0, 0, 0], "not an IDX file"),
-            (
-                "dtype",
-                &[0, 0, 0x42, 1, 0, 0, 0, 0],
-                "unknown IDX data type 0x42",
-            ),
-            (
-                "dims",
-                &[0, 0, 8, 3, 0, 0, 0, 1, 0, 0],
-                "rank 3 needs 12 bytes of dims, found 6",
-            ),
+            ("dtype", &[0, 0, 0x42, 1, 0, 0, 0, 0], "unknown IDX data type 0x42"),
+            ("dims", &[0, 0, 8, 3, 0, 0, 0, 1, 0, 0], "rank 3 needs 12 bytes of dims, found 6"),
             ("text", b"hello world", "not an IDX file"),
         ];
         for (name, bytes, want) in cases {
@@ -489,17 +415,8 @@ pub(crate) mod tests {
             let msg = err_of(&fixture(&dir, "cut", &bytes[..bytes.len() - 5], gzip));
             assert!(msg.contains("truncated data: expected 24 values"), "{msg}");
             assert!(msg.contains("found 19"), "{msg}");
-            let msg = err_of(&fixture(
-                &dir,
-                "long",
-                &[&bytes[..], b"junk"].concat(),
-                gzip,
-            ));
-            let want = if gzip {
-                "trailing data"
-            } else {
-                "4 trailing bytes"
-            };
+            let msg = err_of(&fixture(&dir, "long", &[&bytes[..], b"junk"].concat(), gzip));
+            let want = if gzip { "trailing data" } else { "4 trailing bytes" };
             assert!(msg.contains(want), "{msg}");
         }
     }
@@ -512,10 +429,7 @@ pub(crate) mod tests {
         let n = bytes.len();
         for keep in [12, n / 2, n - 6, n - 1] {
             let msg = err_of(&fixture(&dir, &format!("cut{keep}"), &bytes[..keep], false));
-            assert!(
-                msg.contains("corrupt or truncated gzip"),
-                "keep {keep}: {msg}"
-            );
+            assert!(msg.contains("corrupt or truncated gzip"), "keep {keep}: {msg}");
         }
         bytes[n - 8] ^= 0xff; // the CRC
         let msg = err_of(&fixture(&dir, "crc", &bytes, false));

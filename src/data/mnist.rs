@@ -31,14 +31,8 @@ pub fn load(name_or_dir: &str) -> Result<(Dataset, Dataset)> {
 /// An existing directory wins; a known name is looked up in `$STRATA_DATA/<name>`, then in
 /// `/usr/share/datasets/<name>`. The error for a missing dataset says how to install it.
 pub fn resolve_dataset(name_or_dir: &str) -> Result<PathBuf> {
-    let user_root = std::env::var_os("STRATA_DATA")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from);
-    resolve_in(
-        name_or_dir,
-        user_root.as_deref(),
-        Path::new(SYSTEM_DATA_DIR),
-    )
+    let user_root = std::env::var_os("STRATA_DATA").filter(|v| !v.is_empty()).map(PathBuf::from);
+    resolve_in(name_or_dir, user_root.as_deref(), Path::new(SYSTEM_DATA_DIR))
 }
 
 /// [`resolve_dataset`] with explicit roots, so tests need not touch the environment.
@@ -53,10 +47,7 @@ fn resolve_in(name_or_dir: &str, user_root: Option<&Path>, system_root: &Path) -
         }
         return Err(Error::invalid(
             "dataset",
-            format!(
-                "'{name_or_dir}' is neither a directory nor a known dataset ({})",
-                KNOWN_DATASETS.join(", ")
-            ),
+            format!("'{name_or_dir}' is neither a directory nor a known dataset ({})", KNOWN_DATASETS.join(", ")),
         ));
     };
     if let Some(dir) = user_root.map(|root| root.join(name)).filter(|d| d.is_dir()) {
@@ -68,10 +59,7 @@ fn resolve_in(name_or_dir: &str, user_root: Option<&Path>, system_root: &Path) -
     }
     let install = match name {
         "fashion-mnist" => "run `apt-get install -y dataset-fashion-mnist`".to_string(),
-        _ => format!(
-            "put the four MNIST IDX files (.gz is fine) in {}",
-            dir.display()
-        ),
+        _ => format!("put the four MNIST IDX files (.gz is fine) in {}", dir.display()),
     };
     let user = match user_root {
         Some(root) => format!(" ({} has no {name}/ either)", root.display()),
@@ -88,20 +76,9 @@ fn resolve_in(name_or_dir: &str, user_root: Option<&Path>, system_root: &Path) -
 
 /// The ten Fashion-MNIST classes, in label order.
 pub fn fashion_mnist_class_names() -> Vec<String> {
-    [
-        "T-shirt/top",
-        "Trouser",
-        "Pullover",
-        "Dress",
-        "Coat",
-        "Sandal",
-        "Shirt",
-        "Sneaker",
-        "Bag",
-        "Ankle boot",
-    ]
-    .map(String::from)
-    .to_vec()
+    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+        .map(String::from)
+        .to_vec()
 }
 
 /// Loads an MNIST-format directory as `(train, test)`.
@@ -110,10 +87,7 @@ pub fn fashion_mnist_class_names() -> Vec<String> {
 /// get Fashion-MNIST's class names when the directory's name contains "fashion".
 pub fn load_mnist_dir(dir: &Path) -> Result<(Dataset, Dataset)> {
     if !dir.is_dir() {
-        return Err(Error::data(
-            dir,
-            "not a directory (expected the four MNIST IDX files in it)",
-        ));
+        return Err(Error::data(dir, "not a directory (expected the four MNIST IDX files in it)"));
     }
     // The two splits decode independently; the test split rides along on a second core.
     let (train, test) = rayon::join(|| Split::load(dir, "train"), || Split::load(dir, "t10k"));
@@ -129,27 +103,13 @@ pub fn load_mnist_dir(dir: &Path) -> Result<(Dataset, Dataset)> {
             ),
         ));
     }
-    let max_label = train
-        .labels
-        .iter()
-        .chain(&test.labels)
-        .copied()
-        .max()
-        .unwrap_or(0);
+    let max_label = train.labels.iter().chain(&test.labels).copied().max().unwrap_or(0);
     let num_classes = (max_label as usize + 1).max(2);
-    let class_names = is_fashion(dir)
-        .then(fashion_mnist_class_names)
-        .filter(|n| n.len() == num_classes);
+    let class_names = is_fashion(dir).then(fashion_mnist_class_names).filter(|n| n.len() == num_classes);
     let build = |split: Split| -> Result<Dataset> {
         let [n, h, w] = split.image_dims;
         let inputs = Tensor::from_vec(split.pixels, &[n, 1, h, w])?;
-        let mut ds = Dataset::new(
-            inputs,
-            Target::Classes {
-                labels: split.labels,
-                num_classes,
-            },
-        )?;
+        let mut ds = Dataset::new(inputs, Target::Classes { labels: split.labels, num_classes })?;
         ds.class_names = class_names.clone();
         Ok(ds)
     };
@@ -158,8 +118,7 @@ pub fn load_mnist_dir(dir: &Path) -> Result<(Dataset, Dataset)> {
 
 fn is_fashion(dir: &Path) -> bool {
     let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    dir.file_name()
-        .is_some_and(|n| n.to_string_lossy().to_lowercase().contains("fashion"))
+    dir.file_name().is_some_and(|n| n.to_string_lossy().to_lowercase().contains("fashion"))
 }
 
 /// One split (`train` or `t10k`), decoded and checked.
@@ -199,12 +158,7 @@ impl Split {
         let labels = to_labels(labels.data).map_err(|reason| Error::data(&labels_path, reason))?;
         // Division (not a multiply by 1/255) keeps 255 at exactly 1.0.
         let pixels = bytes.iter().map(|&b| f32::from(b) / 255.0).collect();
-        Ok(Split {
-            pixels,
-            image_dims,
-            labels,
-            images_path,
-        })
+        Ok(Split { pixels, image_dims, labels, images_path })
     }
 }
 
@@ -224,10 +178,7 @@ fn to_labels(data: IdxData) -> std::result::Result<Vec<u32>, String> {
         IdxData::I8(v) => nonneg(&v),
         IdxData::I16(v) => nonneg(&v),
         IdxData::I32(v) => nonneg(&v),
-        other => Err(format!(
-            "labels must be integers, found {:?}",
-            other.dtype()
-        )),
+        other => Err(format!("labels must be integers, found {:?}", other.dtype())),
     }
 }
 
@@ -235,21 +186,16 @@ fn to_labels(data: IdxData) -> std::result::Result<Vec<u32>, String> {
 fn find_file(dir: &Path, prefix: &str, kind: &str, idx: &str) -> Result<PathBuf> {
     let dashed = format!("{prefix}-{kind}-{idx}-ubyte");
     let dotted = format!("{prefix}-{kind}.{idx}-ubyte");
-    [
-        dashed.clone(),
-        format!("{dashed}.gz"),
-        dotted.clone(),
-        format!("{dotted}.gz"),
-    ]
-    .iter()
-    .map(|name| dir.join(name))
-    .find(|p| p.is_file())
-    .ok_or_else(|| {
-        Error::data(
-            dir.join(&dashed),
-            format!("missing {prefix} {kind} file (also looked for {dashed}.gz and {dotted}[.gz])"),
-        )
-    })
+    [dashed.clone(), format!("{dashed}.gz"), dotted.clone(), format!("{dotted}.gz")]
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            Error::data(
+                dir.join(&dashed),
+                format!("missing {prefix} {kind} file (also looked for {dashed}.gz and {dotted}[.gz])"),
+            )
+        })
 }
 
 #[cfg(test)]
@@ -261,24 +207,10 @@ mod tests {
     fn write_split(dir: &Path, prefix: &str, labels: &[u8], hw: (usize, usize), gzip: bool) {
         let (h, w) = hw;
         let n = labels.len();
-        let pixels: Vec<u8> = (0..n * h * w)
-            .map(|k| ((k / (h * w)) * 7 + k % (h * w)) as u8)
-            .collect();
+        let pixels: Vec<u8> = (0..n * h * w).map(|k| ((k / (h * w)) * 7 + k % (h * w)) as u8).collect();
         let ext = if gzip { ".gz" } else { "" };
-        write_idx_u8(
-            &dir.join(format!("{prefix}-images-idx3-ubyte{ext}")),
-            &[n, h, w],
-            &pixels,
-            gzip,
-        )
-        .unwrap();
-        write_idx_u8(
-            &dir.join(format!("{prefix}-labels-idx1-ubyte{ext}")),
-            &[n],
-            labels,
-            gzip,
-        )
-        .unwrap();
+        write_idx_u8(&dir.join(format!("{prefix}-images-idx3-ubyte{ext}")), &[n, h, w], &pixels, gzip).unwrap();
+        write_idx_u8(&dir.join(format!("{prefix}-labels-idx1-ubyte{ext}")), &[n], labels, gzip).unwrap();
     }
 
     fn labels_of(d: &Dataset) -> &[u32] {
@@ -299,10 +231,7 @@ mod tests {
         assert_eq!(labels_of(&train), &[0, 1, 2, 3, 1]);
         assert_eq!(labels_of(&test), &[4, 0]);
         // A label seen only in the test split still counts.
-        assert_eq!(
-            (train.num_classes(), test.num_classes()),
-            (Some(5), Some(5))
-        );
+        assert_eq!((train.num_classes(), test.num_classes()), (Some(5), Some(5)));
         // Sample 2, row 1, col 3: (2 * 7 + 1 * 4 + 3) / 255.
         let x = train.inputs.data();
         assert_eq!(x[2 * 12 + 4 + 3], 21.0 / 255.0);
@@ -321,10 +250,7 @@ mod tests {
         assert_eq!(train.len(), 3);
         assert_eq!(train.num_classes(), Some(10));
         let names = test.class_names.expect("fashion dir gets class names");
-        assert_eq!(
-            (names[0].as_str(), names[9].as_str()),
-            ("T-shirt/top", "Ankle boot")
-        );
+        assert_eq!((names[0].as_str(), names[9].as_str()), ("T-shirt/top", "Ankle boot"));
     }
 
     #[test]
@@ -336,10 +262,7 @@ mod tests {
         let msg = load_mnist_dir(&dir.0).unwrap_err().to_string();
         assert!(msg.contains("train-images-idx3-ubyte"), "{msg}");
         assert!(msg.contains("train-labels-idx1-ubyte"), "{msg}");
-        assert!(
-            msg.contains("3 images") && msg.contains("2 labels"),
-            "{msg}"
-        );
+        assert!(msg.contains("3 images") && msg.contains("2 labels"), "{msg}");
     }
 
     #[test]
@@ -347,26 +270,17 @@ mod tests {
         let dir = TestDir::new("mnist-bad");
         write_split(&dir.0, "train", &[0, 1], (2, 2), false);
         let msg = load_mnist_dir(&dir.0).unwrap_err().to_string();
-        assert!(
-            msg.contains("t10k-images-idx3-ubyte") && msg.contains("missing"),
-            "{msg}"
-        );
+        assert!(msg.contains("t10k-images-idx3-ubyte") && msg.contains("missing"), "{msg}");
 
         write_split(&dir.0, "t10k", &[0, 1], (2, 2), false);
         write_idx_u8(&dir.join("t10k-images-idx3-ubyte"), &[2, 4], &[0; 8], false).unwrap();
         let msg = load_mnist_dir(&dir.0).unwrap_err().to_string();
-        assert!(
-            msg.contains("rank 3") && msg.contains("t10k-images"),
-            "{msg}"
-        );
+        assert!(msg.contains("rank 3") && msg.contains("t10k-images"), "{msg}");
 
         write_split(&dir.0, "t10k", &[0, 1], (2, 2), false);
         write_idx_u8(&dir.join("t10k-labels-idx1-ubyte"), &[2, 1], &[0, 1], false).unwrap();
         let msg = load_mnist_dir(&dir.0).unwrap_err().to_string();
-        assert!(
-            msg.contains("rank 1") && msg.contains("t10k-labels"),
-            "{msg}"
-        );
+        assert!(msg.contains("rank 1") && msg.contains("t10k-labels"), "{msg}");
 
         write_split(&dir.0, "t10k", &[0, 1], (3, 2), false);
         let msg = load_mnist_dir(&dir.0).unwrap_err().to_string();
@@ -383,34 +297,15 @@ mod tests {
         std::fs::create_dir(sys.join("fashion-mnist")).unwrap();
         std::fs::create_dir(user.join("mnist")).unwrap();
         let dir = sys.join("fashion-mnist");
-        assert_eq!(
-            resolve_in(dir.to_str().unwrap(), None, &user.0).unwrap(),
-            dir
-        );
+        assert_eq!(resolve_in(dir.to_str().unwrap(), None, &user.0).unwrap(), dir);
         // STRATA_DATA wins when it holds the dataset, else the system folder.
-        assert_eq!(
-            resolve_in("mnist", Some(&user.0), &sys.0).unwrap(),
-            user.join("mnist")
-        );
-        assert_eq!(
-            resolve_in("fashion-mnist", Some(&user.0), &sys.0).unwrap(),
-            dir
-        );
+        assert_eq!(resolve_in("mnist", Some(&user.0), &sys.0).unwrap(), user.join("mnist"));
+        assert_eq!(resolve_in("fashion-mnist", Some(&user.0), &sys.0).unwrap(), dir);
 
-        let msg = resolve_in("fashion-mnist", Some(&user.0), &user.0)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            msg.contains("apt-get install -y dataset-fashion-mnist"),
-            "{msg}"
-        );
+        let msg = resolve_in("fashion-mnist", Some(&user.0), &user.0).unwrap_err().to_string();
+        assert!(msg.contains("apt-get install -y dataset-fashion-mnist"), "{msg}");
         assert!(msg.contains("STRATA_DATA"), "{msg}");
-        assert!(
-            resolve_in("cifar-77", None, &sys.0)
-                .unwrap_err()
-                .to_string()
-                .contains("known dataset")
-        );
+        assert!(resolve_in("cifar-77", None, &sys.0).unwrap_err().to_string().contains("known dataset"));
         assert!(resolve_in("/no/such/dir", None, &sys.0).is_err());
     }
 
@@ -426,14 +321,8 @@ mod tests {
         let (train, test) = load_mnist_dir(&dir).unwrap();
         let secs = start.elapsed().as_secs_f64();
         assert_eq!((train.len(), test.len()), (60000, 10000));
-        assert_eq!(
-            (train.sample_shape(), test.sample_shape()),
-            (&[1, 28, 28][..], &[1, 28, 28][..])
-        );
-        assert_eq!(
-            (train.num_classes(), test.num_classes()),
-            (Some(10), Some(10))
-        );
+        assert_eq!((train.sample_shape(), test.sample_shape()), (&[1, 28, 28][..], &[1, 28, 28][..]));
+        assert_eq!((train.num_classes(), test.num_classes()), (Some(10), Some(10)));
         assert_eq!(train.class_names.as_ref().map(Vec::len), Some(10));
         assert!(train.inputs.data().iter().all(|v| (0.0..=1.0).contains(v)));
         // The published constants are the training set's pixel statistics.

@@ -36,10 +36,7 @@ pub struct Standardizer {
 impl Standardizer {
     /// A global standardizer with known statistics (a zero `std` is treated as 1).
     pub fn new(mean: f32, std: f32) -> Standardizer {
-        Standardizer {
-            mean: vec![mean],
-            std: vec![safe_scale(std as f64)],
-        }
+        Standardizer { mean: vec![mean], std: vec![safe_scale(std as f64)] }
     }
     /// The published Fashion-MNIST statistics.
     pub fn fashion_mnist() -> Standardizer {
@@ -63,11 +60,7 @@ impl Standardizer {
     }
     /// Standardizes `x` in place.
     pub fn apply(&self, x: &mut Tensor) -> Result<()> {
-        let inv: Vec<f32> = self
-            .std
-            .iter()
-            .map(|&s| 1.0 / safe_scale(s as f64))
-            .collect();
+        let inv: Vec<f32> = self.std.iter().map(|&s| 1.0 / safe_scale(s as f64)).collect();
         affine(x, &self.mean, &inv, "Standardizer::apply")
     }
     /// A standardized copy of `x`.
@@ -101,9 +94,7 @@ impl MinMaxScaler {
     }
     /// Scales `x` in place.
     pub fn apply(&self, x: &mut Tensor) -> Result<()> {
-        let inv: Vec<f32> = (self.min.iter().zip(&self.max))
-            .map(|(&lo, &hi)| 1.0 / safe_scale(hi as f64 - lo as f64))
-            .collect();
+        let inv: Vec<f32> = (self.min.iter().zip(&self.max)).map(|(&lo, &hi)| 1.0 / safe_scale(hi as f64 - lo as f64)).collect();
         affine(x, &self.min, &inv, "MinMaxScaler::apply")
     }
     /// A scaled copy of `x`.
@@ -116,20 +107,12 @@ impl MinMaxScaler {
 
 /// A divisor that is safe to use: zero (constant data) or non-finite becomes 1.
 fn safe_scale(s: f64) -> f32 {
-    if s > 0.0 && s.is_finite() {
-        s as f32
-    } else {
-        1.0
-    }
+    if s > 0.0 && s.is_finite() { s as f32 } else { 1.0 }
 }
 
 fn nonempty<'a>(x: &'a Tensor, op: &'static str) -> Result<&'a [f32]> {
     if x.numel() == 0 {
-        return Err(Error::bad_shape(
-            op,
-            x.shape(),
-            "cannot fit on an empty tensor",
-        ));
+        return Err(Error::bad_shape(op, x.shape(), "cannot fit on an empty tensor"));
     }
     Ok(x.data())
 }
@@ -137,11 +120,7 @@ fn nonempty<'a>(x: &'a Tensor, op: &'static str) -> Result<&'a [f32]> {
 /// Features per sample: the product of every axis after the first.
 fn features(x: &Tensor, op: &'static str) -> Result<usize> {
     if x.rank() < 2 {
-        return Err(Error::bad_shape(
-            op,
-            x.shape(),
-            "needs [samples, features...]",
-        ));
+        return Err(Error::bad_shape(op, x.shape(), "needs [samples, features...]"));
     }
     Ok(x.shape()[1..].iter().product())
 }
@@ -152,37 +131,16 @@ fn moments(data: &[f32], f: usize) -> (Vec<f32>, Vec<f32>) {
     let add = |a: f64, b: f64| a + b;
     let sum = column_fold(data, f, 0.0, |acc, v, _| *acc += v as f64, add);
     let mean: Vec<f64> = sum.iter().map(|s| s / rows).collect();
-    let sq = column_fold(
-        data,
-        f,
-        0.0,
-        |acc, v, j| *acc += (v as f64 - mean[j]).powi(2),
-        add,
-    );
+    let sq = column_fold(data, f, 0.0, |acc, v, j| *acc += (v as f64 - mean[j]).powi(2), add);
     let std = sq.iter().map(|s| safe_scale((s / rows).sqrt())).collect();
     (mean.iter().map(|&m| m as f32).collect(), std)
 }
 
 fn extrema(data: &[f32], f: usize) -> MinMaxScaler {
-    let min = column_fold(
-        data,
-        f,
-        f64::INFINITY,
-        |a, v, _| *a = a.min(v as f64),
-        f64::min,
-    );
-    let max = column_fold(
-        data,
-        f,
-        f64::NEG_INFINITY,
-        |a, v, _| *a = a.max(v as f64),
-        f64::max,
-    );
+    let min = column_fold(data, f, f64::INFINITY, |a, v, _| *a = a.min(v as f64), f64::min);
+    let max = column_fold(data, f, f64::NEG_INFINITY, |a, v, _| *a = a.max(v as f64), f64::max);
     let cast = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect();
-    MinMaxScaler {
-        min: cast(min),
-        max: cast(max),
-    }
+    MinMaxScaler { min: cast(min), max: cast(max) }
 }
 
 /// Folds each column `j` of rows of width `f` with `step(acc, value, j)`. Large inputs are
@@ -206,41 +164,23 @@ where
         return fold_block(data);
     }
     let rows_per_block = (ELEMENTWISE_PARALLEL_MIN / f).max(1);
-    let partials: Vec<Vec<f64>> = data
-        .par_chunks(rows_per_block * f)
-        .map(fold_block)
-        .collect();
-    partials.into_iter().fold(vec![init; f], |total, part| {
-        total
-            .into_iter()
-            .zip(part)
-            .map(|(t, p)| merge(t, p))
-            .collect()
-    })
+    let partials: Vec<Vec<f64>> = data.par_chunks(rows_per_block * f).map(fold_block).collect();
+    partials.into_iter().fold(vec![init; f], |total, part| total.into_iter().zip(part).map(|(t, p)| merge(t, p)).collect())
 }
 
 /// `x -> (x - offset) * scale`, per feature when `offset` has more than one value.
 fn affine(x: &mut Tensor, offset: &[f32], scale: &[f32], op: &'static str) -> Result<()> {
     let f = offset.len();
     if f == 0 || scale.len() != f {
-        return Err(Error::invalid(
-            op,
-            format!("{f} offsets but {} scales", scale.len()),
-        ));
+        return Err(Error::invalid(op, format!("{f} offsets but {} scales", scale.len())));
     }
     if f > 1 && (x.rank() < 2 || x.shape()[1..].iter().product::<usize>() != f) {
-        return Err(Error::bad_shape(
-            op,
-            x.shape(),
-            format!("fitted on {f} features per sample"),
-        ));
+        return Err(Error::bad_shape(op, x.shape(), format!("fitted on {f} features per sample")));
     }
     let kernel = |block: &mut [f32]| {
         if f == 1 {
             // Global: one flat loop the compiler vectorizes.
-            block
-                .iter_mut()
-                .for_each(|v| *v = (*v - offset[0]) * scale[0]);
+            block.iter_mut().for_each(|v| *v = (*v - offset[0]) * scale[0]);
             return;
         }
         for row in block.chunks_exact_mut(f) {
@@ -277,10 +217,7 @@ mod tests {
         let x = Tensor::rand_normal(&[300, 1, 16, 16], 3.0, 2.0, &mut Rng::seeded(7));
         let s = Standardizer::fit_global(&x).unwrap();
         assert!(s.is_global());
-        assert!(
-            (s.mean[0] - 3.0).abs() < 0.02 && (s.std[0] - 2.0).abs() < 0.02,
-            "{s:?}"
-        );
+        assert!((s.mean[0] - 3.0).abs() < 0.02 && (s.std[0] - 2.0).abs() < 0.02, "{s:?}");
         let y = s.transform(&x).unwrap();
         let (m, sd) = mean_std(y.data());
         assert!(m.abs() < 1e-5 && (sd - 1.0).abs() < 1e-5, "{m} {sd}");
@@ -295,14 +232,7 @@ mod tests {
         assert_eq!(s.mean, vec![3.0, 5.0]);
         assert_eq!(s.std[1], 1.0);
         let y = s.transform(&x).unwrap();
-        let col = |j: usize| {
-            y.data()
-                .iter()
-                .skip(j)
-                .step_by(2)
-                .copied()
-                .collect::<Vec<_>>()
-        };
+        let col = |j: usize| y.data().iter().skip(j).step_by(2).copied().collect::<Vec<_>>();
         let (m, sd) = mean_std(&col(0));
         assert!(m.abs() < 1e-6 && (sd - 1.0).abs() < 1e-6);
         assert_eq!(col(1), vec![0.0; 4]);
@@ -337,21 +267,13 @@ mod tests {
         let y = g.transform(&x).unwrap();
         assert_eq!((y.data()[0], y.data()[1]), (0.0, 1.0));
         let p = MinMaxScaler::fit_per_feature(&x).unwrap();
-        assert_eq!(
-            p.transform(&x).unwrap().data(),
-            &[0.0, 0.0, 0.5, 0.0, 1.0, 0.0]
-        );
+        assert_eq!(p.transform(&x).unwrap().data(), &[0.0, 0.0, 0.5, 0.0, 1.0, 0.0]);
         // Parallel path agrees with the serial one.
         let big = Tensor::rand_uniform(&[1000, 100], -3.0, 5.0, &mut Rng::seeded(1));
         let s = MinMaxScaler::fit_per_feature(&big).unwrap();
         let y = s.transform(&big).unwrap();
         assert!(y.data().iter().all(|v| (0.0..=1.0).contains(v)));
-        assert_eq!(
-            s.min[3],
-            (0..1000)
-                .map(|i| big.data()[i * 100 + 3])
-                .fold(f32::INFINITY, f32::min)
-        );
+        assert_eq!(s.min[3], (0..1000).map(|i| big.data()[i * 100 + 3]).fold(f32::INFINITY, f32::min));
     }
 
     #[test]
@@ -359,10 +281,7 @@ mod tests {
         let s = Standardizer::fashion_mnist();
         let back: Standardizer = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
         assert_eq!(back, s);
-        let m = MinMaxScaler {
-            min: vec![0.0, 1.0],
-            max: vec![2.0, 3.0],
-        };
+        let m = MinMaxScaler { min: vec![0.0, 1.0], max: vec![2.0, 3.0] };
         let back: MinMaxScaler = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
         assert_eq!(back, m);
     }

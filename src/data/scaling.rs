@@ -57,18 +57,13 @@ impl Scaling {
                 Scaling::Standard(Standardizer { mean, std })
             }
             "minmax" => {
-                let (min, max) = stats
-                    .iter()
-                    .map(|&(_, _, n, lo, hi)| if n == 0 { (0.0, 1.0) } else { (lo as f32, hi as f32) })
-                    .unzip();
+                let (min, max) =
+                    stats.iter().map(|&(_, _, n, lo, hi)| if n == 0 { (0.0, 1.0) } else { (lo as f32, hi as f32) }).unzip();
                 Scaling::MinMax(MinMaxScaler { min, max })
             }
             "none" => Scaling::None,
             other => {
-                return Err(Error::invalid(
-                    "scaling",
-                    format!("unknown '{other}' (expected standard, minmax or none)"),
-                ));
+                return Err(Error::invalid("scaling", format!("unknown '{other}' (expected standard, minmax or none)")));
             }
         })
     }

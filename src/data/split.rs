@@ -74,12 +74,7 @@ pub fn stratified_kfold(labels: &[u32], k: usize, rng: &mut Rng) -> Result<Vec<F
 
 /// Splits `0..n` (or, with `labels`, each class separately) into `(train, test)` with
 /// `round(fraction * count)` samples in `test`. Indices are returned sorted.
-pub fn train_test_indices(
-    n: usize,
-    labels: Option<&[u32]>,
-    fraction: f32,
-    rng: &mut Rng,
-) -> Result<(Vec<usize>, Vec<usize>)> {
+pub fn train_test_indices(n: usize, labels: Option<&[u32]>, fraction: f32, rng: &mut Rng) -> Result<(Vec<usize>, Vec<usize>)> {
     if !(0.0..1.0).contains(&fraction) {
         return Err(Error::invalid("split fraction", format!("{fraction} is not in [0, 1)")));
     }

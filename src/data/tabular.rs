@@ -125,10 +125,7 @@ impl Table {
     pub fn new(source: impl Into<PathBuf>, columns: Vec<Column>, lines: Vec<usize>) -> Result<Table> {
         let source = source.into();
         if let Some(c) = columns.iter().find(|c| c.len() != lines.len()) {
-            return Err(Error::data(
-                &source,
-                format!("column '{}' has {} rows, expected {}", c.name, c.len(), lines.len()),
-            ));
+            return Err(Error::data(&source, format!("column '{}' has {} rows, expected {}", c.name, c.len(), lines.len())));
         }
         Ok(Table { source, columns, lines })
     }
@@ -243,16 +240,10 @@ impl TabularSchema {
                     offset += want.len();
                 }
                 (_, None) => {
-                    return Err(Error::data(
-                        &table.source,
-                        format!("column '{name}' is categorical, the model expects numbers"),
-                    ));
+                    return Err(Error::data(&table.source, format!("column '{name}' is categorical, the model expects numbers")));
                 }
                 (_, Some(_)) => {
-                    return Err(Error::data(
-                        &table.source,
-                        format!("column '{name}' is numeric, the model expects categories"),
-                    ));
+                    return Err(Error::data(&table.source, format!("column '{name}' is numeric, the model expects categories")));
                 }
             }
         }
@@ -313,17 +304,12 @@ impl TabularSchema {
         let y = self.encode_target(table)?;
         let keep: Vec<usize> = (0..y.len()).filter(|&r| y[r].is_some()).collect();
         if keep.is_empty() {
-            return Err(Error::data(
-                &table.source,
-                format!("no row has a value for the target '{}'", self.target.name),
-            ));
+            return Err(Error::data(&table.source, format!("no row has a value for the target '{}'", self.target.name)));
         }
         let x = if keep.len() == y.len() { x } else { x.gather_rows(&keep)? };
         let values: Vec<f32> = keep.iter().filter_map(|&r| y[r]).collect();
         let targets = match &self.target.classes {
-            Some(classes) => {
-                Target::Classes { labels: values.iter().map(|&v| v as u32).collect(), num_classes: classes.len() }
-            }
+            Some(classes) => Target::Classes { labels: values.iter().map(|&v| v as u32).collect(), num_classes: classes.len() },
             None => Target::Values(Tensor::from_vec(values, &[keep.len(), 1])?),
         };
         let mut data = Dataset::new(x, targets)?;

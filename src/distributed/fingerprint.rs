@@ -66,7 +66,9 @@ impl Fingerprint {
         let stride = x.len().div_ceil(DATA_SAMPLE_VALUES).max(1);
         let mut h = fnv(x.iter().step_by(stride).flat_map(|v| v.to_bits().to_le_bytes()), FNV_START);
         h = match &data.targets {
-            Target::Classes { labels, num_classes } => fnv(labels.iter().chain([&(*num_classes as u32)]).flat_map(|l| l.to_le_bytes()), h),
+            Target::Classes { labels, num_classes } => {
+                fnv(labels.iter().chain([&(*num_classes as u32)]).flat_map(|l| l.to_le_bytes()), h)
+            }
             Target::Values(t) => fnv(t.data().iter().flat_map(|v| v.to_bits().to_le_bytes()), h),
         };
         let shape = fnv(data.sample_shape().iter().flat_map(|d| (*d as u64).to_le_bytes()), FNV_START);
@@ -104,7 +106,11 @@ impl Fingerprint {
             return Some(format!("its checks ({} vs {} settings; a different strata build?)", other.len(), self.fields.len()));
         }
         self.fields.iter().zip(other).find(|(f, v)| f.value != **v).map(|(f, &v)| {
-            if f.number { format!("{} ({} vs {})", f.name, v, f.value) } else { format!("{} (hash {:#018x} vs {:#018x})", f.name, v, f.value) }
+            if f.number {
+                format!("{} ({} vs {})", f.name, v, f.value)
+            } else {
+                format!("{} (hash {:#018x} vs {:#018x})", f.name, v, f.value)
+            }
         })
     }
 }
@@ -180,7 +186,8 @@ mod tests {
 
     #[test]
     fn a_different_seed_is_named_with_both_values() {
-        let comm = Fake { rank: 1, all: vec![fp(1, "m").values(), fp(1, "m").values(), fp(2, "m").values()], calls: Default::default() };
+        let comm =
+            Fake { rank: 1, all: vec![fp(1, "m").values(), fp(1, "m").values(), fp(2, "m").values()], calls: Default::default() };
         let e = agree(&comm, &fp(2, "m")).unwrap_err().to_string();
         assert_eq!(e, "distributed: rank 2 differs from rank 0 in seed (2 vs 1)");
     }

@@ -61,7 +61,11 @@ impl GradBuffer {
     pub fn fill(&mut self, params: &[&Param], grads: Option<&Gradients>, scale: f32, extras: &[f32]) -> Result<()> {
         self.check_params(params)?;
         if extras.len() != self.extras {
-            return Err(Error::ShapeMismatch { op: "gradient buffer extras", left: vec![self.extras], right: vec![extras.len()] });
+            return Err(Error::ShapeMismatch {
+                op: "gradient buffer extras",
+                left: vec![self.extras],
+                right: vec![extras.len()],
+            });
         }
         let flags_at = self.data.len() - self.extras - self.lens.len();
         let mut at = 0;
@@ -70,7 +74,11 @@ impl GradBuffer {
             match grads.and_then(|g| g.get(p)) {
                 Some(g) => {
                     if g.numel() != n {
-                        return Err(Error::ShapeMismatch { op: "gradient buffer", left: p.value.shape().to_vec(), right: g.shape().to_vec() });
+                        return Err(Error::ShapeMismatch {
+                            op: "gradient buffer",
+                            left: p.value.shape().to_vec(),
+                            right: g.shape().to_vec(),
+                        });
                     }
                     dst.iter_mut().zip(g.data()).for_each(|(d, &v)| *d = v * scale);
                     self.data[flags_at + i] = 1.0;

@@ -23,7 +23,7 @@ mod mpi_comm;
 mod shard;
 mod threads;
 
-pub use fingerprint::{agree, Fingerprint};
+pub use fingerprint::{Fingerprint, agree};
 pub use grad_buffer::GradBuffer;
 #[cfg(feature = "mpi")]
 pub use mpi_comm::MpiComm;
@@ -62,9 +62,7 @@ pub trait Communicator: fmt::Debug {
 /// The number of processes `mpirun` (OpenMPI, MPICH, or another PMI launcher) started,
 /// read from the environment it gives each process; `None` outside such a launch.
 pub fn launched_size() -> Option<usize> {
-    ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok()?.parse().ok())
+    ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"].iter().find_map(|k| std::env::var(k).ok()?.parse().ok())
 }
 
 /// How many of the launched processes share this machine (for the default thread count).

@@ -30,8 +30,14 @@ impl fmt::Debug for MpiComm {
 impl MpiComm {
     /// Initializes MPI (once per process).
     pub fn init() -> Result<MpiComm> {
-        let universe = mpi::initialize().ok_or_else(|| Error::Distributed("MPI is already initialized in this process".into()))?;
-        Ok(MpiComm { world: universe.world(), scratch: RefCell::new(Vec::new()), stats: StatsCounter::default(), _universe: universe })
+        let universe =
+            mpi::initialize().ok_or_else(|| Error::Distributed("MPI is already initialized in this process".into()))?;
+        Ok(MpiComm {
+            world: universe.world(),
+            scratch: RefCell::new(Vec::new()),
+            stats: StatsCounter::default(),
+            _universe: universe,
+        })
     }
     /// This host's name as MPI reports it.
     pub fn host(&self) -> String {

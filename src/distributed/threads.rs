@@ -25,13 +25,7 @@ impl ThreadWorld {
         fn slots<T: Clone>(size: usize) -> RwLock<Vec<Vec<T>>> {
             RwLock::new(vec![Vec::new(); size])
         }
-        Arc::new(ThreadWorld {
-            size,
-            barrier: Barrier::new(size),
-            f32s: slots(size),
-            f64s: slots(size),
-            u64s: slots(size),
-        })
+        Arc::new(ThreadWorld { size, barrier: Barrier::new(size), f32s: slots(size), f64s: slots(size), u64s: slots(size) })
     }
     /// The communicator of rank `rank`.
     pub fn comm(self: &Arc<ThreadWorld>, rank: usize) -> ThreadComm {

@@ -76,8 +76,7 @@ pub fn cross_validate(
         _ => return Err(Error::invalid("cross-validation", "needs a class target")),
     };
     let mut rng = Rng::seeded(seed);
-    let folds =
-        if labels.len() >= k { stratified_kfold(labels, k, &mut rng)? } else { kfold(labels.len(), k, &mut rng)? };
+    let folds = if labels.len() >= k { stratified_kfold(labels, k, &mut rng)? } else { kfold(labels.len(), k, &mut rng)? };
     let mut confusion = ConfusionMatrix::new(&[], &[], classes)?;
     let mut results = Vec::with_capacity(k);
     let mut name = String::new();
@@ -117,16 +116,7 @@ pub fn cross_validate(
         (None, None)
     };
     let mean_log_loss = mean_std(&results.iter().map(|r| r.log_loss).collect::<Vec<_>>()).0;
-    Ok(CvReport {
-        model: name,
-        folds: results,
-        mean_accuracy,
-        std_accuracy,
-        mean_auc,
-        std_auc,
-        mean_log_loss,
-        confusion,
-    })
+    Ok(CvReport { model: name, folds: results, mean_accuracy, std_accuracy, mean_auc, std_auc, mean_log_loss, confusion })
 }
 
 #[cfg(test)]

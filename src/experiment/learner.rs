@@ -162,14 +162,7 @@ pub fn stretch_schedule(spec: &str, factor: f64) -> Option<String> {
 impl Learner {
     /// The learner `name` (a zoo name, a spec file, or one of [`BASELINE_NAMES`]) for
     /// per-sample `input` shape and `classes`, to be trained on `n_train` samples.
-    pub fn new(
-        name: &str,
-        input: &[usize],
-        classes: usize,
-        seed: u64,
-        n_train: usize,
-        s: &TrainSettings,
-    ) -> Result<Learner> {
+    pub fn new(name: &str, input: &[usize], classes: usize, seed: u64, n_train: usize, s: &TrainSettings) -> Result<Learner> {
         if let Some(k) = parse_count(name, "knn", 5)? {
             return Ok(Learner::Knn(Knn::new(k)));
         }
@@ -193,12 +186,8 @@ impl Learner {
         notes.extend(note);
         let optimizer = s.optimizer.clone().unwrap_or(recipe.optimizer.clone());
         let lr = s.lr.unwrap_or(recipe.lr);
-        let opt = optim::by_name(
-            &optimizer,
-            lr,
-            s.momentum.unwrap_or(recipe.momentum),
-            s.weight_decay.unwrap_or(recipe.weight_decay),
-        )?;
+        let opt =
+            optim::by_name(&optimizer, lr, s.momentum.unwrap_or(recipe.momentum), s.weight_decay.unwrap_or(recipe.weight_decay))?;
         model.compile_boxed(opt, loss, &[Metric::Accuracy]);
         let schedule = match (&s.schedule, &recipe.schedule) {
             (Some(user), _) => Some(user.clone()),
@@ -212,16 +201,7 @@ impl Learner {
             }
             (None, r) => r.clone(),
         };
-        Ok(Learner::Network(Box::new(Network {
-            model,
-            optimizer,
-            lr,
-            epochs,
-            batch_size,
-            schedule,
-            notes,
-            settings: s.clone(),
-        })))
+        Ok(Learner::Network(Box::new(Network { model, optimizer, lr, epochs, batch_size, schedule, notes, settings: s.clone() })))
     }
 
     /// The learner's name ("mlp", "knn:5", ...).

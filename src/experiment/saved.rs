@@ -8,8 +8,7 @@ use crate::baseline::{BaselineSpec, Knn};
 use crate::data::normalize::Standardizer;
 use crate::data::tabular::TabularMeta;
 use crate::io::{
-    ModelMeta, description_path, load_model, load_tensors, model_meta, read_meta, save_model_meta, save_tensors,
-    write_atomic,
+    ModelMeta, description_path, load_model, load_tensors, model_meta, read_meta, save_model_meta, save_tensors, write_atomic,
 };
 use crate::loss::Loss;
 use crate::metrics::Metric;
@@ -110,8 +109,7 @@ pub fn load_learner(path: &Path) -> Result<(LoadedModel, ModelMeta)> {
             let labels: Vec<u32> = y.data().iter().map(|&v| v as u32).collect();
             let mut shape = vec![labels.len()];
             shape.extend(&meta.input_shape);
-            let knn = Knn::from_parts(*k, &x.reshape(&shape)?, labels, classes)
-                .map_err(|e| Error::data(path, e.to_string()))?;
+            let knn = Knn::from_parts(*k, &x.reshape(&shape)?, labels, classes).map_err(|e| Error::data(path, e.to_string()))?;
             Ok((LoadedModel::Knn(knn), meta))
         }
     }

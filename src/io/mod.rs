@@ -7,6 +7,6 @@ mod spec;
 mod tensors;
 
 pub use atomic::write_atomic;
-pub use model_file::{description_path, load_model, model_meta, read_meta, save_model, save_model_meta, ModelMeta, SavedModel};
+pub use model_file::{ModelMeta, SavedModel, description_path, load_model, model_meta, read_meta, save_model, save_model_meta};
 pub use spec::{ModelSpec, Recipe};
 pub use tensors::{load_tensors, save_tensors};

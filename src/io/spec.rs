@@ -127,7 +127,9 @@ mod tests {
         "#;
         let s = ModelSpec::parse(text, Path::new("t.toml")).unwrap();
         assert_eq!(s.layers.len(), 3);
-        assert!(matches!(s.layers[1], LayerSpec::Dense { units: 16, activation: Activation::LeakyRelu(a), .. } if (a - 0.1).abs() < 1e-6));
+        assert!(
+            matches!(s.layers[1], LayerSpec::Dense { units: 16, activation: Activation::LeakyRelu(a), .. } if (a - 0.1).abs() < 1e-6)
+        );
         assert_eq!(s.training.unwrap().lr, 0.1);
         let bad = ModelSpec::parse("[[layers]]\ntype = \"dense\"\nunits = 4\nactivaton = \"relu\"\n", Path::new("bad.toml"));
         let msg = bad.unwrap_err().to_string();

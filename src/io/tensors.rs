@@ -2,7 +2,7 @@
 
 use super::atomic::write_atomic;
 use crate::{Error, Result, Tensor};
-use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -30,8 +30,7 @@ pub fn load_tensors(path: &Path) -> Result<Vec<(String, Tensor)>> {
         if view.dtype() != Dtype::F32 {
             return Err(Error::data(path, format!("tensor '{name}' has dtype {:?}; only F32 is supported", view.dtype())));
         }
-        let data: Vec<f32> =
-            view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let data: Vec<f32> = view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
         out.push((name, Tensor::from_vec(data, view.shape())?));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));

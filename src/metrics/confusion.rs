@@ -47,19 +47,12 @@ impl ConfusionMatrix {
     /// Counts `truth[i]` against `predicted[i]` over `classes` classes.
     pub fn new(truth: &[u32], predicted: &[usize], classes: usize) -> Result<ConfusionMatrix> {
         if truth.len() != predicted.len() {
-            return Err(Error::ShapeMismatch {
-                op: "confusion matrix",
-                left: vec![truth.len()],
-                right: vec![predicted.len()],
-            });
+            return Err(Error::ShapeMismatch { op: "confusion matrix", left: vec![truth.len()], right: vec![predicted.len()] });
         }
         let mut counts = vec![vec![0; classes]; classes];
         for (&t, &p) in truth.iter().zip(predicted) {
             if t as usize >= classes || p >= classes {
-                return Err(Error::invalid(
-                    "confusion matrix",
-                    format!("class {} is not below {classes}", (t as usize).max(p)),
-                ));
+                return Err(Error::invalid("confusion matrix", format!("class {} is not below {classes}", (t as usize).max(p))));
             }
             counts[t as usize][p] += 1;
         }
@@ -125,12 +118,8 @@ impl ConfusionMatrix {
     pub fn to_table(&self, names: Option<&[String]>) -> String {
         let labels: Vec<String> = (0..self.classes()).map(|c| Self::name(names, c)).collect();
         let first = labels.iter().map(|l| l.len()).max().unwrap_or(0).max("true \\ predicted".len());
-        let width = labels
-            .iter()
-            .map(|l| l.len())
-            .chain(self.counts.iter().flatten().map(|v| v.to_string().len()))
-            .max()
-            .unwrap_or(1);
+        let width =
+            labels.iter().map(|l| l.len()).chain(self.counts.iter().flatten().map(|v| v.to_string().len())).max().unwrap_or(1);
         let mut s = format!("{:<first$}", "true \\ predicted");
         for l in &labels {
             s += &format!("  {l:>width$}");
@@ -158,10 +147,7 @@ impl ClassificationReport {
         for r in &self.classes {
             s += &row(r);
         }
-        s += &format!(
-            "{:<w$}  {:>9}  {:>6}  {:>6.3}  {:>7}\n",
-            "accuracy", "", "", self.accuracy, self.macro_avg.support
-        );
+        s += &format!("{:<w$}  {:>9}  {:>6}  {:>6.3}  {:>7}\n", "accuracy", "", "", self.accuracy, self.macro_avg.support);
         s += &row(&self.macro_avg);
         s += &row(&self.weighted_avg);
         s

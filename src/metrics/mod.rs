@@ -11,7 +11,7 @@ mod roc;
 
 pub use confusion::{ClassReport, ClassificationReport, ConfusionMatrix};
 pub use regression::{mae, mse, rmse};
-pub use roc::{macro_auc, one_vs_rest, roc_auc, roc_curve, RocCurve};
+pub use roc::{RocCurve, macro_auc, one_vs_rest, roc_auc, roc_curve};
 
 use crate::data::Target;
 use crate::{Error, Result, Tensor};
@@ -39,11 +39,8 @@ pub fn count_correct(outputs: &Tensor, targets: &Target, threshold: f32) -> Resu
     if truth.len() != n {
         return Err(Error::ShapeMismatch { op: "accuracy", left: s.to_vec(), right: vec![truth.len()] });
     }
-    let predicted: Vec<usize> = if width == 1 {
-        outputs.data().iter().map(|&v| (v > threshold) as usize).collect()
-    } else {
-        outputs.argmax_axis(1)?
-    };
+    let predicted: Vec<usize> =
+        if width == 1 { outputs.data().iter().map(|&v| (v > threshold) as usize).collect() } else { outputs.argmax_axis(1)? };
     Ok(predicted.iter().zip(&truth).filter(|(p, t)| p == t).count())
 }
 
@@ -89,12 +86,8 @@ pub fn top_k_accuracy(scores: &Tensor, labels: &[u32], k: usize) -> Result<f32> 
 /// (rows of probabilities), with probabilities clipped to [1e-15, 1].
 pub fn log_loss(probs: &Tensor, labels: &[u32]) -> Result<f32> {
     let c = check_rows("log_loss", probs, labels)?;
-    let sum: f64 = probs
-        .data()
-        .chunks_exact(c.max(1))
-        .zip(labels)
-        .map(|(row, &l)| -(row[l as usize] as f64).clamp(1e-15, 1.0).ln())
-        .sum();
+    let sum: f64 =
+        probs.data().chunks_exact(c.max(1)).zip(labels).map(|(row, &l)| -(row[l as usize] as f64).clamp(1e-15, 1.0).ln()).sum();
     Ok((sum / labels.len().max(1) as f64) as f32)
 }
 
@@ -148,7 +141,6 @@ mod tests {
         assert!(count_top_k(&out, &[1], 1).is_err());
         assert!((error_rate(3, 4) - 0.25).abs() < 1e-6);
     }
-
 
     #[test]
     fn accuracy_by_argmax_and_by_threshold() {

@@ -74,11 +74,7 @@ pub fn roc_auc(scores: &[f32], positive: &[bool]) -> Result<f64> {
 /// Classes without positive or without negative samples get `None`.
 pub fn one_vs_rest(scores: &Tensor, labels: &[u32]) -> Result<Vec<Option<RocCurve>>> {
     if scores.rank() != 2 || scores.shape()[0] != labels.len() {
-        return Err(Error::ShapeMismatch {
-            op: "one_vs_rest",
-            left: scores.shape().to_vec(),
-            right: vec![labels.len()],
-        });
+        return Err(Error::ShapeMismatch { op: "one_vs_rest", left: scores.shape().to_vec(), right: vec![labels.len()] });
     }
     let c = scores.shape()[1];
     let data = scores.data();
@@ -97,10 +93,7 @@ pub fn one_vs_rest(scores: &Tensor, labels: &[u32]) -> Result<Vec<Option<RocCurv
 pub fn macro_auc(scores: &Tensor, labels: &[u32]) -> Result<f64> {
     let curves = one_vs_rest(scores, labels)?;
     if curves.len() == 2 {
-        return curves[1]
-            .as_ref()
-            .map(|c| c.auc())
-            .ok_or_else(|| Error::invalid("auc", "needs samples of both classes"));
+        return curves[1].as_ref().map(|c| c.auc()).ok_or_else(|| Error::invalid("auc", "needs samples of both classes"));
     }
     let aucs: Vec<f64> = curves.iter().flatten().map(|c| c.auc()).collect();
     if aucs.is_empty() {

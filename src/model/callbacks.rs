@@ -52,10 +52,7 @@ impl FromStr for Monitor {
             "loss" => Monitor::Loss,
             "accuracy" => Monitor::Accuracy,
             o => {
-                return Err(Error::invalid(
-                    "monitor",
-                    format!("unknown '{o}' (val_loss, val_accuracy, loss, accuracy)"),
-                ));
+                return Err(Error::invalid("monitor", format!("unknown '{o}' (val_loss, val_accuracy, loss, accuracy)")));
             }
         })
     }
@@ -112,9 +109,10 @@ pub struct EarlyStoppingStep {
 impl EarlyStoppingState {
     /// Records epoch `r`; errors if the monitored figure is missing.
     pub fn update(&mut self, es: &EarlyStopping, r: &EpochRecord) -> Result<EarlyStoppingStep> {
-        let v = es.monitor.value(r).ok_or_else(|| {
-            Error::invalid("early stopping", format!("epoch {} has no {:?} to monitor", r.epoch, es.monitor))
-        })?;
+        let v = es
+            .monitor
+            .value(r)
+            .ok_or_else(|| Error::invalid("early stopping", format!("epoch {} has no {:?} to monitor", r.epoch, es.monitor)))?;
         let improved = match self.best {
             None => true,
             Some(b) if es.monitor.higher_is_better() => v > b + es.min_delta,

@@ -109,8 +109,7 @@ impl Sequential {
     pub(crate) fn restore(&mut self, ck: &Checkpoint) -> Result<()> {
         self.set_weights(ck.weights.clone())?;
         for (i, name, t) in &ck.buffers {
-            let layer =
-                self.layers.get_mut(*i).ok_or_else(|| Error::Model(format!("checkpoint buffer of layer {i}")))?;
+            let layer = self.layers.get_mut(*i).ok_or_else(|| Error::Model(format!("checkpoint buffer of layer {i}")))?;
             layer.set_buffer(name, t.clone())?;
         }
         self.rng = ck.rng.clone();
@@ -163,11 +162,7 @@ impl Checkpoint {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let bad = |why: String| Error::data(path, format!("not a usable checkpoint ({why})"));
         let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
-        let json = header
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get(FORMAT))
-            .ok_or_else(|| bad("no checkpoint metadata".into()))?;
+        let json = header.metadata().as_ref().and_then(|m| m.get(FORMAT)).ok_or_else(|| bad("no checkpoint metadata".into()))?;
         let meta: Meta = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
         if meta.model != model.model_name() || meta.num_params != model.num_params() {
             return Err(Error::data(
@@ -192,11 +187,8 @@ impl Checkpoint {
         };
         let n = model.params().len();
         let weights = (0..n).map(|i| get(&format!("weight.{i:04}"))).collect::<Result<Vec<_>>>()?;
-        let best_weights = if meta.has_best {
-            Some((0..n).map(|i| get(&format!("best.{i:04}"))).collect::<Result<Vec<_>>>()?)
-        } else {
-            None
-        };
+        let best_weights =
+            if meta.has_best { Some((0..n).map(|i| get(&format!("best.{i:04}"))).collect::<Result<Vec<_>>>()?) } else { None };
         let optimizer_state = (meta.optimizer_state.iter())
             .map(|name| Ok((name.clone(), get(&format!("optimizer.{name}"))?)))
             .collect::<Result<Vec<_>>>()?;

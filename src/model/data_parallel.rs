@@ -14,7 +14,7 @@
 use super::fit::{EvalSums, Evaluation, FitOptions, StepOutcome};
 use super::sequential::Sequential;
 use crate::data::{Augment, Dataset};
-use crate::distributed::{agree, shard_range, Communicator, Fingerprint, GradBuffer, SharedComm};
+use crate::distributed::{Communicator, Fingerprint, GradBuffer, SharedComm, agree, shard_range};
 use crate::{Result, Rng};
 
 /// Per-step statistics carried in the gradient all-reduce, after the gradients.

@@ -64,12 +64,8 @@ impl ClassEvaluation {
         let top1 = count_top_k(p, labels, 1)?;
         let top5 = count_top_k(p, labels, 5)?;
         let width = p.shape().get(1).copied().unwrap_or(1).max(1);
-        let nll: f64 = p
-            .data()
-            .chunks_exact(width)
-            .zip(labels)
-            .map(|(row, &l)| -(row[l as usize].max(f32::MIN_POSITIVE) as f64).ln())
-            .sum();
+        let nll: f64 =
+            p.data().chunks_exact(width).zip(labels).map(|(row, &l)| -(row[l as usize].max(f32::MIN_POSITIVE) as f64).ln()).sum();
         let n = labels.len().max(1) as f64;
         Ok(ClassEvaluation {
             loss: (nll / n) as f32,

@@ -1,12 +1,12 @@
 //! The training loop (`fit`), one optimization step, and evaluation.
 
 use super::callbacks::{EarlyStopping, EarlyStoppingState};
-use super::checkpoint::{checkpoint_path, Checkpoint};
+use super::checkpoint::{Checkpoint, checkpoint_path};
+use super::data_parallel::DataParallel;
 use super::history::{EpochRecord, History};
 use super::progress::{Progress, Verbosity};
 use super::sequential::Sequential;
 use crate::autograd::{Gradients, Param, Tape};
-use super::data_parallel::DataParallel;
 use crate::data::{Augment, Batch, Dataset};
 use crate::distributed::SharedComm;
 use crate::metrics::count_correct;
@@ -236,7 +236,12 @@ impl Sequential {
     }
 
     /// Clips `grads` (by value, then to a global norm) and applies the optimizer step.
-    pub(super) fn apply_gradients(&mut self, mut grads: Gradients, clip_norm: Option<f32>, clip_value: Option<f32>) -> Result<()> {
+    pub(super) fn apply_gradients(
+        &mut self,
+        mut grads: Gradients,
+        clip_norm: Option<f32>,
+        clip_value: Option<f32>,
+    ) -> Result<()> {
         let compiled = self.compiled.as_mut().ok_or_else(|| Error::Model("not compiled".into()))?;
         if let Some(v) = clip_value {
             grads.clip_value(v);

@@ -14,8 +14,8 @@ mod sequential;
 mod summary;
 
 pub use callbacks::{EarlyStopping, EarlyStoppingState, EarlyStoppingStep, Monitor};
-pub use checkpoint::{checkpoint_path, Checkpoint};
-pub use ensemble::{class_probabilities, ClassEvaluation, Ensemble, Member};
+pub use checkpoint::{Checkpoint, checkpoint_path};
+pub use ensemble::{ClassEvaluation, Ensemble, Member, class_probabilities};
 pub use fit::{Evaluation, FitOptions, StepOutcome};
 pub use history::{EpochRecord, History};
 pub use progress::Verbosity;

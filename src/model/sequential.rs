@@ -199,11 +199,12 @@ impl Sequential {
     /// Checks a batch of inputs against the built input shape.
     pub(crate) fn check_input(&self, x: &Tensor) -> Result<()> {
         if let Some(expected) = &self.input_shape
-            && &x.shape()[1.min(x.rank())..] != expected.as_slice() {
-                let mut want = vec![x.shape().first().copied().unwrap_or(0)];
-                want.extend(expected);
-                return Err(Error::ShapeMismatch { op: "model input", left: want, right: x.shape().to_vec() });
-            }
+            && &x.shape()[1.min(x.rank())..] != expected.as_slice()
+        {
+            let mut want = vec![x.shape().first().copied().unwrap_or(0)];
+            want.extend(expected);
+            return Err(Error::ShapeMismatch { op: "model input", left: want, right: x.shape().to_vec() });
+        }
         Ok(())
     }
 

@@ -85,7 +85,7 @@ impl FromStr for Activation {
                 return Err(Error::invalid(
                     "activation",
                     format!("unknown '{other}' (expected linear, sigmoid, tanh, relu, leaky_relu[:alpha], elu[:alpha], softmax)"),
-                ))
+                ));
             }
         })
     }

@@ -54,7 +54,14 @@ pub enum PaddingMode {
 
 impl Padding {
     /// (top, bottom, left, right) for this input size.
-    pub fn resolve(self, h: usize, w: usize, k: (usize, usize), s: (usize, usize), d: (usize, usize)) -> (usize, usize, usize, usize) {
+    pub fn resolve(
+        self,
+        h: usize,
+        w: usize,
+        k: (usize, usize),
+        s: (usize, usize),
+        d: (usize, usize),
+    ) -> (usize, usize, usize, usize) {
         match self {
             Padding::Named(PaddingMode::Valid) => (0, 0, 0, 0),
             Padding::Explicit(p) => {
@@ -178,7 +185,10 @@ impl Layer for Conv2d {
     }
     fn build(&mut self, input: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
         if self.filters == 0 || !self.filters.is_multiple_of(self.groups.max(1)) {
-            return Err(Error::invalid("Conv2d filters", format!("{} filters do not split into {} groups", self.filters, self.groups)));
+            return Err(Error::invalid(
+                "Conv2d filters",
+                format!("{} filters do not split into {} groups", self.filters, self.groups),
+            ));
         }
         let g = self.geom(input)?;
         let shape = [self.filters, g.c / g.groups, g.kh, g.kw];

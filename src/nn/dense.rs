@@ -84,9 +84,10 @@ impl Layer for Dense {
     fn build(&mut self, input: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
         let fan_in = *input.last().ok_or_else(|| Error::bad_shape("Dense", input, "needs at least 1 dimension"))?;
         if let Some(d) = self.input_dim
-            && d != fan_in {
-                return Err(Error::ShapeMismatch { op: "Dense input_dim", left: vec![d], right: input.to_vec() });
-            }
+            && d != fan_in
+        {
+            return Err(Error::ShapeMismatch { op: "Dense input_dim", left: vec![d], right: input.to_vec() });
+        }
         if self.units == 0 {
             return Err(Error::invalid("Dense units", "must be at least 1"));
         }

@@ -22,11 +22,7 @@ pub struct Embedding {
 
 impl Embedding {
     pub fn new(vocab: usize, dim: usize) -> Embedding {
-        Embedding {
-            vocab,
-            dim,
-            weight: None,
-        }
+        Embedding { vocab, dim, weight: None }
     }
     pub fn vocab(&self) -> usize {
         self.vocab
@@ -48,10 +44,7 @@ impl Embedding {
                 } else {
                     Err(Error::invalid(
                         "Embedding input",
-                        format!(
-                            "{v} is not a token id below the vocabulary size {}",
-                            self.vocab
-                        ),
+                        format!("{v} is not a token id below the vocabulary size {}", self.vocab),
                     ))
                 }
             })
@@ -65,27 +58,18 @@ impl Layer for Embedding {
     }
     fn build(&mut self, input: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
         if self.vocab == 0 || self.dim == 0 {
-            return Err(Error::invalid(
-                "Embedding",
-                "vocab and dim must be at least 1",
-            ));
+            return Err(Error::invalid("Embedding", "vocab and dim must be at least 1"));
         }
         if self.weight.as_ref().map(|w| w.value.shape()) != Some(&[self.vocab, self.dim][..]) {
             // N(0, 1) like PyTorch: inputs of unit scale for the layer that follows
-            self.weight = Some(Param::new(
-                "weight",
-                Tensor::rand_normal(&[self.vocab, self.dim], 0.0, 1.0, rng),
-            ));
+            self.weight = Some(Param::new("weight", Tensor::rand_normal(&[self.vocab, self.dim], 0.0, 1.0, rng)));
         }
         let mut out = input.to_vec();
         out.push(self.dim);
         Ok(out)
     }
     fn forward(&self, x: &Var, ctx: &mut ForwardCtx) -> Result<Var> {
-        let w = self
-            .weight
-            .as_ref()
-            .ok_or_else(|| Error::Model("Embedding used before build".into()))?;
+        let w = self.weight.as_ref().ok_or_else(|| Error::Model("Embedding used before build".into()))?;
         let ids = self.ids(x.value())?;
         let mut shape = x.shape().to_vec();
         shape.push(self.dim);
@@ -98,9 +82,6 @@ impl Layer for Embedding {
         self.weight.iter_mut().collect()
     }
     fn spec(&self) -> LayerSpec {
-        LayerSpec::Embedding {
-            vocab: self.vocab,
-            dim: self.dim,
-        }
+        LayerSpec::Embedding { vocab: self.vocab, dim: self.dim }
     }
 }

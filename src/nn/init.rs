@@ -71,8 +71,10 @@ impl FromStr for Init {
             other => {
                 return Err(Error::invalid(
                     "initializer",
-                    format!("unknown '{other}' (expected zeros, glorot_uniform, glorot_normal, he_uniform, he_normal, torch_default)"),
-                ))
+                    format!(
+                        "unknown '{other}' (expected zeros, glorot_uniform, glorot_normal, he_uniform, he_normal, torch_default)"
+                    ),
+                ));
             }
         })
     }

@@ -35,45 +35,24 @@ pub struct Noise {
 
 impl Noise {
     pub fn mask(p: f32) -> Noise {
-        Noise {
-            kind: NoiseKind::Mask,
-            amount: p,
-        }
+        Noise { kind: NoiseKind::Mask, amount: p }
     }
     pub fn gaussian(std: f32) -> Noise {
-        Noise {
-            kind: NoiseKind::Gaussian,
-            amount: std,
-        }
+        Noise { kind: NoiseKind::Gaussian, amount: std }
     }
     fn check(&self) -> Result<()> {
         let ok = match self.kind {
             NoiseKind::Mask => (0.0..1.0).contains(&self.amount),
             NoiseKind::Gaussian => self.amount >= 0.0 && self.amount.is_finite(),
         };
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::invalid(
-                "noise",
-                format!("{:?} amount {} out of range", self.kind, self.amount),
-            ))
-        }
+        if ok { Ok(()) } else { Err(Error::invalid("noise", format!("{:?} amount {} out of range", self.kind, self.amount))) }
     }
     /// Corrupts a plain tensor (outside a model), drawing from `rng`.
     pub fn corrupt(&self, x: &Tensor, rng: &mut Rng) -> Result<Tensor> {
         self.check()?;
         let data = match self.kind {
-            NoiseKind::Mask => x
-                .data()
-                .iter()
-                .map(|&v| if rng.uniform() < self.amount { 0.0 } else { v })
-                .collect(),
-            NoiseKind::Gaussian => x
-                .data()
-                .iter()
-                .map(|&v| v + rng.normal(0.0, self.amount))
-                .collect(),
+            NoiseKind::Mask => x.data().iter().map(|&v| if rng.uniform() < self.amount { 0.0 } else { v }).collect(),
+            NoiseKind::Gaussian => x.data().iter().map(|&v| v + rng.normal(0.0, self.amount)).collect(),
         };
         Tensor::from_vec(data, x.shape())
     }
@@ -109,9 +88,7 @@ impl Layer for Noise {
         }
         match self.kind {
             NoiseKind::Mask => {
-                let keep: Vec<f32> = (0..x.value().numel())
-                    .map(|_| (ctx.rng.uniform() >= self.amount) as u8 as f32)
-                    .collect();
+                let keep: Vec<f32> = (0..x.value().numel()).map(|_| (ctx.rng.uniform() >= self.amount) as u8 as f32).collect();
                 x.mul_const(Tensor::from_vec(keep, x.shape())?)
             }
             NoiseKind::Gaussian => {
@@ -122,9 +99,6 @@ impl Layer for Noise {
         }
     }
     fn spec(&self) -> LayerSpec {
-        LayerSpec::Noise {
-            noise: self.kind,
-            amount: self.amount,
-        }
+        LayerSpec::Noise { noise: self.kind, amount: self.amount }
     }
 }

@@ -1,11 +1,11 @@
 //! Serializable layer descriptions: the one format for TOML spec files written by users
 //! and for the JSON description saved beside a model's weights.
 
-use super::conv::{Conv2d, Pair, Padding, PaddingMode};
+use super::conv::{Conv2d, Padding, PaddingMode, Pair};
 use super::pool::{GlobalAvgPool2d, Pool2d};
 use super::recurrent::{Cell, Recurrent, RnnActivation};
-use crate::tensor::pool::PoolKind;
 use super::{Activation, ActivationLayer, Dense, Dropout, Embedding, Flatten, Init, Layer, Maxout};
+use crate::tensor::pool::PoolKind;
 use serde::{Deserialize, Serialize};
 
 fn yes() -> bool {
@@ -169,7 +169,6 @@ fn valid() -> Padding {
     Padding::Named(PaddingMode::Valid)
 }
 
-
 fn linear() -> Activation {
     Activation::Linear
 }
@@ -221,9 +220,12 @@ impl LayerSpec {
             LayerSpec::LocalResponseNorm { size, alpha, beta, k } => {
                 Box::new(super::LocalResponseNorm::new(size).alpha(alpha).beta(beta).k(k))
             }
-            LayerSpec::Rnn { units, activation, layers, bidirectional, return_sequences } => {
-                Box::new(Recurrent::new(activation.cell(), units).layers(layers).bidirectional(bidirectional).return_sequences(return_sequences))
-            }
+            LayerSpec::Rnn { units, activation, layers, bidirectional, return_sequences } => Box::new(
+                Recurrent::new(activation.cell(), units)
+                    .layers(layers)
+                    .bidirectional(bidirectional)
+                    .return_sequences(return_sequences),
+            ),
             LayerSpec::Lstm { units, layers, bidirectional, return_sequences, peephole } => Box::new(
                 Recurrent::new(Cell::Lstm, units)
                     .layers(layers)
@@ -231,9 +233,9 @@ impl LayerSpec {
                     .return_sequences(return_sequences)
                     .peephole(peephole),
             ),
-            LayerSpec::Gru { units, layers, bidirectional, return_sequences } => {
-                Box::new(Recurrent::new(Cell::Gru, units).layers(layers).bidirectional(bidirectional).return_sequences(return_sequences))
-            }
+            LayerSpec::Gru { units, layers, bidirectional, return_sequences } => Box::new(
+                Recurrent::new(Cell::Gru, units).layers(layers).bidirectional(bidirectional).return_sequences(return_sequences),
+            ),
             LayerSpec::Embedding { vocab, dim } => Box::new(Embedding::new(vocab, dim)),
             LayerSpec::Upsample2d { factor } => Box::new(super::Upsample2d::new(factor)),
             LayerSpec::Unflatten { shape } => Box::new(super::Unflatten::new(&shape)),

@@ -13,9 +13,7 @@ pub struct Unflatten {
 
 impl Unflatten {
     pub fn new(shape: &[usize]) -> Unflatten {
-        Unflatten {
-            shape: shape.to_vec(),
-        }
+        Unflatten { shape: shape.to_vec() }
     }
 }
 
@@ -24,14 +22,8 @@ impl Layer for Unflatten {
         "Unflatten"
     }
     fn build(&mut self, input: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
-        if self.shape.is_empty()
-            || input.iter().product::<usize>() != self.shape.iter().product::<usize>()
-        {
-            return Err(Error::ShapeMismatch {
-                op: "Unflatten",
-                left: input.to_vec(),
-                right: self.shape.clone(),
-            });
+        if self.shape.is_empty() || input.iter().product::<usize>() != self.shape.iter().product::<usize>() {
+            return Err(Error::ShapeMismatch { op: "Unflatten", left: input.to_vec(), right: self.shape.clone() });
         }
         Ok(self.shape.clone())
     }
@@ -41,8 +33,6 @@ impl Layer for Unflatten {
         x.reshape(&s)
     }
     fn spec(&self) -> LayerSpec {
-        LayerSpec::Unflatten {
-            shape: self.shape.clone(),
-        }
+        LayerSpec::Unflatten { shape: self.shape.clone() }
     }
 }

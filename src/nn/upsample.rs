@@ -24,9 +24,7 @@ pub struct Upsample2d {
 
 impl Upsample2d {
     pub fn new(factor: impl Into<Pair>) -> Upsample2d {
-        Upsample2d {
-            factor: factor.into(),
-        }
+        Upsample2d { factor: factor.into() }
     }
 }
 
@@ -36,11 +34,7 @@ impl Layer for Upsample2d {
     }
     fn build(&mut self, input: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
         let &[c, h, w] = input else {
-            return Err(Error::bad_shape(
-                "Upsample2d",
-                input,
-                "needs image input [C, H, W]",
-            ));
+            return Err(Error::bad_shape("Upsample2d", input, "needs image input [C, H, W]"));
         };
         let (fh, fw) = self.factor.get();
         if fh == 0 || fw == 0 {
@@ -52,8 +46,6 @@ impl Layer for Upsample2d {
         x.upsample2d(self.factor.get())
     }
     fn spec(&self) -> LayerSpec {
-        LayerSpec::Upsample2d {
-            factor: self.factor,
-        }
+        LayerSpec::Upsample2d { factor: self.factor }
     }
 }

@@ -29,12 +29,7 @@ pub struct Adagrad {
 impl Adagrad {
     /// Adagrad with learning rate `lr` (PyTorch's default is 0.01).
     pub fn new(lr: f32) -> Adagrad {
-        Adagrad {
-            lr,
-            eps: 1e-10,
-            weight_decay: 0.0,
-            state: StateMap::default(),
-        }
+        Adagrad { lr, eps: 1e-10, weight_decay: 0.0, state: StateMap::default() }
     }
     /// Term added to the denominator, > 0 (default 1e-10).
     pub fn eps(mut self, eps: f32) -> Self {
@@ -57,11 +52,7 @@ impl Adagrad {
         self.validate().map(|_| self)
     }
 
-    const LAYOUT: Layout = Layout {
-        optimizer: "adagrad",
-        buffers: &["sum"],
-        step: false,
-    };
+    const LAYOUT: Layout = Layout { optimizer: "adagrad", buffers: &["sum"], step: false };
 }
 
 impl Optimizer for Adagrad {
@@ -137,29 +128,14 @@ mod tests {
 
     #[test]
     fn weight_decay_shrinks_weights_with_zero_gradient() {
-        let ws = trajectory(
-            &mut Adagrad::new(0.1).weight_decay(0.5),
-            &[2.0, -4.0],
-            &[0.0, 0.0],
-            2,
-        );
-        assert!(
-            ws[0][0] < 2.0 && ws[1][0] < ws[0][0] && ws[1][0] > 0.0,
-            "{ws:?}"
-        );
-        assert!(
-            ws[0][1] > -4.0 && ws[1][1] > ws[0][1] && ws[1][1] < 0.0,
-            "{ws:?}"
-        );
+        let ws = trajectory(&mut Adagrad::new(0.1).weight_decay(0.5), &[2.0, -4.0], &[0.0, 0.0], 2);
+        assert!(ws[0][0] < 2.0 && ws[1][0] < ws[0][0] && ws[1][0] > 0.0, "{ws:?}");
+        assert!(ws[0][1] > -4.0 && ws[1][1] > ws[0][1] && ws[1][1] < 0.0, "{ws:?}");
     }
 
     #[test]
     fn bad_hyper_parameters_are_errors() {
-        for opt in [
-            Adagrad::new(-1.0),
-            Adagrad::new(0.1).eps(-1e-8),
-            Adagrad::new(0.1).weight_decay(f32::INFINITY),
-        ] {
+        for opt in [Adagrad::new(-1.0), Adagrad::new(0.1).eps(-1e-8), Adagrad::new(0.1).weight_decay(f32::INFINITY)] {
             let mut opt = opt;
             let mut p = param(&[1.0]);
             let e = step_with(&mut opt, &mut [&mut p], &[&[1.0]]).unwrap_err();

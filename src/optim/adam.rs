@@ -37,15 +37,7 @@ pub struct Adam {
 impl Adam {
     /// Adam with learning rate `lr` (the usual default is 1e-3).
     pub fn new(lr: f32) -> Adam {
-        Adam {
-            lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-            decoupled: false,
-            state: StateMap::default(),
-        }
+        Adam { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, decoupled: false, state: StateMap::default() }
     }
     /// Decay rates of the first and second moment averages, each in [0, 1) (default 0.9, 0.999).
     pub fn betas(mut self, beta1: f32, beta2: f32) -> Self {
@@ -77,11 +69,7 @@ impl Adam {
     }
 
     fn layout(&self) -> Layout {
-        Layout {
-            optimizer: self.name(),
-            buffers: &["exp_avg", "exp_avg_sq"],
-            step: true,
-        }
+        Layout { optimizer: self.name(), buffers: &["exp_avg", "exp_avg_sq"], step: true }
     }
 }
 
@@ -91,11 +79,7 @@ impl Optimizer for Adam {
         let (lr, b1, b2, eps) = (self.lr, self.beta1, self.beta2, self.eps);
         // Adam: g += wd * w.  AdamW: w *= 1 - lr * wd.  (Multiplying by 1 or adding 0 * w
         // is exact, so one loop serves both.)
-        let (l2, decay) = if self.decoupled {
-            (0.0, 1.0 - lr * self.weight_decay)
-        } else {
-            (self.weight_decay, 1.0)
-        };
+        let (l2, decay) = if self.decoupled { (0.0, 1.0 - lr * self.weight_decay) } else { (self.weight_decay, 1.0) };
         for p in params.iter_mut() {
             let Some(g) = grads.get(p) else { continue };
             check_grad(p, g)?;
@@ -142,12 +126,7 @@ mod tests {
 
     #[test]
     fn first_step_moves_each_weight_by_lr_times_the_sign_of_its_gradient() {
-        let ws = trajectory(
-            &mut Adam::new(0.01),
-            &[1.0, 1.0, 1.0, 1.0],
-            &[1e-3, -5.0, 100.0, 0.5],
-            1,
-        );
+        let ws = trajectory(&mut Adam::new(0.01), &[1.0, 1.0, 1.0, 1.0], &[1e-3, -5.0, 100.0, 0.5], 1);
         assert_close(&ws, &[vec![0.99, 1.01, 0.99, 0.99]]);
     }
 
@@ -156,10 +135,7 @@ mod tests {
         let w0 = [0.5, -1.0, 2.0];
         let gs: [&[f32]; 3] = [&[0.3, -0.2, 1.0], &[0.1, 0.4, -0.5], &[-0.7, 0.0, 0.2]];
         let hp = (0.01, 0.8, 0.95, 1e-6, 0.1);
-        let mut opt = Adam::new(hp.0)
-            .betas(hp.1, hp.2)
-            .eps(hp.3)
-            .weight_decay(hp.4);
+        let mut opt = Adam::new(hp.0).betas(hp.1, hp.2).eps(hp.3).weight_decay(hp.4);
         let mut p = param(&w0);
         let mut got = Vec::new();
         for g in gs {
@@ -172,12 +148,7 @@ mod tests {
     #[test]
     fn l2_weight_decay_moves_weights_with_zero_gradient_toward_zero() {
         // Through the gradient: the first step is lr * sign(wd * w), whatever wd.
-        let ws = trajectory(
-            &mut Adam::new(0.01).weight_decay(1e-4),
-            &[2.0, -4.0],
-            &[0.0, 0.0],
-            1,
-        );
+        let ws = trajectory(&mut Adam::new(0.01).weight_decay(1e-4), &[2.0, -4.0], &[0.0, 0.0], 1);
         assert_close(&ws, &[vec![1.99, -3.99]]);
     }
 
@@ -191,11 +162,8 @@ mod tests {
         // b's first step is bias-corrected as a first step: exactly lr * sign.
         assert_close(&[b.value.data().to_vec()], &[vec![0.99]]);
         let s = opt.state(&[&a, &b]);
-        let steps: Vec<(&str, f32)> = s
-            .iter()
-            .filter(|(k, _)| k.ends_with(".step"))
-            .map(|(k, t)| (k.as_str(), t.item().unwrap()))
-            .collect();
+        let steps: Vec<(&str, f32)> =
+            s.iter().filter(|(k, _)| k.ends_with(".step")).map(|(k, t)| (k.as_str(), t.item().unwrap())).collect();
         assert_eq!(steps, [("0.step", 2.0), ("1.step", 1.0)]);
     }
 

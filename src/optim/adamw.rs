@@ -75,20 +75,10 @@ mod tests {
     #[test]
     fn decay_is_decoupled_from_the_gradient() {
         // Zero gradient: Adam's part is 0 / (0 + eps) = 0, so w *= 1 - lr * wd exactly.
-        let ws = trajectory(
-            &mut AdamW::new(0.1).weight_decay(0.5),
-            &[2.0, -4.0],
-            &[0.0, 0.0],
-            2,
-        );
+        let ws = trajectory(&mut AdamW::new(0.1).weight_decay(0.5), &[2.0, -4.0], &[0.0, 0.0], 2);
         assert_close(&ws, &[vec![1.9, -3.8], vec![1.805, -3.61]]);
         // Adam's L2 instead moves by ~lr per step whatever the decay.
-        let l2 = trajectory(
-            &mut Adam::new(0.1).weight_decay(0.5),
-            &[2.0, -4.0],
-            &[0.0, 0.0],
-            1,
-        );
+        let l2 = trajectory(&mut Adam::new(0.1).weight_decay(0.5), &[2.0, -4.0], &[0.0, 0.0], 1);
         assert_close(&l2, &[vec![1.9, -3.9]]);
     }
 
@@ -97,10 +87,7 @@ mod tests {
         let w0 = [0.5, -1.0, 2.0];
         let gs: [&[f32]; 3] = [&[0.3, -0.2, 1.0], &[0.1, 0.4, -0.5], &[-0.7, 0.0, 0.2]];
         let hp = (0.01, 0.8, 0.95, 1e-6, 0.1);
-        let mut opt = AdamW::new(hp.0)
-            .betas(hp.1, hp.2)
-            .eps(hp.3)
-            .weight_decay(hp.4);
+        let mut opt = AdamW::new(hp.0).betas(hp.1, hp.2).eps(hp.3).weight_decay(hp.4);
         let mut p = param(&w0);
         let mut got = Vec::new();
         for g in gs {

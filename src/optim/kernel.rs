@@ -24,10 +24,7 @@ where
     debug_assert_eq!(w.len(), g.len());
     match parallel_chunk(w.len()) {
         None => f(w, g),
-        Some(c) => w
-            .par_chunks_mut(c)
-            .zip(g.par_chunks(c))
-            .for_each(|(w, g)| f(w, g)),
+        Some(c) => w.par_chunks_mut(c).zip(g.par_chunks(c)).for_each(|(w, g)| f(w, g)),
     }
 }
 
@@ -39,11 +36,7 @@ where
     debug_assert!(w.len() == g.len() && w.len() == a.len());
     match parallel_chunk(w.len()) {
         None => f(w, g, a),
-        Some(c) => w
-            .par_chunks_mut(c)
-            .zip(g.par_chunks(c))
-            .zip(a.par_chunks_mut(c))
-            .for_each(|((w, g), a)| f(w, g, a)),
+        Some(c) => w.par_chunks_mut(c).zip(g.par_chunks(c)).zip(a.par_chunks_mut(c)).for_each(|((w, g), a)| f(w, g, a)),
     }
 }
 

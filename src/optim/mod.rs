@@ -45,9 +45,7 @@ pub use adam::Adam;
 pub use adamw::AdamW;
 pub use kernel::PARALLEL_MIN;
 pub use rmsprop::RmsProp;
-pub use schedule::{
-    ExponentialDecay, LrSchedule, PlateauMode, ReduceOnPlateau, StepDecay, schedule_from_str,
-};
+pub use schedule::{ExponentialDecay, LrSchedule, PlateauMode, ReduceOnPlateau, StepDecay, schedule_from_str};
 pub use sgd::Sgd;
 
 use crate::autograd::{Gradients, Param};
@@ -83,42 +81,18 @@ pub const OPTIMIZER_NAMES: &[&str] = &["sgd", "nesterov", "adagrad", "rmsprop", 
 /// assert_eq!(opt.name(), "nesterov");
 /// assert!(strata::optim::by_name("lbfgs", 0.1, 0.0, 0.0).is_err());
 /// ```
-pub fn by_name(
-    name: &str,
-    lr: f32,
-    momentum: f32,
-    weight_decay: f32,
-) -> Result<Box<dyn Optimizer>> {
+pub fn by_name(name: &str, lr: f32, momentum: f32, weight_decay: f32) -> Result<Box<dyn Optimizer>> {
     let opt: Box<dyn Optimizer> = match name.trim().to_ascii_lowercase().as_str() {
-        "sgd" => Box::new(
-            Sgd::new(lr)
-                .momentum(momentum)
-                .weight_decay(weight_decay)
-                .validated()?,
-        ),
-        "nesterov" => Box::new(
-            Sgd::new(lr)
-                .momentum(momentum)
-                .nesterov(true)
-                .weight_decay(weight_decay)
-                .validated()?,
-        ),
+        "sgd" => Box::new(Sgd::new(lr).momentum(momentum).weight_decay(weight_decay).validated()?),
+        "nesterov" => Box::new(Sgd::new(lr).momentum(momentum).nesterov(true).weight_decay(weight_decay).validated()?),
         "adagrad" => Box::new(Adagrad::new(lr).weight_decay(weight_decay).validated()?),
-        "rmsprop" => Box::new(
-            RmsProp::new(lr)
-                .momentum(momentum)
-                .weight_decay(weight_decay)
-                .validated()?,
-        ),
+        "rmsprop" => Box::new(RmsProp::new(lr).momentum(momentum).weight_decay(weight_decay).validated()?),
         "adam" => Box::new(Adam::new(lr).weight_decay(weight_decay).validated()?),
         "adamw" => Box::new(AdamW::new(lr).weight_decay(weight_decay).validated()?),
         _ => {
             return Err(Error::invalid(
                 "optimizer",
-                format!(
-                    "unknown '{name}' (expected one of: {})",
-                    OPTIMIZER_NAMES.join(", ")
-                ),
+                format!("unknown '{name}' (expected one of: {})", OPTIMIZER_NAMES.join(", ")),
             ));
         }
     };
@@ -127,31 +101,17 @@ pub fn by_name(
 
 /// `Err(Error::Invalid)` for `name` unless `ok`; `rule` says what is allowed.
 fn require(name: &str, value: f32, ok: bool, rule: &str) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(name, format!("{value} ({rule})")))
-    }
+    if ok { Ok(()) } else { Err(Error::invalid(name, format!("{value} ({rule})"))) }
 }
 
 /// A learning rate: finite and >= 0.
 fn check_lr(lr: f32) -> Result<()> {
-    require(
-        "learning rate",
-        lr,
-        lr.is_finite() && lr >= 0.0,
-        "must be finite and >= 0",
-    )
+    require("learning rate", lr, lr.is_finite() && lr >= 0.0, "must be finite and >= 0")
 }
 
 /// A weight decay: finite and >= 0.
 fn check_weight_decay(wd: f32) -> Result<()> {
-    require(
-        "weight decay",
-        wd,
-        wd.is_finite() && wd >= 0.0,
-        "must be finite and >= 0",
-    )
+    require("weight decay", wd, wd.is_finite() && wd >= 0.0, "must be finite and >= 0")
 }
 
 /// A decay rate or momentum in [0, 1).
@@ -161,12 +121,7 @@ fn check_unit(name: &str, v: f32) -> Result<()> {
 
 /// A denominator guard: finite and > 0 (0 would turn a zero gradient into 0/0 = NaN).
 fn check_eps(eps: f32) -> Result<()> {
-    require(
-        "eps",
-        eps,
-        eps.is_finite() && eps > 0.0,
-        "must be finite and > 0",
-    )
+    require("eps", eps, eps.is_finite() && eps > 0.0, "must be finite and > 0")
 }
 
 /// The gradient of `p` must have `p`'s shape.
@@ -203,15 +158,9 @@ mod tests {
     #[test]
     fn by_name_rejects_unknown_names_and_bad_settings() {
         let e = by_name("lbfgs", 0.1, 0.0, 0.0).err().unwrap().to_string();
-        assert!(
-            e.contains("optimizer") && e.contains("'lbfgs'") && e.contains("adamw"),
-            "{e}"
-        );
+        assert!(e.contains("optimizer") && e.contains("'lbfgs'") && e.contains("adamw"), "{e}");
         assert!(by_name("sgd", -0.1, 0.0, 0.0).is_err());
-        assert!(
-            by_name("nesterov", 0.1, 0.0, 0.0).is_err(),
-            "nesterov needs momentum"
-        );
+        assert!(by_name("nesterov", 0.1, 0.0, 0.0).is_err(), "nesterov needs momentum");
         assert!(by_name("rmsprop", 0.1, 1.0, 0.0).is_err());
         assert!(by_name("adamw", 0.1, 0.0, -1.0).is_err());
     }
@@ -240,10 +189,7 @@ mod tests {
 
     #[test]
     fn params_without_gradient_are_untouched() {
-        let opts: Vec<Box<dyn Optimizer>> = OPTIMIZER_NAMES
-            .iter()
-            .map(|n| by_name(n, 0.1, 0.9, 0.1).unwrap())
-            .collect();
+        let opts: Vec<Box<dyn Optimizer>> = OPTIMIZER_NAMES.iter().map(|n| by_name(n, 0.1, 0.9, 0.1).unwrap()).collect();
         for mut opt in opts {
             let mut a = param(&[1.0, 2.0]);
             let mut b = param(&[3.0, 4.0]);
@@ -252,11 +198,7 @@ mod tests {
             assert_ne!(a.value.data(), &[1.0, 2.0], "{}", opt.name());
             assert_eq!(b.value.data(), &[3.0, 4.0], "{}", opt.name());
             // No state is created for `b` either.
-            assert!(
-                opt.state(&[&a, &b])
-                    .iter()
-                    .all(|(k, _)| k.starts_with("0."))
-            );
+            assert!(opt.state(&[&a, &b]).iter().all(|(k, _)| k.starts_with("0.")));
         }
     }
 
@@ -286,10 +228,7 @@ mod tests {
         let a = param(&[1.0, 2.0]);
         let vec2 = Tensor::zeros(&[2]);
         let cases: Vec<(Vec<(String, Tensor)>, &str)> = vec![
-            (
-                vec![("0.exp_avg".into(), Tensor::zeros(&[3]))],
-                "'0.exp_avg'",
-            ),
+            (vec![("0.exp_avg".into(), Tensor::zeros(&[3]))], "'0.exp_avg'"),
             (vec![("5.exp_avg".into(), vec2.clone())], "'5.exp_avg'"),
             (vec![("0.momentum".into(), vec2.clone())], "'0.momentum'"),
             (vec![("weight".into(), vec2.clone())], "'weight'"),

@@ -33,14 +33,7 @@ pub struct RmsProp {
 impl RmsProp {
     /// RMSprop with learning rate `lr` (PyTorch's default is 0.01, Keras's 0.001).
     pub fn new(lr: f32) -> RmsProp {
-        RmsProp {
-            lr,
-            alpha: 0.99,
-            eps: 1e-8,
-            momentum: 0.0,
-            weight_decay: 0.0,
-            state: StateMap::default(),
-        }
+        RmsProp { lr, alpha: 0.99, eps: 1e-8, momentum: 0.0, weight_decay: 0.0, state: StateMap::default() }
     }
     /// Smoothing constant of the squared-gradient average, in [0, 1) (default 0.99).
     pub fn alpha(mut self, alpha: f32) -> Self {
@@ -76,29 +69,15 @@ impl RmsProp {
     }
 
     fn layout(&self) -> Layout {
-        let buffers: &'static [&'static str] = if self.momentum > 0.0 {
-            &["square_avg", "momentum"]
-        } else {
-            &["square_avg"]
-        };
-        Layout {
-            optimizer: self.name(),
-            buffers,
-            step: false,
-        }
+        let buffers: &'static [&'static str] = if self.momentum > 0.0 { &["square_avg", "momentum"] } else { &["square_avg"] };
+        Layout { optimizer: self.name(), buffers, step: false }
     }
 }
 
 impl Optimizer for RmsProp {
     fn step(&mut self, params: &mut [&mut Param], grads: &Gradients) -> Result<()> {
         self.validate()?;
-        let (lr, alpha, eps, mu, wd) = (
-            self.lr,
-            self.alpha,
-            self.eps,
-            self.momentum,
-            self.weight_decay,
-        );
+        let (lr, alpha, eps, mu, wd) = (self.lr, self.alpha, self.eps, self.momentum, self.weight_decay);
         for p in params.iter_mut() {
             let Some(g) = grads.get(p) else { continue };
             check_grad(p, g)?;
@@ -162,14 +141,9 @@ mod tests {
     fn matches_the_naive_reference_with_momentum_and_weight_decay() {
         let (lr, alpha, eps, mu, wd) = (0.01f32, 0.95f32, 1e-6f32, 0.5f32, 0.02f32);
         for momentum in [0.0, mu] {
-            let mut opt = RmsProp::new(lr)
-                .alpha(alpha)
-                .eps(eps)
-                .momentum(momentum)
-                .weight_decay(wd);
+            let mut opt = RmsProp::new(lr).alpha(alpha).eps(eps).momentum(momentum).weight_decay(wd);
             let mut p = param(&[0.5, -1.0, 2.0]);
-            let (mut w, mut sq, mut buf) =
-                (vec![0.5f32, -1.0, 2.0], vec![0.0f32; 3], vec![0.0f32; 3]);
+            let (mut w, mut sq, mut buf) = (vec![0.5f32, -1.0, 2.0], vec![0.0f32; 3], vec![0.0f32; 3]);
             for g in [[0.3, -0.2, 1.0], [0.1, 0.4, -0.5], [-0.7, 0.0, 0.2]] {
                 step_with(&mut opt, &mut [&mut p], &[&g]).unwrap();
                 for i in 0..3 {
@@ -203,12 +177,7 @@ mod tests {
 
     #[test]
     fn weight_decay_shrinks_weights_with_zero_gradient() {
-        let ws = trajectory(
-            &mut RmsProp::new(0.01).weight_decay(0.5),
-            &[2.0, -4.0],
-            &[0.0, 0.0],
-            2,
-        );
+        let ws = trajectory(&mut RmsProp::new(0.01).weight_decay(0.5), &[2.0, -4.0], &[0.0, 0.0], 2);
         assert!(ws[0][0] < 2.0 && ws[1][0] < ws[0][0], "{ws:?}");
         assert!(ws[0][1] > -4.0 && ws[1][1] > ws[0][1], "{ws:?}");
     }

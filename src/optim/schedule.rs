@@ -16,12 +16,7 @@ use crate::{Error, Result};
 pub trait LrSchedule: Send {
     /// Called after epoch `epoch` (counted from 1) with the watched metric, if any
     /// (validation loss, say); returns the new learning rate if it changed.
-    fn on_epoch_end(
-        &mut self,
-        epoch: usize,
-        metric: Option<f32>,
-        opt: &mut dyn Optimizer,
-    ) -> Option<f32>;
+    fn on_epoch_end(&mut self, epoch: usize, metric: Option<f32>, opt: &mut dyn Optimizer) -> Option<f32>;
 }
 
 /// Sets `lr` on `opt` if it differs from the current one; returns it then.
@@ -34,25 +29,14 @@ fn set_if_changed(opt: &mut dyn Optimizer, lr: f32) -> Option<f32> {
 
 /// The closed-form schedules: after `epoch`, lr = base * factor(epoch). The base is read on
 /// the first call as the rate `epoch` ran at, divided by factor(epoch - 1).
-fn closed_form(
-    base: &mut Option<f64>,
-    epoch: usize,
-    opt: &mut dyn Optimizer,
-    factor: impl Fn(usize) -> f64,
-) -> Option<f32> {
-    let base =
-        *base.get_or_insert_with(|| opt.learning_rate() as f64 / factor(epoch.saturating_sub(1)));
+fn closed_form(base: &mut Option<f64>, epoch: usize, opt: &mut dyn Optimizer, factor: impl Fn(usize) -> f64) -> Option<f32> {
+    let base = *base.get_or_insert_with(|| opt.learning_rate() as f64 / factor(epoch.saturating_sub(1)));
     set_if_changed(opt, (base * factor(epoch)) as f32)
 }
 
 /// A decay factor: finite and > 0.
 fn check_gamma(gamma: f32) -> Result<()> {
-    require(
-        "gamma",
-        gamma,
-        gamma.is_finite() && gamma > 0.0,
-        "must be finite and > 0",
-    )
+    require("gamma", gamma, gamma.is_finite() && gamma > 0.0, "must be finite and > 0")
 }
 
 /// Multiplies the learning rate by `gamma` every `step_size` epochs (PyTorch's `StepLR`):
@@ -75,25 +59,14 @@ impl StepDecay {
             return Err(Error::invalid("step size", "0 (must be at least 1 epoch)"));
         }
         check_gamma(gamma)?;
-        Ok(StepDecay {
-            step_size,
-            gamma,
-            base: None,
-        })
+        Ok(StepDecay { step_size, gamma, base: None })
     }
 }
 
 impl LrSchedule for StepDecay {
-    fn on_epoch_end(
-        &mut self,
-        epoch: usize,
-        _metric: Option<f32>,
-        opt: &mut dyn Optimizer,
-    ) -> Option<f32> {
+    fn on_epoch_end(&mut self, epoch: usize, _metric: Option<f32>, opt: &mut dyn Optimizer) -> Option<f32> {
         let (step_size, gamma) = (self.step_size, self.gamma as f64);
-        closed_form(&mut self.base, epoch, opt, |e| {
-            gamma.powf((e / step_size) as f64)
-        })
+        closed_form(&mut self.base, epoch, opt, |e| gamma.powf((e / step_size) as f64))
     }
 }
 
@@ -114,12 +87,7 @@ impl ExponentialDecay {
 }
 
 impl LrSchedule for ExponentialDecay {
-    fn on_epoch_end(
-        &mut self,
-        epoch: usize,
-        _metric: Option<f32>,
-        opt: &mut dyn Optimizer,
-    ) -> Option<f32> {
+    fn on_epoch_end(&mut self, epoch: usize, _metric: Option<f32>, opt: &mut dyn Optimizer) -> Option<f32> {
         let gamma = self.gamma as f64;
         closed_form(&mut self.base, epoch, opt, |e| gamma.powf(e as f64))
     }
@@ -206,24 +174,9 @@ impl ReduceOnPlateau {
     /// Checks every setting ([`ReduceOnPlateau::new`] checks its own; call this after the
     /// setters to check theirs).
     pub fn validate(&self) -> Result<()> {
-        require(
-            "factor",
-            self.factor,
-            self.factor > 0.0 && self.factor < 1.0,
-            "must be in (0, 1)",
-        )?;
-        require(
-            "min lr",
-            self.min_lr,
-            self.min_lr.is_finite() && self.min_lr >= 0.0,
-            "must be finite and >= 0",
-        )?;
-        require(
-            "threshold",
-            self.threshold,
-            self.threshold.is_finite() && self.threshold >= 0.0,
-            "must be finite and >= 0",
-        )
+        require("factor", self.factor, self.factor > 0.0 && self.factor < 1.0, "must be in (0, 1)")?;
+        require("min lr", self.min_lr, self.min_lr.is_finite() && self.min_lr >= 0.0, "must be finite and >= 0")?;
+        require("threshold", self.threshold, self.threshold.is_finite() && self.threshold >= 0.0, "must be finite and >= 0")
     }
     /// `self` if [`ReduceOnPlateau::validate`] passes.
     pub fn validated(self) -> Result<Self> {
@@ -243,12 +196,7 @@ impl ReduceOnPlateau {
 }
 
 impl LrSchedule for ReduceOnPlateau {
-    fn on_epoch_end(
-        &mut self,
-        _epoch: usize,
-        metric: Option<f32>,
-        opt: &mut dyn Optimizer,
-    ) -> Option<f32> {
+    fn on_epoch_end(&mut self, _epoch: usize, metric: Option<f32>, opt: &mut dyn Optimizer) -> Option<f32> {
         let metric = metric?;
         if self.improves(metric) {
             self.best = Some(metric);
@@ -268,11 +216,7 @@ impl LrSchedule for ReduceOnPlateau {
         let old = opt.learning_rate();
         let new = (old * self.factor).max(self.min_lr);
         // Like PyTorch, ignore changes too small to matter (already at min_lr).
-        if old - new > 1e-8 {
-            set_if_changed(opt, new)
-        } else {
-            None
-        }
+        if old - new > 1e-8 { set_if_changed(opt, new) } else { None }
     }
 }
 
@@ -290,29 +234,19 @@ impl LrSchedule for ReduceOnPlateau {
 /// ```
 pub fn schedule_from_str(spec: &str) -> Result<Box<dyn LrSchedule>> {
     const FORMS: &str = "step:SIZE:GAMMA, plateau:FACTOR:PATIENCE[:MIN_LR] or exp:GAMMA";
-    let fail = |reason: String| {
-        Error::invalid("schedule", format!("'{spec}': {reason} (expected {FORMS})"))
-    };
+    let fail = |reason: String| Error::invalid("schedule", format!("'{spec}': {reason} (expected {FORMS})"));
     let parts: Vec<&str> = spec.trim().split(':').map(str::trim).collect();
     let num = |i: usize, what: &str| -> Result<f32> {
-        parts[i]
-            .parse::<f32>()
-            .map_err(|_| fail(format!("{what} '{}' is not a number", parts[i])))
+        parts[i].parse::<f32>().map_err(|_| fail(format!("{what} '{}' is not a number", parts[i])))
     };
     let count = |i: usize, what: &str| -> Result<usize> {
-        parts[i]
-            .parse::<usize>()
-            .map_err(|_| fail(format!("{what} '{}' is not a whole number", parts[i])))
+        parts[i].parse::<usize>().map_err(|_| fail(format!("{what} '{}' is not a whole number", parts[i])))
     };
     let in_words = |e: Error| fail(e.to_string());
-    let schedule: Box<dyn LrSchedule> = match (parts[0].to_ascii_lowercase().as_str(), parts.len())
-    {
-        ("step", 3) => {
-            Box::new(StepDecay::new(count(1, "SIZE")?, num(2, "GAMMA")?).map_err(in_words)?)
-        }
+    let schedule: Box<dyn LrSchedule> = match (parts[0].to_ascii_lowercase().as_str(), parts.len()) {
+        ("step", 3) => Box::new(StepDecay::new(count(1, "SIZE")?, num(2, "GAMMA")?).map_err(in_words)?),
         ("plateau", 3 | 4) => {
-            let mut p =
-                ReduceOnPlateau::new(num(1, "FACTOR")?, count(2, "PATIENCE")?).map_err(in_words)?;
+            let mut p = ReduceOnPlateau::new(num(1, "FACTOR")?, count(2, "PATIENCE")?).map_err(in_words)?;
             if parts.len() == 4 {
                 p = p.min_lr(num(3, "MIN_LR")?).validated().map_err(in_words)?;
             }
@@ -320,10 +254,7 @@ pub fn schedule_from_str(spec: &str) -> Result<Box<dyn LrSchedule>> {
         }
         ("exp", 2) => Box::new(ExponentialDecay::new(num(1, "GAMMA")?).map_err(in_words)?),
         (name @ ("step" | "plateau" | "exp"), n) => {
-            return Err(fail(format!(
-                "wrong number of values after '{name}' ({} given)",
-                n - 1
-            )));
+            return Err(fail(format!("wrong number of values after '{name}' ({} given)", n - 1)));
         }
         (other, _) => return Err(fail(format!("unknown schedule '{other}'"))),
     };
@@ -338,11 +269,7 @@ mod tests {
     /// The lr changes a schedule reports over epochs 1..=metrics.len(), starting at lr 1.
     fn run(schedule: &mut dyn LrSchedule, metrics: &[Option<f32>]) -> Vec<Option<f32>> {
         let mut opt = Sgd::new(1.0);
-        metrics
-            .iter()
-            .enumerate()
-            .map(|(e, m)| schedule.on_epoch_end(e + 1, *m, &mut opt))
-            .collect()
+        metrics.iter().enumerate().map(|(e, m)| schedule.on_epoch_end(e + 1, *m, &mut opt)).collect()
     }
 
     #[test]
@@ -351,10 +278,7 @@ mod tests {
         assert_eq!(got, [None, Some(0.5), None, Some(0.25), None, Some(0.125)]);
         let got = run(&mut StepDecay::new(3, 0.1).unwrap(), &[Some(1.0); 4]);
         assert_eq!(got[..2], [None, None]);
-        assert!(
-            (got[2].unwrap() - 0.1).abs() < 1e-7 && got[3].is_none(),
-            "{got:?}"
-        );
+        assert!((got[2].unwrap() - 0.1).abs() < 1e-7 && got[3].is_none(), "{got:?}");
     }
 
     #[test]
@@ -378,20 +302,7 @@ mod tests {
         let got = run(&mut ReduceOnPlateau::new(0.5, 2).unwrap(), &m);
         // best 0.9 at epoch 2; epochs 3, 4 (0.9 is not better), 5 are bad -> reduce at 5.
         // best 0.5 at 6; 7, 8, 9 bad -> reduce at 9.
-        assert_eq!(
-            got,
-            [
-                None,
-                None,
-                None,
-                None,
-                Some(0.5),
-                None,
-                None,
-                None,
-                Some(0.25)
-            ]
-        );
+        assert_eq!(got, [None, None, None, None, Some(0.5), None, None, None, Some(0.25)]);
     }
 
     #[test]
@@ -404,30 +315,18 @@ mod tests {
     #[test]
     fn plateau_in_max_mode_watches_accuracy() {
         let m = [0.5, 0.6, 0.6, 0.55, 0.7].map(Some);
-        let got = run(
-            &mut ReduceOnPlateau::new(0.1, 1).unwrap().mode(PlateauMode::Max),
-            &m,
-        );
+        let got = run(&mut ReduceOnPlateau::new(0.1, 1).unwrap().mode(PlateauMode::Max), &m);
         assert_eq!(got[..3], [None, None, None]);
-        assert!(
-            (got[3].unwrap() - 0.1).abs() < 1e-7 && got[4].is_none(),
-            "{got:?}"
-        );
+        assert!((got[3].unwrap() - 0.1).abs() < 1e-7 && got[4].is_none(), "{got:?}");
     }
 
     #[test]
     fn plateau_respects_min_lr_cooldown_and_missing_metrics() {
         let p = ReduceOnPlateau::new(0.5, 0).unwrap().min_lr(0.3);
-        let got = run(
-            &mut p.clone(),
-            &[Some(1.0), Some(2.0), None, Some(2.0), Some(2.0)],
-        );
+        let got = run(&mut p.clone(), &[Some(1.0), Some(2.0), None, Some(2.0), Some(2.0)]);
         assert_eq!(got, [None, Some(0.5), None, Some(0.3), None]);
 
-        let got = run(
-            &mut ReduceOnPlateau::new(0.5, 0).unwrap().cooldown(2),
-            &[Some(1.0); 6],
-        );
+        let got = run(&mut ReduceOnPlateau::new(0.5, 0).unwrap().cooldown(2), &[Some(1.0); 6]);
         assert_eq!(got, [None, Some(0.5), None, None, Some(0.25), None]);
     }
 
@@ -438,35 +337,17 @@ mod tests {
         assert!(ExponentialDecay::new(f32::NAN).is_err());
         assert!(ReduceOnPlateau::new(1.0, 3).is_err());
         assert!(ReduceOnPlateau::new(0.0, 3).is_err());
-        assert!(
-            ReduceOnPlateau::new(0.5, 3)
-                .unwrap()
-                .min_lr(-1.0)
-                .validate()
-                .is_err()
-        );
-        assert!(
-            ReduceOnPlateau::new(0.5, 3)
-                .unwrap()
-                .threshold(f32::NAN)
-                .validate()
-                .is_err()
-        );
+        assert!(ReduceOnPlateau::new(0.5, 3).unwrap().min_lr(-1.0).validate().is_err());
+        assert!(ReduceOnPlateau::new(0.5, 3).unwrap().threshold(f32::NAN).validate().is_err());
     }
 
     #[test]
     fn schedule_from_str_parses_the_cli_forms() {
-        let got = run(
-            schedule_from_str("step:2:0.5").unwrap().as_mut(),
-            &[None; 2],
-        );
+        let got = run(schedule_from_str("step:2:0.5").unwrap().as_mut(), &[None; 2]);
         assert_eq!(got, [None, Some(0.5)]);
         let got = run(schedule_from_str(" exp : 0.5 ").unwrap().as_mut(), &[None]);
         assert_eq!(got, [Some(0.5)]);
-        let got = run(
-            schedule_from_str("plateau:0.5:0:0.75").unwrap().as_mut(),
-            &[Some(1.0), Some(1.0), Some(1.0)],
-        );
+        let got = run(schedule_from_str("plateau:0.5:0:0.75").unwrap().as_mut(), &[Some(1.0), Some(1.0), Some(1.0)]);
         assert_eq!(got, [None, Some(0.75), None]);
     }
 
@@ -484,10 +365,7 @@ mod tests {
             ("", "unknown schedule ''"),
         ] {
             let e = schedule_from_str(spec).err().unwrap().to_string();
-            assert!(
-                e.contains(needle) && e.contains("expected step:SIZE:GAMMA"),
-                "{spec}: {e}"
-            );
+            assert!(e.contains(needle) && e.contains("expected step:SIZE:GAMMA"), "{spec}: {e}");
         }
     }
 }

@@ -31,13 +31,7 @@ pub struct Sgd {
 impl Sgd {
     /// Plain SGD with learning rate `lr`.
     pub fn new(lr: f32) -> Sgd {
-        Sgd {
-            lr,
-            momentum: 0.0,
-            nesterov: false,
-            weight_decay: 0.0,
-            state: StateMap::default(),
-        }
+        Sgd { lr, momentum: 0.0, nesterov: false, weight_decay: 0.0, state: StateMap::default() }
     }
     /// Momentum factor in [0, 1) (default 0).
     pub fn momentum(mut self, momentum: f32) -> Self {
@@ -60,10 +54,7 @@ impl Sgd {
         check_unit("momentum", self.momentum)?;
         check_weight_decay(self.weight_decay)?;
         if self.nesterov && self.momentum == 0.0 {
-            return Err(Error::invalid(
-                "momentum",
-                "Nesterov momentum needs momentum > 0",
-            ));
+            return Err(Error::invalid("momentum", "Nesterov momentum needs momentum > 0"));
         }
         Ok(())
     }
@@ -73,16 +64,8 @@ impl Sgd {
     }
 
     fn layout(&self) -> Layout {
-        let buffers: &'static [&'static str] = if self.momentum > 0.0 {
-            &["momentum"]
-        } else {
-            &[]
-        };
-        Layout {
-            optimizer: self.name(),
-            buffers,
-            step: false,
-        }
+        let buffers: &'static [&'static str] = if self.momentum > 0.0 { &["momentum"] } else { &[] };
+        Layout { optimizer: self.name(), buffers, step: false }
     }
 }
 
@@ -162,12 +145,7 @@ mod tests {
     #[test]
     fn nesterov_matches_the_reference_and_differs_from_plain_momentum() {
         // update = g + mu v: v 1 -> 1.9 -> 2.71; update 1.9, 2.71, 3.439
-        let ws = trajectory(
-            &mut Sgd::new(0.1).momentum(0.9).nesterov(true),
-            &[1.0],
-            &[1.0],
-            3,
-        );
+        let ws = trajectory(&mut Sgd::new(0.1).momentum(0.9).nesterov(true), &[1.0], &[1.0], 3);
         assert_close(&ws, &[vec![0.81], vec![0.539], vec![0.1951]]);
         let plain = trajectory(&mut Sgd::new(0.1).momentum(0.9), &[1.0], &[1.0], 3);
         assert_ne!(ws, plain);
@@ -179,10 +157,7 @@ mod tests {
         let w0 = [0.5, -1.0, 2.0];
         let grads = [[0.3, -0.2, 1.0], [0.1, 0.4, -0.5], [-0.7, 0.0, 0.2]];
         for nesterov in [false, true] {
-            let mut opt = Sgd::new(lr)
-                .momentum(mu)
-                .nesterov(nesterov)
-                .weight_decay(wd);
+            let mut opt = Sgd::new(lr).momentum(mu).nesterov(nesterov).weight_decay(wd);
             let mut p = param(&w0);
             let (mut w, mut v) = (w0.to_vec(), vec![0.0f32; 3]);
             for g in &grads {
@@ -200,12 +175,7 @@ mod tests {
     #[test]
     fn weight_decay_shrinks_weights_with_zero_gradient() {
         // w *= 1 - lr * wd each step
-        let ws = trajectory(
-            &mut Sgd::new(0.1).weight_decay(0.5),
-            &[2.0, -4.0],
-            &[0.0, 0.0],
-            2,
-        );
+        let ws = trajectory(&mut Sgd::new(0.1).weight_decay(0.5), &[2.0, -4.0], &[0.0, 0.0], 2);
         assert_close(&ws, &[vec![1.9, -3.8], vec![1.805, -3.61]]);
     }
 
@@ -213,10 +183,7 @@ mod tests {
     fn state_is_the_momentum_buffer_and_only_with_momentum() {
         let mut opt = Sgd::new(0.1).momentum(0.9);
         let mut p = param(&[1.0, 2.0]);
-        assert!(
-            opt.state(&[&p]).is_empty(),
-            "no state before the first step"
-        );
+        assert!(opt.state(&[&p]).is_empty(), "no state before the first step");
         step_with(&mut opt, &mut [&mut p], &[&[1.0, -1.0]]).unwrap();
         let s = opt.state(&[&p]);
         assert_eq!(s.len(), 1);
@@ -233,20 +200,14 @@ mod tests {
         let n = super::super::PARALLEL_MIN + 12_345;
         let w0: Vec<f32> = (0..n).map(|i| (i % 97) as f32 * 0.01 - 0.5).collect();
         let g: Vec<f32> = (0..n).map(|i| (i % 13) as f32 * 0.1 - 0.6).collect();
-        let mut opt = Sgd::new(0.1)
-            .momentum(0.9)
-            .nesterov(true)
-            .weight_decay(1e-3);
+        let mut opt = Sgd::new(0.1).momentum(0.9).nesterov(true).weight_decay(1e-3);
         let mut p = param(&w0);
         for _ in 0..2 {
             step_with(&mut opt, &mut [&mut p], &[&g]).unwrap();
         }
         // Same update element by element, on tiny tensors (serial path).
         for i in [0, 1, n / 2, n - 1] {
-            let mut small_opt = Sgd::new(0.1)
-                .momentum(0.9)
-                .nesterov(true)
-                .weight_decay(1e-3);
+            let mut small_opt = Sgd::new(0.1).momentum(0.9).nesterov(true).weight_decay(1e-3);
             let mut q = param(&[w0[i]]);
             for _ in 0..2 {
                 step_with(&mut small_opt, &mut [&mut q], &[&[g[i]]]).unwrap();

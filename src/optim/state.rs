@@ -40,24 +40,17 @@ impl StateMap {
     /// The step count and the `K` buffers of `p`, created as zeros on first use.
     pub fn slot<const K: usize>(&mut self, p: &Param) -> Result<(&mut u64, &mut [Vec<f32>; K])> {
         let n = p.value.numel();
-        let slot = self.by_param.entry(p.id()).or_insert_with(|| Slot {
-            step: 0,
-            buffers: vec![vec![0.0; n]; K],
-        });
+        let slot = self.by_param.entry(p.id()).or_insert_with(|| Slot { step: 0, buffers: vec![vec![0.0; n]; K] });
         let mismatch = || {
             Error::invalid(
                 "optimizer state",
-                format!(
-                    "parameter '{}' has {n} elements but its state does not fit it (was it resized?)",
-                    p.name
-                ),
+                format!("parameter '{}' has {n} elements but its state does not fit it (was it resized?)", p.name),
             )
         };
         if slot.buffers.iter().any(|b| b.len() != n) {
             return Err(mismatch());
         }
-        let buffers =
-            <&mut [Vec<f32>; K]>::try_from(slot.buffers.as_mut_slice()).map_err(|_| mismatch())?;
+        let buffers = <&mut [Vec<f32>; K]>::try_from(slot.buffers.as_mut_slice()).map_err(|_| mismatch())?;
         Ok((&mut slot.step, buffers))
     }
 
@@ -69,47 +62,30 @@ impl StateMap {
         for (i, p) in params.iter().enumerate() {
             let n = p.value.numel();
             // A parameter resized since its last step has stale state: leave it out.
-            let Some(slot) = self
-                .by_param
-                .get(&p.id())
-                .filter(|s| s.buffers.iter().all(|b| b.len() == n))
-            else {
+            let Some(slot) = self.by_param.get(&p.id()).filter(|s| s.buffers.iter().all(|b| b.len() == n)) else {
                 continue;
             };
             if layout.step {
                 out.push((format!("{i}.step"), Tensor::scalar(slot.step as f32)));
             }
             for (name, buf) in layout.buffers.iter().zip(&slot.buffers) {
-                out.push((
-                    format!("{i}.{name}"),
-                    Tensor::new_unchecked(buf.clone(), p.value.shape()),
-                ));
+                out.push((format!("{i}.{name}"), Tensor::new_unchecked(buf.clone(), p.value.shape())));
             }
         }
         out
     }
 
     /// Reads what [`StateMap::export`] wrote for the same `params` (ids may differ).
-    pub fn import(
-        params: &[&Param],
-        state: &[(String, Tensor)],
-        layout: Layout,
-    ) -> Result<StateMap> {
-        let empty = PartialSlot {
-            step: None,
-            buffers: vec![None; layout.buffers.len()],
-        };
+    pub fn import(params: &[&Param], state: &[(String, Tensor)], layout: Layout) -> Result<StateMap> {
+        let empty = PartialSlot { step: None, buffers: vec![None; layout.buffers.len()] };
         let mut parts = vec![empty; params.len()];
         for (name, t) in state {
-            let bad =
-                |reason: String| Error::invalid(format!("optimizer state entry '{name}'"), reason);
+            let bad = |reason: String| Error::invalid(format!("optimizer state entry '{name}'"), reason);
             let (index, kind) = name
                 .split_once('.')
                 .and_then(|(i, kind)| Some((i.parse::<usize>().ok()?, kind)))
                 .ok_or_else(|| bad("expected 'INDEX.KIND', e.g. '0.momentum'".into()))?;
-            let p = params
-                .get(index)
-                .ok_or_else(|| bad(format!("there are only {} parameters", params.len())))?;
+            let p = params.get(index).ok_or_else(|| bad(format!("there are only {} parameters", params.len())))?;
             let PartialSlot { step, buffers } = &mut parts[index];
             if kind == "step" && layout.step {
                 let v = t.item().map_err(|e| bad(e.to_string()))?;
@@ -121,25 +97,14 @@ impl StateMap {
                 }
                 continue;
             }
-            let slot = layout
-                .buffers
-                .iter()
-                .position(|b| *b == kind)
-                .ok_or_else(|| {
-                    let mut kinds: Vec<&str> = layout.buffers.to_vec();
-                    if layout.step {
-                        kinds.insert(0, "step");
-                    }
-                    let expected = if kinds.is_empty() {
-                        "none".to_string()
-                    } else {
-                        kinds.join(", ")
-                    };
-                    bad(format!(
-                        "{} keeps no '{kind}' state (it keeps: {expected})",
-                        layout.optimizer
-                    ))
-                })?;
+            let slot = layout.buffers.iter().position(|b| *b == kind).ok_or_else(|| {
+                let mut kinds: Vec<&str> = layout.buffers.to_vec();
+                if layout.step {
+                    kinds.insert(0, "step");
+                }
+                let expected = if kinds.is_empty() { "none".to_string() } else { kinds.join(", ") };
+                bad(format!("{} keeps no '{kind}' state (it keeps: {expected})", layout.optimizer))
+            })?;
             if t.shape() != p.value.shape() {
                 return Err(bad(format!(
                     "shape {:?} does not fit parameter '{}' of shape {:?}",

@@ -6,36 +6,22 @@ use crate::{Result, Tensor};
 
 /// A 1-D parameter holding `values`.
 pub fn param(values: &[f32]) -> Param {
-    Param::new(
-        "w",
-        Tensor::from_vec(values.to_vec(), &[values.len()]).unwrap(),
-    )
+    Param::new("w", Tensor::from_vec(values.to_vec(), &[values.len()]).unwrap())
 }
 
 /// Gradients with the given values for the given parameters.
 pub fn grads_for(pairs: &[(&Param, &[f32])]) -> Gradients {
     let mut g = Gradients::default();
     for (p, values) in pairs {
-        g.insert(
-            p.id(),
-            Tensor::from_vec(values.to_vec(), p.value.shape()).unwrap(),
-        );
+        g.insert(p.id(), Tensor::from_vec(values.to_vec(), p.value.shape()).unwrap());
     }
     g
 }
 
 /// One step of `opt` with gradient `grads[i]` for `params[i]` (params past the end of
 /// `grads` get none).
-pub fn step_with(
-    opt: &mut dyn Optimizer,
-    params: &mut [&mut Param],
-    grads: &[&[f32]],
-) -> Result<()> {
-    let pairs: Vec<(&Param, &[f32])> = params
-        .iter()
-        .map(|p| &**p)
-        .zip(grads.iter().copied())
-        .collect();
+pub fn step_with(opt: &mut dyn Optimizer, params: &mut [&mut Param], grads: &[&[f32]]) -> Result<()> {
+    let pairs: Vec<(&Param, &[f32])> = params.iter().map(|p| &**p).zip(grads.iter().copied()).collect();
     let grads = grads_for(&pairs);
     opt.step(params, &grads)
 }
@@ -58,10 +44,7 @@ pub fn assert_close(got: &[Vec<f32>], want: &[Vec<f32>]) {
     for (g, w) in got.iter().zip(want) {
         assert_eq!(g.len(), w.len(), "got {got:?}, want {want:?}");
         for (a, b) in g.iter().zip(w) {
-            assert!(
-                (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
-                "got {got:?}, want {want:?}"
-            );
+            assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "got {got:?}, want {want:?}");
         }
     }
 }
@@ -75,12 +58,7 @@ pub fn minimise_quadratic(opt: &mut dyn Optimizer, c: &[f32], steps: usize) -> V
         let grads = {
             let tape = Tape::new();
             let w = tape.param(&p);
-            let loss = w
-                .sub(&tape.input(target.clone()))
-                .unwrap()
-                .square()
-                .sum_all()
-                .unwrap();
+            let loss = w.sub(&tape.input(target.clone())).unwrap().square().sum_all().unwrap();
             loss.backward().unwrap()
         };
         opt.step(&mut [&mut p], &grads).unwrap();
@@ -104,26 +82,17 @@ pub fn assert_state_round_trip(make: impl Fn() -> Box<dyn Optimizer>) {
     }
     let saved = a.state(&[&w, &b, &idle]);
     assert!(!saved.is_empty(), "{name}: no state saved");
-    assert!(
-        saved.iter().all(|(k, _)| !k.starts_with("2.")),
-        "{name}: state for a param never stepped"
-    );
+    assert!(saved.iter().all(|(k, _)| !k.starts_with("2.")), "{name}: state for a param never stepped");
 
     let (mut w2, mut b2, mut idle2) = (w.clone(), b.clone(), idle.clone());
     let mut blank_w = w.clone();
     let mut fresh = make();
     fresh.load_state(&[&w2, &b2, &idle2], &saved).unwrap();
-    assert_eq!(
-        fresh.state(&[&w2, &b2, &idle2]),
-        saved,
-        "{name}: state after load differs from what was saved"
-    );
+    assert_eq!(fresh.state(&[&w2, &b2, &idle2]), saved, "{name}: state after load differs from what was saved");
     for (i, g) in gs.iter().enumerate() {
         step_with(a.as_mut(), &mut [&mut w, &mut b, &mut idle], &[g, &g[..2]]).unwrap();
         let grads = grads_for(&[(&w2, g), (&b2, &g[..2])]);
-        fresh
-            .step(&mut [&mut w2, &mut b2, &mut idle2], &grads)
-            .unwrap();
+        fresh.step(&mut [&mut w2, &mut b2, &mut idle2], &grads).unwrap();
         assert_eq!(w.value.data(), w2.value.data(), "{name}");
         assert_eq!(b.value.data(), b2.value.data(), "{name}");
         if i == 0 {

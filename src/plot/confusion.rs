@@ -30,22 +30,16 @@ pub fn confusion_png(m: &ConfusionMatrix, names: Option<&[String]>, title: &str,
     let max = m.counts.iter().flatten().copied().max().unwrap_or(1).max(1) as f64;
     let count_size = (cell / 3).clamp(10, 24);
     render(path, (w, h), |root| {
-        let center =
-            |size: u32| TextStyle::from(("sans-serif", size).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
+        let center = |size: u32| TextStyle::from(("sans-serif", size).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
         root.draw_text(title, &center(22), (w as i32 / 2, 24)).map_err(e)?;
         let (x0, y0, c) = (left as i32, top as i32, cell as i32);
         for (t, row) in m.counts.iter().enumerate() {
             for (p, &v) in row.iter().enumerate() {
                 let (x, y) = (x0 + p as i32 * c, y0 + t as i32 * c);
                 let shade = v as f64 / max;
-                let fill = RGBColor(
-                    (247.0 - 239.0 * shade) as u8,
-                    (251.0 - 203.0 * shade) as u8,
-                    (255.0 - 148.0 * shade) as u8,
-                );
+                let fill = RGBColor((247.0 - 239.0 * shade) as u8, (251.0 - 203.0 * shade) as u8, (255.0 - 148.0 * shade) as u8);
                 root.draw(&Rectangle::new([(x, y), (x + c, y + c)], fill.filled())).map_err(e)?;
-                root.draw(&Rectangle::new([(x, y), (x + c, y + c)], RGBColor(200, 200, 200).stroke_width(1)))
-                    .map_err(e)?;
+                root.draw(&Rectangle::new([(x, y), (x + c, y + c)], RGBColor(200, 200, 200).stroke_width(1))).map_err(e)?;
                 let ink = if shade > 0.55 { WHITE } else { BLACK };
                 root.draw_text(&v.to_string(), &center(count_size).color(&ink), (x + c / 2, y + c / 2)).map_err(e)?;
             }
@@ -61,8 +55,7 @@ pub fn confusion_png(m: &ConfusionMatrix, names: Option<&[String]>, title: &str,
                     .pos(Pos::new(HPos::Right, VPos::Center));
                 root.draw_text(&name(k), &style, (x, below)).map_err(e)?;
             } else {
-                let style =
-                    TextStyle::from(("sans-serif", label_size).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+                let style = TextStyle::from(("sans-serif", label_size).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
                 root.draw_text(&name(k), &style, (x, below)).map_err(e)?;
             }
         }

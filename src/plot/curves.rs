@@ -19,10 +19,8 @@ fn series(h: &History, f: impl Fn(&crate::model::EpochRecord) -> Option<f32>) ->
 /// strata::plot::curves_png(&history, "mlp on iris", std::path::Path::new("curves.png")).unwrap();
 /// ```
 pub fn curves_png(history: &History, title: &str, path: &Path) -> Result<()> {
-    let losses: Vec<Series> = vec![
-        ("training loss", series(history, |r| Some(r.loss))),
-        ("validation loss", series(history, |r| r.val_loss)),
-    ];
+    let losses: Vec<Series> =
+        vec![("training loss", series(history, |r| Some(r.loss))), ("validation loss", series(history, |r| r.val_loss))];
     let accs: Vec<Series> = vec![
         ("training accuracy", series(history, |r| r.accuracy)),
         ("validation accuracy", series(history, |r| r.val_accuracy)),
@@ -37,11 +35,8 @@ pub fn curves_png(history: &History, title: &str, path: &Path) -> Result<()> {
             let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
             let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
             let pad = ((hi - lo) * 0.05).max(1e-3);
-            let (y0, y1) = if name == "accuracy" {
-                ((lo - pad).max(0.0), (hi + pad).min(1.0))
-            } else {
-                ((lo - pad).max(0.0), hi + pad)
-            };
+            let (y0, y1) =
+                if name == "accuracy" { ((lo - pad).max(0.0), (hi + pad).min(1.0)) } else { ((lo - pad).max(0.0), hi + pad) };
             let mut chart = ChartBuilder::on(panel)
                 .margin(15)
                 .x_label_area_size(45)
@@ -70,8 +65,7 @@ pub fn curves_png(history: &History, title: &str, path: &Path) -> Result<()> {
                     .label(*label)
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
             }
-            let position =
-                if name == "loss" { SeriesLabelPosition::UpperRight } else { SeriesLabelPosition::LowerRight };
+            let position = if name == "loss" { SeriesLabelPosition::UpperRight } else { SeriesLabelPosition::LowerRight };
             chart
                 .configure_series_labels()
                 .position(position)

@@ -57,11 +57,9 @@ pub(crate) fn render(
         draw(&root).map_err(|e| Error::data(path, format!("cannot draw: {e}")))?;
         root.present().map_err(|e| Error::data(path, format!("cannot draw: {e}")))?;
     }
-    let img =
-        image::RgbImage::from_raw(w, h, buf).ok_or_else(|| Error::data(path, "image buffer has the wrong size"))?;
+    let img = image::RgbImage::from_raw(w, h, buf).ok_or_else(|| Error::data(path, "image buffer has the wrong size"))?;
     let mut png = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut png, image::ImageFormat::Png)
-        .map_err(|e| Error::data(path, format!("cannot encode PNG: {e}")))?;
+    img.write_to(&mut png, image::ImageFormat::Png).map_err(|e| Error::data(path, format!("cannot encode PNG: {e}")))?;
     write_atomic(path, png.get_ref())
 }
 

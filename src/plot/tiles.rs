@@ -86,7 +86,8 @@ mod tests {
     fn grid_has_the_expected_size_and_contrast() {
         let a: Vec<f32> = (0..4).map(|v| v as f32).collect();
         let b = vec![1.0; 4];
-        let tiles = [Tile { values: &a, channels: 1, height: 2, width: 2 }, Tile { values: &b, channels: 1, height: 2, width: 2 }];
+        let tiles =
+            [Tile { values: &a, channels: 1, height: 2, width: 2 }, Tile { values: &b, channels: 1, height: 2, width: 2 }];
         let dir = std::env::temp_dir().join(format!("strata-grid-{}", std::process::id()));
         let path = dir.join("g.png");
         save_grid(&path, &tiles, GridStyle { scale: 3, gap: 1, columns: 2, per_tile_contrast: true }).unwrap();

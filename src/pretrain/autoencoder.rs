@@ -11,9 +11,7 @@ use super::dbn::sigmoid_stack;
 use crate::data::{Dataset, Target};
 use crate::loss::Loss;
 use crate::model::{FitOptions, History, Sequential};
-use crate::nn::{
-    Activation, ActivationLayer, Conv2d, Dense, Flatten, MaxPool2d, Noise, Unflatten, Upsample2d,
-};
+use crate::nn::{Activation, ActivationLayer, Conv2d, Dense, Flatten, MaxPool2d, Noise, Unflatten, Upsample2d};
 use crate::optim::Adam;
 use crate::{Error, Result, Tensor};
 
@@ -38,9 +36,7 @@ pub fn dense_autoencoder(input: &[usize], hidden: &[usize], noise: Option<Noise>
     for &h in hidden.iter().chain(hidden.iter().rev().skip(1)) {
         m = m.add(Dense::new(h).activation(Activation::Sigmoid));
     }
-    m.add(Dense::new(width))
-        .add(Unflatten::new(input))
-        .add(ActivationLayer(Activation::Sigmoid))
+    m.add(Dense::new(width)).add(Unflatten::new(input)).add(ActivationLayer(Activation::Sigmoid))
 }
 
 /// A convolutional autoencoder for [C, H, W] inputs with H and W divisible by 4:
@@ -52,22 +48,12 @@ pub fn dense_autoencoder(input: &[usize], hidden: &[usize], noise: Option<Noise>
 /// ("same" padding throughout). The code is 8 H W / 16 values: 392 for 28x28, half the input.
 pub fn conv_autoencoder(input: &[usize], noise: Option<Noise>) -> Result<Sequential> {
     let &[c, h, w] = input else {
-        return Err(Error::invalid(
-            "model",
-            format!("conv-autoencoder needs image input [C, H, W], the data has {input:?}"),
-        ));
+        return Err(Error::invalid("model", format!("conv-autoencoder needs image input [C, H, W], the data has {input:?}")));
     };
     if h % 4 != 0 || w % 4 != 0 {
-        return Err(Error::invalid(
-            "model",
-            format!("conv-autoencoder needs H and W divisible by 4, not {h}x{w}"),
-        ));
+        return Err(Error::invalid("model", format!("conv-autoencoder needs H and W divisible by 4, not {h}x{w}")));
     }
-    let conv = |f: usize| {
-        Conv2d::new(f, 3)
-            .padding_same()
-            .activation(Activation::Relu)
-    };
+    let conv = |f: usize| Conv2d::new(f, 3).padding_same().activation(Activation::Relu);
     let mut m = Sequential::new().name("conv-autoencoder");
     if let Some(n) = noise {
         m = m.add(n);
@@ -124,16 +110,9 @@ impl Default for AutoencoderOptions {
 /// codes (the data, for l = 0, values in [0, 1]). Returns each encoder's
 /// `(weight [in, out], bias [out])` — ready for [`super::load_stack`] — and each
 /// autoencoder's training history.
-pub fn stacked_autoencoders(
-    data: &Tensor,
-    hidden: &[usize],
-    opts: &AutoencoderOptions,
-) -> Result<(Vec<Encoder>, Vec<History>)> {
+pub fn stacked_autoencoders(data: &Tensor, hidden: &[usize], opts: &AutoencoderOptions) -> Result<(Vec<Encoder>, Vec<History>)> {
     if hidden.is_empty() || hidden.contains(&0) {
-        return Err(Error::invalid(
-            "autoencoder sizes",
-            format!("{hidden:?}: needs at least one non-empty hidden layer"),
-        ));
+        return Err(Error::invalid("autoencoder sizes", format!("{hidden:?}: needs at least one non-empty hidden layer")));
     }
     let n = data.shape().first().copied().unwrap_or(0);
     let mut x = data.reshape(&[n, data.numel() / n.max(1)])?;
@@ -145,13 +124,9 @@ pub fn stacked_autoencoders(
             ae = ae.add(noise);
         }
         let encoder = ae.layers().len();
-        ae = ae
-            .add(Dense::new(h).activation(Activation::Sigmoid))
-            .add(Dense::new(v).activation(Activation::Sigmoid));
+        ae = ae.add(Dense::new(h).activation(Activation::Sigmoid)).add(Dense::new(v).activation(Activation::Sigmoid));
         ae.compile(Adam::new(opts.lr), Loss::BinaryCrossEntropy, &[]);
-        let mut fit = FitOptions::epochs(opts.epochs)
-            .batch_size(opts.batch_size)
-            .silent();
+        let mut fit = FitOptions::epochs(opts.epochs).batch_size(opts.batch_size).silent();
         fit.max_steps_per_epoch = opts.max_steps_per_epoch;
         histories.push(ae.fit(&reconstruction_dataset(&x)?, fit)?);
         let params = ae.layers()[encoder].params();
@@ -165,12 +140,7 @@ pub fn stacked_autoencoders(
 
 /// The deep sigmoid classifier initialized by stacked autoencoders: [`sigmoid_stack`] with
 /// the encoders loaded.
-pub fn sae_classifier(
-    input_shape: &[usize],
-    layers: &[Encoder],
-    classes: usize,
-    seed: u64,
-) -> Result<Sequential> {
+pub fn sae_classifier(input_shape: &[usize], layers: &[Encoder], classes: usize, seed: u64) -> Result<Sequential> {
     let hidden: Vec<usize> = layers.iter().map(|(w, _)| w.shape()[1]).collect();
     let mut model = sigmoid_stack("sae", &hidden, classes).seed(seed);
     model.build(input_shape)?;
@@ -189,9 +159,5 @@ pub fn reconstructs_input(model: &Sequential) -> bool {
 
 /// The first layer that has a weight matrix, with its index: what filter pictures show.
 pub fn first_weights(model: &Sequential) -> Option<(usize, &Tensor)> {
-    model
-        .layers()
-        .iter()
-        .enumerate()
-        .find_map(|(i, l)| l.params().first().map(|p| (i, &p.value)))
+    model.layers().iter().enumerate().find_map(|(i, l)| l.params().first().map(|p| (i, &p.value)))
 }

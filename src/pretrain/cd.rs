@@ -100,13 +100,7 @@ pub struct RbmGradient {
 impl Rbm {
     /// The CD-k gradient estimate for the rows of `batch` [N, V], with chains started at the
     /// data. `sample_visible` as in [`CdOptions::sample_visible`].
-    pub fn cd_gradient(
-        &self,
-        batch: &Tensor,
-        k: usize,
-        sample_visible: bool,
-        rng: &mut Rng,
-    ) -> Result<RbmGradient> {
+    pub fn cd_gradient(&self, batch: &Tensor, k: usize, sample_visible: bool, rng: &mut Rng) -> Result<RbmGradient> {
         let n = self.rows(batch, self.visible_units(), "rbm cd_gradient")?;
         if k == 0 {
             return Err(Error::invalid("CD steps k", "must be at least 1"));
@@ -164,16 +158,8 @@ impl Rbm {
             s.iter_mut().for_each(|s| *s /= rows.max(1) as f32);
             s
         };
-        let b = col_mean(v0, n, vu)
-            .iter()
-            .zip(col_mean(&vk, m, vu))
-            .map(|(p, q)| p - q)
-            .collect();
-        let c = col_mean(&ph0, n, hu)
-            .iter()
-            .zip(col_mean(&phk, m, hu))
-            .map(|(p, q)| p - q)
-            .collect();
+        let b = col_mean(v0, n, vu).iter().zip(col_mean(&vk, m, vu)).map(|(p, q)| p - q).collect();
+        let c = col_mean(&ph0, n, hu).iter().zip(col_mean(&phk, m, hu)).map(|(p, q)| p - q).collect();
         RbmGradient { w, b, c }
     }
 
@@ -190,29 +176,18 @@ impl Rbm {
     /// rbm.train(&data, &opts, |_| {}).unwrap();
     /// assert!(rbm.reconstruction_error(&data).unwrap() < before);
     /// ```
-    pub fn train(
-        &mut self,
-        data: &Tensor,
-        opts: &CdOptions,
-        mut on_epoch: impl FnMut(&RbmEpoch),
-    ) -> Result<Vec<RbmEpoch>> {
+    pub fn train(&mut self, data: &Tensor, opts: &CdOptions, mut on_epoch: impl FnMut(&RbmEpoch)) -> Result<Vec<RbmEpoch>> {
         let vu = self.visible_units();
         let total = self.rows(data, vu, "rbm train")?;
         if total == 0 {
             return Err(Error::invalid("RBM training data", "is empty"));
         }
         if opts.batch_size == 0 || opts.k == 0 || !(opts.lr > 0.0 && opts.lr.is_finite()) {
-            return Err(Error::invalid(
-                "RBM options",
-                "batch size, k and the learning rate must be positive",
-            ));
+            return Err(Error::invalid("RBM options", "batch size, k and the learning rate must be positive"));
         }
         let x = data.data();
         let mut rng = Rng::seeded(opts.seed);
-        if opts.init_visible_bias
-            && self.visible == Visible::Bernoulli
-            && self.b_visible.data().iter().all(|&b| b == 0.0)
-        {
+        if opts.init_visible_bias && self.visible == Visible::Bernoulli && self.b_visible.data().iter().all(|&b| b == 0.0) {
             let mut mean = vec![0.0f64; vu];
             for row in x.chunks_exact(vu) {
                 mean.iter_mut().zip(row).for_each(|(m, v)| *m += *v as f64);
@@ -224,17 +199,11 @@ impl Rbm {
         }
         let monitor_rows = opts.monitor_samples.min(total);
         let monitor = Tensor::from_vec(x[..monitor_rows * vu].to_vec(), &[monitor_rows, vu])?;
-        let mut vel = (
-            vec![0.0f32; self.w.numel()],
-            vec![0.0f32; vu],
-            vec![0.0f32; self.hidden_units()],
-        );
+        let mut vel = (vec![0.0f32; self.w.numel()], vec![0.0f32; vu], vec![0.0f32; self.hidden_units()]);
         // PCD's fantasy particles start as random data rows.
         let mut chain: Option<Vec<f32>> = opts.persistent.then(|| {
             let m = opts.batch_size.min(total);
-            (0..m)
-                .flat_map(|_| x[rng.below(total) * vu..][..vu].to_vec())
-                .collect()
+            (0..m).flat_map(|_| x[rng.below(total) * vu..][..vu].to_vec()).collect()
         });
         let mut records = Vec::with_capacity(opts.epochs);
         let mut updates = 0usize;
@@ -248,21 +217,9 @@ impl Rbm {
                     break;
                 }
                 buf.clear();
-                idx.iter()
-                    .for_each(|&i| buf.extend_from_slice(&x[i * vu..(i + 1) * vu]));
-                let g = self.cd_gradient_raw(
-                    &buf,
-                    idx.len(),
-                    opts.k,
-                    opts.sample_visible,
-                    chain.as_mut(),
-                    &mut rng,
-                );
-                let momentum = if updates < opts.momentum_warmup_steps {
-                    opts.initial_momentum
-                } else {
-                    opts.momentum
-                };
+                idx.iter().for_each(|&i| buf.extend_from_slice(&x[i * vu..(i + 1) * vu]));
+                let g = self.cd_gradient_raw(&buf, idx.len(), opts.k, opts.sample_visible, chain.as_mut(), &mut rng);
+                let momentum = if updates < opts.momentum_warmup_steps { opts.initial_momentum } else { opts.momentum };
                 self.apply(&g, &mut vel, opts.lr, momentum, opts.weight_decay);
                 updates += 1;
                 seen += idx.len();
@@ -278,9 +235,7 @@ impl Rbm {
             if !self.w.all_finite() || recon.is_some_and(|r| !r.is_finite()) {
                 return Err(Error::invalid(
                     "RBM training",
-                    format!(
-                        "the weights became non-finite in epoch {epoch} (try a smaller learning rate)"
-                    ),
+                    format!("the weights became non-finite in epoch {epoch} (try a smaller learning rate)"),
                 ));
             }
             let record = RbmEpoch {
@@ -297,33 +252,16 @@ impl Rbm {
     }
 
     /// One momentum step along the ascent direction `g`, with weight decay on W.
-    fn apply(
-        &mut self,
-        g: &RbmGradient,
-        vel: &mut (Vec<f32>, Vec<f32>, Vec<f32>),
-        lr: f32,
-        momentum: f32,
-        decay: f32,
-    ) {
+    fn apply(&mut self, g: &RbmGradient, vel: &mut (Vec<f32>, Vec<f32>, Vec<f32>), lr: f32, momentum: f32, decay: f32) {
         for ((w, v), g) in self.w.data_mut().iter_mut().zip(vel.0.iter_mut()).zip(&g.w) {
             *v = momentum * *v + lr * (g - decay * *w);
             *w += *v;
         }
-        for (p, (v, g)) in self
-            .b_visible
-            .data_mut()
-            .iter_mut()
-            .zip(vel.1.iter_mut().zip(&g.b))
-        {
+        for (p, (v, g)) in self.b_visible.data_mut().iter_mut().zip(vel.1.iter_mut().zip(&g.b)) {
             *v = momentum * *v + lr * g;
             *p += *v;
         }
-        for (p, (v, g)) in self
-            .c_hidden
-            .data_mut()
-            .iter_mut()
-            .zip(vel.2.iter_mut().zip(&g.c))
-        {
+        for (p, (v, g)) in self.c_hidden.data_mut().iter_mut().zip(vel.2.iter_mut().zip(&g.c)) {
             *v = momentum * *v + lr * g;
             *p += *v;
         }
@@ -355,16 +293,9 @@ mod tests {
         };
         let states = rbm.all_visible_states().unwrap();
         let log_z = rbm.log_partition_exact().unwrap() as f64;
-        let probs: Vec<f64> = rbm
-            .free_energy_raw(&states, 1 << v)
-            .iter()
-            .map(|&f| (-(f as f64) - log_z).exp())
-            .collect();
+        let probs: Vec<f64> = rbm.free_energy_raw(&states, 1 << v).iter().map(|&f| (-(f as f64) - log_z).exp()).collect();
         let pos = stats(data, &vec![1.0 / n as f64; n]);
-        pos.iter()
-            .zip(stats(&states, &probs))
-            .map(|(a, b)| a - b)
-            .collect()
+        pos.iter().zip(stats(&states, &probs)).map(|(a, b)| a - b).collect()
     }
 
     #[test]
@@ -374,9 +305,7 @@ mod tests {
         rbm.w = Tensor::rand_normal(&[4, 3], 0.0, 1.0, &mut rng);
         let data = [1., 1., 0., 0., 0., 0., 1., 1., 1., 0., 1., 0.];
         let want = exact(&rbm, &data, 3);
-        let mut chain: Vec<f32> = (0..4 * 50)
-            .map(|_| (rng.uniform() < 0.5) as u8 as f32)
-            .collect();
+        let mut chain: Vec<f32> = (0..4 * 50).map(|_| (rng.uniform() < 0.5) as u8 as f32).collect();
         let mut mean = vec![0.0f64; want.len()];
         let reps = 2000;
         for _ in 0..reps {
@@ -386,17 +315,8 @@ mod tests {
             }
         }
         let dot: f64 = mean.iter().zip(&want).map(|(a, b)| a * b).sum();
-        let cos = dot
-            / (mean.iter().map(|a| a * a).sum::<f64>().sqrt()
-                * want.iter().map(|a| a * a).sum::<f64>().sqrt());
-        let err = mean
-            .iter()
-            .zip(&want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max);
-        assert!(
-            cos > 0.98 && err < 0.05,
-            "cosine {cos}, max error {err}: {mean:?} vs {want:?}"
-        );
+        let cos = dot / (mean.iter().map(|a| a * a).sum::<f64>().sqrt() * want.iter().map(|a| a * a).sum::<f64>().sqrt());
+        let err = mean.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        assert!(cos > 0.98 && err < 0.05, "cosine {cos}, max error {err}: {mean:?} vs {want:?}");
     }
 }

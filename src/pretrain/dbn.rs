@@ -35,10 +35,7 @@ impl Dbn {
         mut on_epoch: impl FnMut(usize, &RbmEpoch),
     ) -> Result<(Dbn, Vec<Vec<RbmEpoch>>)> {
         if hidden.is_empty() || hidden.contains(&0) {
-            return Err(Error::invalid(
-                "DBN sizes",
-                format!("{hidden:?}: needs at least one non-empty hidden layer"),
-            ));
+            return Err(Error::invalid("DBN sizes", format!("{hidden:?}: needs at least one non-empty hidden layer")));
         }
         let n = data.shape().first().copied().unwrap_or(0);
         let v = data.numel() / n.max(1);
@@ -49,10 +46,7 @@ impl Dbn {
         for (l, &h) in hidden.iter().enumerate() {
             let kind = if l == 0 { visible } else { Visible::Bernoulli };
             let mut rbm = Rbm::new(x.shape()[1], h, kind, &mut rng);
-            let layer_opts = CdOptions {
-                seed: opts.seed.wrapping_add(l as u64),
-                ..opts.clone()
-            };
+            let layer_opts = CdOptions { seed: opts.seed.wrapping_add(l as u64), ..opts.clone() };
             history.push(rbm.train(&x, &layer_opts, |r| on_epoch(l, r))?);
             // The next layer's data: this layer's hidden probabilities (mean-field, less noisy
             // than sampled states). Not needed after the top layer.
@@ -66,11 +60,7 @@ impl Dbn {
 
     /// Layer sizes from the visible layer up, e.g. `[784, 500, 500, 2000]`.
     pub fn sizes(&self) -> Vec<usize> {
-        let mut s: Vec<usize> = self
-            .rbms
-            .first()
-            .map(|r| vec![r.visible_units()])
-            .unwrap_or_default();
+        let mut s: Vec<usize> = self.rbms.first().map(|r| vec![r.visible_units()]).unwrap_or_default();
         s.extend(self.rbms.iter().map(|r| r.hidden_units()));
         s
     }
@@ -106,17 +96,8 @@ impl Dbn {
     /// top RBM (the undirected associative memory), then one downward pass. The top chains
     /// start from the upward pass of `start` (e.g. real images: the chain then wanders away
     /// from them) or, with `None`, from random bits; `n` is the number of chains in that case.
-    pub fn sample(
-        &self,
-        start: Option<&Tensor>,
-        n: usize,
-        steps: usize,
-        rng: &mut Rng,
-    ) -> Result<Tensor> {
-        let top = self
-            .rbms
-            .last()
-            .ok_or_else(|| Error::Model("the DBN has no layers".into()))?;
+    pub fn sample(&self, start: Option<&Tensor>, n: usize, steps: usize, rng: &mut Rng) -> Result<Tensor> {
+        let top = self.rbms.last().ok_or_else(|| Error::Model("the DBN has no layers".into()))?;
         let below = &self.rbms[..self.rbms.len() - 1];
         let mut x = match start {
             Some(s) => {
@@ -156,13 +137,8 @@ impl Dbn {
     }
 
     /// Copies the RBM weights into the first sigmoid `Dense` layers of `model` (built).
-    pub fn load_into(
-        &self,
-        model: &mut Sequential,
-        standardized: Option<&Standardizer>,
-    ) -> Result<()> {
-        let layers: Vec<(&Tensor, &Tensor)> =
-            self.rbms.iter().map(|r| (&r.w, &r.c_hidden)).collect();
+    pub fn load_into(&self, model: &mut Sequential, standardized: Option<&Standardizer>) -> Result<()> {
+        let layers: Vec<(&Tensor, &Tensor)> = self.rbms.iter().map(|r| (&r.w, &r.c_hidden)).collect();
         load_stack(model, &layers, standardized)
     }
 }
@@ -184,11 +160,7 @@ pub fn sigmoid_stack(name: &str, hidden: &[usize], classes: usize) -> Sequential
 /// standardized inputs `x' = (x - mean) / std` instead, the standardization is folded into
 /// that layer so it computes exactly what it learned: `c + x W = (c + mean' W) + x' (std W)`
 /// (row j of W scaled by std_j; mean and std global or per feature).
-pub fn load_stack(
-    model: &mut Sequential,
-    layers: &[(&Tensor, &Tensor)],
-    standardized: Option<&Standardizer>,
-) -> Result<()> {
+pub fn load_stack(model: &mut Sequential, layers: &[(&Tensor, &Tensor)], standardized: Option<&Standardizer>) -> Result<()> {
     if !model.is_built() {
         return Err(Error::Model("load_stack needs a built model".into()));
     }
@@ -201,25 +173,12 @@ pub fn load_stack(
         .take(layers.len())
         .collect();
     if dense.len() < layers.len() {
-        return Err(Error::Model(format!(
-            "{} pretrained layers but the model has {} dense layers",
-            layers.len(),
-            dense.len()
-        )));
+        return Err(Error::Model(format!("{} pretrained layers but the model has {} dense layers", layers.len(), dense.len())));
     }
     for (l, (&li, (w, c))) in dense.iter().zip(layers).enumerate() {
         let layer: &mut Box<dyn Layer> = &mut model.layers[li];
-        if !matches!(
-            layer.spec(),
-            LayerSpec::Dense {
-                activation: Activation::Sigmoid,
-                ..
-            }
-        ) {
-            return Err(Error::Model(format!(
-                "layer {} must be a sigmoid Dense layer to take RBM weights",
-                li + 1
-            )));
+        if !matches!(layer.spec(), LayerSpec::Dense { activation: Activation::Sigmoid, .. }) {
+            return Err(Error::Model(format!("layer {} must be a sigmoid Dense layer to take RBM weights", li + 1)));
         }
         let mut w = (*w).clone();
         let mut c = (*c).clone();
@@ -227,16 +186,10 @@ pub fn load_stack(
             fold_standardizer(&mut w, &mut c, s)?;
         }
         let mut params = layer.params_mut();
-        if params.len() != 2
-            || params[0].value.shape() != w.shape()
-            || params[1].value.shape() != c.shape()
-        {
+        if params.len() != 2 || params[0].value.shape() != w.shape() || params[1].value.shape() != c.shape() {
             return Err(Error::ShapeMismatch {
                 op: "load pretrained layer",
-                left: params
-                    .first()
-                    .map(|p| p.value.shape().to_vec())
-                    .unwrap_or_default(),
+                left: params.first().map(|p| p.value.shape().to_vec()).unwrap_or_default(),
                 right: w.shape().to_vec(),
             });
         }
@@ -251,11 +204,7 @@ fn fold_standardizer(w: &mut Tensor, c: &mut Tensor, s: &Standardizer) -> Result
     let (v, h) = (w.shape()[0], w.shape()[1]);
     let per = |vals: &[f32], j: usize| if vals.len() == 1 { vals[0] } else { vals[j] };
     if !(s.mean.len() == 1 || s.mean.len() == v) || s.std.len() != s.mean.len() {
-        return Err(Error::ShapeMismatch {
-            op: "fold standardizer",
-            left: vec![s.mean.len()],
-            right: vec![v],
-        });
+        return Err(Error::ShapeMismatch { op: "fold standardizer", left: vec![s.mean.len()], right: vec![v] });
     }
     let wd = w.data_mut();
     let cd = c.data_mut();

@@ -29,8 +29,8 @@ mod plan;
 mod rbm;
 
 pub use autoencoder::{
-    AutoencoderOptions, Encoder, conv_autoencoder, dense_autoencoder, reconstruction_dataset,
-    reconstructs_input, sae_classifier, stacked_autoencoders,
+    AutoencoderOptions, Encoder, conv_autoencoder, dense_autoencoder, reconstruction_dataset, reconstructs_input, sae_classifier,
+    stacked_autoencoders,
 };
 pub use cd::{CdOptions, RbmEpoch, RbmGradient};
 pub use dbn::{Dbn, load_stack, sigmoid_stack};

@@ -18,11 +18,7 @@ pub fn image_shape(sample: &[usize]) -> Result<[usize; 3]> {
             let s = (n as f64).sqrt() as usize;
             Ok([1, s, s])
         }
-        _ => Err(Error::bad_shape(
-            "pictures",
-            sample,
-            "samples cannot be drawn as images",
-        )),
+        _ => Err(Error::bad_shape("pictures", sample, "samples cannot be drawn as images")),
     }
 }
 
@@ -32,94 +28,41 @@ pub fn image_shape(sample: &[usize]) -> Result<[usize; 3]> {
 /// number of tiles.
 pub fn save_filters(path: &Path, w: &Tensor, image: [usize; 3], max: usize) -> Result<usize> {
     let &[v, h] = w.shape() else {
-        return Err(Error::bad_shape(
-            "filters",
-            w.shape(),
-            "needs a weight matrix [visible, hidden]",
-        ));
+        return Err(Error::bad_shape("filters", w.shape(), "needs a weight matrix [visible, hidden]"));
     };
     if v != image.iter().product::<usize>() {
-        return Err(Error::ShapeMismatch {
-            op: "filters",
-            left: w.shape().to_vec(),
-            right: image.to_vec(),
-        });
+        return Err(Error::ShapeMismatch { op: "filters", left: w.shape().to_vec(), right: image.to_vec() });
     }
     let units = h.min(max);
-    let cols: Vec<Vec<f32>> = (0..units)
-        .map(|u| (0..v).map(|j| w.data()[j * h + u]).collect())
-        .collect();
+    let cols: Vec<Vec<f32>> = (0..units).map(|u| (0..v).map(|j| w.data()[j * h + u]).collect()).collect();
     let tiles = as_tiles(&cols, image);
-    save_grid(
-        path,
-        &tiles,
-        GridStyle {
-            scale: 2,
-            gap: 1,
-            columns: 0,
-            per_tile_contrast: true,
-        },
-    )?;
+    save_grid(path, &tiles, GridStyle { scale: 2, gap: 1, columns: 0, per_tile_contrast: true })?;
     Ok(units)
 }
 
 fn as_tiles(rows: &[Vec<f32>], [c, h, w]: [usize; 3]) -> Vec<Tile<'_>> {
-    rows.iter()
-        .map(|r| Tile {
-            values: r,
-            channels: c,
-            height: h,
-            width: w,
-        })
-        .collect()
+    rows.iter().map(|r| Tile { values: r, channels: c, height: h, width: w }).collect()
 }
 
 fn rows_of(x: &Tensor, n: usize) -> Vec<Vec<f32>> {
     let per = x.numel() / x.shape().first().copied().unwrap_or(1).max(1);
-    x.data()
-        .chunks_exact(per.max(1))
-        .take(n)
-        .map(|r| r.to_vec())
-        .collect()
+    x.data().chunks_exact(per.max(1)).take(n).map(|r| r.to_vec()).collect()
 }
 
 /// Draws the rows of `x` [N, ...] as images with values in [0, 1] (one shared scale), in
 /// rows of `columns`.
 pub fn save_images(path: &Path, x: &Tensor, image: [usize; 3], columns: usize) -> Result<()> {
     let rows = rows_of(x, usize::MAX);
-    save_grid(
-        path,
-        &as_tiles(&rows, image),
-        GridStyle {
-            scale: 2,
-            gap: 1,
-            columns,
-            per_tile_contrast: false,
-        },
-    )
+    save_grid(path, &as_tiles(&rows, image), GridStyle { scale: 2, gap: 1, columns, per_tile_contrast: false })
 }
 
 /// Inputs and their reconstructions: `originals` rows in the first row of the grid, the
 /// matching `reconstructions` rows right below (values in [0, 1]).
-pub fn save_reconstructions(
-    path: &Path,
-    originals: &Tensor,
-    reconstructions: &Tensor,
-    image: [usize; 3],
-) -> Result<()> {
+pub fn save_reconstructions(path: &Path, originals: &Tensor, reconstructions: &Tensor, image: [usize; 3]) -> Result<()> {
     let n = originals.shape()[0].min(reconstructions.shape()[0]);
     let mut rows = rows_of(originals, n);
     rows.extend(rows_of(reconstructions, n));
-    save_grid(
-        path,
-        &as_tiles(&rows, image),
-        GridStyle {
-            scale: 2,
-            gap: 1,
-            columns: n,
-            per_tile_contrast: false,
-        },
-    )
+    save_grid(path, &as_tiles(&rows, image), GridStyle { scale: 2, gap: 1, columns: n, per_tile_contrast: false })
 }
 
 /// The usual three pictures of a DBN trained on images, written into `dir`:
@@ -127,18 +70,9 @@ pub fn save_reconstructions(
 /// `images` [N, ...] through the whole stack and back down), and `samples.png` (100
 /// samples: top-level Gibbs chains started from the upward pass of `images`, run for
 /// `gibbs_steps` rounds, then passed down).
-pub fn save_dbn_pictures(
-    dir: &Path,
-    dbn: &Dbn,
-    images: &Tensor,
-    gibbs_steps: usize,
-    seed: u64,
-) -> Result<Vec<PathBuf>> {
+pub fn save_dbn_pictures(dir: &Path, dbn: &Dbn, images: &Tensor, gibbs_steps: usize, seed: u64) -> Result<Vec<PathBuf>> {
     let image = image_shape(&images.shape()[1..])?;
-    let first = dbn
-        .rbms
-        .first()
-        .ok_or_else(|| Error::Model("the DBN has no layers".into()))?;
+    let first = dbn.rbms.first().ok_or_else(|| Error::Model("the DBN has no layers".into()))?;
     let mut written = Vec::new();
     let p = dir.join("filters.png");
     save_filters(&p, &first.w, image, 100)?;
@@ -158,11 +92,7 @@ pub fn save_dbn_pictures(
 /// Pictures of an image autoencoder, into `dir`: `filters.png` (the first weighted
 /// layer: dense units as input-shaped tiles, or convolution kernels) and
 /// `reconstructions.png` (12 of `images` [N, C, H, W] and the model's outputs).
-pub fn save_autoencoder_pictures(
-    dir: &Path,
-    model: &mut Sequential,
-    images: &Tensor,
-) -> Result<Vec<PathBuf>> {
+pub fn save_autoencoder_pictures(dir: &Path, model: &mut Sequential, images: &Tensor) -> Result<Vec<PathBuf>> {
     let image = image_shape(&images.shape()[1..])?;
     let mut written = Vec::new();
     if let Some((_, w)) = super::autoencoder::first_weights(model) {
@@ -172,18 +102,11 @@ pub fn save_autoencoder_pictures(
             [o, c, kh, kw] => {
                 // first input channel of each kernel
                 let per = c * kh * kw;
-                let rows: Vec<Vec<f32>> = (0..o)
-                    .map(|i| w.data()[i * per..i * per + kh * kw].to_vec())
-                    .collect();
+                let rows: Vec<Vec<f32>> = (0..o).map(|i| w.data()[i * per..i * per + kh * kw].to_vec()).collect();
                 save_grid(
                     &p,
                     &as_tiles(&rows, [1, kh, kw]),
-                    GridStyle {
-                        scale: 12,
-                        gap: 2,
-                        columns: 0,
-                        per_tile_contrast: true,
-                    },
+                    GridStyle { scale: 12, gap: 2, columns: 0, per_tile_contrast: true },
                 )?;
                 true
             }

@@ -3,9 +3,7 @@
 //! `fit` (on raw pixels in [0, 1]), reconstruction targets, and pictures afterwards.
 //! `strata train` and `zoo::choose` both go through [`Plan`].
 
-use super::autoencoder::{
-    AutoencoderOptions, Encoder, conv_autoencoder, dense_autoencoder, stacked_autoencoders,
-};
+use super::autoencoder::{AutoencoderOptions, Encoder, conv_autoencoder, dense_autoencoder, stacked_autoencoders};
 use super::cd::{CdOptions, RbmEpoch};
 use super::dbn::{Dbn, load_stack, sigmoid_stack};
 use super::pictures::{image_shape, save_autoencoder_pictures, save_dbn_pictures, save_filters};
@@ -49,14 +47,8 @@ pub struct Plan {
 
 /// What pretraining produced (kept for the pictures).
 pub enum Pretrained {
-    Dbn {
-        dbn: Dbn,
-        epochs: Vec<Vec<RbmEpoch>>,
-    },
-    Sae {
-        layers: Vec<Encoder>,
-        histories: Vec<History>,
-    },
+    Dbn { dbn: Dbn, epochs: Vec<Vec<RbmEpoch>> },
+    Sae { layers: Vec<Encoder>, histories: Vec<History> },
 }
 
 /// How to pretrain: [`Plan::pretrain`]'s settings.
@@ -77,16 +69,10 @@ pub struct PretrainReport {
 }
 
 fn parse_sizes(name: &str, text: &str) -> Result<Vec<usize>> {
-    let sizes: std::result::Result<Vec<usize>, _> = text
-        .split(['-', ',', 'x'])
-        .map(|s| s.trim().parse::<usize>())
-        .collect();
+    let sizes: std::result::Result<Vec<usize>, _> = text.split(['-', ',', 'x']).map(|s| s.trim().parse::<usize>()).collect();
     match sizes {
         Ok(s) if !s.is_empty() && !s.contains(&0) => Ok(s),
-        _ => Err(Error::invalid(
-            "model",
-            format!("'{name}': sizes must be positive numbers like 500-500-2000"),
-        )),
+        _ => Err(Error::invalid("model", format!("'{name}': sizes must be positive numbers like 500-500-2000"))),
     }
 }
 
@@ -97,18 +83,11 @@ impl Plan {
             Some((b, s)) => (b, Some(s)),
             None => (name, None),
         };
-        let sizes =
-            |default: &[usize]| given.map_or(Ok(default.to_vec()), |s| parse_sizes(name, s));
+        let sizes = |default: &[usize]| given.map_or(Ok(default.to_vec()), |s| parse_sizes(name, s));
         let kind = match base {
-            "dbn" => PlanKind::Dbn {
-                hidden: sizes(DBN_DEFAULT)?,
-            },
-            "sae" => PlanKind::Sae {
-                hidden: sizes(DBN_DEFAULT)?,
-            },
-            "autoencoder" => PlanKind::Autoencoder {
-                hidden: sizes(&[256])?,
-            },
+            "dbn" => PlanKind::Dbn { hidden: sizes(DBN_DEFAULT)? },
+            "sae" => PlanKind::Sae { hidden: sizes(DBN_DEFAULT)? },
+            "autoencoder" => PlanKind::Autoencoder { hidden: sizes(&[256])? },
             "conv-autoencoder" if given.is_none() => PlanKind::ConvAutoencoder,
             "conv-autoencoder" => {
                 return Err(Error::invalid("model", "conv-autoencoder takes no sizes"));
@@ -120,23 +99,13 @@ impl Plan {
 
     /// Checks that the pretraining epochs and the input noise asked for mean something for
     /// this model (`--pretrain-epochs`: dbn and sae; `--noise`: sae and the autoencoders).
-    pub fn check_options(
-        &self,
-        pretrain_epochs: Option<usize>,
-        noise: Option<Noise>,
-    ) -> Result<()> {
+    pub fn check_options(&self, pretrain_epochs: Option<usize>, noise: Option<Noise>) -> Result<()> {
         let pretrains = matches!(self.kind, PlanKind::Dbn { .. } | PlanKind::Sae { .. });
         if pretrain_epochs.is_some() && !pretrains {
-            return Err(Error::invalid(
-                "--pretrain-epochs",
-                "only dbn and sae are pretrained",
-            ));
+            return Err(Error::invalid("--pretrain-epochs", "only dbn and sae are pretrained"));
         }
         if noise.is_some() && matches!(self.kind, PlanKind::Dbn { .. }) {
-            return Err(Error::invalid(
-                "--noise",
-                "RBMs take no input corruption (denoising pretraining: --model sae)",
-            ));
+            return Err(Error::invalid("--noise", "RBMs take no input corruption (denoising pretraining: --model sae)"));
         }
         Ok(())
     }
@@ -144,10 +113,7 @@ impl Plan {
     /// True for autoencoders: trained to reproduce their (unstandardized) input, evaluated
     /// by reconstruction loss, no accuracy.
     pub fn reconstruction(&self) -> bool {
-        matches!(
-            self.kind,
-            PlanKind::Autoencoder { .. } | PlanKind::ConvAutoencoder
-        )
+        matches!(self.kind, PlanKind::Autoencoder { .. } | PlanKind::ConvAutoencoder)
     }
 
     /// Pretraining epochs per layer when none are asked for (0: no pretraining). One
@@ -163,23 +129,13 @@ impl Plan {
     /// Hidden sizes with a leading input width dropped (`dbn:784-500-...` on 784 inputs).
     fn hidden(sizes: &[usize], input: &[usize]) -> Vec<usize> {
         let width: usize = input.iter().product();
-        if sizes.len() > 1 && sizes[0] == width {
-            sizes[1..].to_vec()
-        } else {
-            sizes.to_vec()
-        }
+        if sizes.len() > 1 && sizes[0] == width { sizes[1..].to_vec() } else { sizes.to_vec() }
     }
 
     /// The (randomly initialized, built) model and its recipe. `noise` corrupts the input of
     /// autoencoders (denoising) and, for `sae`, each pretraining autoencoder; classifiers
     /// ignore it.
-    pub fn choose(
-        &self,
-        input: &[usize],
-        classes: usize,
-        seed: u64,
-        noise: Option<Noise>,
-    ) -> Result<ModelChoice> {
+    pub fn choose(&self, input: &[usize], classes: usize, seed: u64, noise: Option<Noise>) -> Result<ModelChoice> {
         // Fine-tuning, measured on Fashion-MNIST after one CD-1 epoch per RBM (docs/dbn.md):
         // Adam 2e-3 halved every epoch, batch 128: 0.888 after 5 epochs; Adam 1e-3 halved
         // every 2 epochs 0.887; SGD 0.1 + momentum 0.9 (halved every epoch) 0.879.
@@ -192,35 +148,19 @@ impl Plan {
             schedule: Some("step:1:0.5".into()),
             ..Recipe::default()
         };
-        let reconstruct = Recipe {
-            optimizer: "adam".into(),
-            lr: 1e-3,
-            momentum: 0.0,
-            batch_size: 128,
-            epochs: 5,
-            ..Recipe::default()
-        };
+        let reconstruct =
+            Recipe { optimizer: "adam".into(), lr: 1e-3, momentum: 0.0, batch_size: 128, epochs: 5, ..Recipe::default() };
         let (model, recipe, loss) = match &self.kind {
-            PlanKind::Dbn { hidden } => (
-                sigmoid_stack("dbn", &Self::hidden(hidden, input), classes),
-                fine_tune,
-                Loss::SoftmaxCrossEntropy,
-            ),
-            PlanKind::Sae { hidden } => (
-                sigmoid_stack("sae", &Self::hidden(hidden, input), classes),
-                fine_tune,
-                Loss::SoftmaxCrossEntropy,
-            ),
-            PlanKind::Autoencoder { hidden } => (
-                dense_autoencoder(input, &Self::hidden(hidden, input), noise),
-                reconstruct,
-                Loss::BinaryCrossEntropy,
-            ),
-            PlanKind::ConvAutoencoder => (
-                conv_autoencoder(input, noise)?,
-                reconstruct,
-                Loss::BinaryCrossEntropy,
-            ),
+            PlanKind::Dbn { hidden } => {
+                (sigmoid_stack("dbn", &Self::hidden(hidden, input), classes), fine_tune, Loss::SoftmaxCrossEntropy)
+            }
+            PlanKind::Sae { hidden } => {
+                (sigmoid_stack("sae", &Self::hidden(hidden, input), classes), fine_tune, Loss::SoftmaxCrossEntropy)
+            }
+            PlanKind::Autoencoder { hidden } => {
+                (dense_autoencoder(input, &Self::hidden(hidden, input), noise), reconstruct, Loss::BinaryCrossEntropy)
+            }
+            PlanKind::ConvAutoencoder => (conv_autoencoder(input, noise)?, reconstruct, Loss::BinaryCrossEntropy),
         };
         let mut model = model.seed(seed);
         model.build(input)?;
@@ -228,12 +168,7 @@ impl Plan {
         if self.reconstruction() {
             notes.push("reconstruction objective: inputs kept in [0, 1] (not standardized), targets = inputs".into());
         }
-        Ok(ModelChoice {
-            model,
-            recipe,
-            loss,
-            notes,
-        })
+        Ok(ModelChoice { model, recipe, loss, notes })
     }
 
     /// Greedy unsupervised pretraining of `model` (built by [`Plan::choose`]) on `raw`
@@ -249,11 +184,7 @@ impl Plan {
         settings: PretrainSettings,
         progress: &mut dyn FnMut(String),
     ) -> Result<Option<PretrainReport>> {
-        let PretrainSettings {
-            epochs,
-            seed,
-            noise,
-        } = settings;
+        let PretrainSettings { epochs, seed, noise } = settings;
         if epochs == 0 {
             return Ok(None);
         }
@@ -262,41 +193,21 @@ impl Plan {
         let pretrained = match &self.kind {
             PlanKind::Dbn { hidden } => {
                 let hidden = Self::hidden(hidden, input);
-                let opts = CdOptions {
-                    epochs,
-                    seed,
-                    ..CdOptions::default()
-                };
-                let sizes = |l: usize| {
-                    format!(
-                        "{}-{}",
-                        if l == 0 {
-                            input.iter().product()
-                        } else {
-                            hidden[l - 1]
-                        },
-                        hidden[l]
-                    )
-                };
-                let (dbn, epochs) = Dbn::pretrain(
-                    raw,
-                    &hidden,
-                    Visible::Bernoulli,
-                    &opts,
-                    |l, r| {
-                        progress(format!(
-                            "pretrain RBM {}/{} ({}) epoch {}: reconstruction error {:.2}, pseudo-log-likelihood {:.2}, {:.1}s ({:.0} samples/s)",
-                            l + 1,
-                            hidden.len(),
-                            sizes(l),
-                            r.epoch,
-                            r.reconstruction_error.unwrap_or(f32::NAN),
-                            r.pseudo_log_likelihood.unwrap_or(f32::NAN),
-                            r.seconds,
-                            r.samples_per_sec
-                        ))
-                    },
-                )?;
+                let opts = CdOptions { epochs, seed, ..CdOptions::default() };
+                let sizes = |l: usize| format!("{}-{}", if l == 0 { input.iter().product() } else { hidden[l - 1] }, hidden[l]);
+                let (dbn, epochs) = Dbn::pretrain(raw, &hidden, Visible::Bernoulli, &opts, |l, r| {
+                    progress(format!(
+                        "pretrain RBM {}/{} ({}) epoch {}: reconstruction error {:.2}, pseudo-log-likelihood {:.2}, {:.1}s ({:.0} samples/s)",
+                        l + 1,
+                        hidden.len(),
+                        sizes(l),
+                        r.epoch,
+                        r.reconstruction_error.unwrap_or(f32::NAN),
+                        r.pseudo_log_likelihood.unwrap_or(f32::NAN),
+                        r.seconds,
+                        r.samples_per_sec
+                    ))
+                })?;
                 dbn.load_into(model, standardized)?;
                 Pretrained::Dbn { dbn, epochs }
             }
@@ -324,11 +235,7 @@ impl Plan {
             }
             _ => return Ok(None),
         };
-        Ok(Some(PretrainReport {
-            pretrained,
-            seconds: start.elapsed().as_secs_f64(),
-            epochs,
-        }))
+        Ok(Some(PretrainReport { pretrained, seconds: start.elapsed().as_secs_f64(), epochs }))
     }
 
     /// Writes the pictures of this model into `dir` (see `pictures`); `images` are raw test
@@ -343,9 +250,7 @@ impl Plan {
     ) -> Result<Vec<PathBuf>> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         match (report.map(|r| &r.pretrained), self.reconstruction()) {
-            (Some(Pretrained::Dbn { dbn, .. }), _) => {
-                save_dbn_pictures(dir, dbn, images, 1000, seed)
-            }
+            (Some(Pretrained::Dbn { dbn, .. }), _) => save_dbn_pictures(dir, dbn, images, 1000, seed),
             (Some(Pretrained::Sae { layers, .. }), _) => {
                 let p = dir.join("filters.png");
                 save_filters(&p, &layers[0].0, image_shape(&images.shape()[1..])?, 100)?;

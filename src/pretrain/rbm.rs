@@ -78,14 +78,7 @@ pub(crate) fn softplus(x: f32) -> f32 {
 }
 
 /// `out = rows of bias + a @ w` (or `a @ w'` with `trans_w`): `a` [n, k], result [n, len(bias)].
-pub(crate) fn affine(
-    a: &[f32],
-    n: usize,
-    k: usize,
-    w: &[f32],
-    trans_w: bool,
-    bias: &[f32],
-) -> Vec<f32> {
+pub(crate) fn affine(a: &[f32], n: usize, k: usize, w: &[f32], trans_w: bool, bias: &[f32]) -> Vec<f32> {
     let m = bias.len();
     let mut out = Vec::with_capacity(n * m);
     for _ in 0..n {
@@ -126,11 +119,7 @@ impl Rbm {
     pub(crate) fn rows(&self, x: &Tensor, units: usize, what: &'static str) -> Result<usize> {
         let n = x.shape().first().copied().unwrap_or(0);
         if x.rank() < 2 || n * units != x.numel() {
-            return Err(Error::ShapeMismatch {
-                op: what,
-                left: x.shape().to_vec(),
-                right: vec![n, units],
-            });
+            return Err(Error::ShapeMismatch { op: what, left: x.shape().to_vec(), right: vec![n, units] });
         }
         Ok(n)
     }
@@ -142,14 +131,7 @@ impl Rbm {
         Tensor::from_vec(p, &[n, self.hidden_units()])
     }
     pub(crate) fn hidden_probs_raw(&self, x: &[f32], n: usize) -> Vec<f32> {
-        let mut p = affine(
-            x,
-            n,
-            self.visible_units(),
-            self.w.data(),
-            false,
-            self.c_hidden.data(),
-        );
+        let mut p = affine(x, n, self.visible_units(), self.w.data(), false, self.c_hidden.data());
         sigmoid_inplace(&mut p);
         p
     }
@@ -158,20 +140,10 @@ impl Rbm {
     /// Bernoulli units, `b + h W'` for Gaussian ones. [N, V].
     pub fn visible_mean(&self, h: &Tensor) -> Result<Tensor> {
         let n = self.rows(h, self.hidden_units(), "rbm visible_mean")?;
-        Tensor::from_vec(
-            self.visible_mean_raw(h.data(), n),
-            &[n, self.visible_units()],
-        )
+        Tensor::from_vec(self.visible_mean_raw(h.data(), n), &[n, self.visible_units()])
     }
     pub(crate) fn visible_mean_raw(&self, h: &[f32], n: usize) -> Vec<f32> {
-        let mut m = affine(
-            h,
-            n,
-            self.hidden_units(),
-            self.w.data(),
-            true,
-            self.b_visible.data(),
-        );
+        let mut m = affine(h, n, self.hidden_units(), self.w.data(), true, self.b_visible.data());
         if self.visible == Visible::Bernoulli {
             sigmoid_inplace(&mut m);
         }
@@ -200,17 +172,9 @@ impl Rbm {
                 let row = &x[r * v..(r + 1) * v];
                 let visible_term: f32 = match self.visible {
                     Visible::Bernoulli => -row.iter().zip(b).map(|(x, b)| x * b).sum::<f32>(),
-                    Visible::Gaussian => row
-                        .iter()
-                        .zip(b)
-                        .map(|(x, b)| 0.5 * (x - b) * (x - b))
-                        .sum(),
+                    Visible::Gaussian => row.iter().zip(b).map(|(x, b)| 0.5 * (x - b) * (x - b)).sum(),
                 };
-                visible_term
-                    - pre[r * h..(r + 1) * h]
-                        .iter()
-                        .map(|&a| softplus(a))
-                        .sum::<f32>()
+                visible_term - pre[r * h..(r + 1) * h].iter().map(|&a| softplus(a)).sum::<f32>()
             })
             .collect()
     }
@@ -219,11 +183,7 @@ impl Rbm {
     pub fn energy(&self, x: &[f32], h: &[f32]) -> Result<f32> {
         let (v, hu) = (self.visible_units(), self.hidden_units());
         if x.len() != v || h.len() != hu {
-            return Err(Error::ShapeMismatch {
-                op: "rbm energy",
-                left: vec![x.len(), h.len()],
-                right: vec![v, hu],
-            });
+            return Err(Error::ShapeMismatch { op: "rbm energy", left: vec![x.len(), h.len()], right: vec![v, hu] });
         }
         let (w, b, c) = (self.w.data(), self.b_visible.data(), self.c_hidden.data());
         let mut e = -h.iter().zip(c).map(|(h, c)| h * c).sum::<f32>();
@@ -232,12 +192,7 @@ impl Rbm {
             Visible::Gaussian => x.iter().zip(b).map(|(x, b)| 0.5 * (x - b) * (x - b)).sum(),
         };
         for (j, &xj) in x.iter().enumerate() {
-            e -= xj
-                * w[j * hu..(j + 1) * hu]
-                    .iter()
-                    .zip(h)
-                    .map(|(w, h)| w * h)
-                    .sum::<f32>();
+            e -= xj * w[j * hu..(j + 1) * hu].iter().zip(h).map(|(w, h)| w * h).sum::<f32>();
         }
         Ok(e)
     }
@@ -257,12 +212,7 @@ impl Rbm {
     pub fn reconstruction_error(&self, x: &Tensor) -> Result<f32> {
         let r = self.reconstruct(x)?;
         let n = x.shape()[0].max(1);
-        let sq: f64 = x
-            .data()
-            .iter()
-            .zip(r.data())
-            .map(|(a, b)| ((a - b) * (a - b)) as f64)
-            .sum();
+        let sq: f64 = x.data().iter().zip(r.data()).map(|(a, b)| ((a - b) * (a - b)) as f64).sum();
         Ok((sq / n as f64) as f32)
     }
 
@@ -274,10 +224,7 @@ impl Rbm {
     /// Higher is better; its maximum is 0.
     pub fn pseudo_log_likelihood(&self, x: &Tensor, rng: &mut Rng) -> Result<f32> {
         if self.visible != Visible::Bernoulli {
-            return Err(Error::invalid(
-                "pseudo-log-likelihood",
-                "defined here for Bernoulli visible units only",
-            ));
+            return Err(Error::invalid("pseudo-log-likelihood", "defined here for Bernoulli visible units only"));
         }
         let v = self.visible_units();
         let n = self.rows(x, v, "rbm pseudo_log_likelihood")?;
@@ -290,16 +237,9 @@ impl Rbm {
             let j = r * v + rng.below(v);
             flipped[j] = 1.0 - flipped[j];
         }
-        let (f, ff) = (
-            self.free_energy_raw(&bits, n),
-            self.free_energy_raw(&flipped, n),
-        );
+        let (f, ff) = (self.free_energy_raw(&bits, n), self.free_energy_raw(&flipped, n));
         // log sigma(d) = -softplus(-d)
-        let total: f64 = f
-            .iter()
-            .zip(&ff)
-            .map(|(a, b)| -(softplus(-(b - a))) as f64)
-            .sum();
+        let total: f64 = f.iter().zip(&ff).map(|(a, b)| -(softplus(-(b - a))) as f64).sum();
         Ok((v as f64 * total / n as f64) as f32)
     }
 
@@ -326,9 +266,7 @@ impl Rbm {
     pub fn sample(&self, n: usize, steps: usize, rng: &mut Rng) -> Result<Tensor> {
         let v = self.visible_units();
         let start: Vec<f32> = match self.visible {
-            Visible::Bernoulli => (0..n * v)
-                .map(|_| (rng.uniform() < 0.5) as u8 as f32)
-                .collect(),
+            Visible::Bernoulli => (0..n * v).map(|_| (rng.uniform() < 0.5) as u8 as f32).collect(),
             Visible::Gaussian => (0..n * v).map(|_| rng.normal(0.0, 1.0)).collect(),
         };
         self.gibbs_sample(&Tensor::from_vec(start, &[n, v])?, steps, rng)
@@ -349,14 +287,9 @@ impl Rbm {
     pub fn all_visible_states(&self) -> Result<Vec<f32>> {
         let v = self.visible_units();
         if self.visible != Visible::Bernoulli || v > 20 {
-            return Err(Error::invalid(
-                "exact enumeration",
-                format!("needs Bernoulli units and V <= 20 (V = {v})"),
-            ));
+            return Err(Error::invalid("exact enumeration", format!("needs Bernoulli units and V <= 20 (V = {v})")));
         }
-        Ok((0..1usize << v)
-            .flat_map(|s| (0..v).map(move |j| ((s >> j) & 1) as f32))
-            .collect())
+        Ok((0..1usize << v).flat_map(|s| (0..v).map(move |j| ((s >> j) & 1) as f32)).collect())
     }
 
     /// Mean exact log-likelihood `log P(x)` of the rows of `x` (tiny models only).

@@ -42,7 +42,11 @@ impl Conv2dGeom {
         groups: usize,
     ) -> Result<Conv2dGeom> {
         let mismatch = |why: &str| {
-            Error::bad_shape("conv2d", input, format!("{why} (weight {weight:?}, stride {stride:?}, padding {pad:?}, dilation {dilation:?}, groups {groups})"))
+            Error::bad_shape(
+                "conv2d",
+                input,
+                format!("{why} (weight {weight:?}, stride {stride:?}, padding {pad:?}, dilation {dilation:?}, groups {groups})"),
+            )
         };
         let (&[n, c, h, w], &[o, cg, kh, kw]) = (input, weight) else {
             return Err(mismatch("input must be [N, C, H, W] and weight [O, C/groups, KH, KW]"));

@@ -325,17 +325,7 @@ fn chunk_len(n: usize) -> usize {
 
 /// `m[xi] [rows, n] (+)= a[xi] [rows, k] x b[xi] [k, n]` for the 16 positions, contiguous.
 #[allow(clippy::too_many_arguments)]
-fn batched(
-    rows: usize,
-    n: usize,
-    k: usize,
-    dst: &mut [f32],
-    accumulate: bool,
-    a: &[f32],
-    ta: bool,
-    b: &[f32],
-    tb: bool,
-) {
+fn batched(rows: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, a: &[f32], ta: bool, b: &[f32], tb: bool) {
     let (sa, sb, sd) = (rows * k, k * n, rows * n);
     for xi in 0..16 {
         super::matmul::gemm_serial(

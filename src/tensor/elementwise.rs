@@ -1,8 +1,8 @@
 //! Elementwise kernels: unary maps and broadcasting binary ops.
 
+use super::Tensor;
 use super::parallel::{chunks_mut, zip_chunks};
 use super::shape::{broadcast_shapes, broadcast_strides, numel, strides_of};
-use super::Tensor;
 use crate::Result;
 
 /// A function applied to every element.
@@ -268,11 +268,7 @@ impl Tensor {
     /// `self += alpha * other` in place (same shape), the accumulation used by backward.
     pub fn axpy_inplace(&mut self, alpha: f32, other: &Tensor) -> Result<()> {
         if self.shape() != other.shape() {
-            return Err(crate::Error::ShapeMismatch {
-                op: "axpy",
-                left: self.shape().to_vec(),
-                right: other.shape().to_vec(),
-            });
+            return Err(crate::Error::ShapeMismatch { op: "axpy", left: self.shape().to_vec(), right: other.shape().to_vec() });
         }
         let src = other.data();
         chunks_mut(self.data_mut(), |start, o| {

@@ -2,8 +2,8 @@
 //! mask, each one pass over memory (instead of an add, then a ReLU, then their two
 //! gradient passes). Parallel over chunks when large.
 
-use super::parallel::chunks_mut;
 use super::Tensor;
+use super::parallel::chunks_mut;
 use crate::{Error, Result};
 
 /// `max(a + b, 0)` elementwise; `a` and `b` must have the same shape (no broadcasting).

@@ -1,8 +1,8 @@
 //! Ops that move values without arithmetic: permute/transpose, slice, concat, gather,
 //! broadcast, and `sum_to` (the adjoint of broadcasting, used by gradients).
 
-use super::shape::{broadcast_shapes, broadcast_strides, check_axis, numel, strides_of};
 use super::Tensor;
+use super::shape::{broadcast_shapes, broadcast_strides, check_axis, numel, strides_of};
 use crate::{Error, Result};
 
 impl Tensor {
@@ -67,11 +67,7 @@ impl Tensor {
         for p in parts {
             let same_rank = p.rank() == first.rank();
             if !same_rank || (0..first.rank()).any(|d| d != axis && p.shape()[d] != first.shape()[d]) {
-                return Err(Error::ShapeMismatch {
-                    op: "concat",
-                    left: first.shape().to_vec(),
-                    right: p.shape().to_vec(),
-                });
+                return Err(Error::ShapeMismatch { op: "concat", left: first.shape().to_vec(), right: p.shape().to_vec() });
             }
         }
         let outer: usize = first.shape()[..axis].iter().product();

@@ -15,17 +15,7 @@ const GEMM_PARALLEL_MIN_MACS: usize = 1 << 19;
 /// Shapes: a is [m, k] (or [k, m] when `trans_a`), b is [k, n] (or [n, k] when `trans_b`),
 /// c is [m, n].
 #[allow(clippy::too_many_arguments)]
-pub fn gemm(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    trans_a: bool,
-    b: &[f32],
-    trans_b: bool,
-    c: &mut [f32],
-    accumulate: bool,
-) {
+pub fn gemm(m: usize, n: usize, k: usize, a: &[f32], trans_a: bool, b: &[f32], trans_b: bool, c: &mut [f32], accumulate: bool) {
     gemm_with(m, n, k, a, trans_a, b, trans_b, c, accumulate, true)
 }
 
@@ -106,7 +96,16 @@ fn gemm_with(
     let parallelism = if parallel { Parallelism::Rayon(threads) } else { Parallelism::None };
     // SAFETY: the asserts above guarantee every index gemm touches is inside the slices;
     // c does not alias a or b (distinct borrows).
-    unsafe { raw_gemm((m, n, k), (c.as_mut_ptr(), n as isize), accumulate, (a.as_ptr(), a_rs, a_cs), (b.as_ptr(), b_rs, b_cs), parallelism) }
+    unsafe {
+        raw_gemm(
+            (m, n, k),
+            (c.as_mut_ptr(), n as isize),
+            accumulate,
+            (a.as_ptr(), a_rs, a_cs),
+            (b.as_ptr(), b_rs, b_cs),
+            parallelism,
+        )
+    }
 }
 
 /// Rows of C per thread below which a parallel product is left to the gemm crate's own
@@ -178,11 +177,7 @@ impl Tensor {
 
     /// Matrix product with either operand transposed in its last two dimensions.
     pub fn matmul_t(&self, other: &Tensor, trans_a: bool, trans_b: bool) -> Result<Tensor> {
-        let mismatch = || Error::ShapeMismatch {
-            op: "matmul",
-            left: self.shape().to_vec(),
-            right: other.shape().to_vec(),
-        };
+        let mismatch = || Error::ShapeMismatch { op: "matmul", left: self.shape().to_vec(), right: other.shape().to_vec() };
         let (sa, sb) = (self.shape(), other.shape());
         if sa.len() < 2 || sb.len() < 2 {
             return Err(mismatch());
@@ -236,7 +231,9 @@ mod tests {
     #[test]
     fn gemm_matches_reference_in_every_transpose_combination() {
         let mut rng = Rng::seeded(7);
-        for &(m, k, n) in &[(1, 1, 1), (3, 5, 2), (17, 33, 9), (64, 70, 65), (128, 784, 32), (131, 50, 77), (16, 784, 256), (5, 300, 1000)] {
+        for &(m, k, n) in
+            &[(1, 1, 1), (3, 5, 2), (17, 33, 9), (64, 70, 65), (128, 784, 32), (131, 50, 77), (16, 784, 256), (5, 300, 1000)]
+        {
             let a: Vec<f32> = (0..m * k).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
             let b: Vec<f32> = (0..k * n).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
             let want = matmul_reference(&a, &b, m, k, n);

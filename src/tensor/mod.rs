@@ -11,23 +11,23 @@
 //! assert_eq!(b.data(), &[7.0, 10.0, 15.0, 22.0]);
 //! ```
 
+pub mod batchnorm;
 pub mod conv;
+pub mod conv_direct;
+pub mod conv_strip;
+pub mod conv_winograd;
 mod elementwise;
+pub mod fused;
 mod layout;
+pub mod lrn;
 mod matmul;
-pub mod pool;
 pub mod parallel;
+pub mod pool;
 pub mod recurrent;
 mod reduce;
 mod shape;
 mod softmax;
-pub mod batchnorm;
-pub mod lrn;
 pub mod upsample;
-pub mod fused;
-pub mod conv_strip;
-pub mod conv_direct;
-pub mod conv_winograd;
 
 pub use elementwise::{BinaryOp, UnaryOp};
 pub use matmul::{gemm, matmul_reference};
@@ -48,11 +48,7 @@ impl Tensor {
     /// Wraps `data` with `shape`; errors if the element count does not match.
     pub fn from_vec(data: Vec<f32>, shape: &[usize]) -> Result<Tensor> {
         if numel(shape) != data.len() {
-            return Err(Error::bad_shape(
-                "from_vec",
-                shape,
-                format!("{} values do not fill this shape", data.len()),
-            ));
+            return Err(Error::bad_shape("from_vec", shape, format!("{} values do not fill this shape", data.len())));
         }
         Ok(Tensor { shape: shape.to_vec(), data: Arc::new(data) })
     }
@@ -105,9 +101,7 @@ impl Tensor {
     }
     /// Size of dimension `axis`; errors if out of range.
     pub fn dim(&self, axis: usize) -> Result<usize> {
-        self.shape.get(axis).copied().ok_or_else(|| {
-            Error::bad_shape("dim", &self.shape, format!("axis {axis} out of range"))
-        })
+        self.shape.get(axis).copied().ok_or_else(|| Error::bad_shape("dim", &self.shape, format!("axis {axis} out of range")))
     }
     pub fn data(&self) -> &[f32] {
         &self.data
@@ -130,11 +124,7 @@ impl Tensor {
     /// Same values, new shape (no copy). Errors if the element count differs.
     pub fn reshape(&self, shape: &[usize]) -> Result<Tensor> {
         if numel(shape) != self.numel() {
-            return Err(Error::ShapeMismatch {
-                op: "reshape",
-                left: self.shape.clone(),
-                right: shape.to_vec(),
-            });
+            return Err(Error::ShapeMismatch { op: "reshape", left: self.shape.clone(), right: shape.to_vec() });
         }
         Ok(Tensor { shape: shape.to_vec(), data: self.data.clone() })
     }
@@ -145,11 +135,7 @@ impl Tensor {
     /// Largest absolute difference to `other` (shapes must match).
     pub fn max_abs_diff(&self, other: &Tensor) -> Result<f32> {
         if self.shape != other.shape {
-            return Err(Error::ShapeMismatch {
-                op: "max_abs_diff",
-                left: self.shape.clone(),
-                right: other.shape.clone(),
-            });
+            return Err(Error::ShapeMismatch { op: "max_abs_diff", left: self.shape.clone(), right: other.shape.clone() });
         }
         Ok(self.data.iter().zip(other.data.iter()).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max))
     }

@@ -36,7 +36,9 @@ impl PoolGeom {
         let &[n, c, h, w] = input else {
             return Err(Error::bad_shape("pool2d", input, "input must be [N, C, H, W]"));
         };
-        let bad = |why: &str| Error::bad_shape("pool2d", input, format!("{why} (window {kernel:?}, stride {stride:?}, padding {pad:?})"));
+        let bad = |why: &str| {
+            Error::bad_shape("pool2d", input, format!("{why} (window {kernel:?}, stride {stride:?}, padding {pad:?})"))
+        };
         if kernel.0 == 0 || kernel.1 == 0 || stride.0 == 0 || stride.1 == 0 {
             return Err(bad("window and stride must be at least 1"));
         }
@@ -89,11 +91,10 @@ pub fn pool2d_forward(g: &PoolGeom, kind: PoolKind, x: &[f32]) -> (Vec<f32>, Vec
     let fast_2x2 = kind == PoolKind::Max && (g.kh, g.kw) == (2, 2) && g.stride == (2, 2) && g.pad == (0, 0);
     let body = |(plane_out, plane_arg, plane_in): (&mut [f32], Option<&mut [u32]>, &[f32])| {
         let mut plane_arg = plane_arg;
-        if fast_2x2
-            && let Some(a) = plane_arg.as_deref_mut() {
-                max_pool_2x2(g, plane_in, plane_out, a);
-                return;
-            }
+        if fast_2x2 && let Some(a) = plane_arg.as_deref_mut() {
+            max_pool_2x2(g, plane_in, plane_out, a);
+            return;
+        }
         for oy in 0..g.oh {
             for ox in 0..g.ow {
                 let (y0, y1, x0, x1) = g.window(oy, ox);
@@ -128,13 +129,11 @@ pub fn pool2d_forward(g: &PoolGeom, kind: PoolKind, x: &[f32]) -> (Vec<f32>, Vec
         }
     };
     if kind == PoolKind::Max {
-        out.par_chunks_mut(per * ohw).zip(arg.par_chunks_mut(per * ohw)).zip(x.par_chunks(per * hw)).for_each(
-            |((o, a), x)| {
-                for ((po, pa), px) in o.chunks_mut(ohw).zip(a.chunks_mut(ohw)).zip(x.chunks(hw)) {
-                    body((po, Some(pa), px));
-                }
-            },
-        );
+        out.par_chunks_mut(per * ohw).zip(arg.par_chunks_mut(per * ohw)).zip(x.par_chunks(per * hw)).for_each(|((o, a), x)| {
+            for ((po, pa), px) in o.chunks_mut(ohw).zip(a.chunks_mut(ohw)).zip(x.chunks(hw)) {
+                body((po, Some(pa), px));
+            }
+        });
     } else {
         out.par_chunks_mut(per * ohw).zip(x.par_chunks(per * hw)).for_each(|(o, x)| {
             for (po, px) in o.chunks_mut(ohw).zip(x.chunks(hw)) {

@@ -1,8 +1,8 @@
 //! Reductions over one axis (sum, mean, max, argmax) and over everything.
 //! An axis reduction views the tensor as [outer, axis, inner].
 
-use super::shape::check_axis;
 use super::Tensor;
+use super::shape::check_axis;
 use crate::Result;
 
 fn split_at_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {

@@ -37,9 +37,7 @@ pub fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Result<Ve
 pub(crate) fn broadcast_strides(shape: &[usize], target: &[usize]) -> Vec<usize> {
     let own = strides_of(shape);
     let offset = target.len() - shape.len();
-    (0..target.len())
-        .map(|i| if i < offset || shape[i - offset] == 1 { 0 } else { own[i - offset] })
-        .collect()
+    (0..target.len()).map(|i| if i < offset || shape[i - offset] == 1 { 0 } else { own[i - offset] }).collect()
 }
 
 /// Checks `axis < rank` for an op, naming it in the error.

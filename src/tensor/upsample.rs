@@ -11,30 +11,16 @@ use rayon::prelude::*;
 /// Checks `input` is [N, C, H, W] and the factors are positive; returns the output shape.
 pub fn upsample2d_shape(input: &[usize], factor: (usize, usize)) -> Result<[usize; 4]> {
     let &[n, c, h, w] = input else {
-        return Err(Error::bad_shape(
-            "upsample2d",
-            input,
-            "input must be [N, C, H, W]",
-        ));
+        return Err(Error::bad_shape("upsample2d", input, "input must be [N, C, H, W]"));
     };
     if factor.0 == 0 || factor.1 == 0 {
-        return Err(Error::bad_shape(
-            "upsample2d",
-            input,
-            format!("factor {factor:?} must be positive"),
-        ));
+        return Err(Error::bad_shape("upsample2d", input, format!("factor {factor:?} must be positive")));
     }
     Ok([n, c, h * factor.0, w * factor.1])
 }
 
 /// `x` [N, C, H, W] -> [N, C, H sh, W sw]. `planes` = N C.
-pub fn upsample2d_forward(
-    x: &[f32],
-    planes: usize,
-    h: usize,
-    w: usize,
-    (sh, sw): (usize, usize),
-) -> Vec<f32> {
+pub fn upsample2d_forward(x: &[f32], planes: usize, h: usize, w: usize, (sh, sw): (usize, usize)) -> Vec<f32> {
     let (oh, ow) = (h * sh, w * sw);
     let mut out = vec![0.0; planes * oh * ow];
     let plane = |(src, dst): (&[f32], &mut [f32])| {
@@ -47,26 +33,16 @@ pub fn upsample2d_forward(
     };
     debug_assert_eq!(x.len(), planes * h * w);
     if out.len() >= ELEMENTWISE_PARALLEL_MIN {
-        x.par_chunks_exact(h * w)
-            .zip(out.par_chunks_exact_mut(oh * ow))
-            .for_each(plane);
+        x.par_chunks_exact(h * w).zip(out.par_chunks_exact_mut(oh * ow)).for_each(plane);
     } else {
-        x.chunks_exact(h * w)
-            .zip(out.chunks_exact_mut(oh * ow))
-            .for_each(plane);
+        x.chunks_exact(h * w).zip(out.chunks_exact_mut(oh * ow)).for_each(plane);
     }
     out
 }
 
 /// Gradient of [`upsample2d_forward`]: `g` [N, C, H sh, W sw] -> [N, C, H, W], each cell the
 /// sum of its block.
-pub fn upsample2d_backward(
-    g: &[f32],
-    planes: usize,
-    h: usize,
-    w: usize,
-    (sh, sw): (usize, usize),
-) -> Vec<f32> {
+pub fn upsample2d_backward(g: &[f32], planes: usize, h: usize, w: usize, (sh, sw): (usize, usize)) -> Vec<f32> {
     let (oh, ow) = (h * sh, w * sw);
     debug_assert_eq!(g.len(), planes * oh * ow);
     let mut dx = vec![0.0; planes * h * w];
@@ -79,13 +55,9 @@ pub fn upsample2d_backward(
         }
     };
     if g.len() >= ELEMENTWISE_PARALLEL_MIN {
-        g.par_chunks_exact(oh * ow)
-            .zip(dx.par_chunks_exact_mut(h * w))
-            .for_each(plane);
+        g.par_chunks_exact(oh * ow).zip(dx.par_chunks_exact_mut(h * w)).for_each(plane);
     } else {
-        g.chunks_exact(oh * ow)
-            .zip(dx.chunks_exact_mut(h * w))
-            .for_each(plane);
+        g.chunks_exact(oh * ow).zip(dx.chunks_exact_mut(h * w)).for_each(plane);
     }
     dx
 }

@@ -26,12 +26,7 @@ pub struct LmConfig {
 
 impl Default for LmConfig {
     fn default() -> Self {
-        LmConfig {
-            cell: "lstm".into(),
-            embed: 32,
-            hidden: 256,
-            layers: 1,
-        }
+        LmConfig { cell: "lstm".into(), embed: 32, hidden: 256, layers: 1 }
     }
 }
 
@@ -41,10 +36,7 @@ impl LmConfig {
             "lstm" => Ok(Cell::Lstm),
             "gru" => Ok(Cell::Gru),
             "rnn" => Ok(Cell::RnnTanh),
-            other => Err(Error::invalid(
-                "cell",
-                format!("'{other}' (expected lstm, gru or rnn)"),
-            )),
+            other => Err(Error::invalid("cell", format!("'{other}' (expected lstm, gru or rnn)"))),
         }
     }
 }
@@ -90,29 +82,17 @@ impl LanguageModel {
     pub fn new(config: LmConfig, vocab: Vocab, seed: u64) -> Result<LanguageModel> {
         let cell = config.cell()?;
         if config.embed == 0 || config.hidden == 0 || config.layers == 0 {
-            return Err(Error::invalid(
-                "language model",
-                "embed, hidden and layers must be at least 1",
-            ));
+            return Err(Error::invalid("language model", "embed, hidden and layers must be at least 1"));
         }
         let mut rng = Rng::seeded(seed);
         let v = vocab.len();
         let mut embedding = Embedding::new(v, config.embed);
-        let mut rnn = Recurrent::new(cell, config.hidden)
-            .layers(config.layers)
-            .return_sequences(true);
+        let mut rnn = Recurrent::new(cell, config.hidden).layers(config.layers).return_sequences(true);
         let mut head = Dense::new(v);
         let e = embedding.build(&[1], &mut rng)?;
         let h = rnn.build(&e, &mut rng)?;
         head.build(&h, &mut rng)?;
-        Ok(LanguageModel {
-            config,
-            vocab,
-            stats: None,
-            embedding,
-            rnn,
-            head,
-        })
+        Ok(LanguageModel { config, vocab, stats: None, embedding, rnn, head })
     }
 
     fn layers(&self) -> [&dyn Layer; 3] {
@@ -140,29 +120,17 @@ impl LanguageModel {
 
     /// Logits [N*T, V] for the tokens `ids` [N, T], continuing from `state`; also returns the
     /// state after the last step.
-    pub fn forward(
-        &self,
-        ids: &Tensor,
-        state: Option<&RecurrentState>,
-        ctx: &mut ForwardCtx,
-    ) -> Result<(Var, RecurrentState)> {
+    pub fn forward(&self, ids: &Tensor, state: Option<&RecurrentState>, ctx: &mut ForwardCtx) -> Result<(Var, RecurrentState)> {
         let (n, t) = match *ids.shape() {
             [n, t] => (n, t),
             _ => {
-                return Err(Error::bad_shape(
-                    "language model",
-                    ids.shape(),
-                    "needs token ids [streams, steps]",
-                ));
+                return Err(Error::bad_shape("language model", ids.shape(), "needs token ids [streams, steps]"));
             }
         };
         let x = self.embedding.forward(&ctx.tape.input(ids.clone()), ctx)?;
         let init = state.map(|s| s.to_vars(ctx.tape));
         let (hs, next) = self.rnn.forward_with_state(&x, init.as_ref(), None, ctx)?;
-        let logits = self.head.forward(
-            &hs.reshape(&[n * t, self.config.hidden * self.rnn.config().directions()])?,
-            ctx,
-        )?;
+        let logits = self.head.forward(&hs.reshape(&[n * t, self.config.hidden * self.rnn.config().directions()])?, ctx)?;
         Ok((logits, next))
     }
 
@@ -177,16 +145,9 @@ impl LanguageModel {
         let mut rng = Rng::seeded(0);
         for start in (0..ids.len() - 1).step_by(window.max(1)) {
             let end = (start + window.max(1)).min(ids.len() - 1);
-            let input = Tensor::from_vec(
-                ids[start..end].iter().map(|&i| i as f32).collect(),
-                &[1, end - start],
-            )?;
+            let input = Tensor::from_vec(ids[start..end].iter().map(|&i| i as f32).collect(), &[1, end - start])?;
             let tape = Tape::no_grad();
-            let mut ctx = ForwardCtx {
-                tape: &tape,
-                training: false,
-                rng: &mut rng,
-            };
+            let mut ctx = ForwardCtx { tape: &tape, training: false, rng: &mut rng };
             let (logits, next) = self.forward(&input, state.as_ref(), &mut ctx)?;
             let loss = logits.softmax_cross_entropy(&ids[start + 1..end + 1])?;
             total += loss.value().item()? as f64 * (end - start) as f64;
@@ -221,51 +182,29 @@ impl LanguageModel {
     pub fn load(path: &Path) -> Result<LanguageModel> {
         let desc_path = crate::io::description_path(path);
         let text = std::fs::read_to_string(&desc_path).map_err(|e| Error::io(&desc_path, e))?;
-        let desc: Description = serde_json::from_str(&text)
-            .map_err(|e| Error::data(&desc_path, format!("not a strata text model ({e})")))?;
+        let desc: Description =
+            serde_json::from_str(&text).map_err(|e| Error::data(&desc_path, format!("not a strata text model ({e})")))?;
         if desc.format != FORMAT || desc.version > VERSION {
             return Err(Error::data(
                 &desc_path,
-                format!(
-                    "format '{}' v{} is not {FORMAT} v{VERSION}",
-                    desc.format, desc.version
-                ),
+                format!("format '{}' v{} is not {FORMAT} v{VERSION}", desc.format, desc.version),
             ));
         }
         let mut model = LanguageModel::new(desc.config, desc.vocab.reindex(), 0)?;
         model.stats = desc.stats;
-        let mut by_name: std::collections::HashMap<String, Tensor> =
-            load_tensors(path)?.into_iter().collect();
+        let mut by_name: std::collections::HashMap<String, Tensor> = load_tensors(path)?.into_iter().collect();
         let prefixes = ["embedding", "rnn", "head"];
         let mut params: Vec<(&str, &mut Param)> = Vec::new();
-        params.extend(
-            model
-                .embedding
-                .params_mut()
-                .into_iter()
-                .map(|p| (prefixes[0], p)),
-        );
+        params.extend(model.embedding.params_mut().into_iter().map(|p| (prefixes[0], p)));
         params.extend(model.rnn.params_mut().into_iter().map(|p| (prefixes[1], p)));
-        params.extend(
-            model
-                .head
-                .params_mut()
-                .into_iter()
-                .map(|p| (prefixes[2], p)),
-        );
+        params.extend(model.head.params_mut().into_iter().map(|p| (prefixes[2], p)));
         for (prefix, p) in params {
             let name = format!("{prefix}.{}", p.name);
-            let t = by_name
-                .remove(&name)
-                .ok_or_else(|| Error::data(path, format!("missing tensor '{name}'")))?;
+            let t = by_name.remove(&name).ok_or_else(|| Error::data(path, format!("missing tensor '{name}'")))?;
             if t.shape() != p.value.shape() {
                 return Err(Error::data(
                     path,
-                    format!(
-                        "tensor '{name}' has shape {:?}, the model expects {:?}",
-                        t.shape(),
-                        p.value.shape()
-                    ),
+                    format!("tensor '{name}' has shape {:?}, the model expects {:?}", t.shape(), p.value.shape()),
                 ));
             }
             p.value = t;

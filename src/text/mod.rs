@@ -68,10 +68,7 @@ pub fn read_corpus(path: &Path) -> Result<String> {
 /// different files (the tail of a fortune database is all Zippy the Pinhead).
 pub fn split_heldout(text: &str, fraction: f64, block: usize) -> Result<(String, String)> {
     if !(fraction > 0.0 && fraction < 0.5) {
-        return Err(Error::invalid(
-            "held-out fraction",
-            format!("{fraction} (must be between 0 and 0.5)"),
-        ));
+        return Err(Error::invalid("held-out fraction", format!("{fraction} (must be between 0 and 0.5)")));
     }
     let every = (1.0 / fraction).round().max(2.0) as usize;
     let (mut train, mut heldout) = (String::new(), String::new());
@@ -81,10 +78,7 @@ pub fn split_heldout(text: &str, fraction: f64, block: usize) -> Result<(String,
         while !text.is_char_boundary(end) {
             end += 1;
         }
-        end = text[end..]
-            .find('\n')
-            .map(|i| end + i + 1)
-            .unwrap_or(text.len());
+        end = text[end..].find('\n').map(|i| end + i + 1).unwrap_or(text.len());
         let part = &text[start..end];
         if k % every == every - 1 {
             heldout.push_str(part)
@@ -95,13 +89,7 @@ pub fn split_heldout(text: &str, fraction: f64, block: usize) -> Result<(String,
         k += 1;
     }
     if heldout.is_empty() || train.is_empty() {
-        return Err(Error::invalid(
-            "text",
-            format!(
-                "{} bytes are too few to hold out {fraction} of them",
-                text.len()
-            ),
-        ));
+        return Err(Error::invalid("text", format!("{} bytes are too few to hold out {fraction} of them", text.len())));
     }
     Ok((train, heldout))
 }

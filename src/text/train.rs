@@ -61,13 +61,7 @@ pub struct LmEpoch {
 
 /// `ids` cut into `streams` equal pieces, read in windows of `len` tokens from `start`:
 /// inputs [streams, T] and the tokens that follow each, flattened row-major ([streams*T]).
-fn window(
-    ids: &[u32],
-    streams: usize,
-    piece: usize,
-    start: usize,
-    len: usize,
-) -> Result<(Tensor, Vec<u32>)> {
+fn window(ids: &[u32], streams: usize, piece: usize, start: usize, len: usize) -> Result<(Tensor, Vec<u32>)> {
     let t = len.min(piece - start);
     let mut inputs = Vec::with_capacity(streams * t);
     let mut targets = Vec::with_capacity(streams * t);
@@ -86,12 +80,7 @@ fn piece_len(n: usize, streams: usize) -> usize {
 
 /// Bits per token of `model` predicting each token of `ids` from those before it, read as
 /// `streams` pieces side by side (each starts from a zero state) in windows of `window`.
-pub fn evaluate_bits(
-    model: &LanguageModel,
-    ids: &[u32],
-    streams: usize,
-    window_len: usize,
-) -> Result<f64> {
+pub fn evaluate_bits(model: &LanguageModel, ids: &[u32], streams: usize, window_len: usize) -> Result<f64> {
     let streams = streams.clamp(1, (ids.len() / 64).max(1));
     let piece = piece_len(ids.len(), streams);
     if piece == 0 {
@@ -103,11 +92,7 @@ pub fn evaluate_bits(
     for start in (0..piece).step_by(window_len.max(1)) {
         let (inputs, targets) = window(ids, streams, piece, start, window_len.max(1))?;
         let tape = Tape::no_grad();
-        let mut ctx = ForwardCtx {
-            tape: &tape,
-            training: false,
-            rng: &mut rng,
-        };
+        let mut ctx = ForwardCtx { tape: &tape, training: false, rng: &mut rng };
         let (logits, next) = model.forward(&inputs, state.as_ref(), &mut ctx)?;
         let loss = logits.softmax_cross_entropy(&targets)?;
         total += loss.value().item()? as f64 * targets.len() as f64;
@@ -127,21 +112,11 @@ pub fn train_lm(
     mut report: impl FnMut(&LmEpoch),
 ) -> Result<Vec<LmEpoch>> {
     if opts.streams == 0 || opts.seq_len == 0 || opts.epochs == 0 {
-        return Err(Error::invalid(
-            "textgen training",
-            "epochs, streams and seq_len must be at least 1",
-        ));
+        return Err(Error::invalid("textgen training", "epochs, streams and seq_len must be at least 1"));
     }
     let piece = piece_len(train.len(), opts.streams);
     if piece < 2 {
-        return Err(Error::invalid(
-            "training text",
-            format!(
-                "{} tokens are too few for {} streams",
-                train.len(),
-                opts.streams
-            ),
-        ));
+        return Err(Error::invalid("training text", format!("{} tokens are too few for {} streams", train.len(), opts.streams)));
     }
     let mut optimizer = Adam::new(opts.lr);
     let mut rng = Rng::seeded(opts.seed);
@@ -149,11 +124,7 @@ pub fn train_lm(
     for epoch in 1..=opts.epochs {
         let started = Instant::now();
         // a different cut into windows each epoch, so no boundary is always a boundary
-        let offset = if epoch == 1 {
-            0
-        } else {
-            rng.below(opts.seq_len.min(piece - 1))
-        };
+        let offset = if epoch == 1 { 0 } else { rng.below(opts.seq_len.min(piece - 1)) };
         let mut state = Some(model.zero_state(opts.streams));
         let (mut loss_sum, mut tokens) = (0.0f64, 0usize);
         let starts: Vec<usize> = (offset..piece).step_by(opts.seq_len).collect();
@@ -164,22 +135,14 @@ pub fn train_lm(
             let (inputs, targets) = window(train, opts.streams, piece, start, opts.seq_len)?;
             let (loss, mut grads, next) = {
                 let tape = Tape::new();
-                let mut ctx = ForwardCtx {
-                    tape: &tape,
-                    training: true,
-                    rng: &mut rng,
-                };
+                let mut ctx = ForwardCtx { tape: &tape, training: true, rng: &mut rng };
                 let (logits, next) = model.forward(&inputs, state.as_ref(), &mut ctx)?;
                 let loss = logits.softmax_cross_entropy(&targets)?;
                 (loss.value().item()?, loss.backward()?, next)
                 // the tape is dropped here, so the update below writes in place
             };
             if !loss.is_finite() {
-                return Err(Error::NonFinite {
-                    value: loss,
-                    epoch,
-                    step: step + 1,
-                });
+                return Err(Error::NonFinite { value: loss, epoch, step: step + 1 });
             }
             if let Some(c) = opts.clip_norm {
                 grads.clip_global_norm(c);

@@ -23,10 +23,7 @@ impl std::str::FromStr for Level {
         match s {
             "char" => Ok(Level::Char),
             "word" => Ok(Level::Word),
-            other => Err(Error::invalid(
-                "level",
-                format!("'{other}' (expected char or word)"),
-            )),
+            other => Err(Error::invalid("level", format!("'{other}' (expected char or word)"))),
         }
     }
 }
@@ -47,9 +44,7 @@ pub fn tokenize(text: &str, level: Level) -> Vec<String> {
             let mut word = String::new();
             let chars: Vec<char> = text.chars().collect();
             for (i, &c) in chars.iter().enumerate() {
-                let inner_apostrophe = c == '\''
-                    && !word.is_empty()
-                    && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
+                let inner_apostrophe = c == '\'' && !word.is_empty() && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
                 if c.is_alphanumeric() || inner_apostrophe {
                     word.extend(c.to_lowercase());
                     continue;
@@ -86,10 +81,7 @@ impl Vocab {
         for t in tokenize(text, level) {
             *counts.entry(t).or_default() += 1;
         }
-        let mut by_count: Vec<(String, usize)> = counts
-            .into_iter()
-            .filter(|(_, c)| *c >= min_count.max(1))
-            .collect();
+        let mut by_count: Vec<(String, usize)> = counts.into_iter().filter(|(_, c)| *c >= min_count.max(1)).collect();
         by_count.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         by_count.truncate(max_size.unwrap_or(usize::MAX));
         let mut tokens = vec![UNK.to_string()];
@@ -99,16 +91,8 @@ impl Vocab {
 
     /// A vocabulary from its token list (as saved); [`UNK`] must be first.
     pub fn from_tokens(level: Level, tokens: Vec<String>) -> Vocab {
-        let index = tokens
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.clone(), i as u32))
-            .collect();
-        Vocab {
-            level,
-            tokens,
-            index,
-        }
+        let index = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+        Vocab { level, tokens, index }
     }
 
     /// Rebuilds the lookup table after deserialization.
@@ -130,17 +114,11 @@ impl Vocab {
         self.index.get(token).copied().unwrap_or(0)
     }
     pub fn token(&self, id: u32) -> &str {
-        self.tokens
-            .get(id as usize)
-            .map(String::as_str)
-            .unwrap_or(UNK)
+        self.tokens.get(id as usize).map(String::as_str).unwrap_or(UNK)
     }
     /// The ids of `text`'s tokens.
     pub fn encode(&self, text: &str) -> Vec<u32> {
-        tokenize(text, self.level)
-            .iter()
-            .map(|t| self.id(t))
-            .collect()
+        tokenize(text, self.level).iter().map(|t| self.id(t)).collect()
     }
     /// Text from ids: characters joined as they are; words joined by spaces, without one
     /// before closing punctuation.
@@ -148,10 +126,7 @@ impl Vocab {
         let mut out = String::new();
         for &id in ids {
             let t = self.token(id);
-            if self.level == Level::Word
-                && !out.is_empty()
-                && !matches!(t, "." | "," | "!" | "?" | ";" | ":" | ")" | "'")
-            {
+            if self.level == Level::Word && !out.is_empty() && !matches!(t, "." | "," | "!" | "?" | ";" | ":" | ")" | "'") {
                 out.push(' ');
             }
             out.push_str(t);
@@ -170,10 +145,7 @@ pub fn unigram_bits(train: &[u32], heldout: &[u32], vocab_size: usize) -> f64 {
         }
     }
     let total: f64 = counts.iter().sum();
-    let bits: f64 = heldout
-        .iter()
-        .map(|&t| -(counts.get(t as usize).copied().unwrap_or(1.0) / total).log2())
-        .sum();
+    let bits: f64 = heldout.iter().map(|&t| -(counts.get(t as usize).copied().unwrap_or(1.0) / total).log2()).sum();
     bits / heldout.len().max(1) as f64
 }
 

@@ -26,7 +26,8 @@ pub fn conv_bn_relu(filters: usize, kernel: usize, stride: usize, padding: usize
 /// VGG's block (Simonyan & Zisserman 2014): `convs` 3x3 convolutions with padding 1 and
 /// ReLU, then (if `pool`) a 2x2 max-pool that halves the resolution.
 pub fn vgg_block(convs: usize, filters: usize, pool: bool) -> Block {
-    let mut l: Layers = (0..convs).map(|_| Box::new(Conv2d::new(filters, 3).padding(1).activation(Relu)) as Box<dyn Layer>).collect();
+    let mut l: Layers =
+        (0..convs).map(|_| Box::new(Conv2d::new(filters, 3).padding(1).activation(Relu)) as Box<dyn Layer>).collect();
     if pool {
         l.push(Box::new(MaxPool2d::new(2)));
     }
@@ -53,12 +54,7 @@ pub fn inception(c1: usize, c3: (usize, usize), c5: (usize, usize), pool_proj: u
     let chain = |a: Layers, b: Layers| a.into_iter().chain(b).collect::<Layers>();
     let mut pool: Layers = layers![MaxPool2d::new(3).stride(1).padding(1)];
     pool.extend(unit(pool_proj, 1, 0));
-    Concat::new(vec![
-        unit(c1, 1, 0),
-        chain(unit(c3.0, 1, 0), unit(c3.1, 3, 1)),
-        chain(unit(c5.0, 1, 0), unit(c5.1, 3, 1)),
-        pool,
-    ])
+    Concat::new(vec![unit(c1, 1, 0), chain(unit(c3.0, 1, 0), unit(c3.1, 3, 1)), chain(unit(c5.0, 1, 0), unit(c5.1, 3, 1)), pool])
 }
 
 /// The projection shortcut of a residual block whose shape changes: a strided 1x1

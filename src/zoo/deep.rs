@@ -3,7 +3,7 @@
 
 use super::classic::{alexnet, nin, vgg, vgg_config};
 use super::googlenet::googlenet;
-use super::resnet::{resnet, resnet20, resnet_config};
+use super::resnet::{resnet, resnet_config, resnet20};
 use crate::io::Recipe;
 use crate::model::Sequential;
 use crate::{Error, Result};

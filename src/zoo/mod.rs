@@ -6,15 +6,15 @@ use crate::io::{ModelSpec, Recipe};
 use crate::loss::Loss;
 use crate::model::Sequential;
 use crate::nn::{Activation, AvgPool2d, Conv2d, Dense, Dropout, Flatten, MaxPool2d};
-use Activation::{Relu, Tanh};
 use crate::{Error, Result};
+use Activation::{Relu, Tanh};
 use std::path::Path;
 
-pub mod recurrent;
 pub mod blocks;
 pub mod classic;
 pub mod deep;
 pub mod googlenet;
+pub mod recurrent;
 pub mod resnet;
 
 /// A model ready to compile, with the recipe it trains best with.
@@ -28,8 +28,27 @@ pub struct ModelChoice {
 
 /// Every model name the zoo knows.
 pub const NAMES: &[&str] = &[
-    "mlp", "lenet5", "lenet5-classic", "cnn", "alexnet", "vgg11", "vgg16", "vgg19", "nin", "googlenet", "resnet18", "resnet34",
-    "resnet50", "resnet20", "rnn", "lstm", "gru", "dbn", "sae", "autoencoder", "conv-autoencoder",
+    "mlp",
+    "lenet5",
+    "lenet5-classic",
+    "cnn",
+    "alexnet",
+    "vgg11",
+    "vgg16",
+    "vgg19",
+    "nin",
+    "googlenet",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet20",
+    "rnn",
+    "lstm",
+    "gru",
+    "dbn",
+    "sae",
+    "autoencoder",
+    "conv-autoencoder",
 ];
 
 /// The multilayer perceptron of the benchmarks: Flatten -> 256 ReLU -> 128 ReLU -> classes.
@@ -101,9 +120,10 @@ pub fn choose(name_or_path: &str, input: &[usize], classes: usize, seed: u64) ->
     if name_or_path.ends_with(".toml") || path.is_file() {
         let spec = ModelSpec::read(path)?;
         if let Some(declared) = &spec.input
-            && declared.as_slice() != input {
-                return Err(Error::data(path, format!("declares input {declared:?} but the data has {input:?}")));
-            }
+            && declared.as_slice() != input
+        {
+            return Err(Error::data(path, format!("declares input {declared:?} but the data has {input:?}")));
+        }
         let name = spec.name.clone().unwrap_or_else(|| path.file_stem().and_then(|s| s.to_str()).unwrap_or("spec").to_string());
         let mut model = Sequential::from_specs(&spec.layers).name(name).seed(seed);
         model.build(input)?;
@@ -146,7 +166,7 @@ pub fn choose(name_or_path: &str, input: &[usize], classes: usize, seed: u64) ->
             return Err(Error::invalid(
                 "model",
                 format!("unknown '{other}' (known: {}; or give a .toml spec file)", NAMES.join(", ")),
-            ))
+            ));
         }
     };
     let mut model = model.seed(seed);
@@ -175,10 +195,10 @@ pub fn workload(name: &str, input: &[usize], classes: usize) -> Result<Workload>
         "mlp" | "W1" => (mlp(classes), Box::new(crate::optim::Sgd::new(0.05).momentum(0.9)), 200),
         "lenet5" | "W2" => (lenet5(classes), Box::new(crate::optim::Sgd::new(0.05).momentum(0.9)), 200),
         "cnn" | "W3" => (cnn(classes), Box::new(crate::optim::Sgd::new(0.05).momentum(0.9)), 200),
-        "resnet20" | "W5" => (resnet::resnet20(classes), Box::new(crate::optim::Sgd::new(0.1).momentum(0.9).weight_decay(5e-4)), 50),
-        other => {
-            return Err(Error::invalid("workload", format!("unknown '{other}' (known: {})", WORKLOADS.join(", "))))
+        "resnet20" | "W5" => {
+            (resnet::resnet20(classes), Box::new(crate::optim::Sgd::new(0.1).momentum(0.9).weight_decay(5e-4)), 50)
         }
+        other => return Err(Error::invalid("workload", format!("unknown '{other}' (known: {})", WORKLOADS.join(", ")))),
     };
     model = model.seed(1234);
     model.build(input)?;

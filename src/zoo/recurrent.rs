@@ -24,10 +24,7 @@ fn cell_of(name: &str) -> Option<Cell> {
 
 /// `Recurrent(cell, 128)` on the rows of the input, then `Dense(classes)`.
 pub fn classifier(cell: Cell, name: &str, classes: usize) -> Sequential {
-    Sequential::new()
-        .name(name)
-        .add(Recurrent::new(cell, UNITS))
-        .add(Dense::new(classes))
+    Sequential::new().name(name).add(Recurrent::new(cell, UNITS)).add(Dense::new(classes))
 }
 
 /// Checks that a per-sample input can be read as a sequence ([T, F] or [C, T, W]).
@@ -45,12 +42,7 @@ fn check_input(name: &str, input: &[usize]) -> Result<()> {
 }
 
 /// The zoo entry for `name`, if it is one of the recurrent models.
-pub fn choose(
-    name: &str,
-    input: &[usize],
-    classes: usize,
-    seed: u64,
-) -> Result<Option<ModelChoice>> {
+pub fn choose(name: &str, input: &[usize], classes: usize, seed: u64) -> Result<Option<ModelChoice>> {
     let Some(cell) = cell_of(name).filter(|_| name != "W4") else {
         return Ok(None);
     };
@@ -75,12 +67,7 @@ pub fn choose(
         epochs: 5,
         schedule: Some(schedule.into()),
     };
-    Ok(Some(ModelChoice {
-        model,
-        recipe,
-        loss: Loss::SoftmaxCrossEntropy,
-        notes: Vec::new(),
-    }))
+    Ok(Some(ModelChoice { model, recipe, loss: Loss::SoftmaxCrossEntropy, notes: Vec::new() }))
 }
 
 /// The benchmark workload `name` (W4 `lstm`; also `gru`, `rnn`), timed with W4's optimizer
@@ -89,14 +76,8 @@ pub fn workload(name: &str, input: &[usize], classes: usize) -> Option<Result<Wo
     let cell = cell_of(name)?;
     Some((|| {
         check_input(name, input)?;
-        let mut model =
-            classifier(cell, if name == "W4" { "lstm" } else { name }, classes).seed(1234);
+        let mut model = classifier(cell, if name == "W4" { "lstm" } else { name }, classes).seed(1234);
         model.build(input)?;
-        Ok(Workload {
-            model,
-            optimizer: Box::new(crate::optim::Adam::new(1e-3)),
-            loss: Loss::SoftmaxCrossEntropy,
-            steps: 200,
-        })
+        Ok(Workload { model, optimizer: Box::new(crate::optim::Adam::new(1e-3)), loss: Loss::SoftmaxCrossEntropy, steps: 200 })
     })())
 }

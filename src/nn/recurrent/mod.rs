@@ -92,15 +92,8 @@ impl RecurrentState {
     }
     /// Keeps only the samples `rows` (e.g. when a batch shrinks).
     pub fn rows(&self, rows: &[usize]) -> Result<RecurrentState> {
-        let pick = |v: &Vec<Tensor>| {
-            v.iter()
-                .map(|t| t.gather_rows(rows))
-                .collect::<Result<Vec<_>>>()
-        };
-        Ok(RecurrentState {
-            h: pick(&self.h)?,
-            c: pick(&self.c)?,
-        })
+        let pick = |v: &Vec<Tensor>| v.iter().map(|t| t.gather_rows(rows)).collect::<Result<Vec<_>>>();
+        Ok(RecurrentState { h: pick(&self.h)?, c: pick(&self.c)? })
     }
 }
 
@@ -124,28 +117,17 @@ pub fn run_stack(
     let dirs = cfg.directions();
     let op = cfg.cell.name();
     if weights.len() != cfg.layers * dirs {
-        return Err(Error::invalid(
-            op,
-            format!(
-                "{} weight sets for {} layers x {dirs} directions",
-                weights.len(),
-                cfg.layers
-            ),
-        ));
+        return Err(Error::invalid(op, format!("{} weight sets for {} layers x {dirs} directions", weights.len(), cfg.layers)));
     }
     let lstm = cfg.cell == Cell::Lstm;
     if let Some(s) = initial
-        && (s.h.len() != weights.len() || s.c.len() != if lstm { weights.len() } else { 0 }) {
-            return Err(Error::invalid(
-                op,
-                format!(
-                    "initial state has {} h and {} c entries for {} passes",
-                    s.h.len(),
-                    s.c.len(),
-                    weights.len()
-                ),
-            ));
-        }
+        && (s.h.len() != weights.len() || s.c.len() != if lstm { weights.len() } else { 0 })
+    {
+        return Err(Error::invalid(
+            op,
+            format!("initial state has {} h and {} c entries for {} passes", s.h.len(), s.c.len(), weights.len()),
+        ));
+    }
     let mut state = RecurrentState::default();
     let mut input = x.clone();
     for l in 0..cfg.layers {
@@ -162,9 +144,7 @@ pub fn run_stack(
             let c0 = initial.and_then(|s| s.c.get(i));
             let (y, fin): (Var, FinalState) = match kernel {
                 Kernel::Fused => input.recurrent(cfg.cell, &weights[i], h0, c0, &opts)?,
-                Kernel::Reference => {
-                    recurrent_reference(&input, cfg.cell, &weights[i], h0, c0, &opts)?
-                }
+                Kernel::Reference => recurrent_reference(&input, cfg.cell, &weights[i], h0, c0, &opts)?,
             };
             state.h.push(fin.h);
             state.c.extend(fin.c);
@@ -246,11 +226,7 @@ fn orthogonal(n: usize, rng: &mut Rng) -> Vec<f32> {
                     m[i * n + k] -= dot * m[j * n + k];
                 }
             }
-            let norm = m[i * n..(i + 1) * n]
-                .iter()
-                .map(|v| v * v)
-                .sum::<f64>()
-                .sqrt();
+            let norm = m[i * n..(i + 1) * n].iter().map(|v| v * v).sum::<f64>().sqrt();
             if norm > 1e-6 {
                 m[i * n..(i + 1) * n].iter_mut().for_each(|v| *v /= norm);
                 break;
@@ -263,19 +239,8 @@ fn orthogonal(n: usize, rng: &mut Rng) -> Vec<f32> {
 impl Recurrent {
     /// `units` hidden units of `cell`; one layer, one direction, final state out.
     pub fn new(cell: Cell, units: usize) -> Recurrent {
-        let cfg = RecurrentConfig {
-            cell,
-            units,
-            layers: 1,
-            bidirectional: false,
-            return_sequences: false,
-            peephole: false,
-        };
-        Recurrent {
-            cfg,
-            features: None,
-            passes: Vec::new(),
-        }
+        let cfg = RecurrentConfig { cell, units, layers: 1, bidirectional: false, return_sequences: false, peephole: false };
+        Recurrent { cfg, features: None, passes: Vec::new() }
     }
     /// Stacks `n` layers.
     pub fn layers(mut self, n: usize) -> Self {
@@ -305,11 +270,7 @@ impl Recurrent {
         match *input {
             [t, f] => Ok((t, f)),
             [c, t, w] => Ok((t, c * w)),
-            _ => Err(Error::bad_shape(
-                self.kind(),
-                input,
-                "needs per-sample input [steps, features] or [channels, rows, cols]",
-            )),
+            _ => Err(Error::bad_shape(self.kind(), input, "needs per-sample input [steps, features] or [channels, rows, cols]")),
         }
     }
 
@@ -365,28 +326,14 @@ impl Recurrent {
                 })
             })
             .collect::<Result<_>>()?;
-        run_stack(
-            &self.cfg,
-            &self.as_sequence(x)?,
-            &weights,
-            initial,
-            lengths,
-            Kernel::Fused,
-        )
+        run_stack(&self.cfg, &self.as_sequence(x)?, &weights, initial, lengths, Kernel::Fused)
     }
 
     /// A zero state for a batch of `n` samples.
     pub fn zero_state(&self, n: usize) -> RecurrentState {
         let passes = self.cfg.layers * self.cfg.directions();
         let z = Tensor::zeros(&[n, self.cfg.units]);
-        RecurrentState {
-            h: vec![z.clone(); passes],
-            c: if self.cfg.cell == Cell::Lstm {
-                vec![z; passes]
-            } else {
-                Vec::new()
-            },
-        }
+        RecurrentState { h: vec![z.clone(); passes], c: if self.cfg.cell == Cell::Lstm { vec![z; passes] } else { Vec::new() } }
     }
 }
 
@@ -400,24 +347,12 @@ impl Layer for Recurrent {
     }
     fn build(&mut self, input: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
         let (t, f) = self.steps_features(input)?;
-        let RecurrentConfig {
-            cell,
-            units: h,
-            layers,
-            peephole,
-            ..
-        } = self.cfg;
+        let RecurrentConfig { cell, units: h, layers, peephole, .. } = self.cfg;
         if h == 0 || layers == 0 {
-            return Err(Error::invalid(
-                self.kind(),
-                "units and layers must be at least 1",
-            ));
+            return Err(Error::invalid(self.kind(), "units and layers must be at least 1"));
         }
         if peephole && cell != Cell::Lstm {
-            return Err(Error::invalid(
-                self.kind(),
-                "only an LSTM has peephole connections",
-            ));
+            return Err(Error::invalid(self.kind(), "only an LSTM has peephole connections"));
         }
         let dirs = self.cfg.directions();
         if self.features != Some(f) {
@@ -433,8 +368,7 @@ impl Layer for Recurrent {
                     for k in 0..g {
                         let q = orthogonal(h, rng);
                         for i in 0..h {
-                            w_hh[i * g * h + k * h..i * g * h + (k + 1) * h]
-                                .copy_from_slice(&q[i * h..(i + 1) * h]);
+                            w_hh[i * g * h + k * h..i * g * h + (k + 1) * h].copy_from_slice(&q[i * h..(i + 1) * h]);
                         }
                     }
                     let mut bias = vec![0.0; g * h];
@@ -445,30 +379,16 @@ impl Layer for Recurrent {
                     }
                     self.passes.push(PassParams {
                         w_ih: Param::new(format!("weight_ih_{suffix}"), w_ih),
-                        w_hh: Param::new(
-                            format!("weight_hh_{suffix}"),
-                            Tensor::from_vec(w_hh, &[h, g * h])?,
-                        ),
-                        bias: Param::new(
-                            format!("bias_{suffix}"),
-                            Tensor::from_vec(bias, &[g * h])?,
-                        ),
-                        bias_hh: (cell == Cell::Gru).then(|| {
-                            Param::new(format!("bias_hh_{suffix}"), Tensor::zeros(&[g * h]))
-                        }),
-                        peep: peephole.then(|| {
-                            Param::new(format!("peephole_{suffix}"), Tensor::zeros(&[3, h]))
-                        }),
+                        w_hh: Param::new(format!("weight_hh_{suffix}"), Tensor::from_vec(w_hh, &[h, g * h])?),
+                        bias: Param::new(format!("bias_{suffix}"), Tensor::from_vec(bias, &[g * h])?),
+                        bias_hh: (cell == Cell::Gru).then(|| Param::new(format!("bias_hh_{suffix}"), Tensor::zeros(&[g * h]))),
+                        peep: peephole.then(|| Param::new(format!("peephole_{suffix}"), Tensor::zeros(&[3, h]))),
                     });
                 }
             }
             self.features = Some(f);
         }
-        Ok(if self.cfg.return_sequences {
-            vec![t, dirs * h]
-        } else {
-            vec![dirs * h]
-        })
+        Ok(if self.cfg.return_sequences { vec![t, dirs * h] } else { vec![dirs * h] })
     }
     fn forward(&self, x: &Var, ctx: &mut ForwardCtx) -> Result<Var> {
         Ok(self.forward_with_state(x, None, None, ctx)?.0)
@@ -477,15 +397,7 @@ impl Layer for Recurrent {
         self.passes
             .iter()
             .flat_map(|p| {
-                [
-                    Some(&p.w_ih),
-                    Some(&p.w_hh),
-                    Some(&p.bias),
-                    p.bias_hh.as_ref(),
-                    p.peep.as_ref(),
-                ]
-                .into_iter()
-                .flatten()
+                [Some(&p.w_ih), Some(&p.w_hh), Some(&p.bias), p.bias_hh.as_ref(), p.peep.as_ref()].into_iter().flatten()
             })
             .collect()
     }
@@ -493,15 +405,9 @@ impl Layer for Recurrent {
         self.passes
             .iter_mut()
             .flat_map(|p| {
-                [
-                    Some(&mut p.w_ih),
-                    Some(&mut p.w_hh),
-                    Some(&mut p.bias),
-                    p.bias_hh.as_mut(),
-                    p.peep.as_mut(),
-                ]
-                .into_iter()
-                .flatten()
+                [Some(&mut p.w_ih), Some(&mut p.w_hh), Some(&mut p.bias), p.bias_hh.as_mut(), p.peep.as_mut()]
+                    .into_iter()
+                    .flatten()
             })
             .collect()
     }
@@ -511,44 +417,20 @@ impl Layer for Recurrent {
         };
         let (h, dirs) = (self.cfg.units, self.cfg.directions());
         let gh = self.cfg.cell.gates() * h;
-        (0..self.cfg.layers)
-            .map(|l| (dirs * t * (if l == 0 { f } else { dirs * h } + h) * gh) as u64)
-            .sum()
+        (0..self.cfg.layers).map(|l| (dirs * t * (if l == 0 { f } else { dirs * h } + h) * gh) as u64).sum()
     }
     fn spec(&self) -> LayerSpec {
-        let RecurrentConfig {
-            cell,
-            units,
-            layers,
-            bidirectional,
-            return_sequences,
-            peephole,
-        } = self.cfg;
+        let RecurrentConfig { cell, units, layers, bidirectional, return_sequences, peephole } = self.cfg;
         match cell {
             Cell::RnnTanh | Cell::RnnRelu => LayerSpec::Rnn {
                 units,
-                activation: if cell == Cell::RnnRelu {
-                    RnnActivation::Relu
-                } else {
-                    RnnActivation::Tanh
-                },
+                activation: if cell == Cell::RnnRelu { RnnActivation::Relu } else { RnnActivation::Tanh },
                 layers,
                 bidirectional,
                 return_sequences,
             },
-            Cell::Lstm => LayerSpec::Lstm {
-                units,
-                layers,
-                bidirectional,
-                return_sequences,
-                peephole,
-            },
-            Cell::Gru => LayerSpec::Gru {
-                units,
-                layers,
-                bidirectional,
-                return_sequences,
-            },
+            Cell::Lstm => LayerSpec::Lstm { units, layers, bidirectional, return_sequences, peephole },
+            Cell::Gru => LayerSpec::Gru { units, layers, bidirectional, return_sequences },
         }
     }
 }

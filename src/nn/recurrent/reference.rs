@@ -28,11 +28,7 @@ pub fn recurrent_reference(
 ) -> Result<(Var, FinalState)> {
     let xs = x.shape();
     if xs.len() != 3 {
-        return Err(Error::bad_shape(
-            "recurrent_reference",
-            xs,
-            "input must be [batch, time, features]",
-        ));
+        return Err(Error::bad_shape("recurrent_reference", xs, "input must be [batch, time, features]"));
     }
     let (n, t, f) = (xs[0], xs[1], xs[2]);
     let h = w.w_hh.shape()[0];
@@ -46,23 +42,11 @@ pub fn recurrent_reference(
         let (hn, cn) = match cell {
             Cell::RnnTanh | Cell::RnnRelu => {
                 let z = xt.linear(w.w_ih, Some(w.bias))?.add(&hp.matmul(w.w_hh)?)?;
-                (
-                    if cell == Cell::RnnRelu {
-                        z.relu()
-                    } else {
-                        z.tanh()
-                    },
-                    cp.clone(),
-                )
+                (if cell == Cell::RnnRelu { z.relu() } else { z.tanh() }, cp.clone())
             }
             Cell::Lstm => {
                 let z = xt.linear(w.w_ih, Some(w.bias))?.add(&hp.matmul(w.w_hh)?)?;
-                let (mut zi, mut zf, zg, mut zo) = (
-                    gate(&z, 0, h)?,
-                    gate(&z, 1, h)?,
-                    gate(&z, 2, h)?,
-                    gate(&z, 3, h)?,
-                );
+                let (mut zi, mut zf, zg, mut zo) = (gate(&z, 0, h)?, gate(&z, 1, h)?, gate(&z, 2, h)?, gate(&z, 3, h)?);
                 if let Some(p) = w.peep {
                     zi = zi.add(&peep_row(p, 0)?.mul(&cp)?)?;
                     zf = zf.add(&peep_row(p, 1)?.mul(&cp)?)?;
@@ -75,9 +59,7 @@ pub fn recurrent_reference(
                 (zo.sigmoid().mul(&c.tanh())?, c)
             }
             Cell::Gru => {
-                let bias_hh = w
-                    .bias_hh
-                    .ok_or_else(|| Error::invalid("gru", "needs bias_hh"))?;
+                let bias_hh = w.bias_hh.ok_or_else(|| Error::invalid("gru", "needs bias_hh"))?;
                 let p = xt.linear(w.w_ih, Some(w.bias))?;
                 let a = hp.linear(w.w_hh, Some(bias_hh))?;
                 let r = gate(&p, 0, h)?.add(&gate(&a, 0, h)?)?.sigmoid();
@@ -90,12 +72,8 @@ pub fn recurrent_reference(
         let (hn, cn, out) = match &opts.lengths {
             None => (hn.clone(), cn, hn),
             Some(lengths) => {
-                let mask = x.constant(Tensor::from_vec(
-                    lengths.iter().map(|&l| (tt < l) as u8 as f32).collect(),
-                    &[n, 1],
-                )?);
-                let keep =
-                    |new: &Var, old: &Var| -> Result<Var> { old.add(&mask.mul(&new.sub(old)?)?) };
+                let mask = x.constant(Tensor::from_vec(lengths.iter().map(|&l| (tt < l) as u8 as f32).collect(), &[n, 1])?);
+                let keep = |new: &Var, old: &Var| -> Result<Var> { old.add(&mask.mul(&new.sub(old)?)?) };
                 (keep(&hn, &hp)?, keep(&cn, &cp)?, mask.mul(&hn)?)
             }
         };
@@ -103,10 +81,7 @@ pub fn recurrent_reference(
         hp = hn;
         cp = cn;
     }
-    let state = FinalState {
-        h: hp.value().clone(),
-        c: (cell == Cell::Lstm).then(|| cp.value().clone()),
-    };
+    let state = FinalState { h: hp.value().clone(), c: (cell == Cell::Lstm).then(|| cp.value().clone()) };
     if !opts.return_sequences {
         return Ok((hp, state));
     }

@@ -63,26 +63,10 @@ pub(super) fn rnn_backward_row(h: &[f32], dh: &mut [f32], dz: &mut [f32], relu: 
 /// i = s(zi + pi c_prev), f = s(zf + pf c_prev), g = tanh(zg), c = f c_prev + i g,
 /// o = s(zo + po c), h = o tanh(c).
 #[inline]
-pub(super) fn lstm_forward_row(
-    z: &mut [f32],
-    c_prev: &[f32],
-    c: &mut [f32],
-    tc: &mut [f32],
-    h: &mut [f32],
-    peep: &[f32],
-) {
+pub(super) fn lstm_forward_row(z: &mut [f32], c_prev: &[f32], c: &mut [f32], tc: &mut [f32], h: &mut [f32], peep: &[f32]) {
     let n = h.len();
     let (zi, zf, zg, zo) = split4(z, n);
-    lstm_forward_kernel(
-        [zi, zf, zg, zo],
-        c_prev,
-        c,
-        tc,
-        h,
-        &peep[..n],
-        &peep[n..2 * n],
-        &peep[2 * n..3 * n],
-    );
+    lstm_forward_kernel([zi, zf, zg, zo], c_prev, c, tc, h, &peep[..n], &peep[n..2 * n], &peep[2 * n..3 * n]);
 }
 
 #[inline(never)]
@@ -100,14 +84,7 @@ fn lstm_forward_kernel(
     let n = h.len();
     let [zi, zf, zg, zo] = z;
     let (zi, zf, zg, zo) = (&mut zi[..n], &mut zf[..n], &mut zg[..n], &mut zo[..n]);
-    let (cp, c, tc, pi, pf, po) = (
-        &cp[..n],
-        &mut c[..n],
-        &mut tc[..n],
-        &pi[..n],
-        &pf[..n],
-        &po[..n],
-    );
+    let (cp, c, tc, pi, pf, po) = (&cp[..n], &mut c[..n], &mut tc[..n], &pi[..n], &pf[..n], &po[..n]);
     for j in 0..n {
         let i = sigmoid(pi[j].mul_add(cp[j], zi[j]));
         let f = sigmoid(pf[j].mul_add(cp[j], zf[j]));
@@ -139,29 +116,14 @@ pub(super) struct LstmSaved<'a> {
 /// is zero (the GEMM adds dz W_hh^T) and `dc` is the gradient of c_{t-1}. Writes the
 /// pre-activation gradients to `dz` and adds the peephole gradients to `dpeep`.
 #[inline]
-pub(super) fn lstm_backward_row(
-    s: &LstmSaved,
-    dh: &mut [f32],
-    dc: &mut [f32],
-    dz: &mut [f32],
-    peep: &[f32],
-    dpeep: &mut [f32],
-) {
+pub(super) fn lstm_backward_row(s: &LstmSaved, dh: &mut [f32], dc: &mut [f32], dz: &mut [f32], peep: &[f32], dpeep: &mut [f32]) {
     let n = dh.len();
     let g = &s.gates[..4 * n];
     let gates = [&g[..n], &g[n..2 * n], &g[2 * n..3 * n], &g[3 * n..]];
     let (dzi, dzf, dzg, dzo) = split4(dz, n);
     let (dpi, dpf, dpo) = split3(dpeep, n);
     let peep = [&peep[..n], &peep[n..2 * n], &peep[2 * n..3 * n]];
-    lstm_backward_kernel(
-        gates,
-        [s.c_prev, s.c, s.tc],
-        dh,
-        dc,
-        [dzi, dzf, dzg, dzo],
-        peep,
-        [dpi, dpf, dpo],
-    );
+    lstm_backward_kernel(gates, [s.c_prev, s.c, s.tc], dh, dc, [dzi, dzf, dzg, dzo], peep, [dpi, dpf, dpo]);
 }
 
 #[inline(never)]
@@ -209,32 +171,14 @@ fn lstm_backward_kernel(
 ///
 /// r = s(zr + ar), u = s(zu + au), n = tanh(zn + r an), h = (1 - u) n + u h_prev.
 #[inline]
-pub(super) fn gru_forward_row(
-    z: &mut [f32],
-    a: &[f32],
-    h_prev: &[f32],
-    h: &mut [f32],
-    an_out: &mut [f32],
-) {
+pub(super) fn gru_forward_row(z: &mut [f32], a: &[f32], h_prev: &[f32], h: &mut [f32], an_out: &mut [f32]) {
     let n = h.len();
     let (zr, zu, zn) = split3(z, n);
-    gru_forward_kernel(
-        [zr, zu, zn],
-        [&a[..n], &a[n..2 * n], &a[2 * n..3 * n]],
-        h_prev,
-        h,
-        an_out,
-    );
+    gru_forward_kernel([zr, zu, zn], [&a[..n], &a[n..2 * n], &a[2 * n..3 * n]], h_prev, h, an_out);
 }
 
 #[inline(never)]
-fn gru_forward_kernel(
-    z: [&mut [f32]; 3],
-    a: [&[f32]; 3],
-    hp: &[f32],
-    h: &mut [f32],
-    an_out: &mut [f32],
-) {
+fn gru_forward_kernel(z: [&mut [f32]; 3], a: [&[f32]; 3], hp: &[f32], h: &mut [f32], an_out: &mut [f32]) {
     let n = h.len();
     let [zr, zu, zn] = z;
     let (zr, zu, zn) = (&mut zr[..n], &mut zu[..n], &mut zn[..n]);
@@ -256,37 +200,16 @@ fn gru_forward_kernel(
 /// part of the gradient of h_{t-1} (`dh u`; the GEMM adds dA W_hh^T). Writes the gradients
 /// of the input-side pre-activations to `dp` and of the recurrent ones to `da`.
 #[inline]
-pub(super) fn gru_backward_row(
-    gates: &[f32],
-    an: &[f32],
-    h_prev: &[f32],
-    dh: &mut [f32],
-    dp: &mut [f32],
-    da: &mut [f32],
-) {
+pub(super) fn gru_backward_row(gates: &[f32], an: &[f32], h_prev: &[f32], dh: &mut [f32], dp: &mut [f32], da: &mut [f32]) {
     let n = dh.len();
     let g = &gates[..3 * n];
     let (dpr, dpu, dpn) = split3(dp, n);
     let (dar, dau, dan) = split3(da, n);
-    gru_backward_kernel(
-        [&g[..n], &g[n..2 * n], &g[2 * n..]],
-        an,
-        h_prev,
-        dh,
-        [dpr, dpu, dpn],
-        [dar, dau, dan],
-    );
+    gru_backward_kernel([&g[..n], &g[n..2 * n], &g[2 * n..]], an, h_prev, dh, [dpr, dpu, dpn], [dar, dau, dan]);
 }
 
 #[inline(never)]
-fn gru_backward_kernel(
-    gates: [&[f32]; 3],
-    an: &[f32],
-    hp: &[f32],
-    dh: &mut [f32],
-    dp: [&mut [f32]; 3],
-    da: [&mut [f32]; 3],
-) {
+fn gru_backward_kernel(gates: [&[f32]; 3], an: &[f32], hp: &[f32], dh: &mut [f32], dp: [&mut [f32]; 3], da: [&mut [f32]; 3]) {
     let n = dh.len();
     let [gr, gu, gn] = gates.map(|v| &v[..n]);
     let (an, hp) = (&an[..n], &hp[..n]);

@@ -108,11 +108,7 @@ impl Config {
     /// The time index processed at step `s`.
     #[inline]
     fn time(&self, s: usize) -> usize {
-        if self.reverse {
-            self.dims.steps - 1 - s
-        } else {
-            s
-        }
+        if self.reverse { self.dims.steps - 1 - s } else { s }
     }
     /// Whether sample `row` has a value at step `s`.
     #[inline]
@@ -121,24 +117,14 @@ impl Config {
     }
 
     fn check(&self, w: &Weights, x: &[f32], h0: Option<&[f32]>, c0: Option<&[f32]>) -> Result<()> {
-        let Dims {
-            batch: n,
-            steps: t,
-            features: f,
-            hidden: h,
-        } = self.dims;
+        let Dims { batch: n, steps: t, features: f, hidden: h } = self.dims;
         let gh = self.cell.gates() * h;
         let op = self.cell.name();
         let expect = |what: &str, got: usize, want: usize| -> Result<()> {
             if got == want {
                 Ok(())
             } else {
-                Err(Error::invalid(
-                    op,
-                    format!(
-                        "{what} has {got} values, expected {want} (N={n}, T={t}, F={f}, H={h})"
-                    ),
-                ))
+                Err(Error::invalid(op, format!("{what} has {got} values, expected {want} (N={n}, T={t}, F={f}, H={h})")))
             }
         };
         if h == 0 {
@@ -170,10 +156,7 @@ impl Config {
         if let Some(l) = &self.lengths {
             expect("lengths", l.len(), n)?;
             if let Some(bad) = l.iter().find(|&&v| v > t) {
-                return Err(Error::invalid(
-                    op,
-                    format!("sequence length {bad} exceeds the {t} steps of the input"),
-                ));
+                return Err(Error::invalid(op, format!("sequence length {bad} exceeds the {t} steps of the input")));
             }
         }
         Ok(())
@@ -195,10 +178,7 @@ fn gemm_serial(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    assert!(
-        a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
-        "gemm_serial: buffers too small"
-    );
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "gemm_serial: buffers too small");
     if m == 0 || n == 0 {
         return;
     }
@@ -208,16 +188,8 @@ fn gemm_serial(
         }
         return;
     }
-    let (a_rs, a_cs) = if trans_a {
-        (1, m as isize)
-    } else {
-        (k as isize, 1)
-    };
-    let (b_rs, b_cs) = if trans_b {
-        (1, k as isize)
-    } else {
-        (n as isize, 1)
-    };
+    let (a_rs, a_cs) = if trans_a { (1, m as isize) } else { (k as isize, 1) };
+    let (b_rs, b_cs) = if trans_b { (1, k as isize) } else { (n as isize, 1) };
     // SAFETY: the assert above keeps every index gemm touches inside the slices; c does not
     // alias a or b (distinct borrows).
     unsafe {
@@ -248,15 +220,9 @@ fn gemm_serial(
 /// Row ranges `(first, count)` the batch is cut into.
 fn plan(n: usize) -> Vec<(usize, usize)> {
     let threads = rayon::current_num_threads().max(1);
-    let chunks = threads
-        .max(n.div_ceil(MAX_CHUNK_ROWS))
-        .min(n.div_ceil(MIN_CHUNK_ROWS))
-        .max(1);
+    let chunks = threads.max(n.div_ceil(MAX_CHUNK_ROWS)).min(n.div_ceil(MIN_CHUNK_ROWS)).max(1);
     let rows = n.div_ceil(chunks).max(1);
-    (0..n)
-        .step_by(rows)
-        .map(|r0| (r0, rows.min(n - r0)))
-        .collect()
+    (0..n).step_by(rows).map(|r0| (r0, rows.min(n - r0))).collect()
 }
 
 /// Runs `f` on every chunk, in parallel when there are several.
@@ -310,17 +276,9 @@ pub struct Grads {
 
 /// Runs the whole sequence `x` [N, T, F] from the initial states `h0`/`c0` ([N, H]; zeros
 /// when `None`).
-pub fn forward(
-    cfg: Config,
-    w: &Weights,
-    x: &[f32],
-    h0: Option<&[f32]>,
-    c0: Option<&[f32]>,
-) -> Result<Trace> {
+pub fn forward(cfg: Config, w: &Weights, x: &[f32], h0: Option<&[f32]>, c0: Option<&[f32]>) -> Result<Trace> {
     cfg.check(w, x, h0, c0)?;
-    let chunks = each_chunk(&plan(cfg.dims.batch), |r0, nc| {
-        forward_chunk(&cfg, w, x, h0, c0, r0, nc)
-    });
+    let chunks = each_chunk(&plan(cfg.dims.batch), |r0, nc| forward_chunk(&cfg, w, x, h0, c0, r0, nc));
     Ok(Trace { cfg, chunks })
 }
 
@@ -333,12 +291,7 @@ fn forward_chunk(
     r0: usize,
     nc: usize,
 ) -> ChunkTrace {
-    let Dims {
-        steps: t,
-        features: f,
-        hidden: h,
-        ..
-    } = cfg.dims;
+    let Dims { steps: t, features: f, hidden: h, .. } = cfg.dims;
     let cell = cfg.cell;
     let gh = cell.gates() * h;
     let (lstm, gru) = (cell == Cell::Lstm, cell == Cell::Gru);
@@ -354,9 +307,7 @@ fn forward_chunk(
     }
     // input projections of every step at once, onto the bias: [T*n, F] x [F, G*H]
     let mut gates = Buf::uninit(t * nc * gh);
-    gates
-        .chunks_exact_mut(gh)
-        .for_each(|row| row.copy_from_slice(w.bias));
+    gates.chunks_exact_mut(gh).for_each(|row| row.copy_from_slice(w.bias));
     gemm_serial(t * nc, gh, f, &xs, false, w.w_ih, false, &mut gates, true);
 
     // every row of every step is written below (a masked row copies its previous state)
@@ -387,8 +338,7 @@ fn forward_chunk(
         let (hp, hn) = (&done[s * nc * h..], &mut rest[..nc * h]);
         let z = &mut gates[s * nc * gh..(s + 1) * nc * gh];
         if gru {
-            a.chunks_exact_mut(gh)
-                .for_each(|row| row.copy_from_slice(w.bias_hh.unwrap_or(&[])));
+            a.chunks_exact_mut(gh).for_each(|row| row.copy_from_slice(w.bias_hh.unwrap_or(&[])));
             gemm_serial(nc, gh, h, hp, false, w.w_hh, false, &mut a, true);
         } else {
             gemm_serial(nc, gh, h, hp, false, w.w_hh, false, z, true);
@@ -399,16 +349,13 @@ fn forward_chunk(
             if !cfg.valid(r0 + r, s) {
                 hn_r.copy_from_slice(hp_r);
                 if lstm {
-                    c_rest[r * h..(r + 1) * h]
-                        .copy_from_slice(&c_done[(s * nc + r) * h..(s * nc + r + 1) * h]);
+                    c_rest[r * h..(r + 1) * h].copy_from_slice(&c_done[(s * nc + r) * h..(s * nc + r + 1) * h]);
                 }
                 continue;
             }
             let z_r = &mut z[r * gh..(r + 1) * gh];
             match cell {
-                Cell::RnnTanh | Cell::RnnRelu => {
-                    cells::rnn_forward_row(z_r, hn_r, cell == Cell::RnnRelu)
-                }
+                Cell::RnnTanh | Cell::RnnRelu => cells::rnn_forward_row(z_r, hn_r, cell == Cell::RnnRelu),
                 Cell::Lstm => cells::lstm_forward_row(
                     z_r,
                     &c_done[(s * nc + r) * h..(s * nc + r + 1) * h],
@@ -427,15 +374,7 @@ fn forward_chunk(
             }
         }
     }
-    ChunkTrace {
-        row0: r0,
-        rows: nc,
-        x: xs,
-        gates,
-        hs,
-        cs,
-        aux,
-    }
+    ChunkTrace { row0: r0, rows: nc, x: xs, gates, hs, cs, aux }
 }
 
 /// Column sums of a row-major matrix with `width` columns.
@@ -466,12 +405,7 @@ impl Trace {
 
     /// The output at every time step, [N, T, H] (zeros at steps past a sample's length).
     pub fn sequence(&self) -> Vec<f32> {
-        let Dims {
-            batch: n,
-            steps: t,
-            hidden: h,
-            ..
-        } = self.cfg.dims;
+        let Dims { batch: n, steps: t, hidden: h, .. } = self.cfg.dims;
         let mut y = vec![0.0; n * t * h];
         for ch in &self.chunks {
             for s in 0..t {
@@ -500,12 +434,7 @@ impl Trace {
     }
 
     fn last(&self, which: impl Fn(&ChunkTrace) -> &[f32]) -> Vec<f32> {
-        let Dims {
-            batch: n,
-            steps: t,
-            hidden: h,
-            ..
-        } = self.cfg.dims;
+        let Dims { batch: n, steps: t, hidden: h, .. } = self.cfg.dims;
         let mut out = vec![0.0; n * h];
         for ch in &self.chunks {
             let src = &which(ch)[t * ch.rows * h..(t + 1) * ch.rows * h];
@@ -517,34 +446,16 @@ impl Trace {
     /// Backpropagation through time. `dy` is the gradient of the output sequence [N, T, H]
     /// and/or `dh_last` of the final hidden state [N, H]; `w` must be the weights the
     /// forward pass ran with. dx is computed only when `want_dx`.
-    pub fn backward(
-        &self,
-        w: &Weights,
-        dy: Option<&[f32]>,
-        dh_last: Option<&[f32]>,
-        want_dx: bool,
-    ) -> Result<Grads> {
-        let Dims {
-            batch: n,
-            steps: t,
-            features: f,
-            hidden: h,
-        } = self.cfg.dims;
+    pub fn backward(&self, w: &Weights, dy: Option<&[f32]>, dh_last: Option<&[f32]>, want_dx: bool) -> Result<Grads> {
+        let Dims { batch: n, steps: t, features: f, hidden: h } = self.cfg.dims;
         let gh = self.cfg.cell.gates() * h;
         let op = self.cfg.cell.name();
         if dy.is_some_and(|d| d.len() != n * t * h) || dh_last.is_some_and(|d| d.len() != n * h) {
-            return Err(Error::invalid(
-                op,
-                format!("output gradient does not match N={n}, T={t}, H={h}"),
-            ));
+            return Err(Error::invalid(op, format!("output gradient does not match N={n}, T={t}, H={h}")));
         }
         let plan: Vec<(usize, usize)> = self.chunks.iter().map(|c| (c.row0, c.rows)).collect();
         let parts = each_chunk(&plan, |r0, _| {
-            let ch = self
-                .chunks
-                .iter()
-                .find(|c| c.row0 == r0)
-                .expect("chunk of the plan");
+            let ch = self.chunks.iter().find(|c| c.row0 == r0).expect("chunk of the plan");
             self.backward_chunk(w, ch, dy, dh_last, want_dx)
         });
 
@@ -558,8 +469,7 @@ impl Trace {
             dh0: vec![0.0; n * h],
             dc0: (self.cfg.cell == Cell::Lstm).then(|| vec![0.0; n * h]),
         };
-        let add =
-            |acc: &mut [f32], part: &[f32]| acc.iter_mut().zip(part).for_each(|(a, p)| *a += p);
+        let add = |acc: &mut [f32], part: &[f32]| acc.iter_mut().zip(part).for_each(|(a, p)| *a += p);
         for (ch, p) in self.chunks.iter().zip(parts) {
             add(&mut g.dw_ih, &p.dw_ih);
             add(&mut g.dw_hh, &p.dw_hh);
@@ -581,9 +491,7 @@ impl Trace {
                     let tt = self.cfg.time(s);
                     for r in 0..ch.rows {
                         let dst = ((ch.row0 + r) * t + tt) * f;
-                        dx[dst..dst + f].copy_from_slice(
-                            &part[(s * ch.rows + r) * f..(s * ch.rows + r + 1) * f],
-                        );
+                        dx[dst..dst + f].copy_from_slice(&part[(s * ch.rows + r) * f..(s * ch.rows + r + 1) * f]);
                     }
                 }
             }
@@ -600,12 +508,7 @@ impl Trace {
         want_dx: bool,
     ) -> ChunkGrads {
         let cfg = &self.cfg;
-        let Dims {
-            steps: t,
-            features: f,
-            hidden: h,
-            ..
-        } = cfg.dims;
+        let Dims { steps: t, features: f, hidden: h, .. } = cfg.dims;
         let cell = cfg.cell;
         let gh = cell.gates() * h;
         let (lstm, gru) = (cell == Cell::Lstm, cell == Cell::Gru);
@@ -618,11 +521,7 @@ impl Trace {
         let mut dc = if lstm { vec![0.0; nc * h] } else { Vec::new() };
         // rows past a sample's length are skipped, and must read as zero in the GEMMs
         let scratch = |len| {
-            if cfg.lengths.is_some() {
-                Buf::zeroed(len)
-            } else {
-                Buf::uninit(len)
-            }
+            if cfg.lengths.is_some() { Buf::zeroed(len) } else { Buf::uninit(len) }
         };
         let mut dz = scratch(t * nc * gh);
         let mut da = scratch(if gru { t * nc * gh } else { 0 });
@@ -656,14 +555,7 @@ impl Trace {
                             c: &ch.cs[nc * h + cur.start..nc * h + cur.end],
                             tc: &ch.aux[cur],
                         };
-                        cells::lstm_backward_row(
-                            &saved,
-                            dh_r,
-                            &mut dc[r * h..(r + 1) * h],
-                            dz_r,
-                            peep,
-                            &mut dpeep,
-                        )
+                        cells::lstm_backward_row(&saved, dh_r, &mut dc[r * h..(r + 1) * h], dz_r, peep, &mut dpeep)
                     }
                     Cell::Gru => cells::gru_backward_row(
                         &ch.gates[grow.clone()],
@@ -677,17 +569,7 @@ impl Trace {
             }
             // dh_{t-1} += d(recurrent pre-activations) x w_hh^T: [n, G*H] x [G*H, H]
             let rec = if gru { &da } else { &dz };
-            gemm_serial(
-                nc,
-                h,
-                gh,
-                &rec[s * nc * gh..(s + 1) * nc * gh],
-                false,
-                w.w_hh,
-                true,
-                &mut dh,
-                true,
-            );
+            gemm_serial(nc, h, gh, &rec[s * nc * gh..(s + 1) * nc * gh], false, w.w_hh, true, &mut dh, true);
         }
 
         // weight gradients over all steps at once: [F, T*n] x [T*n, G*H], [H, T*n] x [T*n, G*H]
@@ -695,17 +577,7 @@ impl Trace {
         gemm_serial(f, gh, t * nc, &ch.x, true, &dz, false, &mut dw_ih, false);
         let rec = if gru { &da } else { &dz };
         let mut dw_hh = vec![0.0; h * gh];
-        gemm_serial(
-            h,
-            gh,
-            t * nc,
-            &ch.hs[..t * nc * h],
-            true,
-            rec,
-            false,
-            &mut dw_hh,
-            false,
-        );
+        gemm_serial(h, gh, t * nc, &ch.hs[..t * nc * h], true, rec, false, &mut dw_hh, false);
         let dx = want_dx.then(|| {
             let mut d = vec![0.0; t * nc * f];
             gemm_serial(t * nc, f, gh, &dz, false, w.w_ih, true, &mut d, false);

@@ -58,12 +58,7 @@ impl Drop for Buf {
         pool.push(v);
         if pool.len() > MAX_POOLED {
             // forget the smallest: the big ones are the expensive ones to fault in again
-            if let Some(i) = pool
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, b)| b.capacity())
-                .map(|(i, _)| i)
-            {
+            if let Some(i) = pool.iter().enumerate().min_by_key(|(_, b)| b.capacity()).map(|(i, _)| i) {
                 pool.swap_remove(i);
             }
         }
