@@ -2,7 +2,7 @@
 //! in-process communicator, so the sharding, the fused gradient sum, the per-rank
 //! generators and the distributed evaluation are checked in every build.
 
-use std::sync::Arc;
+use std::rc::Rc;
 use strata::Adam;
 use strata::distributed::{SharedComm, ThreadWorld};
 use strata::model::History;
@@ -34,9 +34,12 @@ fn network(seed: u64) -> Sequential {
     m
 }
 
+/// An epoch's loss, accuracy, validation loss and validation accuracy.
+type EpochFigures = (f32, Option<f32>, Option<f32>, Option<f32>);
+
 struct Outcome {
     weights: Vec<Vec<f32>>,
-    history: Vec<(f32, Option<f32>, Option<f32>, Option<f32>)>,
+    history: Vec<EpochFigures>,
 }
 
 fn outcome(m: &Sequential, h: &History) -> Outcome {
@@ -67,7 +70,7 @@ fn train(ranks: usize, seed: u64) -> Vec<Outcome> {
             .map(|rank| {
                 let comm = world.comm(rank);
                 let run = &run;
-                s.spawn(move || run(Some(Arc::new(comm)), seed))
+                s.spawn(move || run(Some(Rc::new(comm)), seed))
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap().unwrap()).collect()
@@ -116,7 +119,7 @@ fn a_different_seed_on_one_rank_is_an_error_on_every_rank() {
                 s.spawn(move || {
                     let mut m = Sequential::new().seed(rank as u64).add(Dense::new(2).input_dim(2));
                     m.compile(Sgd::new(0.1), Loss::SoftmaxCrossEntropy, &[]);
-                    let comm: SharedComm = Arc::new(comm);
+                    let comm: SharedComm = Rc::new(comm);
                     m.fit(data, FitOptions::epochs(1).silent().distributed(comm)).unwrap_err().to_string()
                 })
             })

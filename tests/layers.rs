@@ -55,7 +55,8 @@ fn dense_with_softmax_outputs_probabilities_and_logits_on_request() {
 #[test]
 fn activations_match_their_definitions() {
     let x = Tensor::from_vec(vec![-2.0, -0.5, 0.0, 0.5, 2.0], &[1, 5]).unwrap();
-    let cases: Vec<(Activation, fn(f32) -> f32)> = vec![
+    type Definition = (Activation, fn(f32) -> f32);
+    let cases: Vec<Definition> = vec![
         (Activation::Relu, |v| v.max(0.0)),
         (Activation::Sigmoid, |v| 1.0 / (1.0 + (-v).exp())),
         (Activation::Tanh, |v| v.tanh()),
@@ -136,7 +137,8 @@ fn conv_and_pool_layer_shapes() {
     use strata::nn::{AvgPool2d, Conv2d, GlobalAvgPool2d, L2Pool2d, MaxPool2d};
     let mut rng = Rng::seeded(0);
     // (layer, input, expected output, expected params)
-    let mut cases: Vec<(Box<dyn Layer>, Vec<usize>, Vec<usize>, usize)> = vec![
+    type Case = (Box<dyn Layer>, Vec<usize>, Vec<usize>, usize);
+    let mut cases: Vec<Case> = vec![
         (Box::new(Conv2d::new(6, 5).padding(2)), vec![1, 28, 28], vec![6, 28, 28], 6 * 25 + 6),
         (Box::new(Conv2d::new(16, 5)), vec![6, 14, 14], vec![16, 10, 10], 16 * 150 + 16),
         (Box::new(Conv2d::new(96, 11).stride(4).padding(2)), vec![3, 224, 224], vec![96, 55, 55], 96 * 363 + 96),

@@ -178,7 +178,7 @@ fn residual_gradients_match_finite_differences() {
         Residual::new(layers![Conv2d::new(8, 3).padding(1).activation(Tanh), Conv2d::new(8, 3).padding(1),]).activation(Tanh);
     identity.build(&[8, 5, 5], &mut rng).unwrap();
     let x = Tensor::rand_normal(&[2, 8, 5, 5], 0.0, 1.0, &mut rng);
-    check_gradients(layer_fn(&identity, false), &[x.clone()], 1e-2, 2e-3, 2e-2).unwrap();
+    check_gradients(layer_fn(&identity, false), std::slice::from_ref(&x), 1e-2, 2e-3, 2e-2).unwrap();
     check_param_gradients(&mut identity, &x, 2e-2);
     // Projection shortcut (stride 2, batch norm in training mode), no output activation.
     let mut proj = Residual::new(layers![Conv2d::new(4, 3).stride(2).padding(1), BatchNorm::new()])
@@ -186,7 +186,7 @@ fn residual_gradients_match_finite_differences() {
         .activation(Linear);
     proj.build(&[3, 6, 6], &mut rng).unwrap();
     let x = Tensor::rand_normal(&[3, 3, 6, 6], 0.0, 1.0, &mut rng);
-    check_gradients(layer_fn(&proj, true), &[x.clone()], 1e-2, 2e-3, 2e-2).unwrap();
+    check_gradients(layer_fn(&proj, true), std::slice::from_ref(&x), 1e-2, 2e-3, 2e-2).unwrap();
     check_param_gradients(&mut proj, &x, 2e-2);
 }
 
@@ -233,7 +233,7 @@ fn concat_gradients_match_finite_differences() {
     ]);
     assert_eq!(inception.build(&[3, 4, 4], &mut rng).unwrap(), vec![2 + 3 + 2 + 3 + 3, 4, 4]);
     let x = Tensor::rand_normal(&[2, 3, 4, 4], 0.0, 1.0, &mut rng);
-    check_gradients(layer_fn(&inception, false), &[x.clone()], 1e-2, 2e-3, 2e-2).unwrap();
+    check_gradients(layer_fn(&inception, false), std::slice::from_ref(&x), 1e-2, 2e-3, 2e-2).unwrap();
     check_param_gradients(&mut inception, &x, 2e-2);
 }
 

@@ -1,7 +1,7 @@
 //! How a command joins an MPI job (`mpirun -n N strata train ... --distributed`), and how
 //! it leaves one on an error without leaving the other ranks waiting.
 
-use std::sync::Arc;
+use std::rc::Rc;
 use strata::distributed::{SharedComm, launched_size};
 
 /// What to rebuild with when MPI is wanted but not compiled in.
@@ -27,11 +27,10 @@ pub fn start(flag: bool) -> anyhow::Result<Option<SharedComm>> {
                 comm.size()
             );
         }
-        Ok(Some(Arc::new(comm)))
+        Ok(Some(Rc::new(comm)))
     }
     #[cfg(not(feature = "mpi"))]
     {
-        let _ = Arc::<()>::new;
         match launched {
             Some(n) if !flag => anyhow::bail!("strata runs under mpirun with {n} processes but was built without MPI; {REBUILD}"),
             _ => anyhow::bail!("invalid --distributed: this strata was built without MPI; {REBUILD}"),
@@ -63,14 +62,17 @@ pub fn run_ranks(comm: SharedComm, body: impl FnOnce(SharedComm) -> anyhow::Resu
         matches!(e.downcast_ref::<strata::Error>(), Some(strata::Error::Distributed(_) | strata::Error::NonFinite { .. }));
     if collective {
         if rank == 0 {
-            eprintln!("{}", format!("error: {text}"));
+            // One string, one write: mpirun merges the ranks' stderr.
+            let line = format!("error: {text}");
+            eprintln!("{line}");
         }
         // Rank 0 has printed before any rank's exit status can make mpirun end the job.
         comm.barrier();
         drop(comm); // finalize with the others
         std::process::exit(1);
     }
-    eprintln!("{}", format!("error: rank {rank} of {size}: {text}"));
+    let line = format!("error: rank {rank} of {size}: {text}");
+    eprintln!("{line}");
     comm.abort(1)
 }
 
@@ -91,7 +93,7 @@ pub fn run_thread_ranks(n: usize, body: impl Fn(SharedComm) -> anyhow::Result<()
                 s.spawn(move || -> anyhow::Result<()> {
                     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).stack_size(8 << 20).build()?;
                     pool.install(|| {
-                        let result = body(Arc::new(comm));
+                        let result = body(Rc::new(comm));
                         if let Err(e) = &result {
                             let collective = matches!(
                                 e.downcast_ref::<strata::Error>(),
@@ -99,7 +101,8 @@ pub fn run_thread_ranks(n: usize, body: impl Fn(SharedComm) -> anyhow::Result<()
                             );
                             if !collective {
                                 let _printing = exiting.lock();
-                                eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+                                let line = format!("error: {}", format!("{e:#}").replace('\n', " "));
+                                eprintln!("{line}");
                                 std::process::exit(1);
                             }
                         }

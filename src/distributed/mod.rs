@@ -32,7 +32,7 @@ pub use threads::{ThreadComm, ThreadWorld};
 
 use std::cell::Cell;
 use std::fmt;
-use std::sync::Arc;
+use std::rc::Rc;
 use std::time::Instant;
 
 /// The collective operations data-parallel training needs. Every rank must call the
@@ -71,7 +71,9 @@ pub fn local_size() -> Option<usize> {
 }
 
 /// A shared handle to a communicator, as [`crate::model::FitOptions`] keeps it.
-pub type SharedComm = Arc<dyn Communicator>;
+/// Communicators live on the thread that made them (MPI's calls and the thread ranks'
+/// statistics are per thread), hence `Rc`.
+pub type SharedComm = Rc<dyn Communicator>;
 
 /// What the gradient all-reduces cost so far on this rank.
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
@@ -117,7 +119,7 @@ impl Local {
     }
     /// As a [`SharedComm`].
     pub fn shared() -> SharedComm {
-        Arc::new(Local::new())
+        Rc::new(Local::new())
     }
 }
 

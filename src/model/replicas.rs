@@ -9,7 +9,7 @@ use super::{FitOptions, History, Sequential};
 use crate::data::Dataset;
 use crate::distributed::ThreadWorld;
 use crate::{Error, Result};
-use std::sync::Arc;
+use std::rc::Rc;
 
 /// Trains `replicas` copies of a network made by `make` (called once per replica; it must
 /// build identical copies, e.g. from the same seed, which `fit` checks) with the options
@@ -41,7 +41,7 @@ pub fn fit_replicated<'a>(
                         .map_err(|e| Error::invalid("threads", e.to_string()))?;
                     pool.install(|| {
                         let mut model = make()?;
-                        let history = model.fit(train, options().distributed(Arc::new(comm)))?;
+                        let history = model.fit(train, options().distributed(Rc::new(comm)))?;
                         Ok((model, history))
                     })
                 })

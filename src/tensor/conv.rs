@@ -7,6 +7,7 @@
 //! product. `im2col` copies whole output rows at a time (contiguous for stride 1).
 
 use super::matmul::gemm_serial as gemm;
+use super::parallel::chunk_len;
 use crate::{Error, Result};
 use rayon::prelude::*;
 
@@ -102,6 +103,7 @@ impl Conv2dGeom {
 
 /// Copies a short run without a `memcpy` call (runs here are one output row: 5-60 values).
 #[inline(always)]
+#[allow(clippy::manual_memcpy)] // deliberately not `copy_from_slice` (a memcpy call)
 fn copy_run(dst: &mut [f32], src: &[f32]) {
     let n = dst.len().min(src.len());
     let mut i = 0;
@@ -210,11 +212,6 @@ fn col2im(g: &Conv2dGeom, cols: &[f32], ld: usize, col0: usize, c0: usize, dx: &
             }
         }
     }
-}
-
-/// Samples per worker chunk: one chunk per thread keeps every buffer reused.
-fn chunk_len(n: usize) -> usize {
-    n.div_ceil(rayon::current_num_threads().max(1)).max(1)
 }
 
 /// Samples whose im2col matrices sit side by side in one GEMM: small images (LeNet's

@@ -20,6 +20,7 @@
 //! Samples are split into one chunk per worker; buffers are per worker and reused.
 
 use super::conv::Conv2dGeom;
+use super::parallel::chunk_len;
 use rayon::prelude::*;
 
 /// Whether the direct kernels handle this convolution: stride 1, no dilation, one group,
@@ -63,11 +64,6 @@ impl Planes {
         let stride = need.max(hp * wp).div_ceil(LANES) * LANES;
         Planes { wp, wide, stride }
     }
-}
-
-/// Samples per worker chunk.
-fn chunk_len(n: usize) -> usize {
-    n.div_ceil(rayon::current_num_threads().max(1)).max(1)
 }
 
 /// Copies one sample `x` [C, H, W] into the interior of its padded planes (the border and
@@ -135,6 +131,7 @@ fn gather(src: &[f32], offsets: &[usize], w: &[f32], outputs: usize, wide: usize
 }
 
 /// [`gather`] for one block of RB output rows, VB vectors of positions at a time.
+#[allow(clippy::needless_range_loop)] // indices pair register arrays (acc[r][v] with w[r], x[v])
 fn block<const RB: usize, const VB: usize>(src: &[f32], offsets: &[usize], w: &[f32], wide: usize, dst: &mut [f32]) {
     let k = offsets.len();
     assert!(w.len() >= RB * k && dst.len() >= RB * wide && wide.is_multiple_of(VB * LANES));
@@ -307,6 +304,7 @@ fn sample_weight_gradient(g: &Conv2dGeom, p: &Planes, planes: &[f32], dy_wide: &
 
 /// dW of OB output channels starting at `o0`, every input channel and kernel row: KW x OB
 /// vector accumulators summed over every wide position.
+#[allow(clippy::needless_range_loop)] // indices pair register arrays (acc[r][v] with w[r], x[v])
 fn rows_weight_gradient<const KW: usize, const OB: usize>(
     g: &Conv2dGeom,
     p: &Planes,
@@ -379,7 +377,9 @@ mod tests {
 
     /// LeNet's two layers and awkward ones: rectangular kernels, uneven padding, odd
     /// channel counts (forward block tails), widths that are no multiple of 8.
-    const CASES: &[([usize; 4], [usize; 4], (usize, usize, usize, usize))] = &[
+    /// (input NCHW, weight OCKK, padding top/bottom/left/right)
+    type Case = ([usize; 4], [usize; 4], (usize, usize, usize, usize));
+    const CASES: &[Case] = &[
         ([3, 1, 28, 28], [6, 1, 5, 5], (2, 2, 2, 2)),
         ([2, 6, 14, 14], [16, 6, 5, 5], (0, 0, 0, 0)),
         ([2, 3, 9, 7], [5, 3, 3, 2], (1, 0, 0, 1)),

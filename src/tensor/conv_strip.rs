@@ -17,6 +17,7 @@
 //! sized so the strips stay in cache; all buffers are per worker and reused.
 
 use super::conv::Conv2dGeom;
+use super::parallel::chunk_len;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
@@ -103,11 +104,6 @@ unsafe fn gemm_view(
             Parallelism::None,
         )
     }
-}
-
-/// Samples per worker chunk.
-fn chunk_len(n: usize) -> usize {
-    n.div_ceil(rayon::current_num_threads().max(1)).max(1)
 }
 
 /// Copies `s` samples `x` `[s, C, H, W]` into the interior of the strips `[C][strip_len]`

@@ -16,6 +16,7 @@
 //! walks its chunk in small groups so the transformed tiles stay in cache.
 
 use super::conv::Conv2dGeom;
+use super::parallel::chunk_len;
 use rayon::prelude::*;
 
 /// Floats of transformed tiles (input plus output) a group of samples aims at (~1 MiB).
@@ -79,6 +80,7 @@ fn weight_transform(w: &[f32], o: usize, c: usize) -> Vec<f32> {
 }
 
 /// `dg = G^T dU G` for dU [16][O][C] -> dw [O, C, 3, 3].
+#[allow(clippy::needless_range_loop)] // matrix formulas read best with explicit indices
 fn weight_transform_backward(du: &[f32], o: usize, c: usize) -> Vec<f32> {
     let mut dw = vec![0.0f32; o * c * 9];
     for (oc, g) in dw.chunks_exact_mut(9).enumerate() {
@@ -316,11 +318,6 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dpl
             }
         }
     }
-}
-
-/// Samples per worker chunk.
-fn chunk_len(n: usize) -> usize {
-    n.div_ceil(rayon::current_num_threads().max(1)).max(1)
 }
 
 /// `m[xi] [rows, n] (+)= a[xi] [rows, k] x b[xi] [k, n]` for the 16 positions, contiguous.

@@ -11,6 +11,12 @@ pub fn threads() -> usize {
     rayon::current_num_threads()
 }
 
+/// Samples per worker chunk for kernels that give each worker one run of samples (the
+/// convolutions): one chunk per thread keeps every per-worker buffer reused.
+pub fn chunk_len(n: usize) -> usize {
+    n.div_ceil(threads().max(1)).max(1)
+}
+
 /// Applies `f` to matching chunks of `out` and `input`, in parallel when large.
 pub fn zip_chunks<F>(out: &mut [f32], input: &[f32], f: F)
 where

@@ -51,8 +51,8 @@ mod tests {
         let s = t.softmax_last().unwrap();
         let e: Vec<f32> = [1.0f32, 2.0, 3.0].iter().map(|v| v.exp()).collect();
         let z: f32 = e.iter().sum();
-        for i in 0..3 {
-            assert!((s.data()[i] - e[i] / z).abs() < 1e-6);
+        for (got, e) in s.data()[..3].iter().zip(&e) {
+            assert!((got - e / z).abs() < 1e-6);
         }
         assert!((s.data()[3] - 0.5).abs() < 1e-6 && s.data()[5] == 0.0);
         let l = t.log_softmax_last().unwrap();

@@ -25,9 +25,9 @@ mod cells;
 pub mod fastmath;
 mod pool;
 
+use super::matmul::gemm_serial;
 use crate::{Error, Result};
 use cells::LstmSaved;
-use gemm::Parallelism;
 use pool::Buf;
 use rayon::prelude::*;
 
@@ -160,60 +160,6 @@ impl Config {
             }
         }
         Ok(())
-    }
-}
-
-/// A product on the calling thread (`crate::tensor::gemm` would fork for these sizes, but
-/// each chunk already runs on its own thread). Same conventions as `tensor::gemm`:
-/// c [m, n] (+)= a' [m, k] b' [k, n].
-#[allow(clippy::too_many_arguments)]
-fn gemm_serial(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    trans_a: bool,
-    b: &[f32],
-    trans_b: bool,
-    c: &mut [f32],
-    accumulate: bool,
-) {
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "gemm_serial: buffers too small");
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            c[..m * n].fill(0.0);
-        }
-        return;
-    }
-    let (a_rs, a_cs) = if trans_a { (1, m as isize) } else { (k as isize, 1) };
-    let (b_rs, b_cs) = if trans_b { (1, k as isize) } else { (n as isize, 1) };
-    // SAFETY: the assert above keeps every index gemm touches inside the slices; c does not
-    // alias a or b (distinct borrows).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            Parallelism::None,
-        );
     }
 }
 
