@@ -83,33 +83,7 @@ pub fn run(
         times.push(t.elapsed().as_secs_f64());
     }
     let train_ips: Vec<f64> = times.iter().map(|t| (steps * batch) as f64 / t).collect();
-    let train_ms = 1000.0 * median(&times) / steps as f64;
-
-    let _ = model.evaluate(test, INFER_BATCH)?;
-    let mut infer = Vec::new();
-    let mut accuracy = None;
-    for _ in 0..REPEATS {
-        let t = Instant::now();
-        let e = model.evaluate(test, INFER_BATCH)?;
-        infer.push(test.len() as f64 / t.elapsed().as_secs_f64());
-        accuracy = e.accuracy;
-    }
-    let macs = model.summary().map(|s| s.macs).unwrap_or(0);
-    Ok(BenchReport {
-        workload: workload.to_string(),
-        batch_size: batch,
-        steps,
-        threads: rayon::current_num_threads(),
-        params: model.num_params(),
-        train_images_per_sec: median(&train_ips),
-        train_images_per_sec_all: train_ips,
-        train_ms_per_step: train_ms,
-        infer_images_per_sec: median(&infer),
-        infer_images_per_sec_all: infer,
-        forward_macs_per_sample: macs,
-        final_loss: loss,
-        accuracy_after: accuracy,
-    })
+    report(workload, model, test, steps, batch, train_ips, loss)
 }
 
 /// The training half of the protocol with `replicas` copies of the network, each on its own
@@ -142,9 +116,9 @@ pub fn train_replicated(
     Ok((model, windows, loss))
 }
 
-/// Finishes a report from replicated training: the inference half of the protocol on
-/// `model` (all threads of the pool), with the training windows measured before.
-pub fn report_replicated(
+/// Finishes a report: the inference half of the protocol on `model` (all threads of the
+/// pool), with the training windows' images/s measured before (one network or replicas).
+pub fn report(
     workload: &str,
     model: &mut Sequential,
     test: &Dataset,
@@ -171,6 +145,7 @@ pub fn report_replicated(
         params: model.num_params(),
         train_images_per_sec: median_ips,
         train_images_per_sec_all: train_ips,
+        // The median window's time per step (the windows have equal step counts).
         train_ms_per_step: 1000.0 * batch as f64 / median_ips,
         infer_images_per_sec: median(&infer),
         infer_images_per_sec_all: infer,

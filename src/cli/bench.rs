@@ -53,7 +53,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         }
         n => {
             let (mut model, windows, loss) = strata::bench::train_replicated(n, make, &train, steps, a.batch_size)?;
-            strata::bench::report_replicated(&a.workload, &mut model, &test, steps, a.batch_size, windows, loss)?
+            strata::bench::report(&a.workload, &mut model, &test, steps, a.batch_size, windows, loss)?
         }
     };
     let rss = peak_rss_mib();

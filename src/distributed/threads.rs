@@ -43,18 +43,32 @@ pub struct ThreadComm {
 }
 
 impl ThreadComm {
-    /// Deposits `mine`, waits for every rank, runs `read` on all deposits, and waits again
-    /// so that nobody deposits the next call's buffer while another still reads.
-    fn exchange<T: Clone, R>(&self, slots: &RwLock<Vec<Vec<T>>>, mine: &[T], read: impl FnOnce(&[Vec<T>]) -> R) -> R {
+    /// Deposits `mine`, waits for every rank, runs `combine` on all deposits (in rank
+    /// order) and `mine`, and waits again so that nobody deposits the next call's buffer
+    /// while another still reads.
+    fn exchange<T: Clone, R>(
+        &self,
+        slots: &RwLock<Vec<Vec<T>>>,
+        mine: &mut [T],
+        combine: impl FnOnce(&[Vec<T>], &mut [T]) -> R,
+    ) -> R {
         {
             let mut s = slots.write().unwrap_or_else(|e| e.into_inner());
             s[self.rank].clear();
             s[self.rank].extend_from_slice(mine);
         }
         self.world.barrier.wait();
-        let out = read(&slots.read().unwrap_or_else(|e| e.into_inner()));
+        let out = combine(&slots.read().unwrap_or_else(|e| e.into_inner()), mine);
         self.world.barrier.wait();
         out
+    }
+}
+
+/// `buf = all[0] + all[1] + ...`, in rank order so that every rank gets the same bits.
+fn sum_into<T: Copy + std::ops::AddAssign>(all: &[Vec<T>], buf: &mut [T]) {
+    buf.copy_from_slice(&all[0]);
+    for other in &all[1..] {
+        buf.iter_mut().zip(other).for_each(|(b, &o)| *b += o);
     }
 }
 
@@ -66,27 +80,13 @@ impl Communicator for ThreadComm {
         self.world.size
     }
     fn all_reduce_sum(&self, buf: &mut [f32]) {
-        let mine = buf.to_vec();
-        self.stats.time(std::mem::size_of_val(buf), || {
-            self.exchange(&self.world.f32s, &mine, |all| {
-                buf.copy_from_slice(&all[0]);
-                for other in &all[1..] {
-                    buf.iter_mut().zip(other).for_each(|(b, o)| *b += o);
-                }
-            })
-        });
+        self.stats.time(std::mem::size_of_val(buf), || self.exchange(&self.world.f32s, buf, sum_into));
     }
     fn all_reduce_sum_f64(&self, buf: &mut [f64]) {
-        let mine = buf.to_vec();
-        self.exchange(&self.world.f64s, &mine, |all| {
-            buf.copy_from_slice(&all[0]);
-            for other in &all[1..] {
-                buf.iter_mut().zip(other).for_each(|(b, o)| *b += o);
-            }
-        });
+        self.exchange(&self.world.f64s, buf, sum_into);
     }
     fn all_gather_u64(&self, local: &[u64]) -> Vec<u64> {
-        self.exchange(&self.world.u64s, local, |all| all.concat())
+        self.exchange(&self.world.u64s, &mut local.to_vec(), |all, _| all.concat())
     }
     fn barrier(&self) {
         self.world.barrier.wait();
