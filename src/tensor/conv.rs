@@ -437,6 +437,59 @@ pub fn conv2d_reference(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32
     out
 }
 
+/// Shared check of the fast kernels (strip, Winograd) against the definition.
+#[cfg(test)]
+pub(super) mod kernel_check {
+    use super::*;
+    use crate::Rng;
+
+    type Forward = fn(&Conv2dGeom, &[f32], &[f32], Option<&[f32]>) -> Vec<f32>;
+    type Backward = fn(&Conv2dGeom, &[f32], &[f32], &[f32], bool, bool) -> (Option<Vec<f32>>, Vec<f32>, Option<Vec<f32>>);
+    /// (input NCHW, weight, padding top/bottom/left/right)
+    pub type Case = ([usize; 4], [usize; 4], (usize, usize, usize, usize));
+
+    /// For every case: the kernel applies; its forward matches [`conv2d_reference`] within
+    /// `forward_tolerance(reference value)`; its dx, dW and db (and dW alone) match the
+    /// im2col backward, which tests/gradients.rs checks against finite differences.
+    pub fn assert_matches_reference(
+        seed: u64,
+        cases: &[Case],
+        applies: fn(&Conv2dGeom) -> bool,
+        forward: Forward,
+        backward: Backward,
+        forward_tolerance: fn(f32) -> f32,
+    ) {
+        let mut rng = Rng::seeded(seed);
+        let mut rand = |n: usize| (0..n).map(|_| rng.uniform_range(-1.0, 1.0)).collect::<Vec<f32>>();
+        for &(xs, ws, pad) in cases {
+            let g = Conv2dGeom::new(&xs, &ws, (1, 1), pad, (1, 1), 1).unwrap();
+            assert!(applies(&g), "{xs:?} {ws:?} {pad:?}");
+            let (x, w, b) = (rand(xs.iter().product()), rand(ws.iter().product()), rand(ws[0]));
+            let fast = forward(&g, &x, &w, Some(&b));
+            let slow = conv2d_reference(&g, &x, &w, Some(&b));
+            assert_eq!(fast.len(), slow.len());
+            for (i, (a, r)) in fast.iter().zip(&slow).enumerate() {
+                assert!((a - r).abs() < forward_tolerance(*r), "{xs:?} {ws:?} {pad:?} forward[{i}]: {a} vs {r}");
+            }
+            let dy = rand(fast.len());
+            let (dx, dw, db) = backward(&g, &x, &w, &dy, true, true);
+            let (dx0, dw0, db0) = conv2d_backward_im2col(&g, &x, &w, &dy, true, true);
+            let close = |a: &[f32], b: &[f32], what: &str| {
+                assert_eq!(a.len(), b.len());
+                for (i, (u, v)) in a.iter().zip(b).enumerate() {
+                    assert!((u - v).abs() < 1e-3 * (1.0 + v.abs()), "{xs:?} {ws:?} {pad:?} {what}[{i}]: {u} vs {v}");
+                }
+            };
+            close(&dx.unwrap(), &dx0.unwrap(), "dx");
+            close(&dw, &dw0, "dw");
+            close(&db.unwrap(), &db0.unwrap(), "db");
+            let (no_dx, dw2, _) = backward(&g, &x, &w, &dy, false, false);
+            assert!(no_dx.is_none());
+            close(&dw2, &dw0, "dw without dx");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -280,19 +280,13 @@ pub fn backward(
 
 #[cfg(test)]
 mod tests {
-    use super::super::conv::{conv2d_backward_im2col as conv2d_backward, conv2d_reference};
+    use super::super::conv::kernel_check::assert_matches_reference;
     use super::*;
-    use crate::Rng;
-
-    fn rand(n: usize, rng: &mut Rng) -> Vec<f32> {
-        (0..n).map(|_| rng.uniform_range(-1.0, 1.0)).collect()
-    }
 
     #[test]
     fn matches_the_reference_and_the_im2col_backward() {
-        let mut rng = Rng::seeded(11);
-        // (input NCHW, weight, padding): ResNet shapes, odd sizes, asymmetric padding,
-        // several groups of samples with a partial last group.
+        // ResNet shapes, odd sizes, asymmetric padding, several groups of samples with a
+        // partial last group.
         let cases = [
             ([3, 16, 8, 8], [16, 16, 3, 3], (1, 1, 1, 1)),
             ([70, 8, 5, 7], [12, 8, 3, 3], (1, 1, 1, 1)),
@@ -300,30 +294,6 @@ mod tests {
             ([5, 8, 7, 7], [8, 8, 1, 1], (1, 1, 0, 0)),
             ([2, 10, 6, 6], [3, 10, 5, 5], (2, 2, 2, 2)),
         ];
-        for (xs, ws, pad) in cases {
-            let g = Conv2dGeom::new(&xs, &ws, (1, 1), pad, (1, 1), 1).unwrap();
-            assert!(applies(&g));
-            let (x, w, b) = (rand(xs.iter().product(), &mut rng), rand(ws.iter().product(), &mut rng), rand(ws[0], &mut rng));
-            let fast = forward(&g, &x, &w, Some(&b));
-            let slow = conv2d_reference(&g, &x, &w, Some(&b));
-            for (i, (a, r)) in fast.iter().zip(&slow).enumerate() {
-                assert!((a - r).abs() < 1e-4, "{xs:?} {ws:?} forward[{i}]: {a} vs {r}");
-            }
-            let dy = rand(fast.len(), &mut rng);
-            let (dx, dw, db) = backward(&g, &x, &w, &dy, true, true);
-            // The im2col path is checked against finite differences in tensor::conv.
-            let (dx0, dw0, db0) = conv2d_backward(&g, &x, &w, &dy, true, true);
-            let close = |a: &[f32], b: &[f32], what: &str| {
-                for (i, (u, v)) in a.iter().zip(b).enumerate() {
-                    assert!((u - v).abs() < 1e-3 * (1.0 + v.abs()), "{xs:?} {ws:?} {what}[{i}]: {u} vs {v}");
-                }
-            };
-            close(&dx.unwrap(), &dx0.unwrap(), "dx");
-            close(&dw, &dw0, "dw");
-            close(&db.unwrap(), &db0.unwrap(), "db");
-            let (no_dx, dw2, _) = backward(&g, &x, &w, &dy, false, false);
-            assert!(no_dx.is_none());
-            close(&dw2, &dw0, "dw without dx");
-        }
+        assert_matches_reference(11, &cases, applies, forward, backward, |_| 1e-4);
     }
 }
