@@ -21,6 +21,7 @@ pub mod fused;
 mod layout;
 pub mod lrn;
 mod matmul;
+pub mod packed_gemm;
 pub mod parallel;
 pub mod pool;
 pub mod recurrent;

@@ -26,6 +26,7 @@ pub mod fastmath;
 mod pool;
 
 use super::matmul::gemm_serial;
+use super::packed_gemm::PackedRhs;
 use crate::{Error, Result};
 use cells::LstmSaved;
 use pool::Buf;
@@ -224,13 +225,17 @@ pub struct Grads {
 /// when `None`).
 pub fn forward(cfg: Config, w: &Weights, x: &[f32], h0: Option<&[f32]>, c0: Option<&[f32]>) -> Result<Trace> {
     cfg.check(w, x, h0, c0)?;
-    let chunks = each_chunk(&plan(cfg.dims.batch), |r0, nc| forward_chunk(&cfg, w, x, h0, c0, r0, nc));
+    // w_hh is used at every step of every chunk: packed once
+    let w_hh = PackedRhs::new(w.w_hh, cfg.dims.hidden, cfg.cell.gates() * cfg.dims.hidden, false);
+    let chunks = each_chunk(&plan(cfg.dims.batch), |r0, nc| forward_chunk(&cfg, w, &w_hh, x, h0, c0, r0, nc));
     Ok(Trace { cfg, chunks })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn forward_chunk(
     cfg: &Config,
     w: &Weights,
+    w_hh: &PackedRhs,
     x: &[f32],
     h0: Option<&[f32]>,
     c0: Option<&[f32]>,
@@ -285,9 +290,10 @@ fn forward_chunk(
         let z = &mut gates[s * nc * gh..(s + 1) * nc * gh];
         if gru {
             a.chunks_exact_mut(gh).for_each(|row| row.copy_from_slice(w.bias_hh.unwrap_or(&[])));
-            gemm_serial(nc, gh, h, hp, false, w.w_hh, false, &mut a, true);
-        } else {
-            gemm_serial(nc, gh, h, hp, false, w.w_hh, false, z, true);
+            w_hh.mul_acc(nc, hp, &mut a);
+        } else if s > 0 || h0.is_some() {
+            // (a zero initial state adds nothing)
+            w_hh.mul_acc(nc, hp, z);
         }
         let (c_done, c_rest) = cs.split_at_mut(if lstm { (s + 1) * nc * h } else { 0 });
         for r in 0..nc {
@@ -400,9 +406,11 @@ impl Trace {
             return Err(Error::invalid(op, format!("output gradient does not match N={n}, T={t}, H={h}")));
         }
         let plan: Vec<(usize, usize)> = self.chunks.iter().map(|c| (c.row0, c.rows)).collect();
+        // w_hh^T is used at every step of every chunk: packed once
+        let w_hh_t = PackedRhs::new(w.w_hh, gh, h, true);
         let parts = each_chunk(&plan, |r0, _| {
             let ch = self.chunks.iter().find(|c| c.row0 == r0).expect("chunk of the plan");
-            self.backward_chunk(w, ch, dy, dh_last, want_dx)
+            self.backward_chunk(w, &w_hh_t, ch, dy, dh_last, want_dx)
         });
 
         let mut g = Grads {
@@ -448,6 +456,7 @@ impl Trace {
     fn backward_chunk(
         &self,
         w: &Weights,
+        w_hh_t: &PackedRhs,
         ch: &ChunkTrace,
         dy: Option<&[f32]>,
         dh_last: Option<&[f32]>,
@@ -515,7 +524,7 @@ impl Trace {
             }
             // dh_{t-1} += d(recurrent pre-activations) x w_hh^T: [n, G*H] x [G*H, H]
             let rec = if gru { &da } else { &dz };
-            gemm_serial(nc, h, gh, &rec[s * nc * gh..(s + 1) * nc * gh], false, w.w_hh, true, &mut dh, true);
+            w_hh_t.mul_acc(nc, &rec[s * nc * gh..(s + 1) * nc * gh], &mut dh);
         }
 
         // weight gradients over all steps at once: [F, T*n] x [T*n, G*H], [H, T*n] x [T*n, G*H]
