@@ -154,3 +154,19 @@ pub fn report(
         accuracy_after: accuracy,
     })
 }
+
+/// GFLOP/s of a 1024^3 single-precision matrix product on the current thread pool (best of
+/// three): the yardstick the per-workload GFLOP/s figures are printed against.
+pub fn gemm_gflops() -> f64 {
+    let d = 1024;
+    let a: Vec<f32> = (0..d * d).map(|i| (i % 17) as f32 * 0.1).collect();
+    let mut c = vec![0.0; d * d];
+    let best = (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            crate::tensor::gemm(d, d, d, &a, false, &a, false, &mut c, false);
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min);
+    2.0 * (d * d * d) as f64 / best / 1e9
+}

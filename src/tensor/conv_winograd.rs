@@ -115,22 +115,66 @@ fn fill_planes(g: &Conv2dGeom, t: &Tiles, x: &[f32], s: usize, planes: &mut [f32
     }
 }
 
-/// Splits `row` into its even and odd elements.
+/// Splits `row` into its even and odd elements (`even.len()` pairs).
 #[inline]
 fn deinterleave(row: &[f32], even: &mut [f32], odd: &mut [f32]) {
+    let pairs = even.len();
+    assert!(odd.len() == pairs && row.len() >= 2 * pairs);
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    // SAFETY: every access is masked to the `pairs` pairs checked above.
+    unsafe {
+        use std::arch::x86_64::*;
+        let even_idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        let odd_idx = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+        for j in (0..pairs).step_by(16) {
+            let (lo, hi, out) = lane_masks(pairs - j);
+            let a = _mm512_maskz_loadu_ps(lo, row.as_ptr().add(2 * j));
+            let b = _mm512_maskz_loadu_ps(hi, row.as_ptr().add(2 * j + 16));
+            _mm512_mask_storeu_ps(even.as_mut_ptr().add(j), out, _mm512_permutex2var_ps(a, even_idx, b));
+            _mm512_mask_storeu_ps(odd.as_mut_ptr().add(j), out, _mm512_permutex2var_ps(a, odd_idx, b));
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
     for ((pair, e), o) in row.chunks_exact(2).zip(even.iter_mut()).zip(odd.iter_mut()) {
         *e = pair[0];
         *o = pair[1];
     }
 }
 
-/// Interleaves `even` and `odd` into `row`.
+/// Interleaves `even` and `odd` into `row` (`even.len()` pairs).
 #[inline]
 fn interleave(even: &[f32], odd: &[f32], row: &mut [f32]) {
+    let pairs = even.len();
+    assert!(odd.len() == pairs && row.len() >= 2 * pairs);
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    // SAFETY: every access is masked to the `pairs` pairs checked above.
+    unsafe {
+        use std::arch::x86_64::*;
+        let lo_idx = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        let hi_idx = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        for j in (0..pairs).step_by(16) {
+            let (lo, hi, inp) = lane_masks(pairs - j);
+            let e = _mm512_maskz_loadu_ps(inp, even.as_ptr().add(j));
+            let o = _mm512_maskz_loadu_ps(inp, odd.as_ptr().add(j));
+            _mm512_mask_storeu_ps(row.as_mut_ptr().add(2 * j), lo, _mm512_permutex2var_ps(e, lo_idx, o));
+            _mm512_mask_storeu_ps(row.as_mut_ptr().add(2 * j + 16), hi, _mm512_permutex2var_ps(e, hi_idx, o));
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
     for ((pair, e), o) in row.chunks_exact_mut(2).zip(even).zip(odd) {
         pair[0] = *e;
         pair[1] = *o;
     }
+}
+
+/// For `left` remaining pairs, 16 at most handled: the masks of the first and second 16
+/// interleaved floats, and of the 16 de-interleaved ones.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+#[inline(always)]
+fn lane_masks(left: usize) -> (u16, u16, u16) {
+    let mask = |n: usize| ((1u32 << n.min(16)) - 1) as u16;
+    let pairs = left.min(16);
+    (mask(2 * pairs), mask((2 * pairs).saturating_sub(16)), mask(pairs))
 }
 
 /// Per-worker scratch for the transforms: four rows-of-tiles arrays `[th][wp]` and four
@@ -163,11 +207,13 @@ fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut 
                 let (r0, r1, r2, r3) = (&r[..wp], &r[wp..2 * wp], &r[2 * wp..3 * wp], &r[3 * wp..]);
                 let range = ty * wp..(ty + 1) * wp;
                 let (d0, d1, d2, d3) = (&mut t0[range.clone()], &mut t1[range.clone()], &mut t2[range.clone()], &mut t3[range]);
-                for x in 0..wp {
-                    d0[x] = r0[x] - r2[x];
-                    d1[x] = r1[x] + r2[x];
-                    d2[x] = r2[x] - r1[x];
-                    d3[x] = r1[x] - r3[x];
+                for (((((d0, d1), d2), d3), (a, b)), (c, d)) in
+                    d0.iter_mut().zip(d1.iter_mut()).zip(d2.iter_mut()).zip(d3.iter_mut()).zip(r0.iter().zip(r1)).zip(r2.iter().zip(r3))
+                {
+                    *d0 = a - c;
+                    *d1 = b + c;
+                    *d2 = c - b;
+                    *d3 = b - d;
                 }
             }
             // Columns: c0 - c2, c1 + c2, c2 - c1, c1 - c3 with c0..c3 = e[k], o[k], e[k+1], o[k+1].
@@ -291,9 +337,11 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dpl
                 let (e, o) = (&mut sc.e[k][..per], &mut sc.o[k][..per]);
                 e[0] = v0[0];
                 o[0] = v1[0] - v2[0] + v3[0];
-                for x in 1..per {
-                    e[x] = v0[x] - v0[x - 1] + v1[x - 1] + v2[x - 1];
-                    o[x] = v1[x] - v2[x] + v3[x] - v3[x - 1];
+                let prev = v0.iter().zip(v1).zip(v2).zip(v3);
+                let cur = v0[1..].iter().zip(&v1[1..]).zip(&v2[1..]).zip(&v3[1..]);
+                for (((e, o), (((c0, c1), c2), c3)), (((p0, p1), p2), p3)) in e[1..].iter_mut().zip(&mut o[1..]).zip(cur).zip(prev) {
+                    *e = c0 - p0 + p1 + p2;
+                    *o = c1 - c2 + c3 - p3;
                 }
                 interleave(e, o, &mut sc.t[k]);
             }
@@ -383,6 +431,8 @@ pub fn backward(
         let mut du = vec![0.0f32; usize_];
         let mut db = vec![0.0f32; if need_db { g.o } else { 0 }];
         let mut planes = vec![0.0f32; g.c * t.group * t.plane()];
+        // input gradients get planes of their own, so the input planes keep their zero border
+        let mut dplanes = if need_dx { vec![0.0f32; planes.len()] } else { Vec::new() };
         let mut v = vec![0.0f32; 16 * g.c * t.group * t.per];
         let mut dm = vec![0.0f32; 16 * g.o * t.group * t.per];
         let mut rows = Scratch::new(&t);
@@ -404,19 +454,17 @@ pub fn backward(
             if let Some(dx) = dx.as_deref_mut() {
                 // dV[xi] [C, n] = U[xi]^T [C, O] x dM[xi] [O, n], into V's buffer.
                 batched(g.c, n, g.o, &mut v[..16 * g.c * n], false, &u, true, &dm[..16 * g.o * n], false);
-                input_transform_backward(g, &t, &v, s, &mut planes, &mut rows);
+                input_transform_backward(g, &t, &v, s, &mut dplanes, &mut rows);
                 let stride = t.group * t.plane();
                 for i in 0..s {
                     for c in 0..g.c {
                         let dst = &mut dx[((first + i) * g.c + c) * hw..][..hw];
                         let base = c * stride + i * t.plane() + g.pad.0 * t.wp + g.pad.2;
                         for (y, row) in dst.chunks_exact_mut(g.w).enumerate() {
-                            row.copy_from_slice(&planes[base + y * t.wp..][..g.w]);
+                            row.copy_from_slice(&dplanes[base + y * t.wp..][..g.w]);
                         }
                     }
                 }
-                // The planes now hold gradients; restore the zero border for the next group.
-                planes.fill(0.0);
             }
         }
         (du, db)
