@@ -207,8 +207,13 @@ fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut 
                 let (r0, r1, r2, r3) = (&r[..wp], &r[wp..2 * wp], &r[2 * wp..3 * wp], &r[3 * wp..]);
                 let range = ty * wp..(ty + 1) * wp;
                 let (d0, d1, d2, d3) = (&mut t0[range.clone()], &mut t1[range.clone()], &mut t2[range.clone()], &mut t3[range]);
-                for (((((d0, d1), d2), d3), (a, b)), (c, d)) in
-                    d0.iter_mut().zip(d1.iter_mut()).zip(d2.iter_mut()).zip(d3.iter_mut()).zip(r0.iter().zip(r1)).zip(r2.iter().zip(r3))
+                for (((((d0, d1), d2), d3), (a, b)), (c, d)) in d0
+                    .iter_mut()
+                    .zip(d1.iter_mut())
+                    .zip(d2.iter_mut())
+                    .zip(d3.iter_mut())
+                    .zip(r0.iter().zip(r1))
+                    .zip(r2.iter().zip(r3))
                 {
                     *d0 = a - c;
                     *d1 = b + c;
@@ -216,20 +221,55 @@ fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut 
                     *d3 = b - d;
                 }
             }
-            // Columns: c0 - c2, c1 + c2, c2 - c1, c1 - c3 with c0..c3 = e[k], o[k], e[k+1], o[k+1].
+            // Columns: c0 - c2, c1 + c2, c2 - c1, c1 - c3 with c0..c3 = t[2j], t[2j+1], t[2j+2], t[2j+3].
             let col = c * n + i * per;
             for k in 0..4 {
-                deinterleave(&sc.t[k], &mut sc.e[k][..per], &mut sc.o[k][..per]);
-                let (e, o) = (&sc.e[k], &sc.o[k]);
-                let (e0, e1, o0, o1) = (&e[..per], &e[1..=per], &o[..per], &o[1..=per]);
-                let row = |j: usize| (k * 4 + j) * ld + col;
-                let (a, b, cc, d) = (row(0), row(1), row(2), row(3));
-                v[a..a + per].iter_mut().zip(e0.iter().zip(e1)).for_each(|(v, (x, y))| *v = x - y);
-                v[b..b + per].iter_mut().zip(o0.iter().zip(e1)).for_each(|(v, (x, y))| *v = x + y);
-                v[cc..cc + per].iter_mut().zip(e1.iter().zip(o0)).for_each(|(v, (x, y))| *v = x - y);
-                v[d..d + per].iter_mut().zip(o0.iter().zip(o1)).for_each(|(v, (x, y))| *v = x - y);
+                let rows = std::array::from_fn(|j| (k * 4 + j) * ld + col);
+                input_columns(&sc.t[k], per, v, rows, &mut sc.e[k], &mut sc.o[k]);
             }
         }
+    }
+}
+
+/// The column half of the input transform for one row-transformed plane `t` (tile j's
+/// columns at t[2j..2j+4]; the last tile's right neighbour reads as zero): writes the `per`
+/// tiles' four values to `v[rows[0]..]`, ..., `v[rows[3]..]`. `even`/`odd` are scratch of
+/// `per + 1` floats (the last one zero) for builds without AVX-512.
+fn input_columns(t: &[f32], per: usize, v: &mut [f32], rows: [usize; 4], even: &mut [f32], odd: &mut [f32]) {
+    assert!(t.len() >= 2 * per && rows.iter().all(|&r| r + per <= v.len()));
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    // SAFETY: loads are masked to t's length, stores to the `per` values of each row.
+    unsafe {
+        use std::arch::x86_64::*;
+        let _ = (even, odd);
+        let even_idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        let odd_idx = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+        let mask = |n: usize| ((1u32 << n.min(16)) - 1) as u16;
+        let load = |at: usize| {
+            let left = t.len().saturating_sub(at);
+            let lo = _mm512_maskz_loadu_ps(mask(left), t.as_ptr().add(at.min(t.len())));
+            let hi = _mm512_maskz_loadu_ps(mask(left.saturating_sub(16)), t.as_ptr().add((at + 16).min(t.len())));
+            (_mm512_permutex2var_ps(lo, even_idx, hi), _mm512_permutex2var_ps(lo, odd_idx, hi))
+        };
+        let out = rows.map(|r| v.as_mut_ptr().add(r));
+        for j in (0..per).step_by(16) {
+            let ((c0, c1), (c2, c3)) = (load(2 * j), load(2 * j + 2));
+            let m = mask(per - j);
+            _mm512_mask_storeu_ps(out[0].add(j), m, _mm512_sub_ps(c0, c2));
+            _mm512_mask_storeu_ps(out[1].add(j), m, _mm512_add_ps(c1, c2));
+            _mm512_mask_storeu_ps(out[2].add(j), m, _mm512_sub_ps(c2, c1));
+            _mm512_mask_storeu_ps(out[3].add(j), m, _mm512_sub_ps(c1, c3));
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+    {
+        deinterleave(&t[..2 * per], &mut even[..per], &mut odd[..per]);
+        let (e0, e1, o0, o1) = (&even[..per], &even[1..=per], &odd[..per], &odd[1..=per]);
+        let [a, b, cc, d] = rows;
+        v[a..a + per].iter_mut().zip(e0.iter().zip(e1)).for_each(|(v, (x, y))| *v = x - y);
+        v[b..b + per].iter_mut().zip(o0.iter().zip(e1)).for_each(|(v, (x, y))| *v = x + y);
+        v[cc..cc + per].iter_mut().zip(e1.iter().zip(o0)).for_each(|(v, (x, y))| *v = x - y);
+        v[d..d + per].iter_mut().zip(o0.iter().zip(o1)).for_each(|(v, (x, y))| *v = x - y);
     }
 }
 
@@ -254,12 +294,7 @@ fn output_transform(g: &Conv2dGeom, t: &Tiles, m: &[f32], s: usize, bias: Option
             }
             // Columns: y0 = v0 + v1 + v2, y1 = v1 - v2 - v3, for the top (s) and bottom (d) rows.
             for (r, src) in [&sc.e, &sc.o].into_iter().enumerate() {
-                let (v0, v1, v2, v3) = (&src[0][..per], &src[1][..per], &src[2][..per], &src[3][..per]);
-                let dst = &mut sc.t[r];
-                for (x, pair) in dst.chunks_exact_mut(2).enumerate() {
-                    pair[0] = v0[x] + v1[x] + v2[x];
-                    pair[1] = v1[x] - v2[x] - v3[x];
-                }
+                output_columns([&src[0][..per], &src[1][..per], &src[2][..per], &src[3][..per]], &mut sc.t[r]);
             }
             for y in 0..g.oh {
                 let src = &sc.t[y % 2][(y / 2) * wp..][..g.ow];
@@ -267,6 +302,33 @@ fn output_transform(g: &Conv2dGeom, t: &Tiles, m: &[f32], s: usize, bias: Option
                 dst.iter_mut().zip(src).for_each(|(d, v)| *d = v + b);
             }
         }
+    }
+}
+
+/// The column half of the output transform: for every tile x, `dst[2x] = v0 + v1 + v2` and
+/// `dst[2x + 1] = v1 - v2 - v3` (at x).
+fn output_columns(v: [&[f32]; 4], dst: &mut [f32]) {
+    let per = v[0].len();
+    assert!(v.iter().all(|r| r.len() == per) && dst.len() >= 2 * per);
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    // SAFETY: every access is masked to the `per` tiles checked above.
+    unsafe {
+        use std::arch::x86_64::*;
+        let lo_idx = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        let hi_idx = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        for x in (0..per).step_by(16) {
+            let (lo, hi, inp) = lane_masks(per - x);
+            let [v0, v1, v2, v3] = v.map(|r| _mm512_maskz_loadu_ps(inp, r.as_ptr().add(x)));
+            let y0 = _mm512_add_ps(_mm512_add_ps(v0, v1), v2);
+            let y1 = _mm512_sub_ps(_mm512_sub_ps(v1, v2), v3);
+            _mm512_mask_storeu_ps(dst.as_mut_ptr().add(2 * x), lo, _mm512_permutex2var_ps(y0, lo_idx, y1));
+            _mm512_mask_storeu_ps(dst.as_mut_ptr().add(2 * x + 16), hi, _mm512_permutex2var_ps(y0, hi_idx, y1));
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+    for (x, pair) in dst[..2 * per].chunks_exact_mut(2).enumerate() {
+        pair[0] = v[0][x] + v[1][x] + v[2][x];
+        pair[1] = v[1][x] - v[2][x] - v[3][x];
     }
 }
 
@@ -339,7 +401,9 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dpl
                 o[0] = v1[0] - v2[0] + v3[0];
                 let prev = v0.iter().zip(v1).zip(v2).zip(v3);
                 let cur = v0[1..].iter().zip(&v1[1..]).zip(&v2[1..]).zip(&v3[1..]);
-                for (((e, o), (((c0, c1), c2), c3)), (((p0, p1), p2), p3)) in e[1..].iter_mut().zip(&mut o[1..]).zip(cur).zip(prev) {
+                for (((e, o), (((c0, c1), c2), c3)), (((p0, p1), p2), p3)) in
+                    e[1..].iter_mut().zip(&mut o[1..]).zip(cur).zip(prev)
+                {
                     *e = c0 - p0 + p1 + p2;
                     *o = c1 - c2 + c3 - p3;
                 }
