@@ -87,23 +87,27 @@ where
     if parallel(n * c * s) && c > 1 { (0..c).into_par_iter().map(one).collect() } else { (0..c).map(one).collect() }
 }
 
-/// `(sum(x - k), sum((x - k)^2))` with eight independent accumulators (so the compiler
+/// Lanes of the partial sums below: one 512-bit vector, so the compiler keeps them in a
+/// register and the sums vectorize.
+const LANES: usize = 16;
+
+/// `(sum(x - k), sum((x - k)^2))` with independent per-lane accumulators (so the compiler
 /// vectorizes). Shifting by a sample of the channel, `k`, avoids the cancellation that
 /// makes `E[x^2] - E[x]^2` useless when `|mean| >> std`.
 #[inline]
 fn shifted_sums(x: &[f32], k: f32) -> [f32; 2] {
-    let (mut s, mut q) = ([0f32; 8], [0f32; 8]);
-    let chunks = x.chunks_exact(8);
-    let rest = chunks.remainder();
-    for ch in chunks {
-        for l in 0..8 {
+    let (mut s, mut q) = ([0f32; LANES], [0f32; LANES]);
+    let full = x.len() / LANES * LANES;
+    for i in (0..full).step_by(LANES) {
+        let ch: &[f32; LANES] = x[i..i + LANES].try_into().expect("a full chunk");
+        for l in 0..LANES {
             let d = ch[l] - k;
             s[l] += d;
             q[l] += d * d;
         }
     }
     let (mut ts, mut tq): (f32, f32) = (s.iter().sum(), q.iter().sum());
-    for &v in rest {
+    for &v in &x[full..] {
         ts += v - k;
         tq += (v - k) * (v - k);
     }
@@ -113,17 +117,19 @@ fn shifted_sums(x: &[f32], k: f32) -> [f32; 2] {
 /// `(sum(a), sum(a * b))`, vectorizable like [`shifted_sums`].
 #[inline]
 fn sum_and_dot(a: &[f32], b: &[f32]) -> [f32; 2] {
-    let (mut s, mut d) = ([0f32; 8], [0f32; 8]);
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
+    assert_eq!(a.len(), b.len());
+    let (mut s, mut d) = ([0f32; LANES], [0f32; LANES]);
+    let full = a.len() / LANES * LANES;
+    for i in (0..full).step_by(LANES) {
+        let x: &[f32; LANES] = a[i..i + LANES].try_into().expect("a full chunk");
+        let y: &[f32; LANES] = b[i..i + LANES].try_into().expect("a full chunk");
+        for l in 0..LANES {
             s[l] += x[l];
             d[l] += x[l] * y[l];
         }
     }
     let (mut ts, mut td): (f32, f32) = (s.iter().sum(), d.iter().sum());
-    for (x, y) in ra.iter().zip(rb) {
+    for (x, y) in a[full..].iter().zip(&b[full..]) {
         ts += x;
         td += x * y;
     }

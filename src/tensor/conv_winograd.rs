@@ -421,11 +421,13 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dpl
                 let (p0, rest) = rows.split_at_mut(wp);
                 let (p1, rest) = rest.split_at_mut(wp);
                 let (p2, p3) = rest.split_at_mut(wp);
-                for x in 0..wp {
-                    p0[x] += a[x];
-                    p1[x] += b[x] - cc[x] + d[x];
-                    p2[x] += -a[x] + b[x] + cc[x];
-                    p3[x] -= d[x];
+                for ((((p0, p1), p2), p3), (((a, b), cc), d)) in
+                    p0.iter_mut().zip(p1.iter_mut()).zip(p2.iter_mut()).zip(p3.iter_mut()).zip(a.iter().zip(b).zip(cc).zip(d))
+                {
+                    *p0 += a;
+                    *p1 += b - cc + d;
+                    *p2 += -a + b + cc;
+                    *p3 -= d;
                 }
             }
         }
