@@ -435,22 +435,32 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dpl
 }
 
 /// `m[xi] [rows, n] (+)= a[xi] [rows, k] x b[xi] [k, n]` for the 16 positions, contiguous.
+/// Products with b as it lies read it in place (it is wide, k is short, and each is used
+/// once: packing it would copy all of it).
 #[allow(clippy::too_many_arguments)]
 fn batched(rows: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, a: &[f32], ta: bool, b: &[f32], tb: bool) {
     let (sa, sb, sd) = (rows * k, k * n, rows * n);
     for xi in 0..16 {
-        super::matmul::gemm_serial(
-            rows,
-            n,
-            k,
-            &a[xi * sa..(xi + 1) * sa],
-            ta,
-            &b[xi * sb..(xi + 1) * sb],
-            tb,
-            &mut dst[xi * sd..(xi + 1) * sd],
-            accumulate,
-        );
+        let (a, b, dst) = (&a[xi * sa..(xi + 1) * sa], &b[xi * sb..(xi + 1) * sb], &mut dst[xi * sd..(xi + 1) * sd]);
+        if !ta && !tb {
+            super::packed_gemm::gemm_in_place(rows, n, k, a, b, dst, accumulate);
+        } else {
+            super::matmul::gemm_serial(rows, n, k, a, ta, b, tb, dst, accumulate);
+        }
     }
+}
+
+/// `U[xi]^T` for every position: [16][O][C] -> [16][C][O].
+fn transpose_positions(u: &[f32], o: usize, c: usize) -> Vec<f32> {
+    let mut ut = vec![0.0; u.len()];
+    for (src, dst) in u.chunks_exact(o * c).zip(ut.chunks_exact_mut(o * c)) {
+        for (r, row) in src.chunks_exact(c).enumerate() {
+            for (j, &value) in row.iter().enumerate() {
+                dst[j * o + r] = value;
+            }
+        }
+    }
+    ut
 }
 
 /// Forward: x [N, C, H, W], w [O, C, 3, 3], bias [O] -> out [N, O, OH, OW].
@@ -489,6 +499,7 @@ pub fn backward(
 ) -> (Option<Vec<f32>>, Vec<f32>, Option<Vec<f32>>) {
     let t = Tiles::new(g);
     let u = weight_transform(w, g.o, g.c);
+    let ut = if need_dx { transpose_positions(&u, g.o, g.c) } else { Vec::new() };
     let (chw, ohw, hw) = (g.c * g.h * g.w, g.oh * g.ow, g.h * g.w);
     let usize_ = 16 * g.o * g.c;
     let per = chunk_len(g.n);
@@ -519,7 +530,7 @@ pub fn backward(
             batched(g.o, g.c, n, &mut du, true, &dm[..16 * g.o * n], false, &v[..16 * g.c * n], true);
             if let Some(dx) = dx.as_deref_mut() {
                 // dV[xi] [C, n] = U[xi]^T [C, O] x dM[xi] [O, n], into V's buffer.
-                batched(g.c, n, g.o, &mut v[..16 * g.c * n], false, &u, true, &dm[..16 * g.o * n], false);
+                batched(g.c, n, g.o, &mut v[..16 * g.c * n], false, &ut, false, &dm[..16 * g.o * n], false);
                 input_transform_backward(g, &t, &v, s, &mut dplanes, &mut rows);
                 let stride = t.group * t.plane();
                 for i in 0..s {

@@ -5,8 +5,12 @@
 //! Why: a general GEMM repacks B on every call. For an LSTM step ([64, 128] x [128, 512] per
 //! replica) that repacking took a quarter of the product's time. Packed once per sequence,
 //! each panel (k x 32 floats, contiguous) is streamed from cache by an AVX-512 micro-kernel
-//! that keeps a 12 x 32 block of C in 24 registers. Builds without AVX-512 fall back to the
+//! that keeps a 6 x 64 block of C in 24 registers. Builds without AVX-512 fall back to the
 //! general GEMM on the plain matrix.
+//!
+//! [`gemm_in_place`] runs the same micro-kernel on a B read where it lies: for products with
+//! a short inner dimension and a wide B used once (Winograd's transformed tiles, [C, tiles]),
+//! where packing would copy all of B for a handful of multiply-adds per element.
 
 use super::matmul::gemm_serial;
 
@@ -68,68 +72,115 @@ impl PackedRhs {
         }
         #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
         for (p, panel) in self.data.chunks_exact(k * PANEL).enumerate() {
-            let (col, cols) = (p * PANEL, PANEL.min(n - p * PANEL));
-            let mut row = 0;
-            while row < m {
-                let rows = ROWS.min(m - row);
-                let (a, c) = (&a[row * k..], &mut c[row * n + col..]);
-                // SAFETY: a holds `rows` rows of k values; c holds `rows` rows of stride n
-                // with `cols` values each from its start (checked by the asserts above);
-                // the panel holds k x 32 values.
-                unsafe {
-                    match rows {
-                        6 => avx512::block::<6>(k, a, panel, c, n, cols),
-                        5 => avx512::block::<5>(k, a, panel, c, n, cols),
-                        4 => avx512::block::<4>(k, a, panel, c, n, cols),
-                        3 => avx512::block::<3>(k, a, panel, c, n, cols),
-                        2 => avx512::block::<2>(k, a, panel, c, n, cols),
-                        _ => avx512::block::<1>(k, a, panel, c, n, cols),
-                    }
-                }
-                row += rows;
-            }
+            let col = p * PANEL;
+            // SAFETY: the panel holds k rows of PANEL values; a and c as asserted above.
+            unsafe { avx512::column_block(m, k, a, k, panel, PANEL, &mut c[col..], n, PANEL.min(n - col), true) };
         }
+    }
+}
+
+/// `c [m, n] (+)= a [m, k] x b [k, n]` (all row-major, on the calling thread), with b read in
+/// place rather than packed (see the module notes).
+pub fn gemm_in_place(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+    assert!(
+        a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
+        "packed_gemm: operands too short for m = {m}, k = {k}, n = {n}"
+    );
+    if !SIMD || m == 0 || n == 0 || k == 0 {
+        gemm_serial(m, n, k, a, false, b, false, c, accumulate);
+        return;
+    }
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    for col in (0..n).step_by(PANEL) {
+        // SAFETY: b's rows hold n values from column `col` on (at least `cols`), as asserted.
+        unsafe { avx512::column_block(m, k, a, k, &b[col..], n, &mut c[col..], n, PANEL.min(n - col), accumulate) };
     }
 }
 
 #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
 mod avx512 {
-    use super::PANEL;
     use std::arch::x86_64::*;
 
-    /// `c[r][0..cols] += sum_t a[r][t] * panel[t][0..cols]` for R rows (c's rows `ldc` apart).
+    /// One column block (`cols` <= 64 columns) of `c [m, ..] (+)= a [m, k] x b [k, ..]`, in
+    /// register blocks of up to 6 rows. Rows of a, b and c are `lda`, `ldb`, `ldc` apart.
     ///
     /// # Safety
-    /// `a` holds R rows of k values, `panel` k x 32 values, and `c` R rows of `ldc` floats
-    /// with at least `cols` (<= 32) valid from each row's start.
+    /// a holds m rows of k values, b k rows and c m rows of at least `cols` values each.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn column_block(
+        m: usize,
+        k: usize,
+        a: &[f32],
+        lda: usize,
+        b: &[f32],
+        ldb: usize,
+        c: &mut [f32],
+        ldc: usize,
+        cols: usize,
+        accumulate: bool,
+    ) {
+        let mut row = 0;
+        while row < m {
+            let rows = super::ROWS.min(m - row);
+            let (a, c) = (&a[row * lda..], &mut c[row * ldc..]);
+            // SAFETY: forwarded to the caller's contract, for rows row..row + rows.
+            unsafe {
+                match rows {
+                    6 => block::<6>(k, a, lda, b, ldb, c, ldc, cols, accumulate),
+                    5 => block::<5>(k, a, lda, b, ldb, c, ldc, cols, accumulate),
+                    4 => block::<4>(k, a, lda, b, ldb, c, ldc, cols, accumulate),
+                    3 => block::<3>(k, a, lda, b, ldb, c, ldc, cols, accumulate),
+                    2 => block::<2>(k, a, lda, b, ldb, c, ldc, cols, accumulate),
+                    _ => block::<1>(k, a, lda, b, ldb, c, ldc, cols, accumulate),
+                }
+            }
+            row += rows;
+        }
+    }
+
+    /// `c[r][0..cols] (+)= sum_t a[r][t] * b[t][0..cols]` for R rows.
+    ///
+    /// # Safety
+    /// As [`column_block`] with m = R.
     #[inline(always)]
-    #[allow(clippy::needless_range_loop)] // r indexes two register arrays and a's rows together
-    pub(super) unsafe fn block<const R: usize>(k: usize, a: &[f32], panel: &[f32], c: &mut [f32], ldc: usize, cols: usize) {
+    #[allow(clippy::needless_range_loop, clippy::too_many_arguments)] // r and v index register arrays together
+    unsafe fn block<const R: usize>(
+        k: usize,
+        a: &[f32],
+        lda: usize,
+        b: &[f32],
+        ldb: usize,
+        c: &mut [f32],
+        ldc: usize,
+        cols: usize,
+        accumulate: bool,
+    ) {
         const V: usize = super::VECTORS;
         // SAFETY: bounds per the function's contract; masked loads and stores touch only
         // the `cols` valid columns.
         unsafe {
-            let (ap, bp, cp) = (a.as_ptr(), panel.as_ptr(), c.as_mut_ptr());
+            let (ap, bp, cp) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+            let masks: [__mmask16; V] = std::array::from_fn(|v| {
+                let valid = cols.saturating_sub(16 * v).min(16);
+                ((1u32 << valid) - 1) as __mmask16
+            });
             let mut acc = [[_mm512_setzero_ps(); V]; R];
             for t in 0..k {
-                let b: [__m512; V] = std::array::from_fn(|v| _mm512_loadu_ps(bp.add(t * PANEL + 16 * v)));
+                let row = bp.add(t * ldb);
+                let b: [__m512; V] = std::array::from_fn(|v| _mm512_maskz_loadu_ps(masks[v], row.add(16 * v)));
                 for r in 0..R {
-                    let av = _mm512_set1_ps(*ap.add(r * k + t));
+                    let av = _mm512_set1_ps(*ap.add(r * lda + t));
                     for v in 0..V {
                         acc[r][v] = _mm512_fmadd_ps(av, b[v], acc[r][v]);
                     }
                 }
             }
-            let masks: [__mmask16; V] = std::array::from_fn(|v| {
-                let valid = cols.saturating_sub(16 * v).min(16);
-                ((1u32 << valid) - 1) as __mmask16
-            });
             for r in 0..R {
                 let row = cp.add(r * ldc);
                 for v in 0..V {
                     let at = row.add(16 * v);
-                    let old = _mm512_maskz_loadu_ps(masks[v], at);
-                    _mm512_mask_storeu_ps(at, masks[v], _mm512_add_ps(old, acc[r][v]));
+                    let sum = if accumulate { _mm512_add_ps(_mm512_maskz_loadu_ps(masks[v], at), acc[r][v]) } else { acc[r][v] };
+                    _mm512_mask_storeu_ps(at, masks[v], sum);
                 }
             }
         }
@@ -158,6 +209,25 @@ mod tests {
                 packed.mul_acc(m, &a, &mut c);
                 for (i, (got, want)) in c.iter().zip(&expected).enumerate() {
                     assert!((got - want).abs() <= 1e-4 * (1.0 + want.abs()), "{how} {m}x{k}x{n} at {i}: {got} vs {want}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn in_place_product_matches_the_reference_with_and_without_accumulating() {
+        for &(m, k, n) in &[(1, 1, 1), (7, 16, 70), (16, 16, 420), (13, 5, 64), (6, 33, 129)] {
+            let (a, b, c0) = (values(m * k, 6), values(k * n, 7), values(m * n, 8));
+            let product = matmul_reference(&a, &b, m, k, n);
+            for accumulate in [false, true] {
+                let mut c = c0.clone();
+                gemm_in_place(m, n, k, &a, &b, &mut c, accumulate);
+                for (i, got) in c.iter().enumerate() {
+                    let want = product[i] + if accumulate { c0[i] } else { 0.0 };
+                    assert!(
+                        (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                        "{m}x{k}x{n} acc {accumulate} at {i}: {got} vs {want}"
+                    );
                 }
             }
         }
