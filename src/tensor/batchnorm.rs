@@ -53,87 +53,110 @@ fn parallel(numel: usize) -> bool {
     numel >= ELEMENTWISE_PARALLEL_MIN && threads() > 1
 }
 
-/// Per-channel pair of sums over a `[N, C, S]` layout. `block(ch, range)` sums one block of
-/// a channel's row (f32, vectorizable); blocks are folded into f64 so long channels
-/// (`M` in the millions) keep their precision.
-fn per_channel<F>(n: usize, c: usize, s: usize, block: F) -> Vec<[f64; 2]>
+/// Per-channel pair of sums over a `[N, C, S]` layout. `add(ch, range, sums)` adds one
+/// piece of a channel's row (at most BLOCK values) to the channel's lane sums, which fold
+/// into f64 every BLOCK values, so long channels (`M` in the millions) keep their precision
+/// while rows shorter than BLOCK (7x7 maps: 49 values) share one set of lanes.
+fn per_channel<F>(n: usize, c: usize, s: usize, add: F) -> Vec<[f64; 2]>
 where
-    F: Fn(usize, std::ops::Range<usize>) -> [f32; 2] + Sync,
+    F: Fn(usize, std::ops::Range<usize>, &mut LaneSums) + Sync,
 {
     if s == 1 {
         // [N, C]: channels are adjacent; walk rows to stay contiguous.
-        let mut acc = vec![[0f64; 2]; c];
+        let mut acc: Vec<LaneSums> = (0..c).map(|_| LaneSums::default()).collect();
         for i in 0..n {
             for (ch, a) in acc.iter_mut().enumerate() {
-                let r = block(ch, i * c + ch..i * c + ch + 1);
-                a[0] += r[0] as f64;
-                a[1] += r[1] as f64;
+                add(ch, i * c + ch..i * c + ch + 1, a);
             }
         }
-        return acc;
+        return acc.into_iter().map(LaneSums::finish).collect();
     }
     let one = |ch: usize| {
-        let mut a = [0f64; 2];
+        let mut a = LaneSums::default();
         for i in 0..n {
             let row = (i * c + ch) * s;
             for b in (0..s).step_by(BLOCK) {
-                let r = block(ch, row + b..row + (b + BLOCK).min(s));
-                a[0] += r[0] as f64;
-                a[1] += r[1] as f64;
+                add(ch, row + b..row + (b + BLOCK).min(s), &mut a);
             }
         }
-        a
+        a.finish()
     };
     if parallel(n * c * s) && c > 1 { (0..c).into_par_iter().map(one).collect() } else { (0..c).map(one).collect() }
 }
 
-/// Lanes of the partial sums below: one 512-bit vector, so the compiler keeps them in a
-/// register and the sums vectorize.
+/// Lanes of the partial sums: one 512-bit vector, so the compiler keeps them in a register
+/// and the sums vectorize.
 const LANES: usize = 16;
 
-/// `(sum(x - k), sum((x - k)^2))` with independent per-lane accumulators (so the compiler
-/// vectorizes). Shifting by a sample of the channel, `k`, avoids the cancellation that
-/// makes `E[x^2] - E[x]^2` useless when `|mean| >> std`.
-#[inline]
-fn shifted_sums(x: &[f32], k: f32) -> [f32; 2] {
-    let (mut s, mut q) = ([0f32; LANES], [0f32; LANES]);
-    let full = x.len() / LANES * LANES;
-    for i in (0..full).step_by(LANES) {
-        let ch: &[f32; LANES] = x[i..i + LANES].try_into().expect("a full chunk");
-        for l in 0..LANES {
-            let d = ch[l] - k;
-            s[l] += d;
-            q[l] += d * d;
-        }
-    }
-    let (mut ts, mut tq): (f32, f32) = (s.iter().sum(), q.iter().sum());
-    for &v in &x[full..] {
-        ts += v - k;
-        tq += (v - k) * (v - k);
-    }
-    [ts, tq]
+/// Two running sums of one channel: LANES f32 partial sums each (independent, so they
+/// vectorize), folded into f64 totals every BLOCK values.
+#[derive(Default)]
+struct LaneSums {
+    first: [f32; LANES],
+    second: [f32; LANES],
+    pending: usize,
+    total: [f64; 2],
 }
 
-/// `(sum(a), sum(a * b))`, vectorizable like [`shifted_sums`].
-#[inline]
-fn sum_and_dot(a: &[f32], b: &[f32]) -> [f32; 2] {
-    assert_eq!(a.len(), b.len());
-    let (mut s, mut d) = ([0f32; LANES], [0f32; LANES]);
-    let full = a.len() / LANES * LANES;
-    for i in (0..full).step_by(LANES) {
-        let x: &[f32; LANES] = a[i..i + LANES].try_into().expect("a full chunk");
-        let y: &[f32; LANES] = b[i..i + LANES].try_into().expect("a full chunk");
-        for l in 0..LANES {
-            s[l] += x[l];
-            d[l] += x[l] * y[l];
+impl LaneSums {
+    /// Adds `(x - k)` and `(x - k)^2` for every x: shifting by a sample of the channel, `k`,
+    /// avoids the cancellation that makes `E[x^2] - E[x]^2` useless when `|mean| >> std`.
+    #[inline]
+    fn add_shifted(&mut self, x: &[f32], k: f32) {
+        let full = x.len() / LANES * LANES;
+        for i in (0..full).step_by(LANES) {
+            let ch: &[f32; LANES] = x[i..i + LANES].try_into().expect("a full chunk");
+            for l in 0..LANES {
+                let d = ch[l] - k;
+                self.first[l] += d;
+                self.second[l] += d * d;
+            }
+        }
+        for (l, &v) in x[full..].iter().enumerate() {
+            self.first[l] += v - k;
+            self.second[l] += (v - k) * (v - k);
+        }
+        self.count(x.len());
+    }
+
+    /// Adds `a` and `a * b` element by element.
+    #[inline]
+    fn add_dot(&mut self, a: &[f32], b: &[f32]) {
+        assert_eq!(a.len(), b.len());
+        let full = a.len() / LANES * LANES;
+        for i in (0..full).step_by(LANES) {
+            let x: &[f32; LANES] = a[i..i + LANES].try_into().expect("a full chunk");
+            let y: &[f32; LANES] = b[i..i + LANES].try_into().expect("a full chunk");
+            for l in 0..LANES {
+                self.first[l] += x[l];
+                self.second[l] += x[l] * y[l];
+            }
+        }
+        for (l, (x, y)) in a[full..].iter().zip(&b[full..]).enumerate() {
+            self.first[l] += x;
+            self.second[l] += x * y;
+        }
+        self.count(a.len());
+    }
+
+    #[inline]
+    fn count(&mut self, values: usize) {
+        self.pending += values;
+        if self.pending >= BLOCK {
+            self.fold();
         }
     }
-    let (mut ts, mut td): (f32, f32) = (s.iter().sum(), d.iter().sum());
-    for (x, y) in a[full..].iter().zip(&b[full..]) {
-        ts += x;
-        td += x * y;
+
+    fn fold(&mut self) {
+        self.total[0] += self.first.iter().sum::<f32>() as f64;
+        self.total[1] += self.second.iter().sum::<f32>() as f64;
+        (self.first, self.second, self.pending) = ([0.0; LANES], [0.0; LANES], 0);
     }
-    [ts, td]
+
+    fn finish(mut self) -> [f64; 2] {
+        self.fold();
+        self.total
+    }
 }
 
 /// Calls `f(channel, input_offset, out_row, ...)` for every `S`-long row of the outputs,
@@ -187,7 +210,7 @@ pub fn batch_norm_train(x: &Tensor, gamma: &[f32], beta: &[f32], eps: f32) -> Re
     let xd = x.data();
     // Pivot for the shifted sums: the channel's first value.
     let pivot: Vec<f32> = (0..c).map(|ch| xd[ch * s]).collect();
-    let sums = per_channel(n, c, s, |ch, r| shifted_sums(&xd[r], pivot[ch]));
+    let sums = per_channel(n, c, s, |ch, r, acc| acc.add_shifted(&xd[r], pivot[ch]));
     let (mut mean, mut var, mut inv_std) = (vec![0.0; c], vec![0.0; c], vec![0.0; c]);
     for ch in 0..c {
         let (d, q) = (sums[ch][0] / m as f64, sums[ch][1] / m as f64);
@@ -244,7 +267,7 @@ pub fn batch_norm_backward(
     }
     let (n, c, s) = dims("batch_norm backward", dy.shape(), &[gamma, inv_std])?;
     let (g, h) = (dy.data(), xhat.data());
-    let sums = per_channel(n, c, s, |_, r| sum_and_dot(&g[r.clone()], &h[r]));
+    let sums = per_channel(n, c, s, |_, r, acc| acc.add_dot(&g[r.clone()], &h[r]));
     let dbeta: Vec<f32> = sums.iter().map(|p| p[0] as f32).collect();
     let dgamma: Vec<f32> = sums.iter().map(|p| p[1] as f32).collect();
     if !need_dx {
