@@ -98,6 +98,7 @@ struct LaneSums {
     total: [f64; 2],
 }
 
+#[allow(clippy::needless_range_loop)] // l indexes the input chunk and both lane arrays together
 impl LaneSums {
     /// Adds `(x - k)` and `(x - k)^2` for every x: shifting by a sample of the channel, `k`,
     /// avoids the cancellation that makes `E[x^2] - E[x]^2` useless when `|mean| >> std`.
