@@ -225,6 +225,9 @@ fn samples_per_gemm(g: &Conv2dGeom, chunk: usize) -> usize {
 /// stride-1 ones the strip kernels (no im2col matrix), or with fewer than 8 input channels
 /// the direct kernels.
 pub fn conv2d_forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    if super::conv_winograd4::applies(g) {
+        return super::conv_winograd4::forward(g, x, w, bias);
+    }
     if super::conv_winograd::applies(g) {
         return super::conv_winograd::forward(g, x, w, bias);
     }
@@ -299,6 +302,9 @@ pub fn conv2d_backward(
     need_dx: bool,
     need_db: bool,
 ) -> (Option<Vec<f32>>, Vec<f32>, Option<Vec<f32>>) {
+    if super::conv_winograd4::applies(g) {
+        return super::conv_winograd4::backward(g, x, w, dy, need_dx, need_db);
+    }
     if super::conv_winograd::applies(g) {
         return super::conv_winograd::backward(g, x, w, dy, need_dx, need_db);
     }

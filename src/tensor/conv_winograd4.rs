@@ -1,0 +1,691 @@
+//! Winograd convolution F(4x4, 3x3) (Lavin & Gray 2015) for 3x3 stride-1 convolutions:
+//! 36 multiplications per 4x4 output tile instead of 144 (F(2x2, 3x3): 16 per 2x2, i.e. 64
+//! per 4x4), so the tile products do 4x less work than direct convolution and the
+//! transformed data is 2.25 values per output instead of 4.
+//!
+//! Same scheme as [`super::conv_winograd`] (read it first): `m = A^T [(G g G^T) . (B^T d B)] A`
+//! with 6x6 transformed tiles; for each of the 36 positions `xi` a product
+//! `M[xi] [O, tiles] = U[xi] [O, C] x V[xi] [C, tiles]`, and the transposes backward. Tiles
+//! of a row are 4 columns apart; each row of tiles carries one extra (garbage) tile so that
+//! a plane's tiles form a flat array, and the transforms are linear combinations of long,
+//! contiguous rows (one vectorized pass per term). The larger transform constants (1/24 in
+//! G, 8 in A) cost some precision: errors stay within ~1e-4 of the result's scale on the
+//! test shapes.
+
+use super::conv::Conv2dGeom;
+use super::parallel::chunk_len;
+use rayon::prelude::*;
+
+/// Transformed-tile positions.
+const P: usize = 36;
+/// Floats of transformed tiles (input plus output) a group of samples aims at (~1 MiB).
+const GROUP_FLOATS: usize = 256 * 1024;
+
+/// Whether F(4x4, 3x3) handles this convolution: 3x3, stride 1, no dilation, one group,
+/// at least 8 input and output channels, and outputs of at least 16x16. Measured at
+/// resnet20's shapes (batch 64, one thread): 16 channels at 28x28 forward 1,250 -> 1,095 µs
+/// and backward 2,900 -> 2,400 against F(2x2, 3x3), but 32 channels at 14x14 1,057 -> 1,675
+/// forward: small maps have few tiles per row (the transforms' short rows and the garbage
+/// tile dominate), so F(2x2, 3x3) keeps those.
+pub fn applies(g: &Conv2dGeom) -> bool {
+    super::conv_winograd::applies(g) && g.oh >= 16 && g.ow >= 16
+}
+
+/// G (weight transform).
+const G: [[f32; 3]; 6] = [
+    [0.25, 0.0, 0.0],
+    [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
+    [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
+    [1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0],
+    [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0],
+    [0.0, 0.0, 1.0],
+];
+/// Tile grid and padded plane of one convolution (see the module notes).
+#[derive(Clone, Copy, Debug)]
+struct Tiles {
+    /// Tile rows: ceil(OH / 4).
+    th: usize,
+    /// Padded plane: 4 th + 2 rows of 4 te columns (te = ceil(OW / 4) + 1).
+    hp: usize,
+    wp: usize,
+    /// Tiles per sample (th * te).
+    per: usize,
+    /// Samples per group.
+    group: usize,
+}
+
+impl Tiles {
+    fn new(g: &Conv2dGeom) -> Tiles {
+        let (th, te) = (g.oh.div_ceil(4), g.ow.div_ceil(4) + 1);
+        let per = th * te;
+        let group = (GROUP_FLOATS / (P * (g.c + g.o) * per).max(1)).clamp(1, 32);
+        Tiles { th, hp: 4 * th + 2, wp: 4 * te, per, group }
+    }
+    fn plane(&self) -> usize {
+        self.hp * self.wp
+    }
+}
+
+/// Splits a row-transformed plane (tile j's columns at t[4j..4j+4]) into its four column
+/// phases `q[c][j] = t[4j + c]`; `q[c][per]` is zero (the last tile's right neighbour).
+fn phases(t: &[f32], per: usize, q: &mut [Vec<f32>; 4]) {
+    assert!(t.len() >= 4 * per && q.iter().all(|q| q.len() > per));
+    let [q0, q1, q2, q3] = q;
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    // SAFETY: loads are masked to the 4 * per values, stores to the per tiles (checked above).
+    unsafe {
+        use std::arch::x86_64::*;
+        let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+        let mask = |n: usize| ((1u32 << n.min(16)) - 1) as u16;
+        for j in (0..per).step_by(16) {
+            let left = 4 * (per - j);
+            let v: [__m512; 4] = std::array::from_fn(|k| {
+                let m = mask(left.saturating_sub(16 * k));
+                _mm512_maskz_loadu_ps(m, t.as_ptr().add((4 * j + 16 * k).min(t.len())))
+            });
+            let (e01, o01) = (_mm512_permutex2var_ps(v[0], even, v[1]), _mm512_permutex2var_ps(v[0], odd, v[1]));
+            let (e23, o23) = (_mm512_permutex2var_ps(v[2], even, v[3]), _mm512_permutex2var_ps(v[2], odd, v[3]));
+            let m = mask(per - j);
+            _mm512_mask_storeu_ps(q0.as_mut_ptr().add(j), m, _mm512_permutex2var_ps(e01, even, e23));
+            _mm512_mask_storeu_ps(q2.as_mut_ptr().add(j), m, _mm512_permutex2var_ps(e01, odd, e23));
+            _mm512_mask_storeu_ps(q1.as_mut_ptr().add(j), m, _mm512_permutex2var_ps(o01, even, o23));
+            _mm512_mask_storeu_ps(q3.as_mut_ptr().add(j), m, _mm512_permutex2var_ps(o01, odd, o23));
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+    for (j, c) in t[..4 * per].chunks_exact(4).enumerate() {
+        (q0[j], q1[j], q2[j], q3[j]) = (c[0], c[1], c[2], c[3]);
+    }
+    (q0[per], q1[per], q2[per], q3[per]) = (0.0, 0.0, 0.0, 0.0);
+}
+
+/// The inverse of [`phases`]: `t[4j + c] = q[c][j]` for j < per.
+fn interleave4(q: &[Vec<f32>; 4], per: usize, t: &mut [f32]) {
+    assert!(t.len() >= 4 * per && q.iter().all(|q| q.len() >= per));
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    // SAFETY: loads are masked to the per tiles, stores to the 4 * per values.
+    unsafe {
+        use std::arch::x86_64::*;
+        let lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        let hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        let mask = |n: usize| ((1u32 << n.min(16)) - 1) as u16;
+        for j in (0..per).step_by(16) {
+            let m = mask(per - j);
+            let [a, b, c, d] = [0, 1, 2, 3].map(|k| _mm512_maskz_loadu_ps(m, q[k].as_ptr().add(j)));
+            let (ac_lo, ac_hi) = (_mm512_permutex2var_ps(a, lo, c), _mm512_permutex2var_ps(a, hi, c));
+            let (bd_lo, bd_hi) = (_mm512_permutex2var_ps(b, lo, d), _mm512_permutex2var_ps(b, hi, d));
+            let out = [
+                _mm512_permutex2var_ps(ac_lo, lo, bd_lo),
+                _mm512_permutex2var_ps(ac_lo, hi, bd_lo),
+                _mm512_permutex2var_ps(ac_hi, lo, bd_hi),
+                _mm512_permutex2var_ps(ac_hi, hi, bd_hi),
+            ];
+            let left = 4 * (per - j);
+            for (k, v) in out.into_iter().enumerate() {
+                let n = left.saturating_sub(16 * k);
+                if n > 0 {
+                    _mm512_mask_storeu_ps(t.as_mut_ptr().add(4 * j + 16 * k), mask(n), v);
+                }
+            }
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+    for (j, c) in t[..4 * per].chunks_exact_mut(4).enumerate() {
+        (c[0], c[1], c[2], c[3]) = (q[0][j], q[1][j], q[2][j], q[3][j]);
+    }
+}
+
+/// `U[xi][o][c] = (G g G^T)[xi]` for w [O, C, 3, 3] -> [36][O][C].
+#[allow(clippy::needless_range_loop)] // matrix formulas read best with explicit indices
+fn weight_transform(w: &[f32], o: usize, c: usize) -> Vec<f32> {
+    let mut u = vec![0.0f32; P * o * c];
+    for (oc, g) in w.chunks_exact(9).enumerate() {
+        let mut gg = [[0.0f32; 3]; 6]; // G g
+        for i in 0..6 {
+            for j in 0..3 {
+                gg[i][j] = (0..3).map(|k| G[i][k] * g[k * 3 + j]).sum();
+            }
+        }
+        for i in 0..6 {
+            for j in 0..6 {
+                u[(i * 6 + j) * o * c + oc] = (0..3).map(|k| gg[i][k] * G[j][k]).sum();
+            }
+        }
+    }
+    u
+}
+
+/// `dg = G^T dU G` for dU [36][O][C] -> dw [O, C, 3, 3].
+#[allow(clippy::needless_range_loop)]
+fn weight_transform_backward(du: &[f32], o: usize, c: usize) -> Vec<f32> {
+    let mut dw = vec![0.0f32; o * c * 9];
+    for (oc, g) in dw.chunks_exact_mut(9).enumerate() {
+        let d = |i: usize, j: usize| du[(i * 6 + j) * o * c + oc];
+        let mut r = [[0.0f32; 6]; 3]; // G^T dU
+        for a in 0..3 {
+            for j in 0..6 {
+                r[a][j] = (0..6).map(|i| G[i][a] * d(i, j)).sum();
+            }
+        }
+        for a in 0..3 {
+            for b in 0..3 {
+                g[a * 3 + b] = (0..6).map(|j| r[a][j] * G[j][b]).sum();
+            }
+        }
+    }
+    dw
+}
+
+/// Copies `s` samples `[s, C, H, W]` into the zero-bordered planes `[C][s][Hp][Wp]`.
+fn fill_planes(g: &Conv2dGeom, t: &Tiles, x: &[f32], s: usize, planes: &mut [f32]) {
+    let (hw, pl, stride) = (g.h * g.w, t.plane(), t.group * t.plane());
+    for i in 0..s {
+        for c in 0..g.c {
+            let src = &x[(i * g.c + c) * hw..(i * g.c + c + 1) * hw];
+            let base = c * stride + i * pl + g.pad.0 * t.wp + g.pad.2;
+            for (y, row) in src.chunks_exact(g.w).enumerate() {
+                planes[base + y * t.wp..][..g.w].copy_from_slice(row);
+            }
+        }
+    }
+}
+
+/// Per-worker scratch: six rows-of-tiles arrays `[th][wp]`, four column phases `[per + 1]`
+/// and 24 per-tile rows `[per]`.
+struct Scratch {
+    t: [Vec<f32>; 6],
+    q: [Vec<f32>; 4],
+    w: Vec<Vec<f32>>,
+    /// Rows of A dY, [th][wp] each.
+    a: [Vec<f32>; 6],
+}
+
+impl Scratch {
+    fn new(t: &Tiles) -> Scratch {
+        Scratch {
+            t: std::array::from_fn(|_| vec![0.0; t.th * t.wp]),
+            q: std::array::from_fn(|_| vec![0.0; t.per + 1]),
+            w: (0..24).map(|_| vec![0.0; t.per]).collect(),
+            a: std::array::from_fn(|_| vec![0.0; t.th * t.wp]),
+        }
+    }
+}
+
+/// `V[xi][c][tile] = (B^T d B)[xi]` for every tile of `s` samples' planes; V is
+/// `[36][C][s * per]`.
+fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut [f32], sc: &mut Scratch) {
+    let (wp, per, n) = (t.wp, t.per, s * t.per);
+    let ld = g.c * n;
+    for c in 0..g.c {
+        for i in 0..s {
+            let p = &planes[c * t.group * t.plane() + i * t.plane()..][..t.plane()];
+            // rows of B^T d for every tile row: plane rows 4ty..4ty+6
+            for ty in 0..t.th {
+                let r: [&[f32]; 6] = std::array::from_fn(|k| &p[(4 * ty + k) * wp..][..wp]);
+                let [t0, t1, t2, t3, t4, t5] = &mut sc.t;
+                let at = ty * wp..(ty + 1) * wp;
+                bt_rows(
+                    r,
+                    [
+                        &mut t0[at.clone()],
+                        &mut t1[at.clone()],
+                        &mut t2[at.clone()],
+                        &mut t3[at.clone()],
+                        &mut t4[at.clone()],
+                        &mut t5[at],
+                    ],
+                );
+            }
+            // columns: tile j's six columns are q0[j], q1[j], q2[j], q3[j], q0[j+1], q1[j+1]
+            let col = c * n + i * per;
+            for k in 0..6 {
+                phases(&sc.t[k], per, &mut sc.q);
+                let q = &sc.q;
+                let cols: [&[f32]; 6] = [&q[0][..per], &q[1][..per], &q[2][..per], &q[3][..per], &q[0][1..], &q[1][1..]];
+                let (head, tail) = v[(k * 6) * ld + col..].split_at_mut(ld);
+                let (v1, tail) = tail.split_at_mut(ld);
+                let (v2, tail) = tail.split_at_mut(ld);
+                let (v3, tail) = tail.split_at_mut(ld);
+                let (v4, tail) = tail.split_at_mut(ld);
+                bt_rows(
+                    cols,
+                    [&mut head[..per], &mut v1[..per], &mut v2[..per], &mut v3[..per], &mut v4[..per], &mut tail[..per]],
+                );
+            }
+        }
+    }
+}
+
+/// `out[l] = sum_u BT[l][u] x[u]`, element by element over six rows (one fused pass), with
+/// B^T = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+///        [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]].
+#[inline]
+fn bt_rows(x: [&[f32]; 6], mut out: [&mut [f32]; 6]) {
+    let len = out[0].len();
+    assert!(x.iter().all(|r| r.len() >= len) && out.iter().all(|r| r.len() == len));
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    // SAFETY: every access is masked to the len values checked above.
+    unsafe {
+        use std::arch::x86_64::*;
+        let k = |v: f32| _mm512_set1_ps(v);
+        for e in (0..len).step_by(16) {
+            let m = ((1u32 << (len - e).min(16)) - 1) as u16;
+            let [a, b, c, d, f, h] = x.map(|r| _mm512_maskz_loadu_ps(m, r.as_ptr().add(e)));
+            let ptr = out.each_mut().map(|o| o.as_mut_ptr());
+            let st = |o: *mut f32, v: __m512| _mm512_mask_storeu_ps(o.add(e), m, v);
+            st(ptr[0], _mm512_add_ps(_mm512_fmadd_ps(k(4.0), a, _mm512_mul_ps(k(-5.0), c)), f));
+            st(ptr[1], _mm512_add_ps(_mm512_fmadd_ps(k(-4.0), _mm512_add_ps(b, c), d), f));
+            st(ptr[2], _mm512_add_ps(_mm512_fmadd_ps(k(4.0), _mm512_sub_ps(b, c), _mm512_sub_ps(f, d)), _mm512_setzero_ps()));
+            st(ptr[3], _mm512_sub_ps(_mm512_fmadd_ps(k(2.0), _mm512_sub_ps(d, b), f), c));
+            st(ptr[4], _mm512_sub_ps(_mm512_fmadd_ps(k(2.0), _mm512_sub_ps(b, d), f), c));
+            st(ptr[5], _mm512_add_ps(_mm512_fmadd_ps(k(4.0), b, _mm512_mul_ps(k(-5.0), d)), h));
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+    {
+        let [o0, o1, o2, o3, o4, o5] = out;
+        for e in 0..len {
+            let (a, b, c, d, f, h) = (x[0][e], x[1][e], x[2][e], x[3][e], x[4][e], x[5][e]);
+            o0[e] = 4.0 * a - 5.0 * c + f;
+            o1[e] = -4.0 * (b + c) + d + f;
+            o2[e] = 4.0 * (b - c) - d + f;
+            o3[e] = 2.0 * (d - b) - c + f;
+            o4[e] = 2.0 * (b - d) - c + f;
+            o5[e] = 4.0 * b - 5.0 * d + h;
+        }
+    }
+}
+
+/// `out[r] = sum_i AT[r][i] m[i]`, element by element over six rows (one fused pass), with
+/// A^T = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]].
+#[inline]
+fn at_rows(m: [&[f32]; 6], mut out: [&mut [f32]; 4]) {
+    let len = out[0].len();
+    assert!(m.iter().all(|r| r.len() >= len) && out.iter().all(|r| r.len() == len));
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    // SAFETY: every access is masked to the len values checked above.
+    unsafe {
+        use std::arch::x86_64::*;
+        let k = |v: f32| _mm512_set1_ps(v);
+        for e in (0..len).step_by(16) {
+            let mk = ((1u32 << (len - e).min(16)) - 1) as u16;
+            let [a, b, c, d, f, h] = m.map(|r| _mm512_maskz_loadu_ps(mk, r.as_ptr().add(e)));
+            let (s1, d1, s2, d2) = (_mm512_add_ps(b, c), _mm512_sub_ps(b, c), _mm512_add_ps(d, f), _mm512_sub_ps(d, f));
+            let ptr = out.each_mut().map(|o| o.as_mut_ptr());
+            let st = |o: *mut f32, v: __m512| _mm512_mask_storeu_ps(o.add(e), mk, v);
+            st(ptr[0], _mm512_add_ps(_mm512_add_ps(a, s1), s2));
+            st(ptr[1], _mm512_fmadd_ps(k(2.0), d2, d1));
+            st(ptr[2], _mm512_fmadd_ps(k(4.0), s2, s1));
+            st(ptr[3], _mm512_add_ps(_mm512_fmadd_ps(k(8.0), d2, d1), h));
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+    {
+        let [o0, o1, o2, o3] = out;
+        for e in 0..len {
+            let (a, b, c, d, f, h) = (m[0][e], m[1][e], m[2][e], m[3][e], m[4][e], m[5][e]);
+            let (s1, d1, s2, d2) = (b + c, b - c, d + f, d - f);
+            o0[e] = a + s1 + s2;
+            o1[e] = d1 + 2.0 * d2;
+            o2[e] = s1 + 4.0 * s2;
+            o3[e] = d1 + 8.0 * d2 + h;
+        }
+    }
+}
+
+/// `out[i] = sum_r AT[r][i] x[r]` (A times four rows), element by element.
+#[inline]
+fn a_rows(x: [&[f32]; 4], mut out: [&mut [f32]; 6]) {
+    let len = out[0].len();
+    assert!(x.iter().all(|r| r.len() >= len) && out.iter().all(|r| r.len() == len));
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    // SAFETY: every access is masked to the len values checked above.
+    unsafe {
+        use std::arch::x86_64::*;
+        let k = |v: f32| _mm512_set1_ps(v);
+        let ptr = out.each_mut().map(|o| o.as_mut_ptr());
+        for e in (0..len).step_by(16) {
+            let m = ((1u32 << (len - e).min(16)) - 1) as u16;
+            let [a, b, c, d] = x.map(|r| _mm512_maskz_loadu_ps(m, r.as_ptr().add(e)));
+            let st = |o: *mut f32, v: __m512| _mm512_mask_storeu_ps(o.add(e), m, v);
+            let (ac, bd) = (_mm512_add_ps(a, c), _mm512_add_ps(b, d));
+            let (a4c, b4d) = (_mm512_fmadd_ps(k(4.0), c, a), _mm512_fmadd_ps(k(4.0), d, b));
+            st(ptr[0], a);
+            st(ptr[1], _mm512_add_ps(ac, bd));
+            st(ptr[2], _mm512_sub_ps(ac, bd));
+            st(ptr[3], _mm512_fmadd_ps(k(2.0), b4d, a4c));
+            st(ptr[4], _mm512_fnmadd_ps(k(2.0), b4d, a4c));
+            st(ptr[5], d);
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+    {
+        let [o0, o1, o2, o3, o4, o5] = out;
+        for e in 0..len {
+            let (a, b, c, d) = (x[0][e], x[1][e], x[2][e], x[3][e]);
+            o0[e] = a;
+            o1[e] = a + b + c + d;
+            o2[e] = a - b + c - d;
+            o3[e] = a + 2.0 * b + 4.0 * c + 8.0 * d;
+            o4[e] = a - 2.0 * b + 4.0 * c - 8.0 * d;
+            o5[e] = d;
+        }
+    }
+}
+
+/// `out[w] (+)= sum_m BT[m][w] x[m]` (B times six rows), element by element.
+#[inline]
+fn b_rows(x: [&[f32]; 6], mut out: [&mut [f32]; 6], add: bool) {
+    let len = out[0].len();
+    assert!(x.iter().all(|r| r.len() >= len) && out.iter().all(|r| r.len() == len));
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    // SAFETY: every access is masked to the len values checked above.
+    unsafe {
+        use std::arch::x86_64::*;
+        let k = |v: f32| _mm512_set1_ps(v);
+        let ptr = out.each_mut().map(|o| o.as_mut_ptr());
+        for e in (0..len).step_by(16) {
+            let m = ((1u32 << (len - e).min(16)) - 1) as u16;
+            let [x0, x1, x2, x3, x4, x5] = x.map(|r| _mm512_maskz_loadu_ps(m, r.as_ptr().add(e)));
+            let st = |o: *mut f32, v: __m512| {
+                let v = if add { _mm512_add_ps(_mm512_maskz_loadu_ps(m, o.add(e)), v) } else { v };
+                _mm512_mask_storeu_ps(o.add(e), m, v)
+            };
+            let (d12, s12, d34, s34) =
+                (_mm512_sub_ps(x2, x1), _mm512_add_ps(x1, x2), _mm512_sub_ps(x3, x4), _mm512_add_ps(x3, x4));
+            st(ptr[0], _mm512_mul_ps(k(4.0), x0));
+            st(ptr[1], _mm512_fmadd_ps(k(4.0), _mm512_add_ps(d12, x5), _mm512_mul_ps(k(-2.0), d34)));
+            st(ptr[2], _mm512_fmadd_ps(k(-5.0), x0, _mm512_fmadd_ps(k(-4.0), s12, _mm512_sub_ps(_mm512_setzero_ps(), s34))));
+            st(ptr[3], _mm512_fmadd_ps(k(2.0), d34, _mm512_fmadd_ps(k(-5.0), x5, _mm512_sub_ps(_mm512_setzero_ps(), d12))));
+            st(ptr[4], _mm512_add_ps(_mm512_add_ps(x0, s12), s34));
+            st(ptr[5], x5);
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+    for e in 0..len {
+        let (x0, x1, x2, x3, x4, x5) = (x[0][e], x[1][e], x[2][e], x[3][e], x[4][e], x[5][e]);
+        let v = [
+            4.0 * x0,
+            -4.0 * x1 + 4.0 * x2 - 2.0 * x3 + 2.0 * x4 + 4.0 * x5,
+            -5.0 * x0 - 4.0 * x1 - 4.0 * x2 - x3 - x4,
+            x1 - x2 + 2.0 * x3 - 2.0 * x4 - 5.0 * x5,
+            x0 + x1 + x2 + x3 + x4,
+            x5,
+        ];
+        for (o, v) in out.iter_mut().zip(v) {
+            o[e] = if add { o[e] + v } else { v };
+        }
+    }
+}
+
+/// Output tiles `A^T M A` of `s` samples from M `[36][O][s * per]`, plus bias, into
+/// `out` `[s, O, OH, OW]`.
+fn output_transform(g: &Conv2dGeom, t: &Tiles, m: &[f32], s: usize, bias: Option<&[f32]>, out: &mut [f32], sc: &mut Scratch) {
+    let (per, n, wp) = (t.per, s * t.per, t.wp);
+    let (ld, ohw) = (g.o * n, g.oh * g.ow);
+    for o in 0..g.o {
+        let b = bias.map_or(0.0, |b| b[o]);
+        for i in 0..s {
+            let col = o * n + i * per;
+            let mrow = |xi: usize| &m[xi * ld + col..][..per];
+            // rows of A^T M: s[r][j] = sum_i AT[r][i] m[i][j], into w[r * 6 + j]
+            for j in 0..6 {
+                let (w0, rest) = sc.w.split_at_mut(6);
+                let (w1, rest) = rest.split_at_mut(6);
+                let (w2, w3) = rest.split_at_mut(6);
+                at_rows(std::array::from_fn(|ii| mrow(ii * 6 + j)), [&mut w0[j], &mut w1[j], &mut w2[j], &mut w3[j]]);
+            }
+            // columns: y[r][c] = sum_j AT[c][j] s[r][j], interleaved into t[r] (output row 4ty + r)
+            for r in 0..4 {
+                let [q0, q1, q2, q3] = &mut sc.q;
+                at_rows(
+                    std::array::from_fn(|j| &sc.w[r * 6 + j][..]),
+                    [&mut q0[..per], &mut q1[..per], &mut q2[..per], &mut q3[..per]],
+                );
+                interleave4(&sc.q, per, &mut sc.t[r]);
+            }
+            for y in 0..g.oh {
+                let src = &sc.t[y % 4][(y / 4) * wp..][..g.ow];
+                let dst = &mut out[(i * g.o + o) * ohw + y * g.ow..][..g.ow];
+                dst.iter_mut().zip(src).for_each(|(d, v)| *d = v + b);
+            }
+        }
+    }
+}
+
+/// `dM = A dY A^T` for `s` samples' output gradients `[s, O, OH, OW]` into `[36][O][s * per]`
+/// (positions beyond the output, and the garbage tiles, count as zero).
+fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm: &mut [f32], sc: &mut Scratch) {
+    let (per, n, wp) = (t.per, s * t.per, t.wp);
+    let (ld, ohw) = (g.o * n, g.oh * g.ow);
+    for o in 0..g.o {
+        for i in 0..s {
+            // output rows 4ty + r of every tile row, zero-extended, into t[r]
+            for ty in 0..t.th {
+                for r in 0..4 {
+                    let (y, dst) = (4 * ty + r, &mut sc.t[r][ty * wp..(ty + 1) * wp]);
+                    if y < g.oh {
+                        dst[..g.ow].copy_from_slice(&dy[(i * g.o + o) * ohw + y * g.ow..][..g.ow]);
+                        dst[g.ow..].fill(0.0);
+                    } else {
+                        dst.fill(0.0);
+                    }
+                }
+            }
+            let col = o * n + i * per;
+            // rows of A dY: six rows from the four output rows, into t[..6]
+            a_rows(std::array::from_fn(|r| &sc.t[r][..]), sc.a.each_mut().map(|v| &mut v[..]));
+            for ii in 0..6 {
+                phases(&sc.a[ii], per, &mut sc.q);
+                let base = (ii * 6) * ld + col;
+                let (d0, rest) = dm[base..].split_at_mut(ld);
+                let (d1, rest) = rest.split_at_mut(ld);
+                let (d2, rest) = rest.split_at_mut(ld);
+                let (d3, rest) = rest.split_at_mut(ld);
+                let (d4, d5) = rest.split_at_mut(ld);
+                let q = &sc.q;
+                a_rows(
+                    std::array::from_fn(|c| &q[c][..per]),
+                    [&mut d0[..per], &mut d1[..per], &mut d2[..per], &mut d3[..per], &mut d4[..per], &mut d5[..per]],
+                );
+            }
+        }
+    }
+}
+
+/// `dd = B dV B^T` for every tile, added into the planes' gradient `[C][s][Hp][Wp]`
+/// (zeroed here) where tiles overlap; dV is `[36][C][s * per]`.
+fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dplanes: &mut [f32], sc: &mut Scratch) {
+    let (per, n, wp) = (t.per, s * t.per, t.wp);
+    let ld = g.c * n;
+    for c in 0..g.c {
+        for i in 0..s {
+            let col = c * n + i * per;
+            // columns: e[w] = sum_m BT[m][w] dV[l][m] lands on plane column 4x + w; w = 4, 5
+            // overlap the next tile's 0, 1 (garbage tiles have dV = 0, so x - 1 may cross rows)
+            for l in 0..6 {
+                let e = &mut sc.w[..6];
+                {
+                    let [e0, e1, e2, e3, e4, e5] = e else { unreachable!() };
+                    b_rows(
+                        std::array::from_fn(|mm| &dv[(l * 6 + mm) * ld + col..][..per]),
+                        [&mut e0[..], &mut e1[..], &mut e2[..], &mut e3[..], &mut e4[..], &mut e5[..]],
+                        false,
+                    );
+                }
+                let [q0, q1, q2, q3] = &mut sc.q;
+                q0[0] = e[0][0];
+                q1[0] = e[1][0];
+                for x in 1..per {
+                    q0[x] = e[0][x] + e[4][x - 1];
+                    q1[x] = e[1][x] + e[5][x - 1];
+                }
+                q2[..per].copy_from_slice(&e[2]);
+                q3[..per].copy_from_slice(&e[3]);
+                interleave4(&sc.q, per, &mut sc.t[l]);
+            }
+            // rows: plane row 4ty + u += sum_l BT[l][u] t[l] (rows 4, 5 overlap the next tile row)
+            let p = &mut dplanes[c * t.group * t.plane() + i * t.plane()..][..t.plane()];
+            p.fill(0.0);
+            for ty in 0..t.th {
+                let rows = &mut p[4 * ty * wp..(4 * ty + 6) * wp];
+                let (r0, rest) = rows.split_at_mut(wp);
+                let (r1, rest) = rest.split_at_mut(wp);
+                let (r2, rest) = rest.split_at_mut(wp);
+                let (r3, rest) = rest.split_at_mut(wp);
+                let (r4, r5) = rest.split_at_mut(wp);
+                b_rows(std::array::from_fn(|l| &sc.t[l][ty * wp..(ty + 1) * wp]), [r0, r1, r2, r3, r4, r5], true);
+            }
+        }
+    }
+}
+
+/// `m[xi] [rows, n] (+)= a[xi] [rows, k] x b[xi] [k, n]` for the 36 positions, contiguous.
+/// Products with b as it lies read it in place (it is wide, k is short, and each is used
+/// once: packing it would copy all of it).
+#[allow(clippy::too_many_arguments)]
+fn batched(rows: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, a: &[f32], ta: bool, b: &[f32], tb: bool) {
+    let (sa, sb, sd) = (rows * k, k * n, rows * n);
+    for xi in 0..P {
+        let (a, b, dst) = (&a[xi * sa..(xi + 1) * sa], &b[xi * sb..(xi + 1) * sb], &mut dst[xi * sd..(xi + 1) * sd]);
+        if !ta && !tb {
+            super::packed_gemm::gemm_in_place(rows, n, k, a, b, dst, accumulate);
+        } else {
+            super::matmul::gemm_serial(rows, n, k, a, ta, b, tb, dst, accumulate);
+        }
+    }
+}
+
+/// `U[xi]^T` for every position: [36][O][C] -> [36][C][O].
+fn transpose_positions(u: &[f32], o: usize, c: usize) -> Vec<f32> {
+    let mut ut = vec![0.0; u.len()];
+    for (src, dst) in u.chunks_exact(o * c).zip(ut.chunks_exact_mut(o * c)) {
+        for (r, row) in src.chunks_exact(c).enumerate() {
+            for (j, &value) in row.iter().enumerate() {
+                dst[j * o + r] = value;
+            }
+        }
+    }
+    ut
+}
+
+/// Forward: x [N, C, H, W], w [O, C, 3, 3], bias [O] -> out [N, O, OH, OW].
+pub fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    let t = Tiles::new(g);
+    let u = weight_transform(w, g.o, g.c);
+    let (chw, ohw) = (g.c * g.h * g.w, g.oh * g.ow);
+    let mut out = vec![0.0; g.n * g.o * ohw];
+    let per = chunk_len(g.n);
+    out.par_chunks_mut(per * g.o * ohw).zip(x.par_chunks(per * chw)).for_each(|(out, x)| {
+        let mut planes = vec![0.0f32; g.c * t.group * t.plane()];
+        let mut v = vec![0.0f32; P * g.c * t.group * t.per];
+        let mut m = vec![0.0f32; P * g.o * t.group * t.per];
+        let mut rows = Scratch::new(&t);
+        let samples = x.len() / chw;
+        for first in (0..samples).step_by(t.group) {
+            let s = t.group.min(samples - first);
+            let n = s * t.per;
+            fill_planes(g, &t, &x[first * chw..(first + s) * chw], s, &mut planes);
+            input_transform(g, &t, &planes, s, &mut v, &mut rows);
+            batched(g.o, n, g.c, &mut m[..P * g.o * n], false, &u, false, &v[..P * g.c * n], false);
+            output_transform(g, &t, &m, s, bias, &mut out[first * g.o * ohw..(first + s) * g.o * ohw], &mut rows);
+        }
+    });
+    out
+}
+
+/// Backward: from dy [N, O, OH, OW] compute dx (if `need_dx`), dw and db (if `need_db`).
+pub fn backward(
+    g: &Conv2dGeom,
+    x: &[f32],
+    w: &[f32],
+    dy: &[f32],
+    need_dx: bool,
+    need_db: bool,
+) -> (Option<Vec<f32>>, Vec<f32>, Option<Vec<f32>>) {
+    let t = Tiles::new(g);
+    let u = weight_transform(w, g.o, g.c);
+    let ut = if need_dx { transpose_positions(&u, g.o, g.c) } else { Vec::new() };
+    let (chw, ohw, hw) = (g.c * g.h * g.w, g.oh * g.ow, g.h * g.w);
+    let usize_ = P * g.o * g.c;
+    let per = chunk_len(g.n);
+    let mut dx = if need_dx { vec![0.0; g.n * chw] } else { Vec::new() };
+    let work = |x: &[f32], dy: &[f32], mut dx: Option<&mut [f32]>| -> (Vec<f32>, Vec<f32>) {
+        let mut du = vec![0.0f32; usize_];
+        let mut db = vec![0.0f32; if need_db { g.o } else { 0 }];
+        let mut planes = vec![0.0f32; g.c * t.group * t.plane()];
+        // input gradients get planes of their own, so the input planes keep their zero border
+        let mut dplanes = if need_dx { vec![0.0f32; planes.len()] } else { Vec::new() };
+        let mut v = vec![0.0f32; P * g.c * t.group * t.per];
+        let mut dm = vec![0.0f32; P * g.o * t.group * t.per];
+        let mut rows = Scratch::new(&t);
+        let samples = x.len() / chw;
+        for first in (0..samples).step_by(t.group) {
+            let s = t.group.min(samples - first);
+            let n = s * t.per;
+            let dys = &dy[first * g.o * ohw..(first + s) * g.o * ohw];
+            if need_db {
+                for (k, row) in dys.chunks_exact(ohw).enumerate() {
+                    db[k % g.o] += row.iter().sum::<f32>();
+                }
+            }
+            fill_planes(g, &t, &x[first * chw..(first + s) * chw], s, &mut planes);
+            input_transform(g, &t, &planes, s, &mut v, &mut rows);
+            output_transform_backward(g, &t, dys, s, &mut dm, &mut rows);
+            // dU[xi] [O, C] += dM[xi] [O, n] x V[xi]^T [n, C]
+            batched(g.o, g.c, n, &mut du, true, &dm[..P * g.o * n], false, &v[..P * g.c * n], true);
+            if let Some(dx) = dx.as_deref_mut() {
+                // dV[xi] [C, n] = U[xi]^T [C, O] x dM[xi] [O, n], into V's buffer.
+                batched(g.c, n, g.o, &mut v[..P * g.c * n], false, &ut, false, &dm[..P * g.o * n], false);
+                input_transform_backward(g, &t, &v, s, &mut dplanes, &mut rows);
+                let stride = t.group * t.plane();
+                for i in 0..s {
+                    for c in 0..g.c {
+                        let dst = &mut dx[((first + i) * g.c + c) * hw..][..hw];
+                        let base = c * stride + i * t.plane() + g.pad.0 * t.wp + g.pad.2;
+                        for (y, row) in dst.chunks_exact_mut(g.w).enumerate() {
+                            row.copy_from_slice(&dplanes[base + y * t.wp..][..g.w]);
+                        }
+                    }
+                }
+            }
+        }
+        (du, db)
+    };
+    let sum = |mut a: (Vec<f32>, Vec<f32>), b: (Vec<f32>, Vec<f32>)| {
+        a.0.iter_mut().zip(&b.0).for_each(|(x, y)| *x += y);
+        a.1.iter_mut().zip(&b.1).for_each(|(x, y)| *x += y);
+        a
+    };
+    let zero = || (vec![0.0; usize_], vec![0.0; if need_db { g.o } else { 0 }]);
+    let (du, db) = if need_dx {
+        dx.par_chunks_mut(per * chw)
+            .zip(x.par_chunks(per * chw).zip(dy.par_chunks(per * g.o * ohw)))
+            .map(|(dx, (x, dy))| work(x, dy, Some(dx)))
+            .reduce(zero, sum)
+    } else {
+        x.par_chunks(per * chw).zip(dy.par_chunks(per * g.o * ohw)).map(|(x, dy)| work(x, dy, None)).reduce(zero, sum)
+    };
+    (need_dx.then_some(dx), weight_transform_backward(&du, g.o, g.c), need_db.then_some(db))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::conv::kernel_check::assert_matches_reference;
+    use super::*;
+
+    #[test]
+    fn matches_the_reference_and_the_im2col_backward() {
+        // ResNet shapes (sizes not multiples of 4), asymmetric and no padding, partial groups.
+        let cases = [
+            ([3, 16, 16, 16], [16, 16, 3, 3], (1, 1, 1, 1)),
+            ([3, 8, 17, 18], [8, 8, 3, 3], (1, 1, 1, 1)),
+            ([40, 8, 16, 19], [9, 8, 3, 3], (1, 1, 1, 1)),
+            ([2, 9, 18, 17], [8, 9, 3, 3], (0, 1, 2, 0)),
+            ([3, 8, 19, 21], [10, 8, 3, 3], (0, 0, 0, 0)),
+            ([2, 16, 28, 28], [16, 16, 3, 3], (1, 1, 1, 1)),
+        ];
+        assert_matches_reference(12, &cases, applies, forward, backward, |r| 2e-4 * (1.0 + r.abs()));
+    }
+}
