@@ -28,31 +28,96 @@ pub fn applies(g: &Conv2dGeom) -> bool {
     g.kh == 3 && g.kw == 3 && g.stride == (1, 1) && g.dilation == (1, 1) && g.groups == 1 && g.c >= 8 && g.o >= 8
 }
 
-/// Tile grid and padded plane of one convolution. Each row of tiles carries one extra
-/// (garbage) tile, so that the tiles of a plane are a flat array whose neighbours along a
-/// row are neighbours in memory: every transform is then a few long, vectorizable loops.
+/// Tile grid and padded plane of one convolution (shared by F(2x2, 3x3) and F(4x4, 3x3)).
+/// Each row of tiles carries one extra (garbage) tile, so that the tiles of a plane are a
+/// flat array whose neighbours along a row are neighbours in memory: every transform is then
+/// a few long, vectorizable loops.
 #[derive(Clone, Copy, Debug)]
-struct Tiles {
-    /// Tile rows: ceil(OH / 2).
-    th: usize,
-    /// Padded plane: 2 th + 2 rows of 2 te columns (input at offset (top, left)).
-    hp: usize,
-    wp: usize,
+pub(super) struct Tiles {
+    /// Tile rows: ceil(OH / m) for m x m output tiles.
+    pub(super) th: usize,
+    /// Padded plane: m th + 2 rows of m te columns (input at offset (top, left)), te =
+    /// ceil(OW / m) + 1 tiles per row.
+    pub(super) hp: usize,
+    pub(super) wp: usize,
     /// Tiles per sample (th * te).
-    per: usize,
+    pub(super) per: usize,
     /// Samples per group.
-    group: usize,
+    pub(super) group: usize,
 }
 
 impl Tiles {
-    fn new(g: &Conv2dGeom) -> Tiles {
-        let (th, te) = (g.oh.div_ceil(2), g.ow.div_ceil(2) + 1);
+    fn new(g: &Conv2dGeom, tile: usize, positions: usize) -> Tiles {
+        let (th, te) = (g.oh.div_ceil(tile), g.ow.div_ceil(tile) + 1);
         let per = th * te;
-        let group = (GROUP_FLOATS / (16 * (g.c + g.o) * per).max(1)).clamp(1, 32);
-        Tiles { th, hp: 2 * th + 2, wp: 2 * te, per, group }
+        let group = (GROUP_FLOATS / (positions * (g.c + g.o) * per).max(1)).clamp(1, 32);
+        Tiles { th, hp: tile * th + 2, wp: tile * te, per, group }
     }
-    fn plane(&self) -> usize {
+    pub(super) fn plane(&self) -> usize {
         self.hp * self.wp
+    }
+}
+
+/// One Winograd variant F(m x m, 3x3): its tile and the transforms between planes and the
+/// `[positions][channels][tiles]` arrays the tile products run on. The drivers below
+/// (groups of samples, the products, threads, dx) are shared by both variants.
+pub(super) trait Variant {
+    /// Output tile side m.
+    const TILE: usize;
+    /// Transformed positions, (m + 2)^2.
+    const POSITIONS: usize = (Self::TILE + 2) * (Self::TILE + 2);
+    /// Per-worker scratch rows of the transforms.
+    type Scratch;
+    fn scratch(t: &Tiles) -> Self::Scratch;
+    /// `U = G g G^T` for w [O, C, 3, 3] -> [positions][O][C].
+    fn weight_transform(w: &[f32], o: usize, c: usize) -> Vec<f32>;
+    /// `dg = G^T dU G`, [positions][O][C] -> dw [O, C, 3, 3].
+    fn weight_transform_backward(du: &[f32], o: usize, c: usize) -> Vec<f32>;
+    /// V = B^T d B for `s` samples' planes.
+    fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut [f32], sc: &mut Self::Scratch);
+    /// `A^T M A` plus bias into `out` `[s, O, OH, OW]`.
+    #[allow(clippy::too_many_arguments)]
+    fn output_transform(
+        g: &Conv2dGeom,
+        t: &Tiles,
+        m: &[f32],
+        s: usize,
+        bias: Option<&[f32]>,
+        out: &mut [f32],
+        sc: &mut Self::Scratch,
+    );
+    /// dM = A dY A^T.
+    fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm: &mut [f32], sc: &mut Self::Scratch);
+    /// dd = B dV B^T into the (zeroed here) planes' gradient.
+    fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dplanes: &mut [f32], sc: &mut Self::Scratch);
+}
+
+/// F(2x2, 3x3), this module's transforms.
+struct F2;
+
+impl Variant for F2 {
+    const TILE: usize = 2;
+    type Scratch = Scratch;
+    fn scratch(t: &Tiles) -> Scratch {
+        Scratch::new(t)
+    }
+    fn weight_transform(w: &[f32], o: usize, c: usize) -> Vec<f32> {
+        weight_transform(w, o, c)
+    }
+    fn weight_transform_backward(du: &[f32], o: usize, c: usize) -> Vec<f32> {
+        weight_transform_backward(du, o, c)
+    }
+    fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut [f32], sc: &mut Scratch) {
+        input_transform(g, t, planes, s, v, sc)
+    }
+    fn output_transform(g: &Conv2dGeom, t: &Tiles, m: &[f32], s: usize, bias: Option<&[f32]>, out: &mut [f32], sc: &mut Scratch) {
+        output_transform(g, t, m, s, bias, out, sc)
+    }
+    fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm: &mut [f32], sc: &mut Scratch) {
+        output_transform_backward(g, t, dy, s, dm, sc)
+    }
+    fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dplanes: &mut [f32], sc: &mut Scratch) {
+        input_transform_backward(g, t, dv, s, dplanes, sc)
     }
 }
 
@@ -102,7 +167,7 @@ fn weight_transform_backward(du: &[f32], o: usize, c: usize) -> Vec<f32> {
 }
 
 /// Copies `s` samples `[s, C, H, W]` into the zero-bordered planes `[C][s][Hp][Wp]`.
-fn fill_planes(g: &Conv2dGeom, t: &Tiles, x: &[f32], s: usize, planes: &mut [f32]) {
+pub(super) fn fill_planes(g: &Conv2dGeom, t: &Tiles, x: &[f32], s: usize, planes: &mut [f32]) {
     let (hw, pl, stride) = (g.h * g.w, t.plane(), t.group * t.plane());
     for i in 0..s {
         for c in 0..g.c {
@@ -434,13 +499,20 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dpl
     }
 }
 
-/// `m[xi] [rows, n] (+)= a[xi] [rows, k] x b[xi] [k, n]` for the 16 positions, contiguous.
+/// `m[xi] [rows, n] (+)= a[xi] [rows, k] x b[xi] [k, n]` for every position, contiguous.
 /// Products with b as it lies read it in place (it is wide, k is short, and each is used
 /// once: packing it would copy all of it).
 #[allow(clippy::too_many_arguments)]
-fn batched(rows: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, a: &[f32], ta: bool, b: &[f32], tb: bool) {
+fn batched(
+    positions: usize,
+    (rows, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    accumulate: bool,
+    (a, ta): (&[f32], bool),
+    (b, tb): (&[f32], bool),
+) {
     let (sa, sb, sd) = (rows * k, k * n, rows * n);
-    for xi in 0..16 {
+    for xi in 0..positions {
         let (a, b, dst) = (&a[xi * sa..(xi + 1) * sa], &b[xi * sb..(xi + 1) * sb], &mut dst[xi * sd..(xi + 1) * sd]);
         if !ta && !tb {
             super::packed_gemm::gemm_in_place(rows, n, k, a, b, dst, accumulate);
@@ -450,7 +522,7 @@ fn batched(rows: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, a
     }
 }
 
-/// `U[xi]^T` for every position: [16][O][C] -> [16][C][O].
+/// `U[xi]^T` for every position: [P][O][C] -> [P][C][O].
 fn transpose_positions(u: &[f32], o: usize, c: usize) -> Vec<f32> {
     let mut ut = vec![0.0; u.len()];
     for (src, dst) in u.chunks_exact(o * c).zip(ut.chunks_exact_mut(o * c)) {
@@ -465,27 +537,7 @@ fn transpose_positions(u: &[f32], o: usize, c: usize) -> Vec<f32> {
 
 /// Forward: x [N, C, H, W], w [O, C, 3, 3], bias [O] -> out [N, O, OH, OW].
 pub fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
-    let t = Tiles::new(g);
-    let u = weight_transform(w, g.o, g.c);
-    let (chw, ohw) = (g.c * g.h * g.w, g.oh * g.ow);
-    let mut out = vec![0.0; g.n * g.o * ohw];
-    let per = chunk_len(g.n);
-    out.par_chunks_mut(per * g.o * ohw).zip(x.par_chunks(per * chw)).for_each(|(out, x)| {
-        let mut planes = vec![0.0f32; g.c * t.group * t.plane()];
-        let mut v = vec![0.0f32; 16 * g.c * t.group * t.per];
-        let mut m = vec![0.0f32; 16 * g.o * t.group * t.per];
-        let mut rows = Scratch::new(&t);
-        let samples = x.len() / chw;
-        for first in (0..samples).step_by(t.group) {
-            let s = t.group.min(samples - first);
-            let n = s * t.per;
-            fill_planes(g, &t, &x[first * chw..(first + s) * chw], s, &mut planes);
-            input_transform(g, &t, &planes, s, &mut v, &mut rows);
-            batched(g.o, n, g.c, &mut m[..16 * g.o * n], false, &u, false, &v[..16 * g.c * n], false);
-            output_transform(g, &t, &m, s, bias, &mut out[first * g.o * ohw..(first + s) * g.o * ohw], &mut rows);
-        }
-    });
-    out
+    forward_with::<F2>(g, x, w, bias)
 }
 
 /// Backward: from dy [N, O, OH, OW] compute dx (if `need_dx`), dw and db (if `need_db`).
@@ -497,11 +549,55 @@ pub fn backward(
     need_dx: bool,
     need_db: bool,
 ) -> (Option<Vec<f32>>, Vec<f32>, Option<Vec<f32>>) {
-    let t = Tiles::new(g);
-    let u = weight_transform(w, g.o, g.c);
+    backward_with::<F2>(g, x, w, dy, need_dx, need_db)
+}
+
+/// [`forward`] with the transforms of variant `V`.
+pub(super) fn forward_with<V: Variant>(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    let t = Tiles::new(g, V::TILE, V::POSITIONS);
+    let u = V::weight_transform(w, g.o, g.c);
+    let (chw, ohw) = (g.c * g.h * g.w, g.oh * g.ow);
+    let mut out = vec![0.0; g.n * g.o * ohw];
+    let per = chunk_len(g.n);
+    out.par_chunks_mut(per * g.o * ohw).zip(x.par_chunks(per * chw)).for_each(|(out, x)| {
+        let mut planes = vec![0.0f32; g.c * t.group * t.plane()];
+        let mut v = vec![0.0f32; V::POSITIONS * g.c * t.group * t.per];
+        let mut m = vec![0.0f32; V::POSITIONS * g.o * t.group * t.per];
+        let mut rows = V::scratch(&t);
+        let samples = x.len() / chw;
+        for first in (0..samples).step_by(t.group) {
+            let s = t.group.min(samples - first);
+            let n = s * t.per;
+            fill_planes(g, &t, &x[first * chw..(first + s) * chw], s, &mut planes);
+            V::input_transform(g, &t, &planes, s, &mut v, &mut rows);
+            batched(
+                V::POSITIONS,
+                (g.o, n, g.c),
+                &mut m[..V::POSITIONS * g.o * n],
+                false,
+                (&u, false),
+                (&v[..V::POSITIONS * g.c * n], false),
+            );
+            V::output_transform(g, &t, &m, s, bias, &mut out[first * g.o * ohw..(first + s) * g.o * ohw], &mut rows);
+        }
+    });
+    out
+}
+
+/// [`backward`] with the transforms of variant `V`.
+pub(super) fn backward_with<V: Variant>(
+    g: &Conv2dGeom,
+    x: &[f32],
+    w: &[f32],
+    dy: &[f32],
+    need_dx: bool,
+    need_db: bool,
+) -> (Option<Vec<f32>>, Vec<f32>, Option<Vec<f32>>) {
+    let t = Tiles::new(g, V::TILE, V::POSITIONS);
+    let u = V::weight_transform(w, g.o, g.c);
     let ut = if need_dx { transpose_positions(&u, g.o, g.c) } else { Vec::new() };
     let (chw, ohw, hw) = (g.c * g.h * g.w, g.oh * g.ow, g.h * g.w);
-    let usize_ = 16 * g.o * g.c;
+    let usize_ = V::POSITIONS * g.o * g.c;
     let per = chunk_len(g.n);
     let mut dx = if need_dx { vec![0.0; g.n * chw] } else { Vec::new() };
     let work = |x: &[f32], dy: &[f32], mut dx: Option<&mut [f32]>| -> (Vec<f32>, Vec<f32>) {
@@ -510,9 +606,9 @@ pub fn backward(
         let mut planes = vec![0.0f32; g.c * t.group * t.plane()];
         // input gradients get planes of their own, so the input planes keep their zero border
         let mut dplanes = if need_dx { vec![0.0f32; planes.len()] } else { Vec::new() };
-        let mut v = vec![0.0f32; 16 * g.c * t.group * t.per];
-        let mut dm = vec![0.0f32; 16 * g.o * t.group * t.per];
-        let mut rows = Scratch::new(&t);
+        let mut v = vec![0.0f32; V::POSITIONS * g.c * t.group * t.per];
+        let mut dm = vec![0.0f32; V::POSITIONS * g.o * t.group * t.per];
+        let mut rows = V::scratch(&t);
         let samples = x.len() / chw;
         for first in (0..samples).step_by(t.group) {
             let s = t.group.min(samples - first);
@@ -524,14 +620,28 @@ pub fn backward(
                 }
             }
             fill_planes(g, &t, &x[first * chw..(first + s) * chw], s, &mut planes);
-            input_transform(g, &t, &planes, s, &mut v, &mut rows);
-            output_transform_backward(g, &t, dys, s, &mut dm, &mut rows);
+            V::input_transform(g, &t, &planes, s, &mut v, &mut rows);
+            V::output_transform_backward(g, &t, dys, s, &mut dm, &mut rows);
             // dU[xi] [O, C] += dM[xi] [O, n] x V[xi]^T [n, C]
-            batched(g.o, g.c, n, &mut du, true, &dm[..16 * g.o * n], false, &v[..16 * g.c * n], true);
+            batched(
+                V::POSITIONS,
+                (g.o, g.c, n),
+                &mut du,
+                true,
+                (&dm[..V::POSITIONS * g.o * n], false),
+                (&v[..V::POSITIONS * g.c * n], true),
+            );
             if let Some(dx) = dx.as_deref_mut() {
                 // dV[xi] [C, n] = U[xi]^T [C, O] x dM[xi] [O, n], into V's buffer.
-                batched(g.c, n, g.o, &mut v[..16 * g.c * n], false, &ut, false, &dm[..16 * g.o * n], false);
-                input_transform_backward(g, &t, &v, s, &mut dplanes, &mut rows);
+                batched(
+                    V::POSITIONS,
+                    (g.c, n, g.o),
+                    &mut v[..V::POSITIONS * g.c * n],
+                    false,
+                    (&ut, false),
+                    (&dm[..V::POSITIONS * g.o * n], false),
+                );
+                V::input_transform_backward(g, &t, &v, s, &mut dplanes, &mut rows);
                 let stride = t.group * t.plane();
                 for i in 0..s {
                     for c in 0..g.c {
@@ -560,7 +670,7 @@ pub fn backward(
     } else {
         x.par_chunks(per * chw).zip(dy.par_chunks(per * g.o * ohw)).map(|(x, dy)| work(x, dy, None)).reduce(zero, sum)
     };
-    (need_dx.then_some(dx), weight_transform_backward(&du, g.o, g.c), need_db.then_some(db))
+    (need_dx.then_some(dx), V::weight_transform_backward(&du, g.o, g.c), need_db.then_some(db))
 }
 
 #[cfg(test)]

@@ -13,13 +13,10 @@
 //! test shapes.
 
 use super::conv::Conv2dGeom;
-use super::parallel::chunk_len;
-use rayon::prelude::*;
+use super::conv_winograd::{Tiles, Variant, backward_with, forward_with};
 
 /// Transformed-tile positions.
 const P: usize = 36;
-/// Floats of transformed tiles (input plus output) a group of samples aims at (~1 MiB).
-const GROUP_FLOATS: usize = 256 * 1024;
 
 /// Whether F(4x4, 3x3) handles this convolution: 3x3, stride 1, no dilation, one group,
 /// at least 8 input and output channels, and outputs of at least 16x16. Measured at
@@ -40,32 +37,6 @@ const G: [[f32; 3]; 6] = [
     [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0],
     [0.0, 0.0, 1.0],
 ];
-/// Tile grid and padded plane of one convolution (see the module notes).
-#[derive(Clone, Copy, Debug)]
-struct Tiles {
-    /// Tile rows: ceil(OH / 4).
-    th: usize,
-    /// Padded plane: 4 th + 2 rows of 4 te columns (te = ceil(OW / 4) + 1).
-    hp: usize,
-    wp: usize,
-    /// Tiles per sample (th * te).
-    per: usize,
-    /// Samples per group.
-    group: usize,
-}
-
-impl Tiles {
-    fn new(g: &Conv2dGeom) -> Tiles {
-        let (th, te) = (g.oh.div_ceil(4), g.ow.div_ceil(4) + 1);
-        let per = th * te;
-        let group = (GROUP_FLOATS / (P * (g.c + g.o) * per).max(1)).clamp(1, 32);
-        Tiles { th, hp: 4 * th + 2, wp: 4 * te, per, group }
-    }
-    fn plane(&self) -> usize {
-        self.hp * self.wp
-    }
-}
-
 /// Splits a row-transformed plane (tile j's columns at t[4j..4j+4]) into its four column
 /// phases `q[c][j] = t[4j + c]`; `q[c][per]` is zero (the last tile's right neighbour).
 fn phases(t: &[f32], per: usize, q: &mut [Vec<f32>; 4]) {
@@ -175,20 +146,6 @@ fn weight_transform_backward(du: &[f32], o: usize, c: usize) -> Vec<f32> {
         }
     }
     dw
-}
-
-/// Copies `s` samples `[s, C, H, W]` into the zero-bordered planes `[C][s][Hp][Wp]`.
-fn fill_planes(g: &Conv2dGeom, t: &Tiles, x: &[f32], s: usize, planes: &mut [f32]) {
-    let (hw, pl, stride) = (g.h * g.w, t.plane(), t.group * t.plane());
-    for i in 0..s {
-        for c in 0..g.c {
-            let src = &x[(i * g.c + c) * hw..(i * g.c + c + 1) * hw];
-            let base = c * stride + i * pl + g.pad.0 * t.wp + g.pad.2;
-            for (y, row) in src.chunks_exact(g.w).enumerate() {
-                planes[base + y * t.wp..][..g.w].copy_from_slice(row);
-            }
-        }
-    }
 }
 
 /// Per-worker scratch: six rows-of-tiles arrays `[th][wp]`, four column phases `[per + 1]`
@@ -541,58 +498,38 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dpl
     }
 }
 
-/// `m[xi] [rows, n] (+)= a[xi] [rows, k] x b[xi] [k, n]` for the 36 positions, contiguous.
-/// Products with b as it lies read it in place (it is wide, k is short, and each is used
-/// once: packing it would copy all of it).
-#[allow(clippy::too_many_arguments)]
-fn batched(rows: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, a: &[f32], ta: bool, b: &[f32], tb: bool) {
-    let (sa, sb, sd) = (rows * k, k * n, rows * n);
-    for xi in 0..P {
-        let (a, b, dst) = (&a[xi * sa..(xi + 1) * sa], &b[xi * sb..(xi + 1) * sb], &mut dst[xi * sd..(xi + 1) * sd]);
-        if !ta && !tb {
-            super::packed_gemm::gemm_in_place(rows, n, k, a, b, dst, accumulate);
-        } else {
-            super::matmul::gemm_serial(rows, n, k, a, ta, b, tb, dst, accumulate);
-        }
-    }
-}
+/// F(4x4, 3x3), this module's transforms, run by F(2x2, 3x3)'s drivers.
+struct F4;
 
-/// `U[xi]^T` for every position: [36][O][C] -> [36][C][O].
-fn transpose_positions(u: &[f32], o: usize, c: usize) -> Vec<f32> {
-    let mut ut = vec![0.0; u.len()];
-    for (src, dst) in u.chunks_exact(o * c).zip(ut.chunks_exact_mut(o * c)) {
-        for (r, row) in src.chunks_exact(c).enumerate() {
-            for (j, &value) in row.iter().enumerate() {
-                dst[j * o + r] = value;
-            }
-        }
+impl Variant for F4 {
+    const TILE: usize = 4;
+    type Scratch = Scratch;
+    fn scratch(t: &Tiles) -> Scratch {
+        Scratch::new(t)
     }
-    ut
+    fn weight_transform(w: &[f32], o: usize, c: usize) -> Vec<f32> {
+        weight_transform(w, o, c)
+    }
+    fn weight_transform_backward(du: &[f32], o: usize, c: usize) -> Vec<f32> {
+        weight_transform_backward(du, o, c)
+    }
+    fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut [f32], sc: &mut Scratch) {
+        input_transform(g, t, planes, s, v, sc)
+    }
+    fn output_transform(g: &Conv2dGeom, t: &Tiles, m: &[f32], s: usize, bias: Option<&[f32]>, out: &mut [f32], sc: &mut Scratch) {
+        output_transform(g, t, m, s, bias, out, sc)
+    }
+    fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm: &mut [f32], sc: &mut Scratch) {
+        output_transform_backward(g, t, dy, s, dm, sc)
+    }
+    fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dplanes: &mut [f32], sc: &mut Scratch) {
+        input_transform_backward(g, t, dv, s, dplanes, sc)
+    }
 }
 
 /// Forward: x [N, C, H, W], w [O, C, 3, 3], bias [O] -> out [N, O, OH, OW].
 pub fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
-    let t = Tiles::new(g);
-    let u = weight_transform(w, g.o, g.c);
-    let (chw, ohw) = (g.c * g.h * g.w, g.oh * g.ow);
-    let mut out = vec![0.0; g.n * g.o * ohw];
-    let per = chunk_len(g.n);
-    out.par_chunks_mut(per * g.o * ohw).zip(x.par_chunks(per * chw)).for_each(|(out, x)| {
-        let mut planes = vec![0.0f32; g.c * t.group * t.plane()];
-        let mut v = vec![0.0f32; P * g.c * t.group * t.per];
-        let mut m = vec![0.0f32; P * g.o * t.group * t.per];
-        let mut rows = Scratch::new(&t);
-        let samples = x.len() / chw;
-        for first in (0..samples).step_by(t.group) {
-            let s = t.group.min(samples - first);
-            let n = s * t.per;
-            fill_planes(g, &t, &x[first * chw..(first + s) * chw], s, &mut planes);
-            input_transform(g, &t, &planes, s, &mut v, &mut rows);
-            batched(g.o, n, g.c, &mut m[..P * g.o * n], false, &u, false, &v[..P * g.c * n], false);
-            output_transform(g, &t, &m, s, bias, &mut out[first * g.o * ohw..(first + s) * g.o * ohw], &mut rows);
-        }
-    });
-    out
+    forward_with::<F4>(g, x, w, bias)
 }
 
 /// Backward: from dy [N, O, OH, OW] compute dx (if `need_dx`), dw and db (if `need_db`).
@@ -604,70 +541,7 @@ pub fn backward(
     need_dx: bool,
     need_db: bool,
 ) -> (Option<Vec<f32>>, Vec<f32>, Option<Vec<f32>>) {
-    let t = Tiles::new(g);
-    let u = weight_transform(w, g.o, g.c);
-    let ut = if need_dx { transpose_positions(&u, g.o, g.c) } else { Vec::new() };
-    let (chw, ohw, hw) = (g.c * g.h * g.w, g.oh * g.ow, g.h * g.w);
-    let usize_ = P * g.o * g.c;
-    let per = chunk_len(g.n);
-    let mut dx = if need_dx { vec![0.0; g.n * chw] } else { Vec::new() };
-    let work = |x: &[f32], dy: &[f32], mut dx: Option<&mut [f32]>| -> (Vec<f32>, Vec<f32>) {
-        let mut du = vec![0.0f32; usize_];
-        let mut db = vec![0.0f32; if need_db { g.o } else { 0 }];
-        let mut planes = vec![0.0f32; g.c * t.group * t.plane()];
-        // input gradients get planes of their own, so the input planes keep their zero border
-        let mut dplanes = if need_dx { vec![0.0f32; planes.len()] } else { Vec::new() };
-        let mut v = vec![0.0f32; P * g.c * t.group * t.per];
-        let mut dm = vec![0.0f32; P * g.o * t.group * t.per];
-        let mut rows = Scratch::new(&t);
-        let samples = x.len() / chw;
-        for first in (0..samples).step_by(t.group) {
-            let s = t.group.min(samples - first);
-            let n = s * t.per;
-            let dys = &dy[first * g.o * ohw..(first + s) * g.o * ohw];
-            if need_db {
-                for (k, row) in dys.chunks_exact(ohw).enumerate() {
-                    db[k % g.o] += row.iter().sum::<f32>();
-                }
-            }
-            fill_planes(g, &t, &x[first * chw..(first + s) * chw], s, &mut planes);
-            input_transform(g, &t, &planes, s, &mut v, &mut rows);
-            output_transform_backward(g, &t, dys, s, &mut dm, &mut rows);
-            // dU[xi] [O, C] += dM[xi] [O, n] x V[xi]^T [n, C]
-            batched(g.o, g.c, n, &mut du, true, &dm[..P * g.o * n], false, &v[..P * g.c * n], true);
-            if let Some(dx) = dx.as_deref_mut() {
-                // dV[xi] [C, n] = U[xi]^T [C, O] x dM[xi] [O, n], into V's buffer.
-                batched(g.c, n, g.o, &mut v[..P * g.c * n], false, &ut, false, &dm[..P * g.o * n], false);
-                input_transform_backward(g, &t, &v, s, &mut dplanes, &mut rows);
-                let stride = t.group * t.plane();
-                for i in 0..s {
-                    for c in 0..g.c {
-                        let dst = &mut dx[((first + i) * g.c + c) * hw..][..hw];
-                        let base = c * stride + i * t.plane() + g.pad.0 * t.wp + g.pad.2;
-                        for (y, row) in dst.chunks_exact_mut(g.w).enumerate() {
-                            row.copy_from_slice(&dplanes[base + y * t.wp..][..g.w]);
-                        }
-                    }
-                }
-            }
-        }
-        (du, db)
-    };
-    let sum = |mut a: (Vec<f32>, Vec<f32>), b: (Vec<f32>, Vec<f32>)| {
-        a.0.iter_mut().zip(&b.0).for_each(|(x, y)| *x += y);
-        a.1.iter_mut().zip(&b.1).for_each(|(x, y)| *x += y);
-        a
-    };
-    let zero = || (vec![0.0; usize_], vec![0.0; if need_db { g.o } else { 0 }]);
-    let (du, db) = if need_dx {
-        dx.par_chunks_mut(per * chw)
-            .zip(x.par_chunks(per * chw).zip(dy.par_chunks(per * g.o * ohw)))
-            .map(|(dx, (x, dy))| work(x, dy, Some(dx)))
-            .reduce(zero, sum)
-    } else {
-        x.par_chunks(per * chw).zip(dy.par_chunks(per * g.o * ohw)).map(|(x, dy)| work(x, dy, None)).reduce(zero, sum)
-    };
-    (need_dx.then_some(dx), weight_transform_backward(&du, g.o, g.c), need_db.then_some(db))
+    backward_with::<F4>(g, x, w, dy, need_dx, need_db)
 }
 
 #[cfg(test)]
