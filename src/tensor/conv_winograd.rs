@@ -88,8 +88,8 @@ pub(super) trait Variant {
     );
     /// dM = A dY A^T.
     fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm: &mut [f32], sc: &mut Self::Scratch);
-    /// dd = B dV B^T into the (zeroed here) planes' gradient.
-    fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dplanes: &mut [f32], sc: &mut Self::Scratch);
+    /// dd = B dV B^T, summed where tiles overlap, into `dx` `[s, C, H, W]` (every value written).
+    fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx: &mut [f32], sc: &mut Self::Scratch);
 }
 
 /// F(2x2, 3x3), this module's transforms.
@@ -116,8 +116,8 @@ impl Variant for F2 {
     fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm: &mut [f32], sc: &mut Scratch) {
         output_transform_backward(g, t, dy, s, dm, sc)
     }
-    fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dplanes: &mut [f32], sc: &mut Scratch) {
-        input_transform_backward(g, t, dv, s, dplanes, sc)
+    fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx: &mut [f32], sc: &mut Scratch) {
+        input_transform_backward(g, t, dv, s, dx, sc)
     }
 }
 
@@ -174,10 +174,17 @@ pub(super) fn fill_planes(g: &Conv2dGeom, t: &Tiles, x: &[f32], s: usize, planes
             let src = &x[(i * g.c + c) * hw..(i * g.c + c + 1) * hw];
             let base = c * stride + i * pl + g.pad.0 * t.wp + g.pad.2;
             for (y, row) in src.chunks_exact(g.w).enumerate() {
-                planes[base + y * t.wp..][..g.w].copy_from_slice(row);
+                copy_row(row, &mut planes[base + y * t.wp..][..g.w]);
             }
         }
     }
+}
+
+/// `dst[..src.len()] = src` and zeros after it.
+#[inline]
+pub(super) fn copy_row(src: &[f32], dst: &mut [f32]) {
+    dst[..src.len()].copy_from_slice(src);
+    dst[src.len()..].fill(0.0);
 }
 
 /// Splits `row` into its even and odd elements (`even.len()` pairs).
@@ -248,12 +255,14 @@ struct Scratch {
     t: [Vec<f32>; 4],
     e: [Vec<f32>; 4],
     o: [Vec<f32>; 4],
+    /// A row of zeros `[wp]` (tile rows beyond the grid).
+    zero: Vec<f32>,
 }
 
 impl Scratch {
     fn new(t: &Tiles) -> Scratch {
         let v = |n: usize| std::array::from_fn(|_| vec![0.0f32; n]);
-        Scratch { t: v(t.th * t.wp), e: v(t.per + 1), o: v(t.per + 1) }
+        Scratch { t: v(t.th * t.wp), e: v(t.per + 1), o: v(t.per + 1), zero: vec![0.0; t.wp] }
     }
 }
 
@@ -408,12 +417,8 @@ fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm
             for ty in 0..t.th {
                 for r in 0..2 {
                     let (y, dst) = (2 * ty + r, &mut sc.t[r][ty * wp..(ty + 1) * wp]);
-                    if y < g.oh {
-                        dst[..g.ow].copy_from_slice(&dy[(i * g.o + o) * ohw + y * g.ow..][..g.ow]);
-                        dst[g.ow..].fill(0.0);
-                    } else {
-                        dst.fill(0.0);
-                    }
+                    let src = if y < g.oh { &dy[(i * g.o + o) * ohw + y * g.ow..][..g.ow] } else { &[] };
+                    copy_row(src, dst);
                 }
             }
             for r in 0..2 {
@@ -446,11 +451,11 @@ fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm
     }
 }
 
-/// `dd = B dV B^T` for every tile, added into the planes' gradient `[C][s][Hp][Wp]`
-/// (zeroed here) where tiles overlap; dV is `[16][C][s * per]`.
-fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dplanes: &mut [f32], sc: &mut Scratch) {
+/// `dd = B dV B^T` for every tile, summed where tiles overlap, into `dx` `[s, C, H, W]`
+/// (only the padded plane's interior, which is the input); dV is `[16][C][s * per]`.
+fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx: &mut [f32], sc: &mut Scratch) {
     let (per, n, wp) = (t.per, s * t.per, t.wp);
-    let ld = g.c * n;
+    let (ld, hw, left) = (g.c * n, g.h * g.w, g.pad.2);
     for c in 0..g.c {
         for i in 0..s {
             let col = c * n + i * per;
@@ -474,25 +479,29 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dpl
                 }
                 interleave(e, o, &mut sc.t[k]);
             }
-            // Then rows: tile row ty adds t0 to plane row 2ty, t1 - t2 + t3 to 2ty+1,
-            // -t0 + t1 + t2 to 2ty+2 and -t3 to 2ty+3.
-            let p = &mut dplanes[c * t.group * t.plane() + i * t.plane()..][..t.plane()];
-            p.fill(0.0);
-            let [t0, t1, t2, t3] = &sc.t;
-            for ty in 0..t.th {
-                let r = ty * wp..(ty + 1) * wp;
-                let (a, b, cc, d) = (&t0[r.clone()], &t1[r.clone()], &t2[r.clone()], &t3[r]);
-                let rows = &mut p[2 * ty * wp..(2 * ty + 4) * wp];
-                let (p0, rest) = rows.split_at_mut(wp);
-                let (p1, rest) = rest.split_at_mut(wp);
-                let (p2, p3) = rest.split_at_mut(wp);
-                for ((((p0, p1), p2), p3), (((a, b), cc), d)) in
-                    p0.iter_mut().zip(p1.iter_mut()).zip(p2.iter_mut()).zip(p3.iter_mut()).zip(a.iter().zip(b).zip(cc).zip(d))
-                {
-                    *p0 += a;
-                    *p1 += b - cc + d;
-                    *p2 += -a + b + cc;
-                    *p3 -= d;
+            // Then rows, the same way: tile row y gives plane rows 2y (t0), 2y+1 (t1 - t2 + t3),
+            // 2y+2 (-t0 + t1 + t2) and 2y+3 (-t3), so even plane row 2y is
+            // t0[y] + (-t0 + t1 + t2)[y-1] and odd row 2y+1 (t1 - t2 + t3)[y] - t3[y-1]; rows
+            // outside the tile grid read as zero. Each input row is computed once, in place.
+            let (rows, zero) = (&sc.t, &sc.zero[..g.w]);
+            let at = |k: usize, y: Option<usize>| match y {
+                Some(y) if y < t.th => &rows[k][y * wp + left..][..g.w],
+                _ => zero,
+            };
+            let plane = &mut dx[(i * g.c + c) * hw..][..hw];
+            for (row, dst) in plane.chunks_exact_mut(g.w).enumerate() {
+                let r = row + g.pad.0;
+                let (y, before) = (Some(r / 2), (r / 2).checked_sub(1));
+                if r % 2 == 0 {
+                    let (a, p0, p1, p2) = (at(0, y), at(0, before), at(1, before), at(2, before));
+                    for j in 0..g.w {
+                        dst[j] = a[j] - p0[j] + p1[j] + p2[j];
+                    }
+                } else {
+                    let (a1, a2, a3, p3) = (at(1, y), at(2, y), at(3, y), at(3, before));
+                    for j in 0..g.w {
+                        dst[j] = a1[j] - a2[j] + a3[j] - p3[j];
+                    }
                 }
             }
         }
@@ -596,7 +605,7 @@ pub(super) fn backward_with<V: Variant>(
     let t = Tiles::new(g, V::TILE, V::POSITIONS);
     let u = V::weight_transform(w, g.o, g.c);
     let ut = if need_dx { transpose_positions(&u, g.o, g.c) } else { Vec::new() };
-    let (chw, ohw, hw) = (g.c * g.h * g.w, g.oh * g.ow, g.h * g.w);
+    let (chw, ohw) = (g.c * g.h * g.w, g.oh * g.ow);
     let usize_ = V::POSITIONS * g.o * g.c;
     let per = chunk_len(g.n);
     let mut dx = if need_dx { vec![0.0; g.n * chw] } else { Vec::new() };
@@ -604,8 +613,6 @@ pub(super) fn backward_with<V: Variant>(
         let mut du = vec![0.0f32; usize_];
         let mut db = vec![0.0f32; if need_db { g.o } else { 0 }];
         let mut planes = vec![0.0f32; g.c * t.group * t.plane()];
-        // input gradients get planes of their own, so the input planes keep their zero border
-        let mut dplanes = if need_dx { vec![0.0f32; planes.len()] } else { Vec::new() };
         let mut v = vec![0.0f32; V::POSITIONS * g.c * t.group * t.per];
         let mut dm = vec![0.0f32; V::POSITIONS * g.o * t.group * t.per];
         let mut rows = V::scratch(&t);
@@ -641,17 +648,7 @@ pub(super) fn backward_with<V: Variant>(
                     (&ut, false),
                     (&dm[..V::POSITIONS * g.o * n], false),
                 );
-                V::input_transform_backward(g, &t, &v, s, &mut dplanes, &mut rows);
-                let stride = t.group * t.plane();
-                for i in 0..s {
-                    for c in 0..g.c {
-                        let dst = &mut dx[((first + i) * g.c + c) * hw..][..hw];
-                        let base = c * stride + i * t.plane() + g.pad.0 * t.wp + g.pad.2;
-                        for (y, row) in dst.chunks_exact_mut(g.w).enumerate() {
-                            row.copy_from_slice(&dplanes[base + y * t.wp..][..g.w]);
-                        }
-                    }
-                }
+                V::input_transform_backward(g, &t, &v, s, &mut dx[first * chw..(first + s) * chw], &mut rows);
             }
         }
         (du, db)

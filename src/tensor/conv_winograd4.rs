@@ -13,7 +13,7 @@
 //! test shapes.
 
 use super::conv::Conv2dGeom;
-use super::conv_winograd::{Tiles, Variant, backward_with, forward_with};
+use super::conv_winograd::{Tiles, Variant, backward_with, copy_row, forward_with};
 
 /// Transformed-tile positions.
 const P: usize = 36;
@@ -72,7 +72,7 @@ fn phases(t: &[f32], per: usize, q: &mut [Vec<f32>; 4]) {
 }
 
 /// The inverse of [`phases`]: `t[4j + c] = q[c][j]` for j < per.
-fn interleave4(q: &[Vec<f32>; 4], per: usize, t: &mut [f32]) {
+fn interleave4(q: [&[f32]; 4], per: usize, t: &mut [f32]) {
     assert!(t.len() >= 4 * per && q.iter().all(|q| q.len() >= per));
     #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
     // SAFETY: loads are masked to the per tiles, stores to the 4 * per values.
@@ -148,23 +148,31 @@ fn weight_transform_backward(du: &[f32], o: usize, c: usize) -> Vec<f32> {
     dw
 }
 
-/// Per-worker scratch: six rows-of-tiles arrays `[th][wp]`, four column phases `[per + 1]`
-/// and 24 per-tile rows `[per]`.
+/// Per-worker scratch: six rows-of-tiles arrays `[th][wp]`, four column phases `[per + 1]`,
+/// 24 per-tile rows `[per]`, six more for the input gradient's columns, and its plane.
 struct Scratch {
     t: [Vec<f32>; 6],
     q: [Vec<f32>; 4],
     w: Vec<Vec<f32>>,
     /// Rows of A dY, [th][wp] each.
     a: [Vec<f32>; 6],
+    e: [Vec<f32>; 6],
+    /// One padded plane, [hp][wp].
+    plane: Vec<f32>,
 }
 
 impl Scratch {
     fn new(t: &Tiles) -> Scratch {
+        fn rows<const K: usize>(len: usize) -> [Vec<f32>; K] {
+            std::array::from_fn(|_| vec![0.0; len])
+        }
         Scratch {
-            t: std::array::from_fn(|_| vec![0.0; t.th * t.wp]),
-            q: std::array::from_fn(|_| vec![0.0; t.per + 1]),
+            t: rows(t.th * t.wp),
+            q: rows(t.per + 1),
             w: (0..24).map(|_| vec![0.0; t.per]).collect(),
-            a: std::array::from_fn(|_| vec![0.0; t.th * t.wp]),
+            a: rows(t.th * t.wp),
+            e: rows(t.per),
+            plane: vec![0.0; t.plane()],
         }
     }
 }
@@ -400,7 +408,7 @@ fn output_transform(g: &Conv2dGeom, t: &Tiles, m: &[f32], s: usize, bias: Option
                     std::array::from_fn(|j| &sc.w[r * 6 + j][..]),
                     [&mut q0[..per], &mut q1[..per], &mut q2[..per], &mut q3[..per]],
                 );
-                interleave4(&sc.q, per, &mut sc.t[r]);
+                interleave4(sc.q.each_ref().map(|q| &q[..]), per, &mut sc.t[r]);
             }
             for y in 0..g.oh {
                 let src = &sc.t[y % 4][(y / 4) * wp..][..g.ow];
@@ -422,12 +430,8 @@ fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm
             for ty in 0..t.th {
                 for r in 0..4 {
                     let (y, dst) = (4 * ty + r, &mut sc.t[r][ty * wp..(ty + 1) * wp]);
-                    if y < g.oh {
-                        dst[..g.ow].copy_from_slice(&dy[(i * g.o + o) * ohw + y * g.ow..][..g.ow]);
-                        dst[g.ow..].fill(0.0);
-                    } else {
-                        dst.fill(0.0);
-                    }
+                    let src = if y < g.oh { &dy[(i * g.o + o) * ohw + y * g.ow..][..g.ow] } else { &[] };
+                    copy_row(src, dst);
                 }
             }
             let col = o * n + i * per;
@@ -451,39 +455,34 @@ fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm
     }
 }
 
-/// `dd = B dV B^T` for every tile, added into the planes' gradient `[C][s][Hp][Wp]`
-/// (zeroed here) where tiles overlap; dV is `[36][C][s * per]`.
-fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dplanes: &mut [f32], sc: &mut Scratch) {
+/// `dd = B dV B^T` for every tile, summed where tiles overlap, into `dx` `[s, C, H, W]`
+/// (only the padded plane's interior, which is the input); dV is `[36][C][s * per]`.
+fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx: &mut [f32], sc: &mut Scratch) {
     let (per, n, wp) = (t.per, s * t.per, t.wp);
-    let ld = g.c * n;
+    let (ld, hw, w) = (g.c * n, g.h * g.w, g.w);
     for c in 0..g.c {
         for i in 0..s {
             let col = c * n + i * per;
-            // columns: e[w] = sum_m BT[m][w] dV[l][m] lands on plane column 4x + w; w = 4, 5
+            // columns: e[u] = sum_m BT[m][u] dV[l][m] lands on plane column 4x + u; u = 4, 5
             // overlap the next tile's 0, 1 (garbage tiles have dV = 0, so x - 1 may cross rows)
             for l in 0..6 {
-                let e = &mut sc.w[..6];
-                {
-                    let [e0, e1, e2, e3, e4, e5] = e else { unreachable!() };
-                    b_rows(
-                        std::array::from_fn(|mm| &dv[(l * 6 + mm) * ld + col..][..per]),
-                        [&mut e0[..], &mut e1[..], &mut e2[..], &mut e3[..], &mut e4[..], &mut e5[..]],
-                        false,
-                    );
-                }
-                let [q0, q1, q2, q3] = &mut sc.q;
-                q0[0] = e[0][0];
-                q1[0] = e[1][0];
+                let [e0, e1, e2, e3, e4, e5] = &mut sc.e;
+                b_rows(
+                    std::array::from_fn(|mm| &dv[(l * 6 + mm) * ld + col..][..per]),
+                    [&mut e0[..per], &mut e1[..per], &mut e2[..per], &mut e3[..per], &mut e4[..per], &mut e5[..per]],
+                    false,
+                );
+                let [q0, q1, ..] = &mut sc.q;
+                (q0[0], q1[0]) = (e0[0], e1[0]);
                 for x in 1..per {
-                    q0[x] = e[0][x] + e[4][x - 1];
-                    q1[x] = e[1][x] + e[5][x - 1];
+                    q0[x] = e0[x] + e4[x - 1];
+                    q1[x] = e1[x] + e5[x - 1];
                 }
-                q2[..per].copy_from_slice(&e[2]);
-                q3[..per].copy_from_slice(&e[3]);
-                interleave4(&sc.q, per, &mut sc.t[l]);
+                interleave4([&q0[..per], &q1[..per], &e2[..per], &e3[..per]], per, &mut sc.t[l]);
             }
-            // rows: plane row 4ty + u += sum_l BT[l][u] t[l] (rows 4, 5 overlap the next tile row)
-            let p = &mut dplanes[c * t.group * t.plane() + i * t.plane()..][..t.plane()];
+            // rows: plane row 4ty + u += sum_l BT[l][u] t[l] (rows 4, 5 overlap the next tile
+            // row); then the plane's interior is the input gradient
+            let p = &mut sc.plane;
             p.fill(0.0);
             for ty in 0..t.th {
                 let rows = &mut p[4 * ty * wp..(4 * ty + 6) * wp];
@@ -493,6 +492,10 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dpl
                 let (r3, rest) = rest.split_at_mut(wp);
                 let (r4, r5) = rest.split_at_mut(wp);
                 b_rows(std::array::from_fn(|l| &sc.t[l][ty * wp..(ty + 1) * wp]), [r0, r1, r2, r3, r4, r5], true);
+            }
+            let plane = &mut dx[(i * g.c + c) * hw..][..hw];
+            for (y, dst) in plane.chunks_exact_mut(w).enumerate() {
+                dst.copy_from_slice(&p[(y + g.pad.0) * wp + g.pad.2..][..w]);
             }
         }
     }
@@ -522,8 +525,8 @@ impl Variant for F4 {
     fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm: &mut [f32], sc: &mut Scratch) {
         output_transform_backward(g, t, dy, s, dm, sc)
     }
-    fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dplanes: &mut [f32], sc: &mut Scratch) {
-        input_transform_backward(g, t, dv, s, dplanes, sc)
+    fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx: &mut [f32], sc: &mut Scratch) {
+        input_transform_backward(g, t, dv, s, dx, sc)
     }
 }
 
