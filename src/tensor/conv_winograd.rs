@@ -492,7 +492,7 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx:
             for (row, dst) in plane.chunks_exact_mut(g.w).enumerate() {
                 let r = row + g.pad.0;
                 let (y, before) = (Some(r / 2), (r / 2).checked_sub(1));
-                if r % 2 == 0 {
+                if r.is_multiple_of(2) {
                     let (a, p0, p1, p2) = (at(0, y), at(0, before), at(1, before), at(2, before));
                     for j in 0..g.w {
                         dst[j] = a[j] - p0[j] + p1[j] + p2[j];
