@@ -249,8 +249,12 @@ fn lane_masks(left: usize) -> (u16, u16, u16) {
     (mask(2 * pairs), mask((2 * pairs).saturating_sub(16)), mask(pairs))
 }
 
-/// Per-worker scratch for the transforms: four rows-of-tiles arrays `[th][wp]` and four
-/// even/odd pairs `[per + 1]` (the extra element stays zero: the last tile's neighbour).
+/// Per-worker scratch for the transforms: four rows-of-tiles arrays `[group][th][wp]` and
+/// four even/odd pairs `[group * per + 1]` (the extra element stays zero: the last tile's
+/// neighbour). A channel's tiles of all the group's samples are one flat array (sample i's
+/// tile rows follow sample i - 1's), so the column halves of the transforms run once per
+/// channel over `s * per` tiles: at 7x7 one sample has only 20 tiles, a vector and a
+/// quarter.
 struct Scratch {
     t: [Vec<f32>; 4],
     e: [Vec<f32>; 4],
@@ -262,14 +266,15 @@ struct Scratch {
 impl Scratch {
     fn new(t: &Tiles) -> Scratch {
         let v = |n: usize| std::array::from_fn(|_| vec![0.0f32; n]);
-        Scratch { t: v(t.th * t.wp), e: v(t.per + 1), o: v(t.per + 1), zero: vec![0.0; t.wp] }
+        let tiles = t.group * t.per;
+        Scratch { t: v(t.group * t.th * t.wp), e: v(tiles + 1), o: v(tiles + 1), zero: vec![0.0; t.wp] }
     }
 }
 
 /// `V[xi][c][tile] = (B^T d B)[xi]` for every tile of `s` samples' planes; V is
 /// `[16][C][s * per]`.
 fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut [f32], sc: &mut Scratch) {
-    let (wp, per, n) = (t.wp, t.per, s * t.per);
+    let (wp, n) = (t.wp, s * t.per);
     let ld = g.c * n;
     for c in 0..g.c {
         for i in 0..s {
@@ -279,7 +284,7 @@ fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut 
             for ty in 0..t.th {
                 let r = &p[2 * ty * wp..(2 * ty + 4) * wp];
                 let (r0, r1, r2, r3) = (&r[..wp], &r[wp..2 * wp], &r[2 * wp..3 * wp], &r[3 * wp..]);
-                let range = ty * wp..(ty + 1) * wp;
+                let range = (i * t.th + ty) * wp..(i * t.th + ty + 1) * wp;
                 let (d0, d1, d2, d3) = (&mut t0[range.clone()], &mut t1[range.clone()], &mut t2[range.clone()], &mut t3[range]);
                 for (((((d0, d1), d2), d3), (a, b)), (c, d)) in d0
                     .iter_mut()
@@ -295,12 +300,12 @@ fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut 
                     *d3 = b - d;
                 }
             }
-            // Columns: c0 - c2, c1 + c2, c2 - c1, c1 - c3 with c0..c3 = t[2j], t[2j+1], t[2j+2], t[2j+3].
-            let col = c * n + i * per;
-            for k in 0..4 {
-                let rows = std::array::from_fn(|j| (k * 4 + j) * ld + col);
-                input_columns(&sc.t[k], per, v, rows, &mut sc.e[k], &mut sc.o[k]);
-            }
+        }
+        // Columns: c0 - c2, c1 + c2, c2 - c1, c1 - c3 with c0..c3 = t[2j], t[2j+1], t[2j+2], t[2j+3],
+        // for all the samples' tiles at once (a garbage tile's neighbour is the next row's).
+        for k in 0..4 {
+            let rows = std::array::from_fn(|j| (k * 4 + j) * ld + c * n);
+            input_columns(&sc.t[k][..2 * n], n, v, rows, &mut sc.e[k], &mut sc.o[k]);
         }
     }
 }
@@ -350,28 +355,28 @@ fn input_columns(t: &[f32], per: usize, v: &mut [f32], rows: [usize; 4], even: &
 /// Output tiles `A^T M A` of `s` samples from M `[16][O][s * per]`, plus bias, into
 /// `out` `[s, O, OH, OW]`.
 fn output_transform(g: &Conv2dGeom, t: &Tiles, m: &[f32], s: usize, bias: Option<&[f32]>, out: &mut [f32], sc: &mut Scratch) {
-    let (per, n, wp) = (t.per, s * t.per, t.wp);
+    let (n, wp) = (s * t.per, t.wp);
     let (ld, ohw) = (g.o * n, g.oh * g.ow);
     for o in 0..g.o {
         let b = bias.map_or(0.0, |b| b[o]);
+        let mrow = |xi: usize| &m[xi * ld + o * n..][..n];
+        // Rows of A^T M: s_j = m0j + m1j + m2j (into e[j]), d_j = m1j - m2j - m3j (into o[j]),
+        // for all the samples' tiles at once.
+        for j in 0..4 {
+            let (m0, m1, m2, m3) = (mrow(j), mrow(4 + j), mrow(8 + j), mrow(12 + j));
+            let (sj, dj) = (&mut sc.e[j][..n], &mut sc.o[j][..n]);
+            for x in 0..n {
+                sj[x] = m0[x] + m1[x] + m2[x];
+                dj[x] = m1[x] - m2[x] - m3[x];
+            }
+        }
+        // Columns: y0 = v0 + v1 + v2, y1 = v1 - v2 - v3, for the top (s) and bottom (d) rows.
+        for (r, src) in [&sc.e, &sc.o].into_iter().enumerate() {
+            output_columns([&src[0][..n], &src[1][..n], &src[2][..n], &src[3][..n]], &mut sc.t[r]);
+        }
         for i in 0..s {
-            let col = o * n + i * per;
-            let mrow = |xi: usize| &m[xi * ld + col..xi * ld + col + per];
-            // Rows of A^T M: s_j = m0j + m1j + m2j (into e[j]), d_j = m1j - m2j - m3j (into o[j]).
-            for j in 0..4 {
-                let (m0, m1, m2, m3) = (mrow(j), mrow(4 + j), mrow(8 + j), mrow(12 + j));
-                let (sj, dj) = (&mut sc.e[j][..per], &mut sc.o[j][..per]);
-                for x in 0..per {
-                    sj[x] = m0[x] + m1[x] + m2[x];
-                    dj[x] = m1[x] - m2[x] - m3[x];
-                }
-            }
-            // Columns: y0 = v0 + v1 + v2, y1 = v1 - v2 - v3, for the top (s) and bottom (d) rows.
-            for (r, src) in [&sc.e, &sc.o].into_iter().enumerate() {
-                output_columns([&src[0][..per], &src[1][..per], &src[2][..per], &src[3][..per]], &mut sc.t[r]);
-            }
             for y in 0..g.oh {
-                let src = &sc.t[y % 2][(y / 2) * wp..][..g.ow];
+                let src = &sc.t[y % 2][(i * t.th + y / 2) * wp..][..g.ow];
                 let dst = &mut out[(i * g.o + o) * ohw + y * g.ow..][..g.ow];
                 dst.iter_mut().zip(src).for_each(|(d, v)| *d = v + b);
             }
@@ -409,43 +414,46 @@ fn output_columns(v: [&[f32]; 4], dst: &mut [f32]) {
 /// `dM = A dY A^T` for `s` samples' output gradients `[s, O, OH, OW]` into `[16][O][s * per]`
 /// (positions beyond the output, and the garbage tiles, count as zero).
 fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm: &mut [f32], sc: &mut Scratch) {
-    let (per, n, wp) = (t.per, s * t.per, t.wp);
+    let (n, wp) = (s * t.per, t.wp);
     let (ld, ohw) = (g.o * n, g.oh * g.ow);
     for o in 0..g.o {
+        // The even (r = 0) and odd (r = 1) rows of every sample's tile rows, zero-extended.
         for i in 0..s {
-            // The even (r = 0) and odd (r = 1) rows of every tile row, zero-extended.
             for ty in 0..t.th {
                 for r in 0..2 {
-                    let (y, dst) = (2 * ty + r, &mut sc.t[r][ty * wp..(ty + 1) * wp]);
-                    let src = if y < g.oh { &dy[(i * g.o + o) * ohw + y * g.ow..][..g.ow] } else { &[] };
-                    copy_row(src, dst);
+                    let (y, dst) = (2 * ty + r, &mut sc.t[r][(i * t.th + ty) * wp..][..wp]);
+                    if y < g.oh {
+                        dst[..g.ow].copy_from_slice(&dy[(i * g.o + o) * ohw + y * g.ow..][..g.ow]);
+                        dst[g.ow..].fill(0.0);
+                    } else {
+                        dst.fill(0.0);
+                    }
                 }
             }
-            for r in 0..2 {
-                deinterleave(&sc.t[r], &mut sc.e[r][..per], &mut sc.o[r][..per]);
-            }
-            // A = [[1,0],[1,1],[1,-1],[0,-1]]: rows y0, y0 + y1, y0 - y1, -y1 of the tile,
-            // then the same combination of its two columns (a = even, b = odd).
-            let col = o * n + i * per;
-            let (e0, o0, e1, o1) = (&sc.e[0][..per], &sc.o[0][..per], &sc.e[1][..per], &sc.o[1][..per]);
-            for k in 0..4 {
-                let base = |j: usize| (k * 4 + j) * ld + col;
-                let (d0, rest) = dm[base(0)..].split_at_mut(ld);
-                let (d1, rest) = rest.split_at_mut(ld);
-                let (d2, d3) = rest.split_at_mut(ld);
-                let (d0, d1, d2, d3) = (&mut d0[..per], &mut d1[..per], &mut d2[..per], &mut d3[..per]);
-                for x in 0..per {
-                    let (a, b) = match k {
-                        0 => (e0[x], o0[x]),
-                        1 => (e0[x] + e1[x], o0[x] + o1[x]),
-                        2 => (e0[x] - e1[x], o0[x] - o1[x]),
-                        _ => (-e1[x], -o1[x]),
-                    };
-                    d0[x] = a;
-                    d1[x] = a + b;
-                    d2[x] = a - b;
-                    d3[x] = -b;
-                }
+        }
+        for r in 0..2 {
+            deinterleave(&sc.t[r][..2 * n], &mut sc.e[r][..n], &mut sc.o[r][..n]);
+        }
+        // A = [[1,0],[1,1],[1,-1],[0,-1]]: rows y0, y0 + y1, y0 - y1, -y1 of the tile,
+        // then the same combination of its two columns (a = even, b = odd).
+        let (e0, o0, e1, o1) = (&sc.e[0][..n], &sc.o[0][..n], &sc.e[1][..n], &sc.o[1][..n]);
+        for k in 0..4 {
+            let base = |j: usize| (k * 4 + j) * ld + o * n;
+            let (d0, rest) = dm[base(0)..].split_at_mut(ld);
+            let (d1, rest) = rest.split_at_mut(ld);
+            let (d2, d3) = rest.split_at_mut(ld);
+            let (d0, d1, d2, d3) = (&mut d0[..n], &mut d1[..n], &mut d2[..n], &mut d3[..n]);
+            for x in 0..n {
+                let (a, b) = match k {
+                    0 => (e0[x], o0[x]),
+                    1 => (e0[x] + e1[x], o0[x] + o1[x]),
+                    2 => (e0[x] - e1[x], o0[x] - o1[x]),
+                    _ => (-e1[x], -o1[x]),
+                };
+                d0[x] = a;
+                d1[x] = a + b;
+                d2[x] = a - b;
+                d3[x] = -b;
             }
         }
     }
@@ -454,38 +462,36 @@ fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm
 /// `dd = B dV B^T` for every tile, summed where tiles overlap, into `dx` `[s, C, H, W]`
 /// (only the padded plane's interior, which is the input); dV is `[16][C][s * per]`.
 fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx: &mut [f32], sc: &mut Scratch) {
-    let (per, n, wp) = (t.per, s * t.per, t.wp);
+    let (n, wp) = (s * t.per, t.wp);
     let (ld, hw, left) = (g.c * n, g.h * g.w, g.pad.2);
     for c in 0..g.c {
-        for i in 0..s {
-            let col = c * n + i * per;
-            // B = [[1,0,0,0],[0,1,-1,1],[-1,1,1,0],[0,0,0,-1]]. Columns first: tile column x
-            // gives plane columns 2x (v0), 2x+1 (v1 - v2 + v3), 2x+2 (-v0 + v1 + v2), 2x+3 (-v3),
-            // so even column x collects v0[x] + (-v0 + v1 + v2)[x-1], odd column x
-            // (v1 - v2 + v3)[x] - v3[x-1]. Garbage tiles have dV = 0, so x - 1 may cross rows.
-            for k in 0..4 {
-                let v = |j: usize| &dv[(k * 4 + j) * ld + col..][..per];
-                let (v0, v1, v2, v3) = (v(0), v(1), v(2), v(3));
-                let (e, o) = (&mut sc.e[k][..per], &mut sc.o[k][..per]);
-                e[0] = v0[0];
-                o[0] = v1[0] - v2[0] + v3[0];
-                let prev = v0.iter().zip(v1).zip(v2).zip(v3);
-                let cur = v0[1..].iter().zip(&v1[1..]).zip(&v2[1..]).zip(&v3[1..]);
-                for (((e, o), (((c0, c1), c2), c3)), (((p0, p1), p2), p3)) in
-                    e[1..].iter_mut().zip(&mut o[1..]).zip(cur).zip(prev)
-                {
-                    *e = c0 - p0 + p1 + p2;
-                    *o = c1 - c2 + c3 - p3;
-                }
-                interleave(e, o, &mut sc.t[k]);
+        // B = [[1,0,0,0],[0,1,-1,1],[-1,1,1,0],[0,0,0,-1]]. Columns first: tile column x
+        // gives plane columns 2x (v0), 2x+1 (v1 - v2 + v3), 2x+2 (-v0 + v1 + v2), 2x+3 (-v3),
+        // so even column x collects v0[x] + (-v0 + v1 + v2)[x-1], odd column x
+        // (v1 - v2 + v3)[x] - v3[x-1]. Garbage tiles have dV = 0, so x - 1 may cross rows
+        // (and samples): all the samples' tiles go at once.
+        for k in 0..4 {
+            let v = |j: usize| &dv[(k * 4 + j) * ld + c * n..][..n];
+            let (v0, v1, v2, v3) = (v(0), v(1), v(2), v(3));
+            let (e, o) = (&mut sc.e[k][..n], &mut sc.o[k][..n]);
+            e[0] = v0[0];
+            o[0] = v1[0] - v2[0] + v3[0];
+            let prev = v0.iter().zip(v1).zip(v2).zip(v3);
+            let cur = v0[1..].iter().zip(&v1[1..]).zip(&v2[1..]).zip(&v3[1..]);
+            for (((e, o), (((c0, c1), c2), c3)), (((p0, p1), p2), p3)) in e[1..].iter_mut().zip(&mut o[1..]).zip(cur).zip(prev) {
+                *e = c0 - p0 + p1 + p2;
+                *o = c1 - c2 + c3 - p3;
             }
-            // Then rows, the same way: tile row y gives plane rows 2y (t0), 2y+1 (t1 - t2 + t3),
-            // 2y+2 (-t0 + t1 + t2) and 2y+3 (-t3), so even plane row 2y is
-            // t0[y] + (-t0 + t1 + t2)[y-1] and odd row 2y+1 (t1 - t2 + t3)[y] - t3[y-1]; rows
-            // outside the tile grid read as zero. Each input row is computed once, in place.
-            let (rows, zero) = (&sc.t, &sc.zero[..g.w]);
+            interleave(e, o, &mut sc.t[k][..2 * n]);
+        }
+        // Then rows, the same way, per sample: tile row y gives plane rows 2y (t0),
+        // 2y+1 (t1 - t2 + t3), 2y+2 (-t0 + t1 + t2) and 2y+3 (-t3), so even plane row 2y is
+        // t0[y] + (-t0 + t1 + t2)[y-1] and odd row 2y+1 (t1 - t2 + t3)[y] - t3[y-1]; rows
+        // outside the tile grid read as zero. Each input row is computed once, in place.
+        let (rows, zero) = (&sc.t, &sc.zero[..g.w]);
+        for i in 0..s {
             let at = |k: usize, y: Option<usize>| match y {
-                Some(y) if y < t.th => &rows[k][y * wp + left..][..g.w],
+                Some(y) if y < t.th => &rows[k][(i * t.th + y) * wp + left..][..g.w],
                 _ => zero,
             };
             let plane = &mut dx[(i * g.c + c) * hw..][..hw];
