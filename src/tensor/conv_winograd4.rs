@@ -148,17 +148,17 @@ fn weight_transform_backward(du: &[f32], o: usize, c: usize) -> Vec<f32> {
     dw
 }
 
-/// Per-worker scratch: six rows-of-tiles arrays `[th][wp]`, four column phases `[per + 1]`,
-/// 24 per-tile rows `[per]`, six more for the input gradient's columns, and its plane.
+/// Per-worker scratch, sized for a whole group of samples (their tile rows stacked): six
+/// rows-of-tiles arrays `[group][th][wp]`, four column phases `[group * per + 1]`, 24
+/// per-tile rows `[group * per]`, six rows of A dY `[group][th][wp]`, six per-tile rows of
+/// the input gradient's columns, and one input-gradient plane `[hp][wp]`.
 struct Scratch {
     t: [Vec<f32>; 6],
     q: [Vec<f32>; 4],
     w: Vec<Vec<f32>>,
-    /// Rows of A dY, [th][wp] each.
     a: [Vec<f32>; 6],
     e: [Vec<f32>; 6],
-    /// One padded plane, [hp][wp].
-    plane: Vec<f32>,
+    dplane: Vec<f32>,
 }
 
 impl Scratch {
@@ -166,21 +166,23 @@ impl Scratch {
         fn rows<const K: usize>(len: usize) -> [Vec<f32>; K] {
             std::array::from_fn(|_| vec![0.0; len])
         }
+        let (tiles, rows_len) = (t.group * t.per, t.group * t.th * t.wp);
         Scratch {
-            t: rows(t.th * t.wp),
-            q: rows(t.per + 1),
-            w: (0..24).map(|_| vec![0.0; t.per]).collect(),
-            a: rows(t.th * t.wp),
-            e: rows(t.per),
-            plane: vec![0.0; t.plane()],
+            t: rows(rows_len),
+            q: rows(tiles + 1),
+            w: (0..24).map(|_| vec![0.0; tiles]).collect(),
+            a: rows(rows_len),
+            e: rows(tiles),
+            dplane: vec![0.0; t.plane()],
         }
     }
 }
 
 /// `V[xi][c][tile] = (B^T d B)[xi]` for every tile of `s` samples' planes; V is
-/// `[36][C][s * per]`.
+/// `[36][C][s * per]`. The rows go per sample, the columns once per channel over all the
+/// samples' tiles (stacked tile rows, as in F(2x2, 3x3)).
 fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut [f32], sc: &mut Scratch) {
-    let (wp, per, n) = (t.wp, t.per, s * t.per);
+    let (wp, n) = (t.wp, s * t.per);
     let ld = g.c * n;
     for c in 0..g.c {
         for i in 0..s {
@@ -188,36 +190,21 @@ fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut 
             // rows of B^T d for every tile row: plane rows 4ty..4ty+6
             for ty in 0..t.th {
                 let r: [&[f32]; 6] = std::array::from_fn(|k| &p[(4 * ty + k) * wp..][..wp]);
-                let [t0, t1, t2, t3, t4, t5] = &mut sc.t;
-                let at = ty * wp..(ty + 1) * wp;
-                bt_rows(
-                    r,
-                    [
-                        &mut t0[at.clone()],
-                        &mut t1[at.clone()],
-                        &mut t2[at.clone()],
-                        &mut t3[at.clone()],
-                        &mut t4[at.clone()],
-                        &mut t5[at],
-                    ],
-                );
+                let at = (i * t.th + ty) * wp;
+                bt_rows(r, sc.t.each_mut().map(|row| &mut row[at..at + wp]));
             }
-            // columns: tile j's six columns are q0[j], q1[j], q2[j], q3[j], q0[j+1], q1[j+1]
-            let col = c * n + i * per;
-            for k in 0..6 {
-                phases(&sc.t[k], per, &mut sc.q);
-                let q = &sc.q;
-                let cols: [&[f32]; 6] = [&q[0][..per], &q[1][..per], &q[2][..per], &q[3][..per], &q[0][1..], &q[1][1..]];
-                let (head, tail) = v[(k * 6) * ld + col..].split_at_mut(ld);
-                let (v1, tail) = tail.split_at_mut(ld);
-                let (v2, tail) = tail.split_at_mut(ld);
-                let (v3, tail) = tail.split_at_mut(ld);
-                let (v4, tail) = tail.split_at_mut(ld);
-                bt_rows(
-                    cols,
-                    [&mut head[..per], &mut v1[..per], &mut v2[..per], &mut v3[..per], &mut v4[..per], &mut tail[..per]],
-                );
-            }
+        }
+        // columns: tile j's six columns are q0[j], q1[j], q2[j], q3[j], q0[j+1], q1[j+1]
+        for k in 0..6 {
+            phases(&sc.t[k][..4 * n], n, &mut sc.q);
+            let q = &sc.q;
+            let cols: [&[f32]; 6] = [&q[0][..n], &q[1][..n], &q[2][..n], &q[3][..n], &q[0][1..=n], &q[1][1..=n]];
+            let (head, tail) = v[(k * 6) * ld + c * n..].split_at_mut(ld);
+            let (v1, tail) = tail.split_at_mut(ld);
+            let (v2, tail) = tail.split_at_mut(ld);
+            let (v3, tail) = tail.split_at_mut(ld);
+            let (v4, tail) = tail.split_at_mut(ld);
+            bt_rows(cols, [&mut head[..n], &mut v1[..n], &mut v2[..n], &mut v3[..n], &mut v4[..n], &mut tail[..n]]);
         }
     }
 }
@@ -385,33 +372,29 @@ fn b_rows(x: [&[f32]; 6], mut out: [&mut [f32]; 6], add: bool) {
 }
 
 /// Output tiles `A^T M A` of `s` samples from M `[36][O][s * per]`, plus bias, into
-/// `out` `[s, O, OH, OW]`.
+/// `out` `[s, O, OH, OW]` (all the samples' tiles at once, then rows out per sample).
 fn output_transform(g: &Conv2dGeom, t: &Tiles, m: &[f32], s: usize, bias: Option<&[f32]>, out: &mut [f32], sc: &mut Scratch) {
-    let (per, n, wp) = (t.per, s * t.per, t.wp);
+    let (n, wp) = (s * t.per, t.wp);
     let (ld, ohw) = (g.o * n, g.oh * g.ow);
     for o in 0..g.o {
         let b = bias.map_or(0.0, |b| b[o]);
+        let mrow = |xi: usize| &m[xi * ld + o * n..][..n];
+        // rows of A^T M: s[r][j] = sum_i AT[r][i] m[i][j], into w[r * 6 + j]
+        for j in 0..6 {
+            let (w0, rest) = sc.w.split_at_mut(6);
+            let (w1, rest) = rest.split_at_mut(6);
+            let (w2, w3) = rest.split_at_mut(6);
+            at_rows(std::array::from_fn(|ii| mrow(ii * 6 + j)), [&mut w0[j][..n], &mut w1[j][..n], &mut w2[j][..n], &mut w3[j][..n]]);
+        }
+        // columns: y[r][c] = sum_j AT[c][j] s[r][j], interleaved into t[r] (output row 4ty + r)
+        for r in 0..4 {
+            let [q0, q1, q2, q3] = &mut sc.q;
+            at_rows(std::array::from_fn(|j| &sc.w[r * 6 + j][..n]), [&mut q0[..n], &mut q1[..n], &mut q2[..n], &mut q3[..n]]);
+            interleave4(sc.q.each_ref().map(|q| &q[..]), n, &mut sc.t[r]);
+        }
         for i in 0..s {
-            let col = o * n + i * per;
-            let mrow = |xi: usize| &m[xi * ld + col..][..per];
-            // rows of A^T M: s[r][j] = sum_i AT[r][i] m[i][j], into w[r * 6 + j]
-            for j in 0..6 {
-                let (w0, rest) = sc.w.split_at_mut(6);
-                let (w1, rest) = rest.split_at_mut(6);
-                let (w2, w3) = rest.split_at_mut(6);
-                at_rows(std::array::from_fn(|ii| mrow(ii * 6 + j)), [&mut w0[j], &mut w1[j], &mut w2[j], &mut w3[j]]);
-            }
-            // columns: y[r][c] = sum_j AT[c][j] s[r][j], interleaved into t[r] (output row 4ty + r)
-            for r in 0..4 {
-                let [q0, q1, q2, q3] = &mut sc.q;
-                at_rows(
-                    std::array::from_fn(|j| &sc.w[r * 6 + j][..]),
-                    [&mut q0[..per], &mut q1[..per], &mut q2[..per], &mut q3[..per]],
-                );
-                interleave4(sc.q.each_ref().map(|q| &q[..]), per, &mut sc.t[r]);
-            }
             for y in 0..g.oh {
-                let src = &sc.t[y % 4][(y / 4) * wp..][..g.ow];
+                let src = &sc.t[y % 4][(i * t.th + y / 4) * wp..][..g.ow];
                 let dst = &mut out[(i * g.o + o) * ohw + y * g.ow..][..g.ow];
                 dst.iter_mut().zip(src).for_each(|(d, v)| *d = v + b);
             }
@@ -422,35 +405,35 @@ fn output_transform(g: &Conv2dGeom, t: &Tiles, m: &[f32], s: usize, bias: Option
 /// `dM = A dY A^T` for `s` samples' output gradients `[s, O, OH, OW]` into `[36][O][s * per]`
 /// (positions beyond the output, and the garbage tiles, count as zero).
 fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm: &mut [f32], sc: &mut Scratch) {
-    let (per, n, wp) = (t.per, s * t.per, t.wp);
+    let (n, wp) = (s * t.per, t.wp);
     let (ld, ohw) = (g.o * n, g.oh * g.ow);
+    let rows = s * t.th * wp;
     for o in 0..g.o {
+        // output rows 4ty + r of every sample's tile rows, zero-extended, into t[r]
         for i in 0..s {
-            // output rows 4ty + r of every tile row, zero-extended, into t[r]
             for ty in 0..t.th {
                 for r in 0..4 {
-                    let (y, dst) = (4 * ty + r, &mut sc.t[r][ty * wp..(ty + 1) * wp]);
+                    let (y, dst) = (4 * ty + r, &mut sc.t[r][(i * t.th + ty) * wp..][..wp]);
                     let src = if y < g.oh { &dy[(i * g.o + o) * ohw + y * g.ow..][..g.ow] } else { &[] };
                     copy_row(src, dst);
                 }
             }
-            let col = o * n + i * per;
-            // rows of A dY: six rows from the four output rows, into t[..6]
-            a_rows(std::array::from_fn(|r| &sc.t[r][..]), sc.a.each_mut().map(|v| &mut v[..]));
-            for ii in 0..6 {
-                phases(&sc.a[ii], per, &mut sc.q);
-                let base = (ii * 6) * ld + col;
-                let (d0, rest) = dm[base..].split_at_mut(ld);
-                let (d1, rest) = rest.split_at_mut(ld);
-                let (d2, rest) = rest.split_at_mut(ld);
-                let (d3, rest) = rest.split_at_mut(ld);
-                let (d4, d5) = rest.split_at_mut(ld);
-                let q = &sc.q;
-                a_rows(
-                    std::array::from_fn(|c| &q[c][..per]),
-                    [&mut d0[..per], &mut d1[..per], &mut d2[..per], &mut d3[..per], &mut d4[..per], &mut d5[..per]],
-                );
-            }
+        }
+        // rows of A dY: six rows from the four output rows, into a[..6]
+        a_rows(std::array::from_fn(|r| &sc.t[r][..rows]), sc.a.each_mut().map(|v| &mut v[..rows]));
+        for ii in 0..6 {
+            phases(&sc.a[ii][..rows], n, &mut sc.q);
+            let base = (ii * 6) * ld + o * n;
+            let (d0, rest) = dm[base..].split_at_mut(ld);
+            let (d1, rest) = rest.split_at_mut(ld);
+            let (d2, rest) = rest.split_at_mut(ld);
+            let (d3, rest) = rest.split_at_mut(ld);
+            let (d4, d5) = rest.split_at_mut(ld);
+            let q = &sc.q;
+            a_rows(
+                std::array::from_fn(|c| &q[c][..n]),
+                [&mut d0[..n], &mut d1[..n], &mut d2[..n], &mut d3[..n], &mut d4[..n], &mut d5[..n]],
+            );
         }
     }
 }
@@ -458,31 +441,31 @@ fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm
 /// `dd = B dV B^T` for every tile, summed where tiles overlap, into `dx` `[s, C, H, W]`
 /// (only the padded plane's interior, which is the input); dV is `[36][C][s * per]`.
 fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx: &mut [f32], sc: &mut Scratch) {
-    let (per, n, wp) = (t.per, s * t.per, t.wp);
+    let (n, wp) = (s * t.per, t.wp);
     let (ld, hw, w) = (g.c * n, g.h * g.w, g.w);
     for c in 0..g.c {
-        for i in 0..s {
-            let col = c * n + i * per;
-            // columns: e[u] = sum_m BT[m][u] dV[l][m] lands on plane column 4x + u; u = 4, 5
-            // overlap the next tile's 0, 1 (garbage tiles have dV = 0, so x - 1 may cross rows)
-            for l in 0..6 {
-                let [e0, e1, e2, e3, e4, e5] = &mut sc.e;
-                b_rows(
-                    std::array::from_fn(|mm| &dv[(l * 6 + mm) * ld + col..][..per]),
-                    [&mut e0[..per], &mut e1[..per], &mut e2[..per], &mut e3[..per], &mut e4[..per], &mut e5[..per]],
-                    false,
-                );
-                let [q0, q1, ..] = &mut sc.q;
-                (q0[0], q1[0]) = (e0[0], e1[0]);
-                for x in 1..per {
-                    q0[x] = e0[x] + e4[x - 1];
-                    q1[x] = e1[x] + e5[x - 1];
-                }
-                interleave4([&q0[..per], &q1[..per], &e2[..per], &e3[..per]], per, &mut sc.t[l]);
+        // columns: e[u] = sum_m BT[m][u] dV[l][m] lands on plane column 4x + u; u = 4, 5
+        // overlap the next tile's 0, 1 (garbage tiles have dV = 0, so x - 1 may cross rows
+        // and samples: all the samples' tiles go at once)
+        for l in 0..6 {
+            let [e0, e1, e2, e3, e4, e5] = &mut sc.e;
+            b_rows(
+                std::array::from_fn(|mm| &dv[(l * 6 + mm) * ld + c * n..][..n]),
+                [&mut e0[..n], &mut e1[..n], &mut e2[..n], &mut e3[..n], &mut e4[..n], &mut e5[..n]],
+                false,
+            );
+            let [q0, q1, ..] = &mut sc.q;
+            (q0[0], q1[0]) = (e0[0], e1[0]);
+            for x in 1..n {
+                q0[x] = e0[x] + e4[x - 1];
+                q1[x] = e1[x] + e5[x - 1];
             }
-            // rows: plane row 4ty + u += sum_l BT[l][u] t[l] (rows 4, 5 overlap the next tile
-            // row); then the plane's interior is the input gradient
-            let p = &mut sc.plane;
+            interleave4([&q0[..n], &q1[..n], &e2[..n], &e3[..n]], n, &mut sc.t[l]);
+        }
+        // rows, per sample: plane row 4ty + u += sum_l BT[l][u] t[l] (rows 4, 5 overlap the
+        // next tile row); then the plane's interior is the input gradient
+        for i in 0..s {
+            let p = &mut sc.dplane;
             p.fill(0.0);
             for ty in 0..t.th {
                 let rows = &mut p[4 * ty * wp..(4 * ty + 6) * wp];
@@ -491,7 +474,8 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx:
                 let (r2, rest) = rest.split_at_mut(wp);
                 let (r3, rest) = rest.split_at_mut(wp);
                 let (r4, r5) = rest.split_at_mut(wp);
-                b_rows(std::array::from_fn(|l| &sc.t[l][ty * wp..(ty + 1) * wp]), [r0, r1, r2, r3, r4, r5], true);
+                let at = (i * t.th + ty) * wp;
+                b_rows(std::array::from_fn(|l| &sc.t[l][at..at + wp]), [r0, r1, r2, r3, r4, r5], true);
             }
             let plane = &mut dx[(i * g.c + c) * hw..][..hw];
             for (y, dst) in plane.chunks_exact_mut(w).enumerate() {
