@@ -46,12 +46,13 @@ impl Var {
         let (mean, var) = (Tensor::from_vec(r.mean, &[c])?, Tensor::from_vec(r.var, &[c])?);
         let (x, g, b) = (self.node, gamma.node, beta.node);
         let needs = x.is_some() || g.is_some() || b.is_some();
-        let (xhat, inv_std) = (r.xhat, r.inv_std);
+        let inv_std = r.inv_std;
         let y = tracked(&[self, gamma, beta]).tape.record(r.out, needs, || Op::BatchNorm {
             x,
             gamma: g,
             beta: b,
-            xhat,
+            x_val: self.value.clone(),
+            mean: mean.clone(),
             inv_std: Tensor::new_unchecked(inv_std, &[c]),
             gamma_val: gamma.value.clone(),
         });

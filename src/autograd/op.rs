@@ -227,13 +227,15 @@ pub(crate) enum Op {
         kind: PoolKind,
     },
     // ---- normalization (kernels in tensor::batchnorm and tensor::lrn)
-    /// Training-mode batch norm over axis 1 of x [N, C, ...]; `xhat` is the normalized
-    /// input, `inv_std` [C] the batch's `1 / sqrt(var + eps)`, `gamma_val` [C] the scale.
+    /// Training-mode batch norm over axis 1 of x [N, C, ...]; `x_val` is the input,
+    /// `mean` and `inv_std` [C] the batch's mean and `1 / sqrt(var + eps)`, `gamma_val` [C]
+    /// the scale.
     BatchNorm {
         x: In,
         gamma: In,
         beta: In,
-        xhat: Tensor,
+        x_val: Tensor,
+        mean: Tensor,
         inv_std: Tensor,
         gamma_val: Tensor,
     },

@@ -24,10 +24,10 @@ const TASK_ELEMS: usize = 1 << 14;
 /// What a training-mode forward pass produces, and what its backward pass needs.
 #[derive(Clone, Debug)]
 pub struct BatchNormTrain {
-    /// `gamma * xhat + beta`, shaped like the input.
+    /// `gamma * xhat + beta` with `xhat = (x - mean) * inv_std`, shaped like the input.
+    /// (xhat itself is not kept: the backward pass recomputes it from x, which the caller
+    /// holds anyway, so the forward writes one tensor instead of two.)
     pub out: Tensor,
-    /// The normalized input `(x - mean) * inv_std`, shaped like the input.
-    pub xhat: Tensor,
     /// Per-channel batch mean, `[C]`.
     pub mean: Vec<f32>,
     /// Per-channel biased batch variance (divided by `M`), `[C]`.
@@ -120,9 +120,10 @@ impl LaneSums {
         self.count(x.len());
     }
 
-    /// Adds `a` and `a * b` element by element.
+    /// Adds `a` and `a * (b - k)` element by element (k: the channel's mean, so that the
+    /// products are of centred values).
     #[inline]
-    fn add_dot(&mut self, a: &[f32], b: &[f32]) {
+    fn add_dot(&mut self, a: &[f32], b: &[f32], k: f32) {
         assert_eq!(a.len(), b.len());
         let full = a.len() / LANES * LANES;
         for i in (0..full).step_by(LANES) {
@@ -130,12 +131,12 @@ impl LaneSums {
             let y: &[f32; LANES] = b[i..i + LANES].try_into().expect("a full chunk");
             for l in 0..LANES {
                 self.first[l] += x[l];
-                self.second[l] += x[l] * y[l];
+                self.second[l] += x[l] * (y[l] - k);
             }
         }
         for (l, (x, y)) in a[full..].iter().zip(&b[full..]).enumerate() {
             self.first[l] += x;
-            self.second[l] += x * y;
+            self.second[l] += x * (y - k);
         }
         self.count(a.len());
     }
@@ -220,21 +221,15 @@ pub fn batch_norm_train(x: &Tensor, gamma: &[f32], beta: &[f32], eps: f32) -> Re
         var[ch] = v as f32;
         inv_std[ch] = (1.0 / (v + eps as f64).sqrt()) as f32;
     }
-    let (mut out, mut xhat) = (vec![0.0; x.numel()], vec![0.0; x.numel()]);
-    rows_mut([&mut out, &mut xhat], c, s, |ch, off, [o, h]| {
-        let (mu, is, g, b) = (mean[ch], inv_std[ch], gamma[ch], beta[ch]);
-        for ((o, h), &v) in o.iter_mut().zip(h.iter_mut()).zip(&xd[off..off + s]) {
-            *h = (v - mu) * is;
-            *o = *h * g + b;
+    let mut out = vec![0.0; x.numel()];
+    rows_mut([&mut out], c, s, |ch, off, [o]| {
+        // centred first: folding the mean into the shift would cancel when |mean| >> std
+        let (mu, k, b) = (mean[ch], gamma[ch] * inv_std[ch], beta[ch]);
+        for (o, &v) in o.iter_mut().zip(&xd[off..off + s]) {
+            *o = (v - mu) * k + b;
         }
     });
-    Ok(BatchNormTrain {
-        out: Tensor::new_unchecked(out, x.shape()),
-        xhat: Tensor::new_unchecked(xhat, x.shape()),
-        mean,
-        var,
-        inv_std,
-    })
+    Ok(BatchNormTrain { out: Tensor::new_unchecked(out, x.shape()), mean, var, inv_std })
 }
 
 /// Eval-mode forward with fixed (running) statistics: `(x - mean) / sqrt(var + eps) *
@@ -254,32 +249,37 @@ pub fn batch_norm_eval(x: &Tensor, gamma: &[f32], beta: &[f32], mean: &[f32], va
 
 /// Gradients of a training-mode forward, by the fused formula
 /// `dx = (gamma * inv_std / M) * (M * dy - sum(dy) - xhat * sum(dy * xhat))`,
-/// `dgamma = sum(dy * xhat)`, `dbeta = sum(dy)` (sums per channel). dy and xhat are
-/// `[N, C, ...]`; returns `(dx, dgamma, dbeta)`, `dx` only when `need_dx`.
+/// `dgamma = sum(dy * xhat)`, `dbeta = sum(dy)` (sums per channel), with
+/// `xhat = (x - mean) * inv_std` recomputed from the forward's input x and its batch
+/// `mean` and `inv_std`. dy and x are `[N, C, ...]`; returns `(dx, dgamma, dbeta)`, `dx`
+/// only when `need_dx`.
 pub fn batch_norm_backward(
     dy: &Tensor,
-    xhat: &Tensor,
+    x: &Tensor,
+    mean: &[f32],
     gamma: &[f32],
     inv_std: &[f32],
     need_dx: bool,
 ) -> Result<(Option<Tensor>, Vec<f32>, Vec<f32>)> {
-    if dy.shape() != xhat.shape() {
-        return Err(Error::ShapeMismatch { op: "batch_norm backward", left: dy.shape().to_vec(), right: xhat.shape().to_vec() });
+    if dy.shape() != x.shape() {
+        return Err(Error::ShapeMismatch { op: "batch_norm backward", left: dy.shape().to_vec(), right: x.shape().to_vec() });
     }
-    let (n, c, s) = dims("batch_norm backward", dy.shape(), &[gamma, inv_std])?;
-    let (g, h) = (dy.data(), xhat.data());
-    let sums = per_channel(n, c, s, |_, r, acc| acc.add_dot(&g[r.clone()], &h[r]));
+    let (n, c, s) = dims("batch_norm backward", dy.shape(), &[mean, gamma, inv_std])?;
+    let (g, xd) = (dy.data(), x.data());
+    let sums = per_channel(n, c, s, |ch, r, acc| acc.add_dot(&g[r.clone()], &xd[r], mean[ch]));
     let dbeta: Vec<f32> = sums.iter().map(|p| p[0] as f32).collect();
-    let dgamma: Vec<f32> = sums.iter().map(|p| p[1] as f32).collect();
+    let dgamma: Vec<f32> = sums.iter().zip(inv_std).map(|(p, &is)| (p[1] * is as f64) as f32).collect();
     if !need_dx {
         return Ok((None, dgamma, dbeta));
     }
     let m = (n * s) as f32;
     let mut dx = vec![0.0; dy.numel()];
     rows_mut([&mut dx], c, s, |ch, off, [d]| {
-        let (k, mdy, mdh) = (gamma[ch] * inv_std[ch], dbeta[ch] / m, dgamma[ch] / m);
-        for ((d, &gv), &hv) in d.iter_mut().zip(&g[off..off + s]).zip(&h[off..off + s]) {
-            *d = k * (gv - mdy - hv * mdh);
+        // k * (dy - mean(dy) - xhat * mean(dy * xhat)), xhat = (x - mu) * inv_std
+        let (k, mdy, slope) = (gamma[ch] * inv_std[ch], dbeta[ch] / m, dgamma[ch] / m * inv_std[ch]);
+        let mu = mean[ch];
+        for ((d, &gv), &xv) in d.iter_mut().zip(&g[off..off + s]).zip(&xd[off..off + s]) {
+            *d = k * (gv - mdy - (xv - mu) * slope);
         }
     });
     Ok((Some(Tensor::new_unchecked(dx, dy.shape())), dgamma, dbeta))
@@ -294,7 +294,7 @@ fn at(i: usize, ch: usize, j: usize, c: usize, s: usize) -> usize {
 pub fn batch_norm_train_reference(x: &Tensor, gamma: &[f32], beta: &[f32], eps: f32) -> Result<BatchNormTrain> {
     let (n, c, s) = dims("batch_norm", x.shape(), &[gamma, beta])?;
     let (xd, m) = (x.data(), (n * s) as f64);
-    let (mut out, mut xhat) = (vec![0.0; x.numel()], vec![0.0; x.numel()]);
+    let mut out = vec![0.0; x.numel()];
     let (mut mean, mut var, mut inv_std) = (vec![0.0; c], vec![0.0; c], vec![0.0; c]);
     for ch in 0..c {
         let idx = || (0..n).flat_map(move |i| (0..s).map(move |j| at(i, ch, j, c, s)));
@@ -303,18 +303,15 @@ pub fn batch_norm_train_reference(x: &Tensor, gamma: &[f32], beta: &[f32], eps: 
         let is = 1.0 / (v + eps as f64).sqrt();
         for k in idx() {
             let h = (xd[k] as f64 - mu) * is;
-            xhat[k] = h as f32;
             out[k] = (h * gamma[ch] as f64 + beta[ch] as f64) as f32;
         }
         (mean[ch], var[ch], inv_std[ch]) = (mu as f32, v as f32, is as f32);
     }
-    let (out, xhat) = (Tensor::from_vec(out, x.shape())?, Tensor::from_vec(xhat, x.shape())?);
-    Ok(BatchNormTrain { out, xhat, mean, var, inv_std })
+    Ok(BatchNormTrain { out: Tensor::from_vec(out, x.shape())?, mean, var, inv_std })
 }
 
 /// Reference gradients by the unfused chain rule through mean and variance (the
-/// derivation the fused formula comes from), from `x` rather than `xhat`:
-/// returns `(dx, dgamma, dbeta)`.
+/// derivation the fused formula comes from): returns `(dx, dgamma, dbeta)`.
 pub fn batch_norm_backward_reference(x: &Tensor, dy: &Tensor, gamma: &[f32], eps: f32) -> Result<(Tensor, Vec<f32>, Vec<f32>)> {
     let (n, c, s) = dims("batch_norm backward", x.shape(), &[gamma])?;
     let (xd, g, m) = (x.data(), dy.data(), (n * s) as f64);
@@ -362,11 +359,10 @@ mod tests {
             let fast = batch_norm_train(&x, &gamma, &beta, 1e-5).unwrap();
             let slow = batch_norm_train_reference(&x, &gamma, &beta, 1e-5).unwrap();
             assert!(close(fast.out.data(), slow.out.data(), 1e-4), "{shape:?}");
-            assert!(close(fast.xhat.data(), slow.xhat.data(), 1e-4), "{shape:?}");
             assert!(close(&fast.mean, &slow.mean, 1e-5) && close(&fast.var, &slow.var, 1e-4), "{shape:?}");
 
             let dy = Tensor::rand_normal(&shape, 0.0, 1.0, &mut rng);
-            let (dx, dg, db) = batch_norm_backward(&dy, &fast.xhat, &gamma, &fast.inv_std, true).unwrap();
+            let (dx, dg, db) = batch_norm_backward(&dy, &x, &fast.mean, &gamma, &fast.inv_std, true).unwrap();
             let (rdx, rdg, rdb) = batch_norm_backward_reference(&x, &dy, &gamma, 1e-5).unwrap();
             assert!(close(dx.unwrap().data(), rdx.data(), 2e-3), "{shape:?}");
             assert!(close(&dg, &rdg, 1e-3) && close(&db, &rdb, 1e-3), "{shape:?}");
