@@ -50,6 +50,49 @@ fn batch_norm_2d_gradients_match_finite_differences() {
 }
 
 #[test]
+fn fused_batch_norm_relu_gradients_match_finite_differences() {
+    // Per channel the values 0, 1, 2, 4 (and scaled copies) normalize to about -1.18,
+    // -0.51, 0.17, 1.52; with beta 0.25 the pre-activations stay >= 0.26 away from the kink,
+    // while two of the four are clipped.
+    let x = Tensor::from_vec(vec![0.0, 1.0, 2.0, 4.0, 0.0, 2.0, 4.0, 8.0], &[2, 2, 2]).unwrap();
+    let x = x.permute(&[1, 0, 2]).unwrap(); // [N=2, C=2, 2]: channel c holds both copies' values
+    let (gamma, beta) = (Tensor::ones(&[2]), Tensor::full(&[2], 0.25));
+    let r = check_gradients(|v| Ok(v[0].batch_norm_relu_train(&v[1], &v[2], 1e-5)?.0), &[x, gamma, beta], 1e-2, 1e-3, 1e-2)
+        .unwrap_or_else(|e| panic!("batch norm + relu: {e}"));
+    assert!(r.worst_ratio <= 1.0, "{r:?}");
+}
+
+#[test]
+fn fused_batch_norm_relu_equals_batch_norm_then_relu() {
+    // values and all three gradients, on random data where about half the outputs clip
+    let mut rng = Rng::seeded(7);
+    for shape in [vec![6, 3], vec![4, 5, 6, 7]] {
+        let c = shape[1];
+        let x = Tensor::rand_normal(&shape, 2.0, 3.0, &mut rng);
+        let (gamma, beta) = (Tensor::rand_uniform(&[c], 0.5, 1.5, &mut rng), Tensor::rand_normal(&[c], 0.0, 0.5, &mut rng));
+        let dy = Tensor::rand_normal(&shape, 0.0, 1.0, &mut rng);
+        let run = |fused: bool| {
+            let tape = Tape::new();
+            let [xv, g, b] = [&x, &gamma, &beta].map(|t| tape.input_with_grad(t.clone()));
+            let y = if fused {
+                xv.batch_norm_relu_train(&g, &b, 1e-5).unwrap().0
+            } else {
+                xv.batch_norm_train(&g, &b, 1e-5).unwrap().0.relu()
+            };
+            let loss = y.mul(&tape.input(dy.clone())).unwrap().sum_all().unwrap();
+            let (_, grads) = loss.backward_inputs(&[&xv, &g, &b]).unwrap();
+            (y.value().clone(), grads.into_iter().map(Option::unwrap).collect::<Vec<_>>())
+        };
+        let ((y1, g1), (y0, g0)) = (run(true), run(false));
+        assert_eq!(y1.data(), y0.data(), "{shape:?}");
+        assert!(y1.data().iter().filter(|v| **v == 0.0).count() > y1.numel() / 4, "some outputs clip");
+        for (a, b) in g1.iter().zip(&g0) {
+            assert!(a.max_abs_diff(b).unwrap() < 1e-4, "{shape:?}");
+        }
+    }
+}
+
+#[test]
 fn batch_norm_eval_gradients_and_fused_value() {
     let mut rng = Rng::seeded(3);
     let x = Tensor::rand_normal(&[2, 3, 2, 2], 0.0, 1.0, &mut rng);
@@ -238,7 +281,7 @@ mod kernels_against_references {
             let slow = batch_norm_train_reference(&x, &gamma, &beta, 1e-5).unwrap();
             prop_assert!(fast.out.max_abs_diff(&slow.out).unwrap() < 1e-4);
             let dy = Tensor::rand_normal(&shape, 0.0, 1.0, &mut rng);
-            let (dx, dg, db) = batch_norm_backward(&dy, &x, &fast.mean, &gamma, &fast.inv_std, true).unwrap();
+            let (dx, dg, db) = batch_norm_backward(&dy, &x, &fast.mean, &gamma, &fast.inv_std, None, true).unwrap();
             let (rdx, rdg, rdb) = batch_norm_backward_reference(&x, &dy, &gamma, 1e-5).unwrap();
             // dx scales with 1/std, which is large when a channel's values nearly coincide
             let tol = 1e-3 * (1.0 + rdx.data().iter().fold(0.0f32, |m, v| m.max(v.abs())));

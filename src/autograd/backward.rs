@@ -268,13 +268,14 @@ pub(crate) fn run_backward(ops: &[Op], grads: &mut [Option<Tensor>], keep: &[Nod
                 let dx = pool2d_backward(geom, *kind, x_val.data(), out.data(), winners, g.data());
                 accumulate(grads, *x, Tensor::from_vec(dx, &[geom.n, geom.c, geom.h, geom.w])?)?
             }
-            Op::BatchNorm { x, gamma, beta, x_val, mean, inv_std, gamma_val } => {
+            Op::BatchNorm { x, gamma, beta, x_val, mean, inv_std, gamma_val, relu_beta } => {
                 let (dx, dgamma, dbeta) = crate::tensor::batchnorm::batch_norm_backward(
                     &g,
                     x_val,
                     mean.data(),
                     gamma_val.data(),
                     inv_std.data(),
+                    relu_beta.as_ref().map(Tensor::data),
                     x.is_some(),
                 )?;
                 if let Some(dx) = dx {

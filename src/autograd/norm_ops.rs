@@ -39,9 +39,25 @@ impl Var {
     /// assert_eq!(y.value().data(), &[-1.0, -1.0, 1.0, 1.0]);
     /// ```
     pub fn batch_norm_train(&self, gamma: &Var, beta: &Var, eps: f32) -> Result<(Var, Tensor, Tensor)> {
+        self.batch_norm_train_then(gamma, beta, eps, false)
+    }
+
+    /// [`Var::batch_norm_train`] followed by a ReLU, fused: one pass over the output
+    /// forward, none for the ReLU backward (its mask is recomputed from x). Same result as
+    /// `batch_norm_train(..).0.relu()`.
+    pub fn batch_norm_relu_train(&self, gamma: &Var, beta: &Var, eps: f32) -> Result<(Var, Tensor, Tensor)> {
+        self.batch_norm_train_then(gamma, beta, eps, true)
+    }
+
+    fn batch_norm_train_then(&self, gamma: &Var, beta: &Var, eps: f32, relu: bool) -> Result<(Var, Tensor, Tensor)> {
         self.check_tape(gamma, "batch_norm")?;
         self.check_tape(beta, "batch_norm")?;
-        let r = batchnorm::batch_norm_train(&self.value, gamma.value.data(), beta.value.data(), eps)?;
+        let (g, b) = (gamma.value.data(), beta.value.data());
+        let r = if relu {
+            batchnorm::batch_norm_relu_train(&self.value, g, b, eps)?
+        } else {
+            batchnorm::batch_norm_train(&self.value, g, b, eps)?
+        };
         let c = r.mean.len();
         let (mean, var) = (Tensor::from_vec(r.mean, &[c])?, Tensor::from_vec(r.var, &[c])?);
         let (x, g, b) = (self.node, gamma.node, beta.node);
@@ -55,6 +71,7 @@ impl Var {
             mean: mean.clone(),
             inv_std: Tensor::new_unchecked(inv_std, &[c]),
             gamma_val: gamma.value.clone(),
+            relu_beta: relu.then(|| beta.value.clone()),
         });
         Ok((y, mean, var))
     }

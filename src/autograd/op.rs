@@ -229,7 +229,7 @@ pub(crate) enum Op {
     // ---- normalization (kernels in tensor::batchnorm and tensor::lrn)
     /// Training-mode batch norm over axis 1 of x [N, C, ...]; `x_val` is the input,
     /// `mean` and `inv_std` [C] the batch's mean and `1 / sqrt(var + eps)`, `gamma_val` [C]
-    /// the scale.
+    /// the scale; `relu_beta` [C] the shift when a ReLU was fused into the output.
     BatchNorm {
         x: In,
         gamma: In,
@@ -238,6 +238,7 @@ pub(crate) enum Op {
         mean: Tensor,
         inv_std: Tensor,
         gamma_val: Tensor,
+        relu_beta: Option<Tensor>,
     },
     /// Local response normalization across channels; `scale` is `k + alpha/n * window sum of x^2`.
     Lrn {

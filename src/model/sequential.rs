@@ -182,11 +182,18 @@ impl Sequential {
 
     /// Forward pass; with `logits`, the last layer stops before its softmax/sigmoid.
     pub(crate) fn forward_to(&self, x: &Var, ctx: &mut ForwardCtx, logits: bool) -> Result<Var> {
-        let mut h = x.clone();
+        let (mut h, mut i) = (x.clone(), 0);
         let last = self.layers.len().saturating_sub(1);
-        for (i, layer) in self.layers.iter().enumerate() {
-            let r = if logits && i == last { layer.forward_logits(&h, ctx) } else { layer.forward(&h, ctx) };
+        while i < self.layers.len() {
+            let layer = &self.layers[i];
+            // a ReLU layer after this one may run in the same pass (a ReLU has no logits form)
+            let (r, step) = match crate::nn::forward_with_next_relu(&self.layers, i, &h, ctx) {
+                Some(fused) => (fused, 2),
+                None if logits && i == last => (layer.forward_logits(&h, ctx), 1),
+                None => (layer.forward(&h, ctx), 1),
+            };
             h = r.map_err(|e| Error::Model(format!("layer {} ({}): {e}", i + 1, layer.kind())))?;
+            i += step;
         }
         Ok(h)
     }

@@ -127,6 +127,9 @@ impl Layer for ActivationLayer {
     fn spec(&self) -> LayerSpec {
         LayerSpec::Activation { activation: self.0 }
     }
+    fn as_activation(&self) -> Option<Activation> {
+        Some(self.0)
+    }
 }
 
 #[cfg(test)]

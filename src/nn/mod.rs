@@ -111,4 +111,25 @@ pub trait Layer: Send {
     fn children(&self) -> Vec<SubLayer<'_>> {
         Vec::new()
     }
+    /// The function an activation layer applies; `None` for every other layer.
+    fn as_activation(&self) -> Option<Activation> {
+        None
+    }
+    /// This layer and then a ReLU, in one pass over the output, where the layer can do that
+    /// (batch norm in training); `None` where it cannot, and the caller runs the two layers
+    /// one after the other. Same result either way.
+    fn forward_relu(&self, _x: &Var, _ctx: &mut ForwardCtx) -> Option<Result<Var>> {
+        None
+    }
+}
+
+/// Layer `i` of `layers` fused with the ReLU layer after it ([`Layer::forward_relu`]), if
+/// there is one and the layer can take it; `None` otherwise. Chains of layers (Sequential,
+/// blocks, residual bodies) step over both layers when this returns a result.
+pub(crate) fn forward_with_next_relu(layers: &[Box<dyn Layer>], i: usize, x: &Var, ctx: &mut ForwardCtx) -> Option<Result<Var>> {
+    let next = layers.get(i + 1)?;
+    if next.as_activation() != Some(Activation::Relu) {
+        return None;
+    }
+    layers[i].forward_relu(x, ctx)
 }

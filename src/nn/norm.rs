@@ -165,6 +165,19 @@ impl Layer for BatchNorm {
             x.batch_norm_eval(&gamma, &beta, &s.mean, &s.var, self.eps)
         }
     }
+    fn forward_relu(&self, x: &Var, ctx: &mut ForwardCtx) -> Option<Result<Var>> {
+        let (Some(gamma), Some(beta)) = (&self.gamma, &self.beta) else {
+            return None;
+        };
+        if !ctx.training {
+            return None;
+        }
+        let (gamma, beta) = (ctx.param(gamma), ctx.param(beta));
+        Some(x.batch_norm_relu_train(&gamma, &beta, self.eps).map(|(y, mean, var)| {
+            self.update_running(&mean, &var, x.value().numel() / mean.numel().max(1));
+            y
+        }))
+    }
     fn params(&self) -> Vec<&Param> {
         self.gamma.iter().chain(self.beta.iter()).collect()
     }

@@ -141,6 +141,28 @@ impl LaneSums {
         self.count(a.len());
     }
 
+    /// [`LaneSums::add_dot`] of `f(a, b)` instead of `a` (a gradient masked by a ReLU).
+    #[inline]
+    fn add_dot_masked(&mut self, a: &[f32], b: &[f32], k: f32, f: impl Fn(f32, f32) -> f32) {
+        assert_eq!(a.len(), b.len());
+        let full = a.len() / LANES * LANES;
+        for i in (0..full).step_by(LANES) {
+            let x: &[f32; LANES] = a[i..i + LANES].try_into().expect("a full chunk");
+            let y: &[f32; LANES] = b[i..i + LANES].try_into().expect("a full chunk");
+            for l in 0..LANES {
+                let g = f(x[l], y[l]);
+                self.first[l] += g;
+                self.second[l] += g * (y[l] - k);
+            }
+        }
+        for (l, (x, y)) in a[full..].iter().zip(&b[full..]).enumerate() {
+            let g = f(*x, *y);
+            self.first[l] += g;
+            self.second[l] += g * (y - k);
+        }
+        self.count(a.len());
+    }
+
     #[inline]
     fn count(&mut self, values: usize) {
         self.pending += values;
@@ -204,6 +226,26 @@ where
 /// Training-mode forward: normalizes each channel with its batch statistics, then scales
 /// by `gamma` and shifts by `beta`. x is `[N, C, ...]`, gamma and beta `[C]`.
 pub fn batch_norm_train(x: &Tensor, gamma: &[f32], beta: &[f32], eps: f32) -> Result<BatchNormTrain> {
+    train(x, gamma, beta, eps, false)
+}
+
+/// [`batch_norm_train`] followed by a ReLU, in the same pass over the output (the
+/// conv -> batch norm -> ReLU of every ResNet block): one tensor written instead of two.
+/// Its gradients come from [`batch_norm_backward`] with `relu_beta = Some(beta)`.
+pub fn batch_norm_relu_train(x: &Tensor, gamma: &[f32], beta: &[f32], eps: f32) -> Result<BatchNormTrain> {
+    train(x, gamma, beta, eps, true)
+}
+
+/// The normalized, scaled and shifted value `(v - mu) * k + b` (`k = gamma * inv_std`),
+/// written once so that the forward pass and the backward pass's ReLU mask, which
+/// recomputes it, agree to the bit. Centred first: folding the mean into the shift would
+/// cancel when |mean| >> std.
+#[inline(always)]
+fn affine(v: f32, mu: f32, k: f32, b: f32) -> f32 {
+    (v - mu) * k + b
+}
+
+fn train(x: &Tensor, gamma: &[f32], beta: &[f32], eps: f32, relu: bool) -> Result<BatchNormTrain> {
     let (n, c, s) = dims("batch_norm", x.shape(), &[gamma, beta])?;
     let m = n * s;
     if m < 2 {
@@ -223,10 +265,12 @@ pub fn batch_norm_train(x: &Tensor, gamma: &[f32], beta: &[f32], eps: f32) -> Re
     }
     let mut out = vec![0.0; x.numel()];
     rows_mut([&mut out], c, s, |ch, off, [o]| {
-        // centred first: folding the mean into the shift would cancel when |mean| >> std
         let (mu, k, b) = (mean[ch], gamma[ch] * inv_std[ch], beta[ch]);
-        for (o, &v) in o.iter_mut().zip(&xd[off..off + s]) {
-            *o = (v - mu) * k + b;
+        let xs = &xd[off..off + s];
+        if relu {
+            o.iter_mut().zip(xs).for_each(|(o, &v)| *o = affine(v, mu, k, b).max(0.0));
+        } else {
+            o.iter_mut().zip(xs).for_each(|(o, &v)| *o = affine(v, mu, k, b));
         }
     });
     Ok(BatchNormTrain { out: Tensor::new_unchecked(out, x.shape()), mean, var, inv_std })
@@ -253,20 +297,34 @@ pub fn batch_norm_eval(x: &Tensor, gamma: &[f32], beta: &[f32], mean: &[f32], va
 /// `xhat = (x - mean) * inv_std` recomputed from the forward's input x and its batch
 /// `mean` and `inv_std`. dy and x are `[N, C, ...]`; returns `(dx, dgamma, dbeta)`, `dx`
 /// only when `need_dx`.
+///
+/// `relu_beta`: `Some(beta)` when the forward was [`batch_norm_relu_train`]; dy is then
+/// the ReLU output's gradient, and is zeroed where the forward clipped (the pre-activation,
+/// recomputed from x, was not positive) before the batch-norm rule sees it.
 pub fn batch_norm_backward(
     dy: &Tensor,
     x: &Tensor,
     mean: &[f32],
     gamma: &[f32],
     inv_std: &[f32],
+    relu_beta: Option<&[f32]>,
     need_dx: bool,
 ) -> Result<(Option<Tensor>, Vec<f32>, Vec<f32>)> {
     if dy.shape() != x.shape() {
         return Err(Error::ShapeMismatch { op: "batch_norm backward", left: dy.shape().to_vec(), right: x.shape().to_vec() });
     }
-    let (n, c, s) = dims("batch_norm backward", dy.shape(), &[mean, gamma, inv_std])?;
+    let (n, c, s) = dims("batch_norm backward", dy.shape(), &[mean, gamma, inv_std, relu_beta.unwrap_or(gamma)])?;
     let (g, xd) = (dy.data(), x.data());
-    let sums = per_channel(n, c, s, |ch, r, acc| acc.add_dot(&g[r.clone()], &xd[r], mean[ch]));
+    // the gradient reaching the batch norm's output: dy, or dy where the ReLU passed it
+    let k = |ch: usize| gamma[ch] * inv_std[ch];
+    let passed = |ch: usize| {
+        let (mu, k, b) = (mean[ch], k(ch), relu_beta.map_or(0.0, |b| b[ch]));
+        move |gv: f32, xv: f32| if affine(xv, mu, k, b) > 0.0 { gv } else { 0.0 }
+    };
+    let sums = per_channel(n, c, s, |ch, r, acc| match relu_beta {
+        None => acc.add_dot(&g[r.clone()], &xd[r], mean[ch]),
+        Some(_) => acc.add_dot_masked(&g[r.clone()], &xd[r], mean[ch], passed(ch)),
+    });
     let dbeta: Vec<f32> = sums.iter().map(|p| p[0] as f32).collect();
     let dgamma: Vec<f32> = sums.iter().zip(inv_std).map(|(p, &is)| (p[1] * is as f64) as f32).collect();
     if !need_dx {
@@ -276,10 +334,14 @@ pub fn batch_norm_backward(
     let mut dx = vec![0.0; dy.numel()];
     rows_mut([&mut dx], c, s, |ch, off, [d]| {
         // k * (dy - mean(dy) - xhat * mean(dy * xhat)), xhat = (x - mu) * inv_std
-        let (k, mdy, slope) = (gamma[ch] * inv_std[ch], dbeta[ch] / m, dgamma[ch] / m * inv_std[ch]);
-        let mu = mean[ch];
-        for ((d, &gv), &xv) in d.iter_mut().zip(&g[off..off + s]).zip(&xd[off..off + s]) {
-            *d = k * (gv - mdy - (xv - mu) * slope);
+        let (k, mdy, slope, mu) = (k(ch), dbeta[ch] / m, dgamma[ch] / m * inv_std[ch], mean[ch]);
+        let rows = d.iter_mut().zip(&g[off..off + s]).zip(&xd[off..off + s]);
+        match relu_beta {
+            None => rows.for_each(|((d, &gv), &xv)| *d = k * (gv - mdy - (xv - mu) * slope)),
+            Some(_) => {
+                let passed = passed(ch);
+                rows.for_each(|((d, &gv), &xv)| *d = k * (passed(gv, xv) - mdy - (xv - mu) * slope));
+            }
         }
     });
     Ok((Some(Tensor::new_unchecked(dx, dy.shape())), dgamma, dbeta))
@@ -362,7 +424,7 @@ mod tests {
             assert!(close(&fast.mean, &slow.mean, 1e-5) && close(&fast.var, &slow.var, 1e-4), "{shape:?}");
 
             let dy = Tensor::rand_normal(&shape, 0.0, 1.0, &mut rng);
-            let (dx, dg, db) = batch_norm_backward(&dy, &x, &fast.mean, &gamma, &fast.inv_std, true).unwrap();
+            let (dx, dg, db) = batch_norm_backward(&dy, &x, &fast.mean, &gamma, &fast.inv_std, None, true).unwrap();
             let (rdx, rdg, rdb) = batch_norm_backward_reference(&x, &dy, &gamma, 1e-5).unwrap();
             assert!(close(dx.unwrap().data(), rdx.data(), 2e-3), "{shape:?}");
             assert!(close(&dg, &rdg, 1e-3) && close(&db, &rdb, 1e-3), "{shape:?}");

@@ -384,7 +384,10 @@ fn output_transform(g: &Conv2dGeom, t: &Tiles, m: &[f32], s: usize, bias: Option
             let (w0, rest) = sc.w.split_at_mut(6);
             let (w1, rest) = rest.split_at_mut(6);
             let (w2, w3) = rest.split_at_mut(6);
-            at_rows(std::array::from_fn(|ii| mrow(ii * 6 + j)), [&mut w0[j][..n], &mut w1[j][..n], &mut w2[j][..n], &mut w3[j][..n]]);
+            at_rows(
+                std::array::from_fn(|ii| mrow(ii * 6 + j)),
+                [&mut w0[j][..n], &mut w1[j][..n], &mut w2[j][..n], &mut w3[j][..n]],
+            );
         }
         // columns: y[r][c] = sum_j AT[c][j] s[r][j], interleaved into t[r] (output row 4ty + r)
         for r in 0..4 {

@@ -99,9 +99,13 @@ impl Chain {
     }
 
     pub(crate) fn forward(&self, x: &Var, ctx: &mut ForwardCtx) -> Result<Var> {
-        let mut h = x.clone();
-        for layer in &self.layers {
-            h = layer.forward(&h, ctx)?;
+        let (mut h, mut i) = (x.clone(), 0);
+        while i < self.layers.len() {
+            if let Some(fused) = super::forward_with_next_relu(&self.layers, i, &h, ctx) {
+                (h, i) = (fused?, i + 2);
+            } else {
+                (h, i) = (self.layers[i].forward(&h, ctx)?, i + 1);
+            }
         }
         Ok(h)
     }
