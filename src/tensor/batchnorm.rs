@@ -12,9 +12,11 @@
 //! textbook formulas in f64, kept as the yardstick the tests hold the fast ones to.
 
 use super::Tensor;
+use super::buffer::filled;
 use super::parallel::{ELEMENTWISE_PARALLEL_MIN, threads};
 use crate::{Error, Result};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Elements summed in f32 before the partial sum is folded into an f64 total.
 const BLOCK: usize = 1024;
@@ -183,44 +185,25 @@ impl LaneSums {
     }
 }
 
-/// Calls `f(channel, input_offset, out_row, ...)` for every `S`-long row of the outputs,
-/// in parallel over groups of rows when big. `outs` are written, each shaped like the input.
-fn rows_mut<const K: usize, F>(mut outs: [&mut [f32]; K], c: usize, s: usize, f: F)
+/// Calls `f(channel, input_offset, out_row)` for every `S`-long row of `out` (shaped like
+/// the input), in parallel over groups of rows when big.
+fn rows_mut<T: Send, F>(out: &mut [T], c: usize, s: usize, f: F)
 where
-    F: Fn(usize, usize, &mut [&mut [f32]; K]) + Sync + Send,
+    F: Fn(usize, usize, &mut [T]) + Sync + Send,
 {
-    let run = |start: usize, mut parts: [&mut [f32]; K]| {
-        let rows = parts[0].len() / s.max(1);
+    let run = |start: usize, part: &mut [T]| {
         let mut ch = (start / s.max(1)) % c.max(1);
-        for r in 0..rows {
-            let mut row: [&mut [f32]; K] = std::array::from_fn(|k| {
-                let p = std::mem::take(&mut parts[k]);
-                let (head, tail) = p.split_at_mut(s);
-                parts[k] = tail;
-                head
-            });
-            f(ch, start + r * s, &mut row);
+        for (r, row) in part.chunks_mut(s.max(1)).enumerate() {
+            f(ch, start + r * s, row);
             ch = if ch + 1 == c { 0 } else { ch + 1 };
         }
     };
-    let len = outs[0].len();
-    if !parallel(len) || s == 0 {
-        run(0, outs);
+    if !parallel(out.len()) || s == 0 {
+        run(0, out);
         return;
     }
     let chunk = TASK_ELEMS.div_ceil(s).max(1) * s;
-    let tasks = len.div_ceil(chunk);
-    // Split every output at the same row boundaries, then hand each task its pieces.
-    let mut pieces: Vec<[&mut [f32]; K]> = Vec::with_capacity(tasks);
-    for _ in 0..tasks {
-        pieces.push(std::array::from_fn(|k| {
-            let p = std::mem::take(&mut outs[k]);
-            let (head, tail) = p.split_at_mut(chunk.min(p.len()));
-            outs[k] = tail;
-            head
-        }));
-    }
-    pieces.into_par_iter().enumerate().for_each(|(t, parts)| run(t * chunk, parts));
+    out.par_chunks_mut(chunk).enumerate().for_each(|(t, part)| run(t * chunk, part));
 }
 
 /// Training-mode forward: normalizes each channel with its batch statistics, then scales
@@ -263,16 +246,19 @@ fn train(x: &Tensor, gamma: &[f32], beta: &[f32], eps: f32, relu: bool) -> Resul
         var[ch] = v as f32;
         inv_std[ch] = (1.0 / (v + eps as f64).sqrt()) as f32;
     }
-    let mut out = vec![0.0; x.numel()];
-    rows_mut([&mut out], c, s, |ch, off, [o]| {
-        let (mu, k, b) = (mean[ch], gamma[ch] * inv_std[ch], beta[ch]);
-        let xs = &xd[off..off + s];
-        if relu {
-            o.iter_mut().zip(xs).for_each(|(o, &v)| *o = affine(v, mu, k, b).max(0.0));
-        } else {
-            o.iter_mut().zip(xs).for_each(|(o, &v)| *o = affine(v, mu, k, b));
-        }
-    });
+    let fill = |out: &mut [MaybeUninit<f32>]| {
+        rows_mut(out, c, s, |ch, off, o| {
+            let (mu, k, b) = (mean[ch], gamma[ch] * inv_std[ch], beta[ch]);
+            let xs = &xd[off..off + s];
+            if relu {
+                o.iter_mut().zip(xs).for_each(|(o, &v)| _ = o.write(affine(v, mu, k, b).max(0.0)));
+            } else {
+                o.iter_mut().zip(xs).for_each(|(o, &v)| _ = o.write(affine(v, mu, k, b)));
+            }
+        })
+    };
+    // SAFETY: the rows of `out` tile it, and every row is written.
+    let out = unsafe { filled(x.numel(), fill) };
     Ok(BatchNormTrain { out: Tensor::new_unchecked(out, x.shape()), mean, var, inv_std })
 }
 
@@ -283,11 +269,14 @@ pub fn batch_norm_eval(x: &Tensor, gamma: &[f32], beta: &[f32], mean: &[f32], va
     let scale: Vec<f32> = (0..c).map(|ch| gamma[ch] / (var[ch] + eps).sqrt()).collect();
     let shift: Vec<f32> = (0..c).map(|ch| beta[ch] - mean[ch] * scale[ch]).collect();
     let xd = x.data();
-    let mut out = vec![0.0; x.numel()];
-    rows_mut([&mut out], c, s, |ch, off, [o]| {
-        let (a, b) = (scale[ch], shift[ch]);
-        o.iter_mut().zip(&xd[off..off + s]).for_each(|(o, &v)| *o = v * a + b);
-    });
+    let fill = |out: &mut [MaybeUninit<f32>]| {
+        rows_mut(out, c, s, |ch, off, o| {
+            let (a, b) = (scale[ch], shift[ch]);
+            o.iter_mut().zip(&xd[off..off + s]).for_each(|(o, &v)| _ = o.write(v * a + b));
+        })
+    };
+    // SAFETY: the rows of `out` tile it, and every row is written.
+    let out = unsafe { filled(x.numel(), fill) };
     Ok(Tensor::new_unchecked(out, x.shape()))
 }
 
@@ -331,19 +320,22 @@ pub fn batch_norm_backward(
         return Ok((None, dgamma, dbeta));
     }
     let m = (n * s) as f32;
-    let mut dx = vec![0.0; dy.numel()];
-    rows_mut([&mut dx], c, s, |ch, off, [d]| {
-        // k * (dy - mean(dy) - xhat * mean(dy * xhat)), xhat = (x - mu) * inv_std
-        let (k, mdy, slope, mu) = (k(ch), dbeta[ch] / m, dgamma[ch] / m * inv_std[ch], mean[ch]);
-        let rows = d.iter_mut().zip(&g[off..off + s]).zip(&xd[off..off + s]);
-        match relu_beta {
-            None => rows.for_each(|((d, &gv), &xv)| *d = k * (gv - mdy - (xv - mu) * slope)),
-            Some(_) => {
-                let passed = passed(ch);
-                rows.for_each(|((d, &gv), &xv)| *d = k * (passed(gv, xv) - mdy - (xv - mu) * slope));
+    let fill = |dx: &mut [MaybeUninit<f32>]| {
+        rows_mut(dx, c, s, |ch, off, d| {
+            // k * (dy - mean(dy) - xhat * mean(dy * xhat)), xhat = (x - mu) * inv_std
+            let (k, mdy, slope, mu) = (k(ch), dbeta[ch] / m, dgamma[ch] / m * inv_std[ch], mean[ch]);
+            let rows = d.iter_mut().zip(&g[off..off + s]).zip(&xd[off..off + s]);
+            match relu_beta {
+                None => rows.for_each(|((d, &gv), &xv)| _ = d.write(k * (gv - mdy - (xv - mu) * slope))),
+                Some(_) => {
+                    let passed = passed(ch);
+                    rows.for_each(|((d, &gv), &xv)| _ = d.write(k * (passed(gv, xv) - mdy - (xv - mu) * slope)));
+                }
             }
-        }
-    });
+        })
+    };
+    // SAFETY: the rows of `dx` tile it, and every row is written.
+    let dx = unsafe { filled(dy.numel(), fill) };
     Ok((Some(Tensor::new_unchecked(dx, dy.shape())), dgamma, dbeta))
 }
 

@@ -15,9 +15,11 @@
 //! their output gradient is zero. Samples are split into one chunk per worker; each worker
 //! walks its chunk in small groups so the transformed tiles stay in cache.
 
+use super::buffer::filled;
 use super::conv::Conv2dGeom;
 use super::parallel::chunk_len;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Floats of transformed tiles (input plus output) a group of samples aims at (~1 MiB).
 const GROUP_FLOATS: usize = 256 * 1024;
@@ -83,13 +85,20 @@ pub(super) trait Variant {
         m: &[f32],
         s: usize,
         bias: Option<&[f32]>,
-        out: &mut [f32],
+        out: &mut [MaybeUninit<f32>],
         sc: &mut Self::Scratch,
     );
     /// dM = A dY A^T.
     fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm: &mut [f32], sc: &mut Self::Scratch);
     /// dd = B dV B^T, summed where tiles overlap, into `dx` `[s, C, H, W]` (every value written).
-    fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx: &mut [f32], sc: &mut Self::Scratch);
+    fn input_transform_backward(
+        g: &Conv2dGeom,
+        t: &Tiles,
+        dv: &[f32],
+        s: usize,
+        dx: &mut [MaybeUninit<f32>],
+        sc: &mut Self::Scratch,
+    );
 }
 
 /// F(2x2, 3x3), this module's transforms.
@@ -110,13 +119,21 @@ impl Variant for F2 {
     fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut [f32], sc: &mut Scratch) {
         input_transform(g, t, planes, s, v, sc)
     }
-    fn output_transform(g: &Conv2dGeom, t: &Tiles, m: &[f32], s: usize, bias: Option<&[f32]>, out: &mut [f32], sc: &mut Scratch) {
+    fn output_transform(
+        g: &Conv2dGeom,
+        t: &Tiles,
+        m: &[f32],
+        s: usize,
+        bias: Option<&[f32]>,
+        out: &mut [MaybeUninit<f32>],
+        sc: &mut Scratch,
+    ) {
         output_transform(g, t, m, s, bias, out, sc)
     }
     fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm: &mut [f32], sc: &mut Scratch) {
         output_transform_backward(g, t, dy, s, dm, sc)
     }
-    fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx: &mut [f32], sc: &mut Scratch) {
+    fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx: &mut [MaybeUninit<f32>], sc: &mut Scratch) {
         input_transform_backward(g, t, dv, s, dx, sc)
     }
 }
@@ -354,7 +371,15 @@ fn input_columns(t: &[f32], per: usize, v: &mut [f32], rows: [usize; 4], even: &
 
 /// Output tiles `A^T M A` of `s` samples from M `[16][O][s * per]`, plus bias, into
 /// `out` `[s, O, OH, OW]`.
-fn output_transform(g: &Conv2dGeom, t: &Tiles, m: &[f32], s: usize, bias: Option<&[f32]>, out: &mut [f32], sc: &mut Scratch) {
+fn output_transform(
+    g: &Conv2dGeom,
+    t: &Tiles,
+    m: &[f32],
+    s: usize,
+    bias: Option<&[f32]>,
+    out: &mut [MaybeUninit<f32>],
+    sc: &mut Scratch,
+) {
     let (n, wp) = (s * t.per, t.wp);
     let (ld, ohw) = (g.o * n, g.oh * g.ow);
     for o in 0..g.o {
@@ -378,7 +403,7 @@ fn output_transform(g: &Conv2dGeom, t: &Tiles, m: &[f32], s: usize, bias: Option
             for y in 0..g.oh {
                 let src = &sc.t[y % 2][(i * t.th + y / 2) * wp..][..g.ow];
                 let dst = &mut out[(i * g.o + o) * ohw + y * g.ow..][..g.ow];
-                dst.iter_mut().zip(src).for_each(|(d, v)| *d = v + b);
+                dst.iter_mut().zip(src).for_each(|(d, v)| _ = d.write(v + b));
             }
         }
     }
@@ -461,7 +486,7 @@ fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm
 
 /// `dd = B dV B^T` for every tile, summed where tiles overlap, into `dx` `[s, C, H, W]`
 /// (only the padded plane's interior, which is the input); dV is `[16][C][s * per]`.
-fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx: &mut [f32], sc: &mut Scratch) {
+fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx: &mut [MaybeUninit<f32>], sc: &mut Scratch) {
     let (n, wp) = (s * t.per, t.wp);
     let (ld, hw, left) = (g.c * n, g.h * g.w, g.pad.2);
     for c in 0..g.c {
@@ -501,12 +526,12 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx:
                 if r.is_multiple_of(2) {
                     let (a, p0, p1, p2) = (at(0, y), at(0, before), at(1, before), at(2, before));
                     for j in 0..g.w {
-                        dst[j] = a[j] - p0[j] + p1[j] + p2[j];
+                        dst[j].write(a[j] - p0[j] + p1[j] + p2[j]);
                     }
                 } else {
                     let (a1, a2, a3, p3) = (at(1, y), at(2, y), at(3, y), at(3, before));
                     for j in 0..g.w {
-                        dst[j] = a1[j] - a2[j] + a3[j] - p3[j];
+                        dst[j].write(a1[j] - a2[j] + a3[j] - p3[j]);
                     }
                 }
             }
@@ -572,31 +597,33 @@ pub(super) fn forward_with<V: Variant>(g: &Conv2dGeom, x: &[f32], w: &[f32], bia
     let t = Tiles::new(g, V::TILE, V::POSITIONS);
     let u = V::weight_transform(w, g.o, g.c);
     let (chw, ohw) = (g.c * g.h * g.w, g.oh * g.ow);
-    let mut out = vec![0.0; g.n * g.o * ohw];
     let per = chunk_len(g.n);
-    out.par_chunks_mut(per * g.o * ohw).zip(x.par_chunks(per * chw)).for_each(|(out, x)| {
-        let mut planes = vec![0.0f32; g.c * t.group * t.plane()];
-        let mut v = vec![0.0f32; V::POSITIONS * g.c * t.group * t.per];
-        let mut m = vec![0.0f32; V::POSITIONS * g.o * t.group * t.per];
-        let mut rows = V::scratch(&t);
-        let samples = x.len() / chw;
-        for first in (0..samples).step_by(t.group) {
-            let s = t.group.min(samples - first);
-            let n = s * t.per;
-            fill_planes(g, &t, &x[first * chw..(first + s) * chw], s, &mut planes);
-            V::input_transform(g, &t, &planes, s, &mut v, &mut rows);
-            batched(
-                V::POSITIONS,
-                (g.o, n, g.c),
-                &mut m[..V::POSITIONS * g.o * n],
-                false,
-                (&u, false),
-                (&v[..V::POSITIONS * g.c * n], false),
-            );
-            V::output_transform(g, &t, &m, s, bias, &mut out[first * g.o * ohw..(first + s) * g.o * ohw], &mut rows);
-        }
-    });
-    out
+    let fill = |out: &mut [MaybeUninit<f32>]| {
+        out.par_chunks_mut(per * g.o * ohw).zip(x.par_chunks(per * chw)).for_each(|(out, x)| {
+            let mut planes = vec![0.0f32; g.c * t.group * t.plane()];
+            let mut v = vec![0.0f32; V::POSITIONS * g.c * t.group * t.per];
+            let mut m = vec![0.0f32; V::POSITIONS * g.o * t.group * t.per];
+            let mut rows = V::scratch(&t);
+            let samples = x.len() / chw;
+            for first in (0..samples).step_by(t.group) {
+                let s = t.group.min(samples - first);
+                let n = s * t.per;
+                fill_planes(g, &t, &x[first * chw..(first + s) * chw], s, &mut planes);
+                V::input_transform(g, &t, &planes, s, &mut v, &mut rows);
+                batched(
+                    V::POSITIONS,
+                    (g.o, n, g.c),
+                    &mut m[..V::POSITIONS * g.o * n],
+                    false,
+                    (&u, false),
+                    (&v[..V::POSITIONS * g.c * n], false),
+                );
+                V::output_transform(g, &t, &m, s, bias, &mut out[first * g.o * ohw..(first + s) * g.o * ohw], &mut rows);
+            }
+        })
+    };
+    // SAFETY: the chunks tile `out`, and the output transform writes every value of its samples.
+    unsafe { filled(g.n * g.o * ohw, fill) }
 }
 
 /// [`backward`] with the transforms of variant `V`.
@@ -614,8 +641,7 @@ pub(super) fn backward_with<V: Variant>(
     let (chw, ohw) = (g.c * g.h * g.w, g.oh * g.ow);
     let usize_ = V::POSITIONS * g.o * g.c;
     let per = chunk_len(g.n);
-    let mut dx = if need_dx { vec![0.0; g.n * chw] } else { Vec::new() };
-    let work = |x: &[f32], dy: &[f32], mut dx: Option<&mut [f32]>| -> (Vec<f32>, Vec<f32>) {
+    let work = |x: &[f32], dy: &[f32], mut dx: Option<&mut [MaybeUninit<f32>]>| -> (Vec<f32>, Vec<f32>) {
         let mut du = vec![0.0f32; usize_];
         let mut db = vec![0.0f32; if need_db { g.o } else { 0 }];
         let mut planes = vec![0.0f32; g.c * t.group * t.plane()];
@@ -665,15 +691,23 @@ pub(super) fn backward_with<V: Variant>(
         a
     };
     let zero = || (vec![0.0; usize_], vec![0.0; if need_db { g.o } else { 0 }]);
-    let (du, db) = if need_dx {
-        dx.par_chunks_mut(per * chw)
-            .zip(x.par_chunks(per * chw).zip(dy.par_chunks(per * g.o * ohw)))
-            .map(|(dx, (x, dy))| work(x, dy, Some(dx)))
-            .reduce(zero, sum)
+    let (dx, (du, db)) = if need_dx {
+        let mut sums = None;
+        let fill = |dx: &mut [MaybeUninit<f32>]| {
+            let found = dx
+                .par_chunks_mut(per * chw)
+                .zip(x.par_chunks(per * chw).zip(dy.par_chunks(per * g.o * ohw)))
+                .map(|(dx, (x, dy))| work(x, dy, Some(dx)))
+                .reduce(zero, sum);
+            sums = Some(found);
+        };
+        // SAFETY: the chunks tile dx, and the input transform writes every value of its samples.
+        let dx = unsafe { filled(g.n * chw, fill) };
+        (Some(dx), sums.expect("computed with dx"))
     } else {
-        x.par_chunks(per * chw).zip(dy.par_chunks(per * g.o * ohw)).map(|(x, dy)| work(x, dy, None)).reduce(zero, sum)
+        (None, x.par_chunks(per * chw).zip(dy.par_chunks(per * g.o * ohw)).map(|(x, dy)| work(x, dy, None)).reduce(zero, sum))
     };
-    (need_dx.then_some(dx), V::weight_transform_backward(&du, g.o, g.c), need_db.then_some(db))
+    (dx, V::weight_transform_backward(&du, g.o, g.c), need_db.then_some(db))
 }
 
 #[cfg(test)]

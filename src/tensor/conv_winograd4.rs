@@ -14,6 +14,7 @@
 
 use super::conv::Conv2dGeom;
 use super::conv_winograd::{Tiles, Variant, backward_with, copy_row, forward_with};
+use std::mem::MaybeUninit;
 
 /// Transformed-tile positions.
 const P: usize = 36;
@@ -373,7 +374,15 @@ fn b_rows(x: [&[f32]; 6], mut out: [&mut [f32]; 6], add: bool) {
 
 /// Output tiles `A^T M A` of `s` samples from M `[36][O][s * per]`, plus bias, into
 /// `out` `[s, O, OH, OW]` (all the samples' tiles at once, then rows out per sample).
-fn output_transform(g: &Conv2dGeom, t: &Tiles, m: &[f32], s: usize, bias: Option<&[f32]>, out: &mut [f32], sc: &mut Scratch) {
+fn output_transform(
+    g: &Conv2dGeom,
+    t: &Tiles,
+    m: &[f32],
+    s: usize,
+    bias: Option<&[f32]>,
+    out: &mut [MaybeUninit<f32>],
+    sc: &mut Scratch,
+) {
     let (n, wp) = (s * t.per, t.wp);
     let (ld, ohw) = (g.o * n, g.oh * g.ow);
     for o in 0..g.o {
@@ -399,7 +408,7 @@ fn output_transform(g: &Conv2dGeom, t: &Tiles, m: &[f32], s: usize, bias: Option
             for y in 0..g.oh {
                 let src = &sc.t[y % 4][(i * t.th + y / 4) * wp..][..g.ow];
                 let dst = &mut out[(i * g.o + o) * ohw + y * g.ow..][..g.ow];
-                dst.iter_mut().zip(src).for_each(|(d, v)| *d = v + b);
+                dst.iter_mut().zip(src).for_each(|(d, v)| _ = d.write(v + b));
             }
         }
     }
@@ -443,7 +452,7 @@ fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm
 
 /// `dd = B dV B^T` for every tile, summed where tiles overlap, into `dx` `[s, C, H, W]`
 /// (only the padded plane's interior, which is the input); dV is `[36][C][s * per]`.
-fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx: &mut [f32], sc: &mut Scratch) {
+fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx: &mut [MaybeUninit<f32>], sc: &mut Scratch) {
     let (n, wp) = (s * t.per, t.wp);
     let (ld, hw, w) = (g.c * n, g.h * g.w, g.w);
     for c in 0..g.c {
@@ -482,7 +491,7 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx:
             }
             let plane = &mut dx[(i * g.c + c) * hw..][..hw];
             for (y, dst) in plane.chunks_exact_mut(w).enumerate() {
-                dst.copy_from_slice(&p[(y + g.pad.0) * wp + g.pad.2..][..w]);
+                dst.iter_mut().zip(&p[(y + g.pad.0) * wp + g.pad.2..][..w]).for_each(|(d, &v)| _ = d.write(v));
             }
         }
     }
@@ -506,13 +515,21 @@ impl Variant for F4 {
     fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut [f32], sc: &mut Scratch) {
         input_transform(g, t, planes, s, v, sc)
     }
-    fn output_transform(g: &Conv2dGeom, t: &Tiles, m: &[f32], s: usize, bias: Option<&[f32]>, out: &mut [f32], sc: &mut Scratch) {
+    fn output_transform(
+        g: &Conv2dGeom,
+        t: &Tiles,
+        m: &[f32],
+        s: usize,
+        bias: Option<&[f32]>,
+        out: &mut [MaybeUninit<f32>],
+        sc: &mut Scratch,
+    ) {
         output_transform(g, t, m, s, bias, out, sc)
     }
     fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm: &mut [f32], sc: &mut Scratch) {
         output_transform_backward(g, t, dy, s, dm, sc)
     }
-    fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx: &mut [f32], sc: &mut Scratch) {
+    fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx: &mut [MaybeUninit<f32>], sc: &mut Scratch) {
         input_transform_backward(g, t, dv, s, dx, sc)
     }
 }

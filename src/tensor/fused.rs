@@ -12,13 +12,16 @@ pub fn add_relu(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         return Err(Error::ShapeMismatch { op: "add_relu", left: a.shape().to_vec(), right: b.shape().to_vec() });
     }
     let (x, y) = (a.data(), b.data());
-    let mut out = vec![0.0; a.numel()];
-    chunks_mut(&mut out, |start, o| {
-        let len = o.len();
-        for ((o, &x), &y) in o.iter_mut().zip(&x[start..start + len]).zip(&y[start..start + len]) {
-            *o = (x + y).max(0.0);
-        }
-    });
+    let fill = |out: &mut [std::mem::MaybeUninit<f32>]| {
+        chunks_mut(out, |start, o| {
+            let len = o.len();
+            for ((o, &x), &y) in o.iter_mut().zip(&x[start..start + len]).zip(&y[start..start + len]) {
+                o.write((x + y).max(0.0));
+            }
+        })
+    };
+    // SAFETY: the chunks tile `out`, and every element of each is written.
+    let out = unsafe { super::buffer::filled(a.numel(), fill) };
     Ok(Tensor::new_unchecked(out, a.shape()))
 }
 

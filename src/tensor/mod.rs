@@ -12,6 +12,7 @@
 //! ```
 
 pub mod batchnorm;
+mod buffer;
 pub mod conv;
 pub mod conv_direct;
 pub mod conv_strip;

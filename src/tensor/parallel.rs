@@ -31,9 +31,9 @@ where
 }
 
 /// Applies `f` to chunks of `out` (with the chunk's starting index), in parallel when large.
-pub fn chunks_mut<F>(out: &mut [f32], f: F)
+pub fn chunks_mut<T: Send, F>(out: &mut [T], f: F)
 where
-    F: Fn(usize, &mut [f32]) + Sync + Send,
+    F: Fn(usize, &mut [T]) + Sync + Send,
 {
     if out.len() < ELEMENTWISE_PARALLEL_MIN || threads() == 1 {
         f(0, out);
