@@ -104,7 +104,7 @@ impl Conv2dGeom {
 /// Copies a short run without a `memcpy` call (runs here are one output row: 5-60 values).
 #[inline(always)]
 #[allow(clippy::manual_memcpy)] // deliberately not `copy_from_slice` (a memcpy call)
-fn copy_run(dst: &mut [f32], src: &[f32]) {
+pub(super) fn copy_run(dst: &mut [f32], src: &[f32]) {
     let n = dst.len().min(src.len());
     let mut i = 0;
     while i + 8 <= n {

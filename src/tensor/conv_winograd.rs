@@ -16,7 +16,7 @@
 //! walks its chunk in small groups so the transformed tiles stay in cache.
 
 use super::buffer::filled;
-use super::conv::Conv2dGeom;
+use super::conv::{Conv2dGeom, copy_run};
 use super::parallel::chunk_len;
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
@@ -191,17 +191,10 @@ pub(super) fn fill_planes(g: &Conv2dGeom, t: &Tiles, x: &[f32], s: usize, planes
             let src = &x[(i * g.c + c) * hw..(i * g.c + c + 1) * hw];
             let base = c * stride + i * pl + g.pad.0 * t.wp + g.pad.2;
             for (y, row) in src.chunks_exact(g.w).enumerate() {
-                copy_row(row, &mut planes[base + y * t.wp..][..g.w]);
+                copy_run(&mut planes[base + y * t.wp..][..g.w], row);
             }
         }
     }
-}
-
-/// `dst[..src.len()] = src` and zeros after it.
-#[inline]
-pub(super) fn copy_row(src: &[f32], dst: &mut [f32]) {
-    dst[..src.len()].copy_from_slice(src);
-    dst[src.len()..].fill(0.0);
 }
 
 /// Splits `row` into its even and odd elements (`even.len()` pairs).
@@ -278,13 +271,17 @@ struct Scratch {
     o: [Vec<f32>; 4],
     /// A row of zeros `[wp]` (tile rows beyond the grid).
     zero: Vec<f32>,
+    /// The output gradient's even and odd rows `[group][th][wp]`: only the first OW values
+    /// of rows inside the output are ever written, so the rest stays zero.
+    dy: [Vec<f32>; 2],
 }
 
 impl Scratch {
     fn new(t: &Tiles) -> Scratch {
         let v = |n: usize| std::array::from_fn(|_| vec![0.0f32; n]);
         let tiles = t.group * t.per;
-        Scratch { t: v(t.group * t.th * t.wp), e: v(tiles + 1), o: v(tiles + 1), zero: vec![0.0; t.wp] }
+        let dy = std::array::from_fn(|_| vec![0.0; t.group * t.th * t.wp]);
+        Scratch { t: v(t.group * t.th * t.wp), e: v(tiles + 1), o: v(tiles + 1), zero: vec![0.0; t.wp], dy }
     }
 }
 
@@ -442,22 +439,15 @@ fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm
     let (n, wp) = (s * t.per, t.wp);
     let (ld, ohw) = (g.o * n, g.oh * g.ow);
     for o in 0..g.o {
-        // The even (r = 0) and odd (r = 1) rows of every sample's tile rows, zero-extended.
+        // The even (r = 0) and odd (r = 1) rows of every sample's tile rows, into dy[r] (zero beyond the output).
         for i in 0..s {
-            for ty in 0..t.th {
-                for r in 0..2 {
-                    let (y, dst) = (2 * ty + r, &mut sc.t[r][(i * t.th + ty) * wp..][..wp]);
-                    if y < g.oh {
-                        dst[..g.ow].copy_from_slice(&dy[(i * g.o + o) * ohw + y * g.ow..][..g.ow]);
-                        dst[g.ow..].fill(0.0);
-                    } else {
-                        dst.fill(0.0);
-                    }
-                }
+            for y in 0..g.oh {
+                let dst = &mut sc.dy[y % 2][(i * t.th + y / 2) * wp..][..g.ow];
+                copy_run(dst, &dy[(i * g.o + o) * ohw + y * g.ow..][..g.ow]);
             }
         }
         for r in 0..2 {
-            deinterleave(&sc.t[r][..2 * n], &mut sc.e[r][..n], &mut sc.o[r][..n]);
+            deinterleave(&sc.dy[r][..2 * n], &mut sc.e[r][..n], &mut sc.o[r][..n]);
         }
         // A = [[1,0],[1,1],[1,-1],[0,-1]]: rows y0, y0 + y1, y0 - y1, -y1 of the tile,
         // then the same combination of its two columns (a = even, b = odd).

@@ -13,7 +13,8 @@
 //! test shapes.
 
 use super::conv::Conv2dGeom;
-use super::conv_winograd::{Tiles, Variant, backward_with, copy_row, forward_with};
+use super::conv::copy_run;
+use super::conv_winograd::{Tiles, Variant, backward_with, forward_with};
 use std::mem::MaybeUninit;
 
 /// Transformed-tile positions.
@@ -160,6 +161,9 @@ struct Scratch {
     a: [Vec<f32>; 6],
     e: [Vec<f32>; 6],
     dplane: Vec<f32>,
+    /// Output-gradient rows 4ty + r `[group][th][wp]`: only the first OW values of rows
+    /// inside the output are ever written, so the rest stays zero.
+    dy: [Vec<f32>; 4],
 }
 
 impl Scratch {
@@ -175,6 +179,7 @@ impl Scratch {
             a: rows(rows_len),
             e: rows(tiles),
             dplane: vec![0.0; t.plane()],
+            dy: rows(rows_len),
         }
     }
 }
@@ -421,18 +426,15 @@ fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm
     let (ld, ohw) = (g.o * n, g.oh * g.ow);
     let rows = s * t.th * wp;
     for o in 0..g.o {
-        // output rows 4ty + r of every sample's tile rows, zero-extended, into t[r]
+        // output rows 4ty + r of every sample's tile rows, into dy[r] (zero beyond the output)
         for i in 0..s {
-            for ty in 0..t.th {
-                for r in 0..4 {
-                    let (y, dst) = (4 * ty + r, &mut sc.t[r][(i * t.th + ty) * wp..][..wp]);
-                    let src = if y < g.oh { &dy[(i * g.o + o) * ohw + y * g.ow..][..g.ow] } else { &[] };
-                    copy_row(src, dst);
-                }
+            for y in 0..g.oh {
+                let dst = &mut sc.dy[y % 4][(i * t.th + y / 4) * wp..][..g.ow];
+                copy_run(dst, &dy[(i * g.o + o) * ohw + y * g.ow..][..g.ow]);
             }
         }
         // rows of A dY: six rows from the four output rows, into a[..6]
-        a_rows(std::array::from_fn(|r| &sc.t[r][..rows]), sc.a.each_mut().map(|v| &mut v[..rows]));
+        a_rows(std::array::from_fn(|r| &sc.dy[r][..rows]), sc.a.each_mut().map(|v| &mut v[..rows]));
         for ii in 0..6 {
             phases(&sc.a[ii][..rows], n, &mut sc.q);
             let base = (ii * 6) * ld + o * n;
