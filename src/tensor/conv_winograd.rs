@@ -546,6 +546,8 @@ fn batched(
         let (a, b, dst) = (&a[xi * sa..(xi + 1) * sa], &b[xi * sb..(xi + 1) * sb], &mut dst[xi * sd..(xi + 1) * sd]);
         if !ta && !tb {
             super::packed_gemm::gemm_in_place(rows, n, k, a, b, dst, accumulate);
+        } else if !ta && tb && accumulate {
+            super::packed_gemm::gemm_nt_acc(rows, n, k, a, b, dst);
         } else {
             super::matmul::gemm_serial(rows, n, k, a, ta, b, tb, dst, accumulate);
         }

@@ -97,9 +97,80 @@ pub fn gemm_in_place(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut
     }
 }
 
+/// `c [m, n] += a [m, k] x b [n, k]^T` (both row-major, rows contiguous along k): every
+/// value of c a dot product of two rows. For Winograd's weight gradient, `dU [O, C] +=
+/// dM [O, tiles] x V [C, tiles]^T`: C and O are 16 to 64, tiles a few hundred, and a general
+/// GEMM packs one whole operand for it (and then sums horizontally anyway).
+pub fn gemm_nt_acc(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    assert!(
+        a.len() >= m * k && b.len() >= n * k && c.len() >= m * n,
+        "packed_gemm: operands too short for m = {m}, k = {k}, n = {n}"
+    );
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    if m % 4 == 0 && n % 4 == 0 {
+        for i in (0..m).step_by(4) {
+            for j in (0..n).step_by(4) {
+                // SAFETY: rows i..i + 4 of a and j..j + 4 of b hold k values each (asserted).
+                let sums = unsafe { avx512::dots_4x4(k, &a[i * k..], &b[j * k..]) };
+                for (r, row) in sums.iter().enumerate() {
+                    c[(i + r) * n + j..][..4].iter_mut().zip(row).for_each(|(c, s)| *c += s);
+                }
+            }
+        }
+        return;
+    }
+    gemm_serial(m, n, k, a, false, b, true, c, true);
+}
+
 #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
 mod avx512 {
     use std::arch::x86_64::*;
+
+    /// The 16 dot products of rows 0..4 of `a` with rows 0..4 of `b`, rows `k` long and
+    /// `k` apart: 16 accumulators of 16 lanes, summed across lanes at the end.
+    ///
+    /// # Safety
+    /// a and b hold 4 rows of k values each.
+    #[inline]
+    pub(super) unsafe fn dots_4x4(k: usize, a: &[f32], b: &[f32]) -> [[f32; 4]; 4] {
+        let (ap, bp) = (a.as_ptr(), b.as_ptr());
+        let mut p = 0;
+        // SAFETY: loads are inside the four rows (full vectors, then a masked tail).
+        unsafe {
+            let mut acc = [[_mm512_setzero_ps(); 4]; 4];
+            while p < k {
+                let m = if k - p >= 16 { 0xffff } else { ((1u32 << (k - p)) - 1) as u16 };
+                let av: [__m512; 4] = std::array::from_fn(|r| _mm512_maskz_loadu_ps(m, ap.add(r * k + p)));
+                let bv: [__m512; 4] = std::array::from_fn(|s| _mm512_maskz_loadu_ps(m, bp.add(s * k + p)));
+                for r in 0..4 {
+                    for s in 0..4 {
+                        acc[r][s] = _mm512_fmadd_ps(av[r], bv[s], acc[r][s]);
+                    }
+                }
+                p += 16;
+            }
+            acc.map(|row| sum_lanes_4(row))
+        }
+    }
+
+    /// The lane sums of four vectors, by a tree (11 shuffles and adds instead of 4 x 8).
+    #[inline(always)]
+    unsafe fn sum_lanes_4([a0, a1, a2, a3]: [__m512; 4]) -> [f32; 4] {
+        // SAFETY: register-only operations.
+        unsafe {
+            // per 128-bit lane: [a0 (0+2), a1 (0+2), a0 (1+3), a1 (1+3)], the same for a2, a3
+            let t0 = _mm512_add_ps(_mm512_unpacklo_ps(a0, a1), _mm512_unpackhi_ps(a0, a1));
+            let t1 = _mm512_add_ps(_mm512_unpacklo_ps(a2, a3), _mm512_unpackhi_ps(a2, a3));
+            // per 128-bit lane: that lane's sums of a0, a1, a2, a3
+            let u = _mm512_add_ps(_mm512_shuffle_ps::<0x44>(t0, t1), _mm512_shuffle_ps::<0xEE>(t0, t1));
+            // add the four 128-bit lanes: halves swapped, then neighbours swapped
+            let h = _mm512_add_ps(u, _mm512_shuffle_f32x4::<0x4E>(u, u));
+            let h = _mm512_add_ps(h, _mm512_shuffle_f32x4::<0xB1>(h, h));
+            let mut out = [0.0f32; 4];
+            _mm_storeu_ps(out.as_mut_ptr(), _mm512_castps512_ps128(h));
+            out
+        }
+    }
 
     /// One column block (`cols` <= 64 columns) of `c [m, ..] (+)= a [m, k] x b [k, ..]`, in
     /// register blocks of up to 6 rows. Rows of a, b and c are `lda`, `ldb`, `ldc` apart.
@@ -229,6 +300,23 @@ mod tests {
                         "{m}x{k}x{n} acc {accumulate} at {i}: {got} vs {want}"
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn row_dot_product_form_matches_the_reference() {
+        // c += a b^T: m, n multiples of 4 (the 4 x 4 kernel) or not (the fallback); k with
+        // and without a partial last vector.
+        for &(m, n, k) in &[(4, 4, 1), (16, 16, 224), (32, 32, 37), (8, 12, 16), (64, 4, 120), (6, 10, 21)] {
+            let (a, b, c0) = (values(m * k, 9), values(n * k, 10), values(m * n, 11));
+            let bt: Vec<f32> = (0..k * n).map(|i| b[(i % n) * k + i / n]).collect();
+            let product = matmul_reference(&a, &bt, m, k, n);
+            let mut c = c0.clone();
+            gemm_nt_acc(m, n, k, &a, &b, &mut c);
+            for (i, got) in c.iter().enumerate() {
+                let want = product[i] + c0[i];
+                assert!((got - want).abs() <= 1e-4 * (1.0 + want.abs()), "{m}x{n}x{k} at {i}: {got} vs {want}");
             }
         }
     }
