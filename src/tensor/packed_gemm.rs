@@ -107,7 +107,7 @@ pub fn gemm_nt_acc(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [
         "packed_gemm: operands too short for m = {m}, k = {k}, n = {n}"
     );
     #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-    if m % 4 == 0 && n % 4 == 0 {
+    if m.is_multiple_of(4) && n.is_multiple_of(4) {
         for i in (0..m).step_by(4) {
             for j in (0..n).step_by(4) {
                 // SAFETY: rows i..i + 4 of a and j..j + 4 of b hold k values each (asserted).
