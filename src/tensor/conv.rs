@@ -373,7 +373,7 @@ pub fn conv2d_backward_im2col(
                     &cols[..k * ld]
                 };
                 // dw_g [Og, K] += dy_g [Og, s*P] x cols^T [s*P, K]
-                gemm(og, k, ld, dy_g, false, src, true, &mut dw[grp * og * k..(grp + 1) * og * k], true);
+                super::packed_gemm::gemm_nt_acc(og, k, ld, dy_g, src, &mut dw[grp * og * k..(grp + 1) * og * k]);
                 if let Some(dx) = dx.as_deref_mut() {
                     let wg = &w[grp * og * k..(grp + 1) * og * k];
                     let dx = &mut dx[gi * group_len..gi * group_len + s * chw];
