@@ -126,21 +126,7 @@ impl LaneSums {
     /// products are of centred values).
     #[inline]
     fn add_dot(&mut self, a: &[f32], b: &[f32], k: f32) {
-        assert_eq!(a.len(), b.len());
-        let full = a.len() / LANES * LANES;
-        for i in (0..full).step_by(LANES) {
-            let x: &[f32; LANES] = a[i..i + LANES].try_into().expect("a full chunk");
-            let y: &[f32; LANES] = b[i..i + LANES].try_into().expect("a full chunk");
-            for l in 0..LANES {
-                self.first[l] += x[l];
-                self.second[l] += x[l] * (y[l] - k);
-            }
-        }
-        for (l, (x, y)) in a[full..].iter().zip(&b[full..]).enumerate() {
-            self.first[l] += x;
-            self.second[l] += x * (y - k);
-        }
-        self.count(a.len());
+        self.add_dot_masked(a, b, k, |a, _| a);
     }
 
     /// [`LaneSums::add_dot`] of `f(a, b)` instead of `a` (a gradient masked by a ReLU).
