@@ -138,16 +138,26 @@ mod avx512 {
         // SAFETY: loads are inside the four rows (full vectors, then a masked tail).
         unsafe {
             let mut acc = [[_mm512_setzero_ps(); 4]; 4];
-            while p < k {
-                let m = if k - p >= 16 { 0xffff } else { ((1u32 << (k - p)) - 1) as u16 };
-                let av: [__m512; 4] = std::array::from_fn(|r| _mm512_maskz_loadu_ps(m, ap.add(r * k + p)));
-                let bv: [__m512; 4] = std::array::from_fn(|s| _mm512_maskz_loadu_ps(m, bp.add(s * k + p)));
+            let mut step = |av: [__m512; 4], bv: [__m512; 4]| {
                 for r in 0..4 {
                     for s in 0..4 {
                         acc[r][s] = _mm512_fmadd_ps(av[r], bv[s], acc[r][s]);
                     }
                 }
+            };
+            while p + 16 <= k {
+                step(
+                    std::array::from_fn(|r| _mm512_loadu_ps(ap.add(r * k + p))),
+                    std::array::from_fn(|s| _mm512_loadu_ps(bp.add(s * k + p))),
+                );
                 p += 16;
+            }
+            if p < k {
+                let m = ((1u32 << (k - p)) - 1) as u16;
+                step(
+                    std::array::from_fn(|r| _mm512_maskz_loadu_ps(m, ap.add(r * k + p))),
+                    std::array::from_fn(|s| _mm512_maskz_loadu_ps(m, bp.add(s * k + p))),
+                );
             }
             acc.map(|row| sum_lanes_4(row))
         }
