@@ -116,6 +116,14 @@ impl BatchNorm {
         self.running.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Training-mode forward with the batch's statistics (and a ReLU in the same pass when
+    /// `relu`); updates the running averages.
+    fn forward_train(&self, x: &Var, gamma: &Var, beta: &Var, relu: bool) -> Result<Var> {
+        let (y, mean, var) =
+            if relu { x.batch_norm_relu_train(gamma, beta, self.eps)? } else { x.batch_norm_train(gamma, beta, self.eps)? };
+        self.update_running(&mean, &var, x.value().numel() / mean.numel().max(1));
+        Ok(y)
+    }
     fn update_running(&self, batch_mean: &Tensor, batch_var: &Tensor, per_channel: usize) {
         let m = self.momentum;
         // Unbiased variance for the running estimate, as PyTorch does.
@@ -157,9 +165,7 @@ impl Layer for BatchNorm {
         };
         let (gamma, beta) = (ctx.param(gamma), ctx.param(beta));
         if ctx.training {
-            let (y, mean, var) = x.batch_norm_train(&gamma, &beta, self.eps)?;
-            self.update_running(&mean, &var, x.value().numel() / mean.numel().max(1));
-            Ok(y)
+            self.forward_train(x, &gamma, &beta, false)
         } else {
             let s = self.stats().ok_or_else(|| Error::Model("BatchNorm used before build".into()))?;
             x.batch_norm_eval(&gamma, &beta, &s.mean, &s.var, self.eps)
@@ -173,10 +179,7 @@ impl Layer for BatchNorm {
             return None;
         }
         let (gamma, beta) = (ctx.param(gamma), ctx.param(beta));
-        Some(x.batch_norm_relu_train(&gamma, &beta, self.eps).map(|(y, mean, var)| {
-            self.update_running(&mean, &var, x.value().numel() / mean.numel().max(1));
-            y
-        }))
+        Some(self.forward_train(x, &gamma, &beta, true))
     }
     fn params(&self) -> Vec<&Param> {
         self.gamma.iter().chain(self.beta.iter()).collect()

@@ -101,42 +101,58 @@ pub(super) trait Variant {
     );
 }
 
+/// `impl Variant for $variant` by the free functions of the same names in the invoking
+/// module: each variant keeps its transforms as plain functions, read and tested on their
+/// own, and this macro is the one place that binds them to the trait.
+macro_rules! impl_variant {
+    ($variant:ident, tile $tile:expr) => {
+        impl Variant for $variant {
+            const TILE: usize = $tile;
+            type Scratch = Scratch;
+            fn scratch(t: &Tiles) -> Scratch {
+                Scratch::new(t)
+            }
+            fn weight_transform(w: &[f32], o: usize, c: usize) -> Vec<f32> {
+                weight_transform(w, o, c)
+            }
+            fn weight_transform_backward(du: &[f32], o: usize, c: usize) -> Vec<f32> {
+                weight_transform_backward(du, o, c)
+            }
+            fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut [f32], sc: &mut Scratch) {
+                input_transform(g, t, planes, s, v, sc)
+            }
+            fn output_transform(
+                g: &Conv2dGeom,
+                t: &Tiles,
+                m: &[f32],
+                s: usize,
+                bias: Option<&[f32]>,
+                out: &mut [MaybeUninit<f32>],
+                sc: &mut Scratch,
+            ) {
+                output_transform(g, t, m, s, bias, out, sc)
+            }
+            fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm: &mut [f32], sc: &mut Scratch) {
+                output_transform_backward(g, t, dy, s, dm, sc)
+            }
+            fn input_transform_backward(
+                g: &Conv2dGeom,
+                t: &Tiles,
+                dv: &[f32],
+                s: usize,
+                dx: &mut [MaybeUninit<f32>],
+                sc: &mut Scratch,
+            ) {
+                input_transform_backward(g, t, dv, s, dx, sc)
+            }
+        }
+    };
+}
+pub(super) use impl_variant;
+
 /// F(2x2, 3x3), this module's transforms.
 struct F2;
-
-impl Variant for F2 {
-    const TILE: usize = 2;
-    type Scratch = Scratch;
-    fn scratch(t: &Tiles) -> Scratch {
-        Scratch::new(t)
-    }
-    fn weight_transform(w: &[f32], o: usize, c: usize) -> Vec<f32> {
-        weight_transform(w, o, c)
-    }
-    fn weight_transform_backward(du: &[f32], o: usize, c: usize) -> Vec<f32> {
-        weight_transform_backward(du, o, c)
-    }
-    fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut [f32], sc: &mut Scratch) {
-        input_transform(g, t, planes, s, v, sc)
-    }
-    fn output_transform(
-        g: &Conv2dGeom,
-        t: &Tiles,
-        m: &[f32],
-        s: usize,
-        bias: Option<&[f32]>,
-        out: &mut [MaybeUninit<f32>],
-        sc: &mut Scratch,
-    ) {
-        output_transform(g, t, m, s, bias, out, sc)
-    }
-    fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm: &mut [f32], sc: &mut Scratch) {
-        output_transform_backward(g, t, dy, s, dm, sc)
-    }
-    fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx: &mut [MaybeUninit<f32>], sc: &mut Scratch) {
-        input_transform_backward(g, t, dv, s, dx, sc)
-    }
-}
+impl_variant!(F2, tile 2);
 
 /// `U[xi][o][c] = (G g G^T)[xi]` for w [O, C, 3, 3] -> [16][O][C].
 fn weight_transform(w: &[f32], o: usize, c: usize) -> Vec<f32> {

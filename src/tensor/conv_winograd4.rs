@@ -14,7 +14,7 @@
 
 use super::conv::Conv2dGeom;
 use super::conv::copy_run;
-use super::conv_winograd::{Tiles, Variant, backward_with, forward_with};
+use super::conv_winograd::{Tiles, Variant, backward_with, forward_with, impl_variant};
 use std::mem::MaybeUninit;
 
 /// Transformed-tile positions.
@@ -502,39 +502,7 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx:
 /// F(4x4, 3x3), this module's transforms, run by F(2x2, 3x3)'s drivers.
 struct F4;
 
-impl Variant for F4 {
-    const TILE: usize = 4;
-    type Scratch = Scratch;
-    fn scratch(t: &Tiles) -> Scratch {
-        Scratch::new(t)
-    }
-    fn weight_transform(w: &[f32], o: usize, c: usize) -> Vec<f32> {
-        weight_transform(w, o, c)
-    }
-    fn weight_transform_backward(du: &[f32], o: usize, c: usize) -> Vec<f32> {
-        weight_transform_backward(du, o, c)
-    }
-    fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut [f32], sc: &mut Scratch) {
-        input_transform(g, t, planes, s, v, sc)
-    }
-    fn output_transform(
-        g: &Conv2dGeom,
-        t: &Tiles,
-        m: &[f32],
-        s: usize,
-        bias: Option<&[f32]>,
-        out: &mut [MaybeUninit<f32>],
-        sc: &mut Scratch,
-    ) {
-        output_transform(g, t, m, s, bias, out, sc)
-    }
-    fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm: &mut [f32], sc: &mut Scratch) {
-        output_transform_backward(g, t, dy, s, dm, sc)
-    }
-    fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx: &mut [MaybeUninit<f32>], sc: &mut Scratch) {
-        input_transform_backward(g, t, dv, s, dx, sc)
-    }
-}
+impl_variant!(F4, tile 4);
 
 /// Forward: x [N, C, H, W], w [O, C, 3, 3], bias [O] -> out [N, O, OH, OW].
 pub fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
