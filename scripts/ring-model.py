@@ -3,7 +3,7 @@
 
 A ring all-reduce of n bytes on p ranks costs T(p, n) = 2(p-1) * alpha + 2(p-1)/p * n / B.
 On p = 2 that is 2 alpha + n / B, so a fit t = a + n / B of measured 2-rank times
-(examples/allreduce_sizes) gives alpha = a / 2 and B.
+(crates/strata/examples/allreduce_sizes.rs) gives alpha = a / 2 and B.
 
 Each step is compute on the rank's slice, then the all-reduce (strata does not overlap
 them), so with a fixed per-rank batch (weak scaling) the efficiency on p ranks is

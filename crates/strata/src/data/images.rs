@@ -1,0 +1,85 @@
+//! Images a user hands to a trained model: an IDX array of images or one image file (PNG,
+//! JPEG, PGM/PPM), as a batch `[N, ...shape]` of pixels in [0, 1] that fits the model input.
+
+use crate::data::idx::{IdxData, read_idx};
+use crate::{Error, Result, Tensor};
+use std::path::Path;
+
+/// File extensions read as one picture; anything else is read as an IDX array.
+pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "pgm", "ppm", "pnm"];
+
+/// Whether `path` names a picture file (by its extension).
+pub fn is_image_file(path: &Path) -> bool {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    IMAGE_EXTENSIONS.contains(&ext.as_str())
+}
+
+/// The images in `path` as `[N, ...shape]`, pixels scaled to [0, 1] as in training. An
+/// IDX file must hold images of exactly `shape`; a picture file is resized to the model's
+/// `[C, H, W]` (bilinear) and converted to its channels.
+pub fn read_images(path: &Path, shape: &[usize]) -> Result<Tensor> {
+    if !is_image_file(path) {
+        return read_idx_images(path, shape);
+    }
+    let img = image::open(path).map_err(|e| Error::data(path, format!("cannot read image: {e}")))?;
+    let (c, h, w) = match *shape {
+        [c, h, w] => (c, h, w),
+        [f] => (1, 1, f),
+        _ => return Err(Error::data(path, format!("the model input {shape:?} is not an image"))),
+    };
+    let (Ok(w32), Ok(h32)) = (u32::try_from(w), u32::try_from(h)) else {
+        return Err(Error::data(path, format!("the model input {shape:?} is too large for an image")));
+    };
+    let img = img.resize_exact(w32, h32, image::imageops::FilterType::Triangle);
+    let data: Vec<f32> = if c == 1 {
+        img.to_luma8().pixels().map(|p| p.0[0] as f32 / 255.0).collect()
+    } else {
+        let rgb = img.to_rgb8();
+        (0..c).flat_map(|ch| rgb.pixels().map(move |p| p.0[ch.min(2)] as f32 / 255.0).collect::<Vec<_>>()).collect()
+    };
+    let mut full = vec![1];
+    full.extend(shape);
+    Tensor::from_vec(data, &full)
+}
+
+fn read_idx_images(path: &Path, shape: &[usize]) -> Result<Tensor> {
+    let arr = read_idx(path)?;
+    let per: usize = shape.iter().product();
+    let n = arr.dims.first().copied().unwrap_or(0);
+    // Bytes are pixels: scale to [0, 1] as training did.
+    let scale = if matches!(arr.data, IdxData::U8(_)) { 1.0 / 255.0 } else { 1.0 };
+    let values: Vec<f32> = arr.data.to_f32().into_iter().map(|v| v * scale).collect();
+    if n == 0 || values.len() != n * per {
+        return Err(Error::data(
+            path,
+            format!("images of shape {:?} do not fit the model input {shape:?}", &arr.dims[1.min(arr.dims.len())..]),
+        ));
+    }
+    let mut full = vec![n];
+    full.extend(shape);
+    Tensor::from_vec(values, &full)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pictures_are_resized_to_the_model_input_and_idx_must_fit() {
+        let dir = std::env::temp_dir().join(format!("strata-images-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = dir.join("white.png");
+        image::RgbImage::from_pixel(10, 6, image::Rgb([255, 255, 255])).save(&png).unwrap();
+        let x = read_images(&png, &[1, 4, 4]).unwrap();
+        assert_eq!(x.shape(), &[1, 1, 4, 4]);
+        assert!(x.data().iter().all(|&v| (v - 1.0).abs() < 1e-6));
+        assert_eq!(read_images(&png, &[3, 2, 5]).unwrap().shape(), &[1, 3, 2, 5]);
+        assert!(read_images(&png, &[2, 2]).is_err());
+        let idx = dir.join("images-idx3-ubyte");
+        crate::data::idx::write_idx_u8(&idx, &[2, 3, 3], &[255; 18], false).unwrap();
+        assert_eq!(read_images(&idx, &[1, 3, 3]).unwrap().shape(), &[2, 1, 3, 3]);
+        let err = read_images(&idx, &[1, 4, 4]).unwrap_err().to_string();
+        assert!(err.contains("do not fit the model input"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
