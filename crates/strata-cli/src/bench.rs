@@ -1,6 +1,6 @@
 //! `strata bench`: the shared benchmark protocol on a named workload (see `strata::bench`).
 
-use super::common::{load_images, peak_rss_mib, print_json, standardize};
+use super::output::{peak_rss_mib, print_json};
 use clap::Args;
 use strata::data::normalize::Standardizer;
 use strata::metrics::Metric;
@@ -30,11 +30,11 @@ pub struct BenchArgs {
 }
 
 pub fn run(a: BenchArgs) -> anyhow::Result<()> {
-    let (mut train, mut test) = load_images(&a.data)?;
+    let (mut train, mut test) = strata::data::mnist::load(&a.data)?;
     // The shared protocol's fixed standardization (not fitted), so every framework sees the same inputs.
     let s = Standardizer::fashion_mnist();
-    standardize(&mut train, &s)?;
-    standardize(&mut test, &s)?;
+    s.apply(&mut train.inputs)?;
+    s.apply(&mut test.inputs)?;
     let classes = train.num_classes().unwrap_or(10);
     let make = || -> strata::Result<strata::model::Sequential> {
         let w = strata::zoo::workload(&a.workload, train.sample_shape(), classes)?;

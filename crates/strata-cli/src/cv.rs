@@ -1,15 +1,15 @@
 //! `strata cv`: k-fold cross-validation of a model (network or baseline) on a CSV/ARFF table.
 
-use super::common::print_json;
+use super::output::print_json;
+use super::train_flags::{TrainFlags, flags_layer};
 use clap::Args;
 use std::path::PathBuf;
 use strata::data::tabular::read_table;
-use strata::experiment::{Learner, TrainSettings, cross_validate};
+use strata::experiment::{Learner, cross_validate};
 
 #[derive(Args, Debug)]
 pub struct CvArgs {
-    /// Model: a zoo name (mlp), a TOML spec file, or a baseline (knn, knn:K, perceptron, logreg).
-    #[arg(long)]
+    #[arg(long, help = super::model_help())]
     model: String,
     /// A .csv or .arff file.
     #[arg(long)]
@@ -26,27 +26,9 @@ pub struct CvArgs {
     /// Feature scaling fitted on each fold's training rows: standard, minmax, none.
     #[arg(long, default_value = "standard")]
     scaling: String,
-    /// Epochs (networks; default: the recipe, adapted to small data).
-    #[arg(long)]
-    epochs: Option<usize>,
-    /// Mini-batch size (networks).
-    #[arg(long)]
-    batch_size: Option<usize>,
-    /// Optimizer (networks): sgd, nesterov, adagrad, rmsprop, adam, adamw.
-    #[arg(long)]
-    optimizer: Option<String>,
-    /// Learning rate (networks).
-    #[arg(long)]
-    lr: Option<f32>,
-    /// Momentum (networks).
-    #[arg(long)]
-    momentum: Option<f32>,
-    /// Weight decay (networks).
-    #[arg(long)]
-    weight_decay: Option<f32>,
-    /// Learning-rate schedule (networks): step:EPOCHS:GAMMA, plateau:FACTOR:PATIENCE, exp:GAMMA.
-    #[arg(long)]
-    schedule: Option<String>,
+    /// Training settings of networks (default: the recipe, adapted to small data).
+    #[command(flatten)]
+    settings: TrainFlags,
     /// Print a JSON summary as the last line of stdout.
     #[arg(long)]
     json: bool,
@@ -62,20 +44,11 @@ pub fn run(a: CvArgs) -> anyhow::Result<()> {
             schema.target.name
         );
     };
-    let settings = TrainSettings {
-        epochs: a.epochs,
-        batch_size: a.batch_size,
-        optimizer: a.optimizer.clone(),
-        lr: a.lr,
-        momentum: a.momentum,
-        weight_decay: a.weight_decay,
-        schedule: a.schedule.clone(),
-        ..TrainSettings::default()
-    };
+    let flags = [flags_layer(&a.settings)?];
     let input = data.sample_shape().to_vec();
     let mut notes = Vec::new();
     let report = cross_validate(&data, a.folds, a.seed, &a.scaling, |fold, train| {
-        let l = Learner::new(&a.model, &input, classes.len(), a.seed.wrapping_add(fold as u64), train.len(), &settings)?;
+        let l = Learner::new(&a.model, &input, classes.len(), a.seed.wrapping_add(fold as u64), &flags, Some(train.len()))?;
         if fold == 0 {
             notes = l.notes().to_vec();
         }

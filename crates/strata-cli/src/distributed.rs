@@ -6,7 +6,7 @@ use strata::distributed::{SharedComm, launched_size};
 
 /// What to rebuild with when MPI is wanted but not compiled in.
 #[cfg(not(feature = "mpi"))]
-const REBUILD: &str = "rebuild with `cargo build --release --features mpi` (needs OpenMPI: apt-get install libopenmpi-dev openmpi-bin libclang-dev)";
+const REBUILD: &str = "rebuild with `cargo build --release --features strata-cli/mpi` (needs OpenMPI: apt-get install libopenmpi-dev openmpi-bin libclang-dev)";
 
 /// The MPI world when training is distributed: `--distributed` was given, or the process
 /// was started by `mpirun` with more than one process. `None` for a plain run.

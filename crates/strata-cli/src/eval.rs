@@ -2,10 +2,10 @@
 //! table), its confusion matrix and per-class figures, and optionally confusion-matrix and
 //! ROC charts.
 
-use super::common::{load_images, print_json};
-use super::data::load_for_eval;
+use super::output::{print_json, short_name};
 use clap::Args;
 use std::path::PathBuf;
+use strata::experiment::load_for_eval;
 use strata::experiment::{LoadedModel, load_learner};
 use strata::metrics::{ConfusionMatrix, log_loss, macro_auc, one_vs_rest, predicted_classes};
 use strata::model::Ensemble;
@@ -84,7 +84,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         if let Some(v) = auc {
             println!("ROC AUC {v:.4}{}", if classes > 2 { " (one-vs-rest, macro average)" } else { "" });
         }
-        let title = format!("{} on {}", meta.name, super::data::short_name(&a.data));
+        let title = format!("{} on {}", meta.name, short_name(&a.data));
         if let Some(path) = &a.confusion {
             strata::plot::confusion_png(&m, names.as_deref(), &format!("confusion matrix: {title}"), path)?;
             println!("wrote {}", path.display());
@@ -126,12 +126,12 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
 /// Several models: the mean of their class probabilities (the lectures' 7-CNN ensemble),
 /// reported with top-1 and top-5 error, member by member and together.
 fn run_ensemble(a: &EvalArgs) -> anyhow::Result<()> {
-    let saved: Vec<_> = a.model_file.iter().map(|p| strata::io::load_model(p)).collect::<Result<_, _>>()?;
+    let saved: Vec<_> = a.model_file.iter().map(|p| strata::model::load_model(p)).collect::<Result<_, _>>()?;
     let mut ensemble = Ensemble::default();
     for s in saved {
         ensemble.push(s.meta.name.clone(), s.model, s.meta.standardize.clone());
     }
-    let (_, test) = load_images(&a.data)?;
+    let (_, test) = strata::data::mnist::load(&a.data)?;
     let start = std::time::Instant::now();
     let (eval, members) = ensemble.evaluate_members(&test)?;
     let ips = eval.samples as f64 / start.elapsed().as_secs_f64().max(1e-9);

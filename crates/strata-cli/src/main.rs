@@ -45,17 +45,16 @@ fn main() -> ExitCode {
 }
 
 mod bench;
-mod common;
 mod cv;
-mod data;
 mod distributed;
 mod eval;
 mod filters;
+mod output;
 mod predict;
 mod summary;
 mod textgen;
 mod train;
-mod train_plan;
+mod train_flags;
 
 use clap::{Parser, Subcommand};
 use std::process::exit;
@@ -128,6 +127,15 @@ pub fn run() -> anyhow::Result<()> {
         Command::Filters(a) => filters::run(a),
         Command::Textgen(a) => textgen::run(a),
     })
+}
+
+/// The `--model` help, from the zoo's and the baselines' registries (so it cannot drift).
+fn model_help() -> String {
+    format!(
+        "Model: a zoo name ({}), a baseline ({}), or a TOML spec file",
+        strata::zoo::NAMES.join(", "),
+        strata::experiment::BASELINE_NAMES.join(", ")
+    )
 }
 
 /// RAYON_NUM_THREADS when set; otherwise the cores, divided among the processes `mpirun`

@@ -1,6 +1,6 @@
 //! `strata predict`: classes of the images in an IDX file or an image file (PNG, JPEG, PGM).
 
-use super::common::print_json;
+use super::output::print_json;
 use clap::Args;
 use std::path::PathBuf;
 use strata::experiment::load_learner;
@@ -27,7 +27,7 @@ pub struct PredictArgs {
 pub fn run(a: PredictArgs) -> anyhow::Result<()> {
     let (mut model, meta) = load_learner(&a.model_file)?;
     let x = if strata::data::tabular::is_tabular_path(&a.input.to_string_lossy()) {
-        super::data::table_inputs(&a.input, &meta)?
+        strata::experiment::table_inputs(&a.input, &meta)?
     } else {
         let mut x = strata::data::images::read_images(&a.input, &meta.input_shape)?;
         if let Some(s) = &meta.standardize {

@@ -1,6 +1,6 @@
 //! `strata summary`: a model's layers, output shapes, parameters and MACs.
 
-use super::common::print_json;
+use super::output::print_json;
 use clap::Args;
 
 #[derive(Args, Debug)]

@@ -1,6 +1,6 @@
 //! `strata textgen`: train a recurrent language model on a text, and generate from it.
 
-use super::common::print_json;
+use super::output::print_json;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;

@@ -1,21 +1,20 @@
-//! `strata train`: fit a model (zoo name or spec file) on a dataset, save it, report.
+//! `strata train`: fit a model (zoo name, spec file or baseline) on a dataset, save it,
+//! report. The flags are the top layer of the training settings (`strata::model::TrainConfig`);
+//! everything else goes through `strata::experiment::Learner`.
 
-use super::common::print_json;
-use super::data::load_for_training;
+use super::output::{print_json, short_name};
+use super::train_flags::{TrainFlags, TrainOnlyFlags, flags_layer};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
-use strata::data::Augment;
 use strata::distributed::{Communicator, Fingerprint, SharedComm, agree};
-use strata::experiment::{Learner, SaveExtras, TrainSettings, save_learner};
+use strata::experiment::{Learner, RunOptions, TableOptions, TrainingData, save_learner};
 use strata::metrics::{accuracy, log_loss, predicted_classes};
-use strata::model::{EarlyStopping, Monitor, Verbosity};
+use strata::model::{Checkpoint, ConfigLayer, ConfigSource, Verbosity, checkpoint_path};
 
 #[derive(Args, Clone, Debug)]
 pub struct TrainArgs {
-    /// Model name (mlp; baselines knn, knn:K, perceptron, logreg) or a TOML spec file.
-    /// Model name (mlp, rnn, lstm, gru) or a TOML spec file.
-    #[arg(long)]
+    #[arg(long, help = super::model_help())]
     pub(super) model: String,
     /// Dataset name (fashion-mnist, mnist), an MNIST-format directory, or a .csv/.arff table.
     #[arg(long)]
@@ -29,51 +28,19 @@ pub struct TrainArgs {
     /// Per-feature scaling of table columns, fitted on the training rows: standard, minmax, none.
     #[arg(long, default_value = "standard")]
     pub(super) scaling: String,
-    /// Epochs (default: the model's recipe).
-    #[arg(long)]
-    pub(super) epochs: Option<usize>,
-    /// Mini-batch size (default: the model's recipe, usually 128).
-    #[arg(long)]
-    pub(super) batch_size: Option<usize>,
-    /// Optimizer: sgd, nesterov, adagrad, rmsprop, adam, adamw.
-    #[arg(long)]
-    pub(super) optimizer: Option<String>,
-    /// Learning rate.
-    #[arg(long)]
-    pub(super) lr: Option<f32>,
-    /// Momentum (SGD, RMSprop).
-    #[arg(long)]
-    pub(super) momentum: Option<f32>,
-    /// Weight decay (L2; decoupled for adamw).
-    #[arg(long)]
-    pub(super) weight_decay: Option<f32>,
-    /// Learning-rate schedule: step:EPOCHS:GAMMA, plateau:FACTOR:PATIENCE, exp:GAMMA.
-    #[arg(long)]
-    pub(super) schedule: Option<String>,
-    /// Hold out this fraction of the training set to validate on after each epoch.
-    #[arg(long)]
-    pub(super) validation_split: Option<f32>,
-    /// Stop when the monitored figure has not improved for this many epochs, and keep the
-    /// best epoch's weights (validates on --validation-split, 0.1 unless given).
-    #[arg(long, value_name = "PATIENCE")]
-    pub(super) early_stopping: Option<usize>,
-    /// What early stopping watches: val_loss, val_accuracy, loss, accuracy.
-    #[arg(long, default_value = "val_loss")]
-    pub(super) monitor: String,
-    /// Continue an interrupted run from the checkpoint in --out (same flags and seed).
+    #[command(flatten)]
+    pub(super) settings: TrainFlags,
+    #[command(flatten)]
+    pub(super) more: TrainOnlyFlags,
+    /// Continue an interrupted run from the checkpoint in --out, with the settings it was
+    /// started with (--epochs may raise the epoch count; other settings must not change).
     #[arg(long)]
     pub(super) resume: bool,
-    /// Clip the gradients to this global L2 norm before each update.
-    #[arg(long)]
-    pub(super) clip_norm: Option<f32>,
-    /// Clip every gradient element to [-V, V] before each update.
-    #[arg(long)]
-    pub(super) clip_value: Option<f32>,
     /// Seed for initialization, shuffling and dropout.
     #[arg(long, default_value_t = 1)]
     pub(super) seed: u64,
     /// Output directory for model.safetensors, model.json, history.csv, curves.png and the
-    /// per-epoch checkpoint.safetensors.
+    /// per-epoch checkpoint.safetensors (default runs/MODEL).
     #[arg(long)]
     pub(super) out: Option<PathBuf>,
     /// Print a JSON summary as the last line of stdout.
@@ -82,18 +49,9 @@ pub struct TrainArgs {
     /// No per-epoch output.
     #[arg(long)]
     pub(super) quiet: bool,
-    /// Augment training images: a comma list of crop:PIXELS, flip, translate:PIXELS, rotate:DEGREES.
-    #[arg(long, value_name = "SPEC", value_parser = parse_augment)]
-    pub(super) augment: Option<Augment>,
-    /// Unsupervised pretraining epochs per layer for dbn and sae (default: the model's; 0: none).
-    #[arg(long)]
-    pub(super) pretrain_epochs: Option<usize>,
-    /// End every epoch after this many steps (quick runs, throughput measurements).
-    #[arg(long, value_name = "N")]
-    pub(super) steps_per_epoch: Option<usize>,
     /// Train data-parallel over the processes of an MPI job: `mpirun -n N strata train ...
     /// --distributed` (also on whenever mpirun starts more than one process). --batch-size is
-    /// the global batch. Needs strata built with `--features mpi`.
+    /// the global batch. Needs strata built with `--features strata-cli/mpi`.
     #[arg(long)]
     pub(super) distributed: bool,
     /// Train N replicas of the network in this process, one per thread with its kernels on
@@ -102,17 +60,6 @@ pub struct TrainArgs {
     /// --batch-size is the global batch.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub(super) replicas: usize,
-    /// Input corruption for autoencoders (denoising) and sae pretraining: mask:P or gaussian:STD.
-    #[arg(long, value_name = "SPEC", value_parser = parse_noise)]
-    pub(super) noise: Option<strata::nn::Noise>,
-}
-
-fn parse_noise(spec: &str) -> Result<strata::nn::Noise, String> {
-    spec.parse().map_err(|e: strata::Error| e.to_string())
-}
-
-fn parse_augment(spec: &str) -> Result<Augment, String> {
-    spec.parse().map_err(|e: strata::Error| e.to_string())
 }
 
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
@@ -131,26 +78,16 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Before loading anything, every rank checks that it was given the same training flags.
+/// Before loading anything, every rank checks that it was given the same flags.
 fn agree_on_flags(a: &TrainArgs, comm: &dyn Communicator) -> anyhow::Result<()> {
     let fp = Fingerprint::new()
         .text("model", &a.model)
         .number("seed", a.seed)
-        .number("epochs", a.epochs.map_or(0, |n| n as u64))
-        .number("batch size", a.batch_size.map_or(0, |n| n as u64))
-        .text("optimizer", &format!("{:?}", a.optimizer))
-        .text("learning rate", &format!("{:?}", a.lr))
-        .text("momentum", &format!("{:?}", a.momentum))
-        .text("weight decay", &format!("{:?}", a.weight_decay))
-        .text("schedule", &format!("{:?}", a.schedule))
-        .text("validation split", &format!("{:?}", a.validation_split))
-        .text("early stopping", &format!("{:?} {}", a.early_stopping, a.monitor))
+        .text("training settings", &serde_json::to_string(&a.settings)?)
+        .text("more training settings", &serde_json::to_string(&a.more)?)
         .text("target column", &format!("{:?}", a.target))
         .text("test split", &format!("{:?} {}", a.test_split, a.scaling))
-        .text("augmentation", &format!("{:?}", a.augment))
-        .text("gradient clipping", &format!("{:?} {:?}", a.clip_norm, a.clip_value))
-        .number("resume", a.resume as u64)
-        .number("steps per epoch", a.steps_per_epoch.map_or(0, |n| n as u64));
+        .number("resume", a.resume as u64);
     Ok(agree(comm, &fp)?)
 }
 
@@ -164,120 +101,81 @@ fn train(a: TrainArgs, comm: Option<SharedComm>) -> anyhow::Result<()> {
     }
     // Rank 0 alone prints and writes files.
     let quiet = a.quiet || rank != 0;
-    // dbn/sae/autoencoders: pretraining, reconstruction targets, pictures (strata::pretrain).
-    if let Some(plan) = strata::pretrain::Plan::parse(&a.model)? {
-        if a.steps_per_epoch.is_some() {
-            anyhow::bail!("invalid --steps-per-epoch: not for {} (pretraining plans run whole epochs)", a.model);
-        }
-        return super::train_plan::run(a, plan);
-    }
-    if a.pretrain_epochs.is_some() || a.noise.is_some() {
-        anyhow::bail!("invalid --pretrain-epochs/--noise: only for the models {}", strata::pretrain::NAMES.join(", "));
-    }
-    if a.steps_per_epoch == Some(0) {
-        anyhow::bail!("invalid --steps-per-epoch: must be at least 1");
-    }
-    for (flag, v) in [("--clip-norm", a.clip_norm), ("--clip-value", a.clip_value)] {
-        if v.is_some_and(|v| !(v > 0.0 && v.is_finite())) {
-            anyhow::bail!("invalid {flag}: must be a positive number");
-        }
-    }
-    let tabular = strata::data::tabular::is_tabular_path(&a.data);
-    let data = load_for_training(&a.data, a.target.as_deref(), a.test_split, a.seed, &a.scaling)?;
-    let (train, test) = (&data.train, &data.test);
-    let classes = train.num_classes().context("the training data has no class labels")?;
-
-    let mut validation_split = a.validation_split;
-    let early_stopping = match a.early_stopping {
-        Some(p) => {
-            let monitor: Monitor = a.monitor.parse()?;
-            if monitor.needs_validation() && validation_split.is_none() {
-                validation_split = Some(0.1);
-                if rank == 0 {
-                    eprintln!("note: early stopping validates on 10% of the training data (--validation-split 0.1)");
-                }
-            }
-            Some(EarlyStopping::new(p).monitor(monitor))
-        }
-        None => None,
-    };
-    let mut settings = TrainSettings {
-        epochs: a.epochs,
-        batch_size: a.batch_size,
-        optimizer: a.optimizer.clone(),
-        lr: a.lr,
-        momentum: a.momentum,
-        weight_decay: a.weight_decay,
-        schedule: a.schedule.clone(),
-        early_stopping,
-        validation_split,
-        verbosity: if quiet { Verbosity::Silent } else { Verbosity::Auto },
-        checkpoint_dir: None,
-        resume: a.resume,
-        small_data_defaults: tabular,
-        augment: a.augment.clone(),
-        clip_norm: a.clip_norm,
-        clip_value: a.clip_value,
-        max_steps_per_epoch: a.steps_per_epoch,
-        distributed: comm.clone(),
-    };
-    let name_for_dir = {
-        let l = Learner::new(&a.model, train.sample_shape(), classes, a.seed, train.len(), &settings)?;
-        l.name()
-    };
-    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(name_for_dir.replace(':', "-")));
-    settings.checkpoint_dir = Some(out.clone());
-    let mut learner = Learner::new(&a.model, train.sample_shape(), classes, a.seed, train.len(), &settings)?;
+    let flags = vec![flags_layer(&a.settings)?, flags_layer(&a.more)?];
+    let table = TableOptions { target: a.target.clone(), test_split: a.test_split, seed: a.seed, scaling: a.scaling.clone() };
+    let mut data = TrainingData::load(&a.data, &table)?;
+    let classes = data.train.num_classes().context("the training data has no class labels")?;
+    // A recipe made for 60,000 images is adapted to a small table (not to small image sets,
+    // which are tests and demonstrations of the image models as they are).
+    let small = data.tabular.is_some().then_some(data.train.len());
+    let mut learner = Learner::new(&a.model, data.train.sample_shape(), classes, a.seed, &flags, small)?;
     if comm.is_some() && learner.network().is_none() {
         anyhow::bail!("invalid --distributed/--replicas: {} is not a network (baselines train in one process)", learner.name());
     }
-    for n in learner.notes().iter().filter(|_| rank == 0) {
-        eprintln!("note: {n}");
-    }
-    if let (true, Some(n), 0) = (a.resume, learner.network(), rank) {
-        let path = strata::model::checkpoint_path(&out);
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(learner.name().replace(':', "-")));
+    if let (true, Some(n)) = (a.resume, learner.network_mut()) {
+        let path = checkpoint_path(&out);
         if path.exists() {
-            let ck = strata::model::Checkpoint::load(&path, &n.model)?;
-            eprintln!("note: resuming after epoch {} from {}", ck.epoch, path.display());
-        } else {
+            let (saved, epoch) = Checkpoint::read_training(&path)?;
+            if let Some(config) = saved {
+                let mut layers = vec![ConfigLayer::full(ConfigSource::Checkpoint(path.clone()), &config)?];
+                layers.extend(flags.iter().cloned());
+                n.configure(&layers)?;
+            }
+            if rank == 0 {
+                eprintln!("note: resuming after epoch {epoch} from {}", path.display());
+            }
+        } else if rank == 0 {
             eprintln!("note: no checkpoint in {} yet; starting from the first epoch", out.display());
         }
     }
-    let (epochs, batch, optimizer_name, lr, params) = match learner.network() {
-        Some(n) => (n.epochs, n.batch_size, n.optimizer.clone(), n.lr, n.model.num_params()),
-        None => (0, 0, String::new(), 0.0, 0),
-    };
-    if learner.network().is_some() {
-        if epochs == 0 {
-            anyhow::bail!("invalid --epochs: must be at least 1");
+    learner.prepare(&mut data)?;
+    let (train, test) = (&data.train, &data.test);
+    if rank == 0 {
+        for n in learner.notes() {
+            eprintln!("note: {n}");
         }
-        if batch == 0 {
-            anyhow::bail!("invalid --batch-size: must be at least 1");
+        if let Some(c) = learner.network().map(|n| &n.config)
+            && c.validation_split.is_none()
+            && c.validation_fraction()?.is_some()
+        {
+            eprintln!("note: early stopping validates on 10% of the training data (--validation-split 0.1)");
         }
     }
+    let config = learner.network().map(|n| n.config.clone());
     if !quiet {
-        if let Some(c) = &comm {
-            println!("distributed: {} ranks, global batch {batch} ({} per rank)", c.size(), batch.div_ceil(c.size()));
-        }
-        if learner.network().is_some() {
+        if let (Some(c), Some(cfg)) = (&comm, &config) {
             println!(
+                "distributed: {} ranks, global batch {} ({} per rank)",
+                c.size(),
+                cfg.batch_size,
+                cfg.batch_size.div_ceil(c.size())
+            );
+        }
+        match (&config, learner.network()) {
+            (Some(cfg), Some(n)) => println!(
                 "training {} ({} parameters) on {} ({} train / {} test), {} epochs, batch {}, {} lr {}",
                 learner.name(),
-                params,
+                n.model.num_params(),
                 a.data,
                 train.len(),
                 test.len(),
-                epochs,
-                batch,
-                optimizer_name,
-                lr
-            );
-        } else {
-            println!("fitting {} on {} ({} train / {} test)", learner.name(), a.data, train.len(), test.len());
+                cfg.epochs,
+                cfg.batch_size,
+                cfg.optimizer,
+                cfg.lr
+            ),
+            _ => println!("fitting {} on {} ({} train / {} test)", learner.name(), a.data, train.len(), test.len()),
         }
     }
+    let run = RunOptions {
+        verbosity: if quiet { Verbosity::Silent } else { Verbosity::Auto },
+        checkpoint_dir: Some(out.clone()),
+        resume: a.resume,
+        distributed: comm.clone(),
+    };
     let start = std::time::Instant::now();
-    let history = learner.fit(train, None)?;
+    let report = learner.fit(&data, &run)?;
     let fit_seconds = start.elapsed().as_secs_f64();
     let (test_accuracy, test_loss) = match learner.network() {
         Some(n) => {
@@ -285,17 +183,17 @@ fn train(a: TrainArgs, comm: Option<SharedComm>) -> anyhow::Result<()> {
                 Some(c) => n.model.evaluate_distributed(test, 1000, c.as_ref())?,
                 None => n.model.evaluate(test, 1000)?,
             };
-            (e.accuracy.unwrap_or(f32::NAN), e.loss)
+            (e.accuracy, e.loss)
         }
         None => {
             let probs = learner.predict_proba(&test.inputs)?;
             let labels = strata::data::split::labels_of(test).unwrap_or(&[]);
-            (accuracy(&predicted_classes(&probs)?, labels), log_loss(&probs, labels)?)
+            (Some(accuracy(&predicted_classes(&probs)?, labels)), log_loss(&probs, labels)?)
         }
     };
-    let train_seconds = history.as_ref().map_or(fit_seconds, |h| h.train_seconds());
-    let images =
-        history.as_ref().map_or(train.len() as f64, |h| h.epochs.iter().map(|e| e.images_per_sec * e.seconds).sum::<f64>());
+    let history = report.history.as_ref();
+    let train_seconds = history.map_or(fit_seconds, |h| h.train_seconds());
+    let images = history.map_or(train.len() as f64, |h| h.epochs.iter().map(|e| e.images_per_sec * e.seconds).sum::<f64>());
     let ips = images / train_seconds.max(1e-9);
 
     if rank != 0 {
@@ -314,20 +212,16 @@ fn train(a: TrainArgs, comm: Option<SharedComm>) -> anyhow::Result<()> {
         })
     });
     let weights = out.join("model.safetensors");
-    let extras = SaveExtras {
-        standardize: data.standardize.clone(),
-        class_names: train.class_names.clone(),
-        tabular: data.tabular.clone(),
-    };
-    save_learner(&learner, &weights, train.sample_shape(), extras)?;
-    if let Some(h) = &history {
+    save_learner(&learner, &weights, &data)?;
+    if let Some(h) = history {
         strata::io::write_atomic(&out.join("history.csv"), h.to_csv().as_bytes())?;
-        let title = format!("{} on {}", learner.name(), super::data::short_name(&a.data));
+        let title = format!("{} on {}", learner.name(), short_name(&a.data));
         strata::plot::curves_png(h, &title, &out.join("curves.png"))?;
         if h.stopped_early && !a.quiet {
             println!("stopped early after epoch {}", h.epochs.last().map_or(0, |r| r.epoch));
         }
     }
+    let pictures = learner.pictures(&out, &data, &report)?;
     if let (Some(c), false) = (&comm_stats, quiet) {
         println!(
             "all-reduce: {:.2}s over {} steps ({:.1}% of training time), {:.0} KiB per step",
@@ -338,27 +232,39 @@ fn train(a: TrainArgs, comm: Option<SharedComm>) -> anyhow::Result<()> {
         );
     }
     if !quiet {
-        println!(
-            "test accuracy {test_accuracy:.4}, test loss {test_loss:.4}, {train_seconds:.1}s ({ips:.0} img/s); saved {}",
-            weights.display()
-        );
+        match test_accuracy {
+            Some(acc) => println!(
+                "test accuracy {acc:.4}, test loss {test_loss:.4}, {train_seconds:.1}s ({ips:.0} img/s); saved {}",
+                weights.display()
+            ),
+            None => println!(
+                "test reconstruction loss {test_loss:.4}, {train_seconds:.1}s ({ips:.0} img/s); saved {}",
+                weights.display()
+            ),
+        }
+        pictures.iter().for_each(|p| println!("wrote {}", p.display()));
     }
     if a.json {
+        let pretrained = report.pretrained.as_ref();
         print_json(&serde_json::json!({
             "model": learner.name(),
-            "params": params,
-            "epochs": epochs,
-            "batch_size": batch,
-            "optimizer": optimizer_name,
+            "params": learner.network().map_or(0, |n| n.model.num_params()),
+            "epochs": config.as_ref().map_or(0, |c| c.epochs),
+            "batch_size": config.as_ref().map_or(0, |c| c.batch_size),
+            "optimizer": config.as_ref().map_or(String::new(), |c| c.optimizer.clone()),
             "seed": a.seed,
             "test_accuracy": test_accuracy,
             "test_loss": test_loss,
             "train_seconds": train_seconds,
             "train_images_per_sec": ips,
-            "history": history.as_ref().map(|h| h.epochs.clone()).unwrap_or_default(),
-            "stopped_early": history.as_ref().is_some_and(|h| h.stopped_early),
+            "history": history.map(|h| h.epochs.clone()).unwrap_or_default(),
+            "stopped_early": history.is_some_and(|h| h.stopped_early),
             "model_file": weights,
             "distributed": comm_stats,
+            "training": config,
+            "pretrain_epochs": pretrained.map(|p| p.epochs),
+            "pretrain_seconds": pretrained.map(|p| p.seconds),
+            "pictures": pictures,
         }));
     }
     Ok(())

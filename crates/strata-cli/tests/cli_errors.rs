@@ -193,7 +193,7 @@ fn replicas_train_like_one_model_and_refuse_bad_uses() {
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = run("2", &two);
     assert_eq!(code, 0, "{err}");
-    let load = |dir: &Path| strata::io::load_model(&dir.join("model.safetensors")).unwrap().model.weights();
+    let load = |dir: &Path| strata::model::load_model(&dir.join("model.safetensors")).unwrap().model.weights();
     let (a, b) = (load(&one), load(&two));
     assert_eq!(a.len(), b.len());
     for (x, y) in a.iter().zip(&b) {

@@ -128,8 +128,8 @@ fn new_layers_survive_save_and_load() {
     let x = squares(4, 5);
     for (i, m) in [&mut model, &mut conv].into_iter().enumerate() {
         let path = dir.join(format!("m{i}.safetensors"));
-        strata::io::save_model(m, &path, None, None).unwrap();
-        let mut back = strata::io::load_model(&path).unwrap().model;
+        strata::model::save_model(m, &path, None, None).unwrap();
+        let mut back = strata::model::load_model(&path).unwrap().model;
         assert_eq!(back.specs(), m.specs());
         assert!(back.predict(&x).unwrap().max_abs_diff(&m.predict(&x).unwrap()).unwrap() < 1e-6);
     }

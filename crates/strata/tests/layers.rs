@@ -191,7 +191,7 @@ fn spec_file_accepts_conv_layers() {
         [[layers]]
         type = "global_avg_pool2d"
     "#;
-    let spec = strata::io::ModelSpec::parse(text, std::path::Path::new("t.toml")).unwrap();
+    let spec = strata::zoo::ModelSpec::parse(text, std::path::Path::new("t.toml")).unwrap();
     let mut m = strata::model::Sequential::from_specs(&spec.layers);
     m.build(&[1, 8, 8]).unwrap();
     assert_eq!(m.output_shape().unwrap(), &[2]);

@@ -1,6 +1,6 @@
 //! The Keras-style model API end to end on small generated data.
 
-use strata::io::{load_model, save_model};
+use strata::model::{load_model, save_model};
 use strata::prelude::*;
 
 /// Two Gaussian blobs per class in 2-D: linearly inseparable for 4 classes arranged as XOR.

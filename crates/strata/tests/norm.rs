@@ -3,7 +3,7 @@
 
 use strata::autograd::Tape;
 use strata::autograd::gradcheck::check_gradients;
-use strata::io::{load_model, save_model};
+use strata::model::{load_model, save_model};
 use strata::nn::{BatchNorm, ForwardCtx, Layer, LayerSpec, LocalResponseNorm};
 use strata::prelude::*;
 

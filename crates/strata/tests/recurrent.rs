@@ -316,11 +316,11 @@ fn specs_round_trip_through_toml_and_json() {
         type = "dense"
         units = 10
     "#;
-    let spec = strata::io::ModelSpec::parse(text, std::path::Path::new("rnn.toml")).unwrap();
+    let spec = strata::zoo::ModelSpec::parse(text, std::path::Path::new("rnn.toml")).unwrap();
     let mut model = strata::model::Sequential::from_specs(&spec.layers);
     model.build(&[5, 3]).unwrap_err(); // the LSTM returns [64], the RNN needs a sequence
     let text = text.replace("bidirectional = true", "bidirectional = true\nreturn_sequences = true");
-    let spec = strata::io::ModelSpec::parse(&text, std::path::Path::new("rnn.toml")).unwrap();
+    let spec = strata::zoo::ModelSpec::parse(&text, std::path::Path::new("rnn.toml")).unwrap();
     let mut model = strata::model::Sequential::from_specs(&spec.layers);
     model.build(&[5, 3]).unwrap();
     assert_eq!(model.output_shape(), Some(&[10][..]));
@@ -329,7 +329,7 @@ fn specs_round_trip_through_toml_and_json() {
         assert_eq!(serde_json::from_str::<LayerSpec>(&json).unwrap(), s);
     }
     let bad = "[[layers]]\ntype = \"rnn\"\nunits = 3\nactivation = \"sigmoid\"\n";
-    assert!(strata::io::ModelSpec::parse(bad, std::path::Path::new("b.toml")).is_err());
+    assert!(strata::zoo::ModelSpec::parse(bad, std::path::Path::new("b.toml")).is_err());
     let _ = Dense::new(1);
 }
 

@@ -4,8 +4,8 @@
 
 use strata::autograd::gradcheck::check_gradients;
 use strata::autograd::{Tape, Var};
-use strata::io::{load_model, save_model};
 use strata::layers;
+use strata::model::{load_model, save_model};
 use strata::nn::{ActivationLayer, BatchNorm, Block, Concat, ForwardCtx, Layer, LayerSpec, Residual};
 use strata::prelude::*;
 

@@ -10,8 +10,7 @@
 //! assert_eq!(m.num_params(), 4 * 3 + 3);
 //! ```
 
-use crate::io::Recipe;
-use crate::model::Sequential;
+use crate::model::{Sequential, TrainConfig};
 use crate::nn::{Dense, Flatten};
 
 /// Flatten → Dense(classes): multinomial logistic regression (train with softmax CE).
@@ -20,6 +19,6 @@ pub fn logistic_regression(classes: usize) -> Sequential {
 }
 
 /// The default training recipe: SGD, learning rate 0.1, momentum 0.9, batch 32, 100 epochs.
-pub fn recipe() -> Recipe {
-    Recipe { optimizer: "sgd".into(), lr: 0.1, momentum: 0.9, weight_decay: 0.0, batch_size: 32, epochs: 100, schedule: None }
+pub fn recipe() -> TrainConfig {
+    TrainConfig { optimizer: "sgd".into(), lr: 0.1, momentum: 0.9, batch_size: 32, epochs: 100, ..TrainConfig::default() }
 }

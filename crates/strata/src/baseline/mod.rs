@@ -17,14 +17,6 @@ pub use perceptron::Perceptron;
 use crate::data::Dataset;
 use crate::{Error, Result, Tensor};
 
-/// What a saved baseline is (in its model description), when it is not a network.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum BaselineSpec {
-    /// k-NN: the saved tensors are the training points and their labels.
-    Knn { k: usize },
-}
-
 /// A classifier fitted in one call (no epochs of gradient descent).
 pub trait Classifier: Send {
     /// Short name, e.g. "knn:5".

@@ -3,22 +3,23 @@
 //! then their mean and standard deviation, and the confusion matrix summed over folds.
 //!
 //! ```
-//! use strata::{Tensor, Target, Dataset, experiment::{cross_validate, Learner, TrainSettings}};
+//! use strata::{Tensor, Target, Dataset, experiment::{cross_validate, Learner}};
 //! // two well-separated 1-D classes
 //! let x = Tensor::from_vec((0..20).map(|i| if i < 10 { i as f32 } else { 100.0 + i as f32 }).collect(), &[20, 1]).unwrap();
 //! let labels = (0..20).map(|i| (i >= 10) as u32).collect();
 //! let data = Dataset::new(x, Target::Classes { labels, num_classes: 2 }).unwrap();
-//! let s = TrainSettings::default();
-//! let r = cross_validate(&data, 5, 1, "standard", |_, train| Learner::new("knn:1", &[1], 2, 1, train.len(), &s)).unwrap();
+//! let r = cross_validate(&data, 5, 1, "standard", |_, train| Learner::new("knn:1", &[1], 2, 1, &[], Some(train.len()))).unwrap();
 //! assert_eq!((r.folds.len(), r.mean_accuracy), (5, 1.0));
 //! assert_eq!(r.mean_auc, Some(1.0));
 //! ```
 
-use super::learner::Learner;
+use super::data::TrainingData;
+use super::learner::{Learner, RunOptions};
 use crate::data::Dataset;
 use crate::data::split::{kfold, labels_of, stratified_kfold};
 use crate::data::tabular::Scaling;
 use crate::metrics::{ConfusionMatrix, accuracy, log_loss, macro_auc, predicted_classes};
+use crate::model::Verbosity;
 use crate::{Error, Result, Rng};
 use serde::Serialize;
 use std::time::Instant;
@@ -89,9 +90,11 @@ pub fn cross_validate(
         scaler.apply(&mut test.inputs)?;
         let mut learner = make(i, &train)?;
         name = learner.name();
-        learner.fit(&train, None)?;
+        let fold_data = TrainingData::from_parts(train, test);
+        learner.fit(&fold_data, &RunOptions { verbosity: Verbosity::Silent, ..RunOptions::default() })?;
+        let (train, test) = (&fold_data.train, &fold_data.test);
         let probs = learner.predict_proba(&test.inputs)?;
-        let truth = labels_of(&test).unwrap_or(&[]);
+        let truth = labels_of(test).unwrap_or(&[]);
         let predicted = predicted_classes(&probs)?;
         let m = ConfusionMatrix::new(truth, &predicted, classes)?;
         for (row, add) in confusion.counts.iter_mut().zip(&m.counts) {

@@ -1,111 +1,81 @@
-//! [`Learner`]: anything a model name can mean — a network from the zoo or a spec file,
-//! logistic regression, k-NN or the perceptron — behind one interface: build it for the
-//! data's input width and class count, fit it, get class probabilities.
+//! [`Learner`]: anything a model name can mean — a network from the zoo or a spec file
+//! (pretrained or not), logistic regression, k-NN or the perceptron — behind one interface:
+//! build it for the data's input shape and class count, prepare the data as it needs, fit
+//! it, get class probabilities. The one path from a model name to `fit`.
 //!
 //! ```
-//! use strata::experiment::{Learner, TrainSettings};
-//! let s = TrainSettings::default();
-//! let knn = Learner::new("knn:3", &[4], 3, 1, 120, &s).unwrap();
+//! use strata::experiment::Learner;
+//! let knn = Learner::new("knn:3", &[4], 3, 1, &[], Some(120)).unwrap();
 //! assert_eq!(knn.name(), "knn:3");
-//! let mlp = Learner::new("mlp", &[4], 3, 1, 120, &s).unwrap();
-//! assert!(mlp.network().is_some());
-//! assert!(Learner::new("knn:0", &[4], 3, 1, 120, &s).is_err());
-//! assert_eq!(strata::experiment::stretch_schedule("step:4:0.3", 20.0).as_deref(), Some("step:80:0.3"));
+//! let mlp = Learner::new("mlp", &[4], 3, 1, &[], Some(120)).unwrap();
+//! // the recipe's batch and epochs, adapted to 120 samples
+//! assert_eq!(mlp.network().map(|n| n.config.batch_size), Some(32));
+//! assert!(Learner::new("knn:0", &[4], 3, 1, &[], None).is_err());
 //! ```
 
+use super::data::TrainingData;
 use crate::baseline::{Classifier, Knn, Perceptron, logistic};
-use crate::data::{Augment, Dataset};
+use crate::distributed::SharedComm;
 use crate::loss::Loss;
 use crate::metrics::Metric;
-use crate::model::{EarlyStopping, FitOptions, History, Sequential, Verbosity};
-use crate::nn::Activation;
-use crate::{Error, Result, Tensor, optim};
-use std::path::PathBuf;
+use crate::model::{ConfigLayer, ConfigSource, FitOptions, History, Sequential, TrainConfig, Verbosity};
+use crate::nn::{Activation, Noise};
+use crate::pretrain::{Plan, PretrainReport, PretrainSettings};
+use crate::{Error, Result, Tensor};
+use std::path::{Path, PathBuf};
 
 /// Names of the baselines (besides the zoo's networks and spec files).
 pub const BASELINE_NAMES: &[&str] = &["knn", "knn:K", "perceptron", "perceptron:EPOCHS", "logreg"];
 
-/// Below this many training samples, a network's default batch size is at most 32 and its
-/// default epochs give at least [`SMALL_DATA_STEPS`] updates (capped at 500 epochs): a
-/// recipe made for 60,000 images would otherwise stop after a handful of steps.
-pub const SMALL_DATA: usize = 10_000;
-/// Updates a network gets by default on a small dataset.
-pub const SMALL_DATA_STEPS: usize = 1000;
-
-/// Training choices; `None` means the model's recipe (adapted to small data).
-#[derive(Clone, Debug)]
-pub struct TrainSettings {
-    pub epochs: Option<usize>,
-    pub batch_size: Option<usize>,
-    pub optimizer: Option<String>,
-    pub lr: Option<f32>,
-    pub momentum: Option<f32>,
-    pub weight_decay: Option<f32>,
-    /// Learning-rate schedule in `optim::schedule_from_str` form.
-    pub schedule: Option<String>,
-    pub early_stopping: Option<EarlyStopping>,
-    /// Fraction of the training data held out to validate on each epoch.
-    pub validation_split: Option<f32>,
-    pub verbosity: Verbosity,
-    pub checkpoint_dir: Option<PathBuf>,
-    pub resume: bool,
-    /// Adapt a network's default epochs and batch size to small data (see [`SMALL_DATA`]).
-    pub small_data_defaults: bool,
-    /// Random transforms of training images (networks on `[N, C, H, W]` data).
-    pub augment: Option<Augment>,
-    /// Clip gradients to this global L2 norm before each update.
-    pub clip_norm: Option<f32>,
-    /// Clamp every gradient element to [-v, v] before each update.
-    pub clip_value: Option<f32>,
-    /// End each epoch after this many steps (benchmarks, quick experiments).
-    pub max_steps_per_epoch: Option<usize>,
-    /// Train data-parallel with the ranks of this communicator (networks only).
-    pub distributed: Option<crate::distributed::SharedComm>,
-}
-
-impl Default for TrainSettings {
-    fn default() -> Self {
-        TrainSettings {
-            epochs: None,
-            batch_size: None,
-            optimizer: None,
-            lr: None,
-            momentum: None,
-            weight_decay: None,
-            schedule: None,
-            early_stopping: None,
-            validation_split: None,
-            verbosity: Verbosity::Silent,
-            checkpoint_dir: None,
-            resume: false,
-            small_data_defaults: true,
-            augment: None,
-            clip_norm: None,
-            clip_value: None,
-            max_steps_per_epoch: None,
-            distributed: None,
-        }
-    }
-}
-
-/// A compiled network with the training choices resolved.
+/// A compiled network with its training settings resolved.
 pub struct Network {
+    /// The network, built and compiled with the optimizer of `config`.
     pub model: Sequential,
-    pub optimizer: String,
-    pub lr: f32,
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub schedule: Option<String>,
-    /// Adaptations made for the data (printed by the CLI).
+    /// The settings it trains with (recipe, adapted to the data, under the user's).
+    pub config: TrainConfig,
+    /// Adaptations made for the data, in words (the CLI prints them).
     pub notes: Vec<String>,
-    settings: TrainSettings,
+    /// Unsupervised pretraining or a reconstruction objective (dbn, sae, autoencoders).
+    pub plan: Option<Plan>,
+    model_notes: Vec<String>,
+    recipe: ConfigLayer,
+    loss: Loss,
+    small_data: Option<usize>,
+    noise: Option<Noise>,
 }
 
 /// A model of any kind a model name can give.
 pub enum Learner {
+    /// A network (zoo name, spec file, logistic regression, pretrained models).
     Network(Box<Network>),
+    /// k-nearest neighbours.
     Knn(Knn),
+    /// Rosenblatt's perceptron.
     Perceptron(Perceptron),
+}
+
+/// What a training run needs besides the training settings: how loud it is, where its
+/// checkpoints go, and the ranks it shares the work with.
+#[derive(Clone, Default)]
+pub struct RunOptions {
+    /// Progress output of `fit` (and of pretraining: one line per layer and epoch unless
+    /// silent).
+    pub verbosity: Verbosity,
+    /// Write a checkpoint into this folder after every epoch.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Continue from the checkpoint in `checkpoint_dir`, if there is one.
+    pub resume: bool,
+    /// Train data-parallel with the ranks of this communicator (networks only).
+    pub distributed: Option<SharedComm>,
+}
+
+/// What fitting produced.
+#[derive(Default)]
+pub struct FitReport {
+    /// A network's per-epoch history (`None` for k-NN and the perceptron).
+    pub history: Option<History>,
+    /// A pretrained network's pretraining (its pictures use it).
+    pub pretrained: Option<PretrainReport>,
 }
 
 fn parse_count(name: &str, prefix: &str, default: usize) -> Result<Option<usize>> {
@@ -121,87 +91,71 @@ fn parse_count(name: &str, prefix: &str, default: usize) -> Result<Option<usize>
     }
 }
 
-/// Epochs and batch size for `n_train` samples: the recipe's, or on small data a batch of
-/// at most 32 and enough epochs for [`SMALL_DATA_STEPS`] updates. Explicit settings win.
-pub fn epochs_and_batch(
-    recipe_epochs: usize,
-    recipe_batch: usize,
-    n_train: usize,
-    s: &TrainSettings,
-) -> (usize, usize, Option<String>) {
-    if n_train >= SMALL_DATA || !s.small_data_defaults {
-        return (s.epochs.unwrap_or(recipe_epochs), s.batch_size.unwrap_or(recipe_batch), None);
-    }
-    let batch = s.batch_size.unwrap_or(recipe_batch.min(32)).max(1);
-    let steps = n_train.div_ceil(batch).max(1);
-    let epochs = s.epochs.unwrap_or(recipe_epochs.max(SMALL_DATA_STEPS.div_ceil(steps).min(500)));
-    let note = (s.epochs.is_none() || s.batch_size.is_none())
-        .then(|| format!("small dataset ({n_train} samples): {epochs} epochs of batch {batch}"));
-    (epochs, batch, note)
-}
-
-/// A schedule made for some number of epochs, stretched by `factor` to fit `factor` times
-/// as many: `step:N:G` → `step:round(N·factor):G`, `exp:G` → `exp:G^(1/factor)`; a plateau
-/// schedule depends on no epoch count and stays. `None` for a form it does not know.
-pub fn stretch_schedule(spec: &str, factor: f64) -> Option<String> {
-    let parts: Vec<&str> = spec.split(':').collect();
-    match parts.as_slice() {
-        ["step", n, g] => {
-            let n: f64 = n.parse().ok()?;
-            Some(format!("step:{}:{g}", ((n * factor).round() as usize).max(1)))
+/// The value the last of `layers` that sets `field` gives it.
+fn user_value<T: serde::de::DeserializeOwned>(layers: &[ConfigLayer], field: &str) -> Result<Option<(T, ConfigSource)>> {
+    for l in layers.iter().rev() {
+        if let Some(v) = l.get(field) {
+            let t = serde_json::from_value(v.clone()).map_err(|e| Error::invalid(l.source.label(field), e.to_string()))?;
+            return Ok(Some((t, l.source.clone())));
         }
-        ["exp", g] => {
-            let g: f64 = g.parse().ok()?;
-            Some(format!("exp:{:.6}", g.powf(1.0 / factor)))
-        }
-        ["plateau", ..] => Some(spec.to_string()),
-        _ => None,
     }
+    Ok(None)
 }
 
 impl Learner {
     /// The learner `name` (a zoo name, a spec file, or one of [`BASELINE_NAMES`]) for
-    /// per-sample `input` shape and `classes`, to be trained on `n_train` samples.
-    pub fn new(name: &str, input: &[usize], classes: usize, seed: u64, n_train: usize, s: &TrainSettings) -> Result<Learner> {
+    /// per-sample `input` shape and `classes`, seeded by `seed`. `user` are the caller's
+    /// layers of training settings (flags, a checkpoint), laid over the model's recipe; with
+    /// `small_data: Some(n)`, a recipe made for big data is adapted to `n` training samples
+    /// (see [`TrainConfig::resolve`]).
+    pub fn new(
+        name: &str,
+        input: &[usize],
+        classes: usize,
+        seed: u64,
+        user: &[ConfigLayer],
+        small_data: Option<usize>,
+    ) -> Result<Learner> {
         if let Some(k) = parse_count(name, "knn", 5)? {
             return Ok(Learner::Knn(Knn::new(k)));
         }
         if let Some(e) = parse_count(name, "perceptron", 100)? {
-            return Ok(Learner::Perceptron(Perceptron::new(s.epochs.unwrap_or(e), seed)));
+            let epochs = user_value::<usize>(user, "epochs")?.map_or(e, |(v, _)| v);
+            return Ok(Learner::Perceptron(Perceptron::new(epochs, seed)));
         }
-        let (mut model, recipe, loss, mut notes) = if name == "logreg" {
+        let plan = Plan::parse(name)?;
+        let noise = match user_value::<String>(user, "noise")? {
+            Some((s, source)) => Some(s.parse::<Noise>().map_err(|e| Error::invalid(source.label("noise"), e.to_string()))?),
+            None => None,
+        };
+        let choice = if name == "logreg" {
             let mut m = logistic::logistic_regression(classes).seed(seed);
             m.build(input)?;
-            (m, logistic::recipe(), Loss::SoftmaxCrossEntropy, Vec::new())
+            let recipe = ConfigLayer::recipe("logreg", &logistic::recipe())?;
+            crate::model::ModelChoice { model: m, recipe, loss: Loss::SoftmaxCrossEntropy, notes: Vec::new() }
+        } else if let Some(p) = &plan {
+            p.choose(input, classes, seed, noise)?
         } else {
-            let c = crate::zoo::choose(name, input, classes, seed).map_err(|e| match e {
+            crate::zoo::choose(name, input, classes, seed).map_err(|e| match e {
                 Error::Invalid { name: n, reason } if n == "model" => {
                     Error::invalid("model", format!("{reason}; baselines: {}", BASELINE_NAMES.join(", ")))
                 }
                 other => other,
-            })?;
-            (c.model, c.recipe, c.loss, c.notes)
+            })?
         };
-        let (epochs, batch_size, note) = epochs_and_batch(recipe.epochs, recipe.batch_size, n_train, s);
-        notes.extend(note);
-        let optimizer = s.optimizer.clone().unwrap_or(recipe.optimizer.clone());
-        let lr = s.lr.unwrap_or(recipe.lr);
-        let opt =
-            optim::by_name(&optimizer, lr, s.momentum.unwrap_or(recipe.momentum), s.weight_decay.unwrap_or(recipe.weight_decay))?;
-        model.compile_boxed(opt, loss, &[Metric::Accuracy]);
-        let schedule = match (&s.schedule, &recipe.schedule) {
-            (Some(user), _) => Some(user.clone()),
-            (None, Some(r)) if epochs != recipe.epochs && recipe.epochs > 0 => {
-                let scaled = stretch_schedule(r, epochs as f64 / recipe.epochs as f64);
-                notes.push(match &scaled {
-                    Some(new) => format!("the recipe's schedule {r} (for {} epochs) becomes {new}", recipe.epochs),
-                    None => format!("the recipe's schedule {r} is left out (it was made for {} epochs)", recipe.epochs),
-                });
-                scaled
-            }
-            (None, r) => r.clone(),
+        let mut network = Network {
+            model: choice.model,
+            config: TrainConfig::default(),
+            notes: Vec::new(),
+            plan,
+            model_notes: choice.notes,
+            recipe: choice.recipe,
+            loss: choice.loss,
+            small_data,
+            noise,
         };
-        Ok(Learner::Network(Box::new(Network { model, optimizer, lr, epochs, batch_size, schedule, notes, settings: s.clone() })))
+        network.configure(user)?;
+        Ok(Learner::Network(Box::new(network)))
     }
 
     /// The learner's name ("mlp", "knn:5", ...).
@@ -219,6 +173,7 @@ impl Learner {
             _ => None,
         }
     }
+    /// The network, mutably, if this learner is one.
     pub fn network_mut(&mut self) -> Option<&mut Network> {
         match self {
             Learner::Network(n) => Some(n),
@@ -229,35 +184,67 @@ impl Learner {
     pub fn notes(&self) -> &[String] {
         self.network().map(|n| n.notes.as_slice()).unwrap_or(&[])
     }
+    /// Whether this learner reconstructs its input (autoencoders): trained on pixels in
+    /// [0, 1] with its inputs as targets, scored by reconstruction loss.
+    pub fn reconstructs(&self) -> bool {
+        self.network().and_then(|n| n.plan.as_ref()).is_some_and(Plan::reconstruction)
+    }
 
-    /// Fits on `train` (validating each epoch on `validation`, if given, for networks).
-    /// Returns the per-epoch history of a network.
-    pub fn fit(&mut self, train: &Dataset, validation: Option<&Dataset>) -> Result<Option<History>> {
-        match self {
-            Learner::Knn(k) => k.fit(train).map(|_| None),
-            Learner::Perceptron(p) => p.fit(train).map(|_| None),
-            Learner::Network(n) => {
-                let s = &n.settings;
-                let mut opts = FitOptions::epochs(n.epochs).batch_size(n.batch_size).verbosity(s.verbosity);
-                opts.early_stopping = s.early_stopping.clone();
-                opts.checkpoint_dir = s.checkpoint_dir.clone();
-                opts.resume = s.resume;
-                opts.augment = s.augment.clone();
-                opts.clip_norm = s.clip_norm;
-                opts.clip_value = s.clip_value;
-                opts.distributed = s.distributed.clone();
-                opts.max_steps_per_epoch = s.max_steps_per_epoch;
-                match (validation, s.validation_split) {
-                    (Some(v), _) => opts = opts.validation(v),
-                    (None, Some(f)) => opts = opts.validation_split(f),
-                    _ => {}
-                }
-                if let Some(sched) = &n.schedule {
-                    opts.schedule = Some(optim::schedule_from_str(sched)?);
-                }
-                n.model.fit(train, opts).map(Some)
-            }
+    /// Prepares `data` as this learner needs it: images are standardized with statistics of
+    /// the training part only (reconstruction models keep pixels in [0, 1] and take their
+    /// inputs as targets); tables come scaled already. Pretrained networks keep the raw
+    /// images for pretraining and pictures.
+    pub fn prepare(&self, data: &mut TrainingData) -> Result<()> {
+        if data.tabular.is_some() {
+            return Ok(());
         }
+        if self.network().is_some_and(|n| n.plan.is_some()) {
+            data.raw_train = Some(data.train.inputs.clone());
+            data.raw_test = Some(data.test.inputs.clone());
+        }
+        if self.reconstructs() {
+            data.train.targets = crate::Target::Values(data.train.inputs.clone());
+            data.test.targets = crate::Target::Values(data.test.inputs.clone());
+            return Ok(());
+        }
+        data.standardize_images()
+    }
+
+    /// Fits on `data.train`: k-NN and the perceptron in one call; a network pretrains (if
+    /// its plan says so) and then runs `fit` with its settings.
+    pub fn fit(&mut self, data: &TrainingData, run: &RunOptions) -> Result<FitReport> {
+        let train = &data.train;
+        let n = match self {
+            Learner::Knn(k) => return k.fit(train).map(|_| FitReport::default()),
+            Learner::Perceptron(p) => return p.fit(train).map(|_| FitReport::default()),
+            Learner::Network(n) => n,
+        };
+        if run.distributed.is_some() && n.plan.is_some() {
+            return Err(Error::invalid(
+                "distributed",
+                format!("{} trains in one process (pretraining is not distributed)", n.model.model_name()),
+            ));
+        }
+        let pretrained = match &n.plan {
+            Some(plan) => {
+                let epochs = n.config.pretrain_epochs.unwrap_or(plan.default_pretrain_epochs());
+                let settings = PretrainSettings { epochs, seed: n.model.seed_value(), noise: n.noise };
+                let raw = data.raw_train.as_ref().unwrap_or(&train.inputs);
+                let loud = run.verbosity != Verbosity::Silent;
+                let mut say = |line: String| {
+                    if loud {
+                        println!("{line}")
+                    }
+                };
+                plan.pretrain(&mut n.model, raw, data.standardize.as_ref(), settings, &mut say)?
+            }
+            None => None,
+        };
+        let mut opts = FitOptions::from_config(&n.config)?.verbosity(run.verbosity).resume(run.resume);
+        opts.checkpoint_dir = run.checkpoint_dir.clone();
+        opts.distributed = run.distributed.clone();
+        let history = n.model.fit(train, opts)?;
+        Ok(FitReport { history: Some(history), pretrained })
     }
 
     /// Class probabilities `[N, classes]` for inputs `x` (rows sum to 1).
@@ -267,6 +254,53 @@ impl Learner {
             Learner::Perceptron(p) => p.predict_proba(x),
             Learner::Network(n) => network_proba(&mut n.model, x),
         }
+    }
+
+    /// Writes the pictures of a pretrained or reconstruction network into `dir` (filters,
+    /// samples, reconstructions of `data`'s raw test images); none for other learners.
+    pub fn pictures(&mut self, dir: &Path, data: &TrainingData, report: &FitReport) -> Result<Vec<PathBuf>> {
+        let Learner::Network(n) = self else { return Ok(Vec::new()) };
+        let (Some(plan), Some(images)) = (&n.plan, &data.raw_test) else { return Ok(Vec::new()) };
+        let seed = n.model.seed_value();
+        plan.pictures(dir, &mut n.model, report.pretrained.as_ref(), images, seed)
+    }
+}
+
+impl Network {
+    /// Resolves the training settings again with `user` over the recipe and recompiles the
+    /// optimizer (the network's weights stay): a resumed run adds its checkpoint's layer.
+    pub fn configure(&mut self, user: &[ConfigLayer]) -> Result<()> {
+        let resolved = TrainConfig::resolve(self.recipe.clone(), user, self.small_data)?;
+        let noise = resolved.config.input_noise()?;
+        if noise.is_some() && noise != self.noise {
+            return Err(Error::invalid(
+                resolved.label("noise"),
+                "is fixed when the model is built: give the same --noise as the run being resumed",
+            ));
+        }
+        if let Some(plan) = &self.plan {
+            plan.check_options(resolved.config.pretrain_epochs, noise).map_err(|e| match e {
+                Error::Invalid { name, reason } => {
+                    let field = if name.contains("pretrain") { "pretrain_epochs" } else { "noise" };
+                    Error::invalid(resolved.label(field), reason)
+                }
+                other => other,
+            })?;
+        } else {
+            let set =
+                [("pretrain_epochs", resolved.config.pretrain_epochs.is_some()), ("noise", resolved.config.noise.is_some())];
+            if let Some((field, _)) = set.iter().find(|(_, is_set)| *is_set) {
+                return Err(Error::invalid(
+                    resolved.label(field),
+                    format!("only for the models {}", crate::pretrain::NAMES.join(", ")),
+                ));
+            }
+        }
+        let metrics: &[Metric] = if self.plan.as_ref().is_some_and(Plan::reconstruction) { &[] } else { &[Metric::Accuracy] };
+        self.model.compile_boxed(resolved.config.optimizer()?, self.loss, metrics);
+        self.notes = self.model_notes.iter().chain(&resolved.notes).cloned().collect();
+        self.config = resolved.config;
+        Ok(())
     }
 }
 

@@ -1,19 +1,19 @@
-//! The experiment scheme around every model: divide the data, preprocess with statistics of
-//! the training part only, choose a model (network or baseline) by name, train, measure,
-//! repeat over folds.
+//! The experiment scheme around every model: load and divide the data, preprocess with
+//! statistics of the training part only, choose a model (network or baseline) by name,
+//! train, measure, repeat over folds.
 //!
+//! - `data`: [`TrainingData`], image datasets and tables with their preprocessing;
 //! - `learner`: [`Learner`], one interface for networks, logistic regression, k-NN and the
-//!   perceptron;
+//!   perceptron, and the one path from a model name to `fit`;
 //! - `cv`: k-fold cross-validation with per-fold and mean ± std figures;
 //! - `saved`: saving and loading any learner with its preprocessing.
 
 mod cv;
+mod data;
 mod learner;
 mod saved;
 
 pub use cv::{CvReport, FoldResult, cross_validate, mean_std};
-pub use learner::{
-    BASELINE_NAMES, Learner, Network, SMALL_DATA, SMALL_DATA_STEPS, TrainSettings, epochs_and_batch, network_proba,
-    stretch_schedule,
-};
-pub use saved::{LoadedModel, SaveExtras, load_learner, save_learner};
+pub use data::{TableOptions, TrainingData, load_for_eval, table_inputs};
+pub use learner::{BASELINE_NAMES, FitReport, Learner, Network, RunOptions, network_proba};
+pub use saved::{LoadedModel, load_learner, save_learner};

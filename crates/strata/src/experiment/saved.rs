@@ -3,26 +3,15 @@
 //! The description can carry the tabular schema and scaling, so new rows are encoded and
 //! scaled exactly as the training rows were.
 
+use super::data::TrainingData;
 use super::learner::{Learner, network_proba};
-use crate::baseline::{BaselineSpec, Knn};
-use crate::data::normalize::Standardizer;
-use crate::data::tabular::TabularMeta;
-use crate::io::{
-    ModelMeta, description_path, load_model, load_tensors, model_meta, read_meta, save_model_meta, save_tensors, write_atomic,
-};
+use crate::baseline::Knn;
+use crate::io::{load_tensors, save_tensors, write_atomic};
 use crate::loss::Loss;
 use crate::metrics::Metric;
-use crate::model::Sequential;
+use crate::model::{BaselineSpec, ModelMeta, Sequential, description_path, load_model, model_meta, read_meta, save_model_meta};
 use crate::{Error, Result, Tensor};
 use std::path::Path;
-
-/// What to save with a learner besides itself.
-#[derive(Clone, Debug, Default)]
-pub struct SaveExtras {
-    pub standardize: Option<Standardizer>,
-    pub class_names: Option<Vec<String>>,
-    pub tabular: Option<TabularMeta>,
-}
 
 /// A loaded learner ready to predict, with its description.
 pub enum LoadedModel {
@@ -47,9 +36,12 @@ impl LoadedModel {
     }
 }
 
-/// Saves a fitted learner to `path` (safetensors) and its description beside it.
-/// `input_shape` is the per-sample shape it was fitted on.
-pub fn save_learner(learner: &Learner, path: &Path, input_shape: &[usize], extras: SaveExtras) -> Result<()> {
+/// Saves a learner fitted on `data` to `path` (safetensors) and its description beside it:
+/// the network and its training settings, and what was fitted on the training data
+/// (standardization, a table's schema and scaling) with the class names, so new inputs are
+/// prepared alike.
+pub fn save_learner(learner: &Learner, path: &Path, data: &TrainingData) -> Result<()> {
+    let (input_shape, class_names) = (data.train.sample_shape(), data.train.class_names.clone());
     let perceptron_net;
     let network: Option<&Sequential> = match learner {
         Learner::Network(n) => Some(&n.model),
@@ -62,22 +54,18 @@ pub fn save_learner(learner: &Learner, path: &Path, input_shape: &[usize], extra
         Learner::Knn(_) => None,
     };
     if let Some(model) = network {
-        let mut meta = model_meta(model, extras.standardize, extras.class_names)?;
-        meta.tabular = extras.tabular;
+        let mut meta = model_meta(model, data.standardize.clone(), class_names)?;
+        meta.tabular = data.tabular.clone();
+        meta.training = learner.network().map(|n| n.config.clone());
         return save_model_meta(model, path, &meta);
     }
     let Learner::Knn(knn) = learner else { return Err(Error::Model("unsupported learner".into())) };
     let (x, labels, classes) = knn.parts()?;
     let y = Tensor::from_vec(labels.iter().map(|&l| l as f32).collect(), &[labels.len()])?;
-    let mut meta = ModelMeta::for_baseline(
-        &knn_name(knn),
-        input_shape.to_vec(),
-        classes,
-        extras.class_names,
-        BaselineSpec::Knn { k: knn.k() },
-    );
-    meta.standardize = extras.standardize;
-    meta.tabular = extras.tabular;
+    let mut meta =
+        ModelMeta::for_baseline(&knn_name(knn), input_shape.to_vec(), classes, class_names, BaselineSpec::Knn { k: knn.k() });
+    meta.standardize = data.standardize.clone();
+    meta.tabular = data.tabular.clone();
     save_tensors(path, &[("knn.inputs".into(), x), ("knn.labels".into(), y)], None)?;
     let json = serde_json::to_string_pretty(&meta).map_err(|e| Error::Model(e.to_string()))?;
     write_atomic(&description_path(path), json.as_bytes())

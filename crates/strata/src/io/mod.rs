@@ -1,12 +1,9 @@
-//! Saving and loading: weights as safetensors, the model description as JSON beside them,
-//! every file written atomically (a crash never leaves a half-written model behind).
+//! Files on disk: tensors as safetensors, and atomic writes (a crash never leaves a
+//! half-written file behind). What a saved model is lives with the model
+//! (`model::save_model`); this module only reads and writes bytes safely.
 
 mod atomic;
-mod model_file;
-mod spec;
 mod tensors;
 
 pub use atomic::write_atomic;
-pub use model_file::{ModelMeta, SavedModel, description_path, load_model, model_meta, read_meta, save_model, save_model_meta};
-pub use spec::{ModelSpec, Recipe};
 pub use tensors::{load_tensors, save_tensors};

@@ -7,9 +7,10 @@
 //! A learning-rate schedule is not saved: schedules that follow from the epoch number (step,
 //! exponential) continue exactly; a plateau schedule restarts its patience count.
 
-use super::callbacks::EarlyStoppingState;
+use super::early_stopping::EarlyStoppingState;
 use super::history::{EpochRecord, History};
 use super::sequential::Sequential;
+use super::train_config::TrainConfig;
 use crate::io::save_tensors;
 use crate::{Error, Result, Rng, Tensor};
 use safetensors::{Dtype, SafeTensors};
@@ -40,6 +41,8 @@ struct Meta {
     has_best: bool,
     #[serde(default)]
     buffers: Vec<(usize, String)>,
+    #[serde(default)]
+    training: Option<TrainConfig>,
 }
 
 /// Everything a resumed `fit` needs.
@@ -54,6 +57,8 @@ pub struct Checkpoint {
     pub optimizer_state: Vec<(String, Tensor)>,
     /// Non-trainable layer state (batch-norm running statistics), as `(layer, name, value)`.
     pub buffers: Vec<(usize, String, Tensor)>,
+    /// The training settings of the run (a resumed run continues with them).
+    pub training: Option<TrainConfig>,
 }
 
 impl Sequential {
@@ -87,6 +92,7 @@ impl Sequential {
         history: &History,
         early_stopping: Option<&EarlyStoppingState>,
         best_weights: Option<&Vec<Tensor>>,
+        training: Option<&TrainConfig>,
     ) -> Checkpoint {
         let params: Vec<&crate::autograd::Param> = self.layers.iter().flat_map(|l| l.params()).collect();
         let optimizer_state = self.compiled.as_ref().map(|c| c.optimizer.state(&params)).unwrap_or_default();
@@ -102,6 +108,7 @@ impl Sequential {
             buffers: (self.layers.iter().enumerate())
                 .flat_map(|(i, l)| l.buffers().into_iter().map(move |(n, t)| (i, n.to_string(), t)))
                 .collect(),
+            training: training.cloned(),
         }
     }
 
@@ -152,18 +159,25 @@ impl Checkpoint {
             optimizer_state: self.optimizer_state.iter().map(|(n, _)| n.clone()).collect(),
             has_best: self.best_weights.is_some(),
             buffers: self.buffers.iter().map(|(i, n, _)| (*i, n.clone())).collect(),
+            training: self.training.clone(),
         };
         let json = serde_json::to_string(&meta).map_err(|e| Error::data(path, e.to_string()))?;
         save_tensors(path, &tensors, Some(HashMap::from([(FORMAT.to_string(), json)])))
+    }
+
+    /// The training settings a checkpoint was written with (`None` for a checkpoint
+    /// written without them), and the epoch it ends after.
+    pub fn read_training(path: &Path) -> Result<(Option<TrainConfig>, usize)> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let meta = read_meta(path, &bytes)?;
+        Ok((meta.training, meta.epoch))
     }
 
     /// Reads a checkpoint and checks that it belongs to `model`.
     pub fn load(path: &Path, model: &Sequential) -> Result<Checkpoint> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let bad = |why: String| Error::data(path, format!("not a usable checkpoint ({why})"));
-        let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
-        let json = header.metadata().as_ref().and_then(|m| m.get(FORMAT)).ok_or_else(|| bad("no checkpoint metadata".into()))?;
-        let meta: Meta = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
+        let meta = read_meta(path, &bytes)?;
         if meta.model != model.model_name() || meta.num_params != model.num_params() {
             return Err(Error::data(
                 path,
@@ -205,6 +219,15 @@ impl Checkpoint {
             weights,
             best_weights,
             optimizer_state,
+            training: meta.training,
         })
     }
+}
+
+/// The JSON metadata of a checkpoint file's bytes.
+fn read_meta(path: &Path, bytes: &[u8]) -> Result<Meta> {
+    let bad = |why: String| Error::data(path, format!("not a usable checkpoint ({why})"));
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
+    let json = header.metadata().as_ref().and_then(|m| m.get(FORMAT)).ok_or_else(|| bad("no checkpoint metadata".into()))?;
+    serde_json::from_str(json).map_err(|e| bad(e.to_string()))
 }

@@ -122,7 +122,7 @@ impl Ensemble {
     pub fn load(paths: &[impl AsRef<Path>]) -> Result<Ensemble> {
         let mut e = Ensemble::default();
         for p in paths {
-            let saved = crate::io::load_model(p.as_ref())?;
+            let saved = super::saving::load_model(p.as_ref())?;
             e.push(saved.meta.name.clone(), saved.model, saved.meta.standardize.clone());
         }
         Ok(e)

@@ -1,11 +1,12 @@
 //! The training loop (`fit`), one optimization step, and evaluation.
 
-use super::callbacks::{EarlyStopping, EarlyStoppingState};
 use super::checkpoint::{Checkpoint, checkpoint_path};
 use super::data_parallel::DataParallel;
+use super::early_stopping::{EarlyStopping, EarlyStoppingState};
 use super::history::{EpochRecord, History};
 use super::progress::{Progress, Verbosity};
 use super::sequential::Sequential;
+use super::train_config::TrainConfig;
 use crate::autograd::{Gradients, Param, Tape};
 use crate::data::{Augment, Batch, Dataset};
 use crate::distributed::SharedComm;
@@ -55,6 +56,9 @@ pub struct FitOptions<'a> {
     /// sums them, every rank applies the same update. Rank 0 alone prints and writes
     /// checkpoints; validation is evaluated in slices and summed. See [`crate::distributed`].
     pub distributed: Option<SharedComm>,
+    /// The settings these options were made from ([`FitOptions::from_config`]); checkpoints
+    /// record them, so a resumed run continues with the same ones.
+    pub training: Option<TrainConfig>,
 }
 
 impl<'a> FitOptions<'a> {
@@ -76,7 +80,23 @@ impl<'a> FitOptions<'a> {
             clip_norm: None,
             clip_value: None,
             distributed: None,
+            training: None,
         }
+    }
+    /// The options `config` describes: epochs, batch size, validation split, schedule,
+    /// early stopping, augmentation, clipping and steps per epoch (verbosity, checkpoints,
+    /// resume and ranks are the caller's).
+    pub fn from_config(config: &TrainConfig) -> Result<FitOptions<'static>> {
+        let mut o = FitOptions::epochs(config.epochs).batch_size(config.batch_size);
+        o.validation_split = config.validation_fraction()?;
+        o.schedule = config.schedule.as_deref().map(crate::optim::schedule_from_str).transpose()?;
+        o.early_stopping = config.early_stopping()?;
+        o.augment = config.augmentation()?;
+        o.clip_norm = config.clip_norm;
+        o.clip_value = config.clip_value;
+        o.max_steps_per_epoch = config.steps_per_epoch;
+        o.training = Some(config.clone());
+        Ok(o)
     }
     pub fn batch_size(mut self, n: usize) -> Self {
         self.batch = n;
@@ -388,7 +408,8 @@ impl Sequential {
                 history.stopped_early = stop && epoch < opts.epochs;
             }
             if let (Some(path), 0) = (&checkpoint_file, rank) {
-                self.checkpoint(epoch, &history, early_state.as_ref(), best_weights.as_ref()).save(path, self)?;
+                self.checkpoint(epoch, &history, early_state.as_ref(), best_weights.as_ref(), opts.training.as_ref())
+                    .save(path, self)?;
             }
             if stop {
                 break;

@@ -1,24 +1,34 @@
 //! Models: `Sequential` (a stack of layers) and what surrounds training it —
-//! `compile`, `fit` with its `History`, `evaluate`, `predict`, `summary`; early stopping
-//! and per-epoch checkpoints with exact resume.
+//! `compile`, `fit` with its `History`, `evaluate`, `predict`, `summary`; the training
+//! configuration; early stopping and per-epoch checkpoints with exact resume; saved models.
 
-mod callbacks;
 mod checkpoint;
+mod choice;
 mod data_parallel;
+mod early_stopping;
 mod ensemble;
 mod fit;
 mod history;
 mod progress;
 mod replicas;
+mod saving;
 mod sequential;
 mod summary;
+mod train_config;
 
-pub use callbacks::{EarlyStopping, EarlyStoppingState, EarlyStoppingStep, Monitor};
 pub use checkpoint::{Checkpoint, checkpoint_path};
+pub use choice::ModelChoice;
+pub use early_stopping::{EarlyStopping, EarlyStoppingState, EarlyStoppingStep, Monitor};
 pub use ensemble::{ClassEvaluation, Ensemble, Member, class_probabilities};
 pub use fit::{Evaluation, FitOptions, StepOutcome};
 pub use history::{EpochRecord, History};
 pub use progress::Verbosity;
 pub use replicas::fit_replicated;
+pub use saving::{
+    BaselineSpec, ModelMeta, SavedModel, description_path, load_model, model_meta, read_meta, save_model, save_model_meta,
+};
 pub use sequential::Sequential;
 pub use summary::{Summary, SummaryRow};
+pub use train_config::{
+    ConfigLayer, ConfigSource, FIELDS, Resolved, SMALL_DATA, SMALL_DATA_STEPS, TrainConfig, stretch_schedule,
+};

@@ -9,11 +9,9 @@ use super::dbn::{Dbn, load_stack, sigmoid_stack};
 use super::pictures::{image_shape, save_autoencoder_pictures, save_dbn_pictures, save_filters};
 use super::rbm::Visible;
 use crate::data::normalize::Standardizer;
-use crate::io::Recipe;
 use crate::loss::Loss;
-use crate::model::{History, Sequential};
+use crate::model::{ConfigLayer, History, ModelChoice, Sequential, TrainConfig};
 use crate::nn::Noise;
-use crate::zoo::ModelChoice;
 use crate::{Error, Result, Tensor};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -139,17 +137,23 @@ impl Plan {
         // Fine-tuning, measured on Fashion-MNIST after one CD-1 epoch per RBM (docs/dbn.md):
         // Adam 2e-3 halved every epoch, batch 128: 0.888 after 5 epochs; Adam 1e-3 halved
         // every 2 epochs 0.887; SGD 0.1 + momentum 0.9 (halved every epoch) 0.879.
-        let fine_tune = Recipe {
+        let fine_tune = TrainConfig {
             optimizer: "adam".into(),
             lr: 2e-3,
             momentum: 0.0,
             batch_size: 128,
             epochs: 5,
             schedule: Some("step:1:0.5".into()),
-            ..Recipe::default()
+            ..TrainConfig::default()
         };
-        let reconstruct =
-            Recipe { optimizer: "adam".into(), lr: 1e-3, momentum: 0.0, batch_size: 128, epochs: 5, ..Recipe::default() };
+        let reconstruct = TrainConfig {
+            optimizer: "adam".into(),
+            lr: 1e-3,
+            momentum: 0.0,
+            batch_size: 128,
+            epochs: 5,
+            ..TrainConfig::default()
+        };
         let (model, recipe, loss) = match &self.kind {
             PlanKind::Dbn { hidden } => {
                 (sigmoid_stack("dbn", &Self::hidden(hidden, input), classes), fine_tune, Loss::SoftmaxCrossEntropy)
@@ -168,6 +172,7 @@ impl Plan {
         if self.reconstruction() {
             notes.push("reconstruction objective: inputs kept in [0, 1] (not standardized), targets = inputs".into());
         }
+        let recipe = ConfigLayer::recipe(model.model_name(), &recipe)?;
         Ok(ModelChoice { model, recipe, loss, notes })
     }
 

@@ -175,12 +175,12 @@ impl LanguageModel {
         };
         let json = serde_json::to_string_pretty(&desc).map_err(|e| Error::Model(e.to_string()))?;
         save_tensors(path, &tensors, None)?;
-        write_atomic(&crate::io::description_path(path), json.as_bytes())
+        write_atomic(&crate::model::description_path(path), json.as_bytes())
     }
 
     /// Loads a model saved by [`LanguageModel::save`].
     pub fn load(path: &Path) -> Result<LanguageModel> {
-        let desc_path = crate::io::description_path(path);
+        let desc_path = crate::model::description_path(path);
         let text = std::fs::read_to_string(&desc_path).map_err(|e| Error::io(&desc_path, e))?;
         let desc: Description =
             serde_json::from_str(&text).map_err(|e| Error::data(&desc_path, format!("not a strata text model ({e})")))?;

@@ -4,8 +4,7 @@
 use super::classic::{alexnet, nin, vgg, vgg_config};
 use super::googlenet::googlenet;
 use super::resnet::{resnet, resnet_config, resnet20};
-use crate::io::Recipe;
-use crate::model::Sequential;
+use crate::model::{Sequential, TrainConfig};
 use crate::{Error, Result};
 
 /// The deep architectures `zoo::choose` knows.
@@ -19,7 +18,7 @@ pub const SMALL_BELOW: usize = 64;
 
 /// A deep model for per-sample `input` `[C, H, W]`, its recipe, and notes on what was
 /// changed for a small input. `None` when `name` is not one of [`NAMES`].
-pub fn build(name: &str, input: &[usize], classes: usize) -> Result<Option<(Sequential, Recipe, Vec<String>)>> {
+pub fn build(name: &str, input: &[usize], classes: usize) -> Result<Option<(Sequential, TrainConfig, Vec<String>)>> {
     if !NAMES.contains(&name) {
         return Ok(None);
     }
@@ -41,7 +40,7 @@ pub fn build(name: &str, input: &[usize], classes: usize) -> Result<Option<(Sequ
     // SGD with momentum and weight decay, batch 128. Only resnet20's recipe is measured
     // here (see the README); the others follow the papers' optimizers at rates that suit
     // their normalization (with batch norm 0.05-0.1, without it 0.01).
-    let sgd = |lr: f32, epochs: usize, schedule: &str| Recipe {
+    let sgd = |lr: f32, epochs: usize, schedule: &str| TrainConfig {
         optimizer: "sgd".into(),
         lr,
         momentum: 0.9,
@@ -49,6 +48,7 @@ pub fn build(name: &str, input: &[usize], classes: usize) -> Result<Option<(Sequ
         batch_size: 128,
         epochs,
         schedule: Some(schedule.into()),
+        ..TrainConfig::default()
     };
     let (model, recipe) = match name {
         "alexnet" => (alexnet(classes, small), sgd(0.01, 10, "step:4:0.3")),

@@ -2,9 +2,8 @@
 //! Models take their input shape and class count from the data, so one name works on
 //! any dataset.
 
-use crate::io::{ModelSpec, Recipe};
 use crate::loss::Loss;
-use crate::model::Sequential;
+use crate::model::{ConfigLayer, Sequential, TrainConfig};
 use crate::nn::{Activation, AvgPool2d, Conv2d, Dense, Dropout, Flatten, MaxPool2d};
 use crate::{Error, Result};
 use Activation::{Relu, Tanh};
@@ -16,15 +15,10 @@ pub mod deep;
 pub mod googlenet;
 pub mod recurrent;
 pub mod resnet;
+mod spec_file;
 
-/// A model ready to compile, with the recipe it trains best with.
-pub struct ModelChoice {
-    pub model: Sequential,
-    pub recipe: Recipe,
-    pub loss: Loss,
-    /// Notes on adaptations made for the given input (printed by the CLI).
-    pub notes: Vec<String>,
-}
+pub use crate::model::ModelChoice;
+pub use spec_file::ModelSpec;
 
 /// Every model name the zoo knows.
 pub const NAMES: &[&str] = &[
@@ -114,7 +108,8 @@ fn needs_image(name: &str, input: &[usize]) -> Result<()> {
     Ok(())
 }
 
-/// Resolves a model name or a spec-file path for per-sample `input` shape and `classes`.
+/// Resolves a model name or a spec-file path for per-sample `input` shape and `classes`:
+/// the built model, its loss and its recipe (a spec file's `[training]` table).
 pub fn choose(name_or_path: &str, input: &[usize], classes: usize, seed: u64) -> Result<ModelChoice> {
     let path = Path::new(name_or_path);
     if name_or_path.ends_with(".toml") || path.is_file() {
@@ -129,7 +124,7 @@ pub fn choose(name_or_path: &str, input: &[usize], classes: usize, seed: u64) ->
         model.build(input)?;
         return Ok(ModelChoice {
             model,
-            recipe: spec.training.unwrap_or_default(),
+            recipe: spec.recipe(path)?,
             loss: spec.loss.unwrap_or(Loss::SoftmaxCrossEntropy),
             notes: Vec::new(),
         });
@@ -140,28 +135,23 @@ pub fn choose(name_or_path: &str, input: &[usize], classes: usize, seed: u64) ->
     if let Some(plan) = crate::pretrain::Plan::parse(name_or_path)? {
         return plan.choose(input, classes, seed, None);
     }
-    let sgd = |lr: f32, schedule: &str| Recipe { lr, schedule: Some(schedule.into()), ..Recipe::default() };
-    let (model, recipe) = match name_or_path {
+    let sgd = |lr: f32, schedule: &str| TrainConfig { lr, schedule: Some(schedule.into()), ..TrainConfig::default() };
+    let (model, recipe, notes) = match name_or_path {
         // Step decay: 0.05 for 4 epochs, then x0.3 every 4 (measured: 0.892-0.894 after 10 epochs).
-        "mlp" => (mlp(classes), sgd(0.05, "step:4:0.3")),
+        "mlp" => (mlp(classes), sgd(0.05, "step:4:0.3"), Vec::new()),
         "lenet5" => {
             needs_image(name_or_path, input)?;
-            (lenet5(classes), sgd(0.05, "step:4:0.3"))
+            (lenet5(classes), sgd(0.05, "step:4:0.3"), Vec::new())
         }
         "lenet5-classic" => {
             needs_image(name_or_path, input)?;
-            (lenet5_classic(classes), sgd(0.05, "step:4:0.3"))
+            (lenet5_classic(classes), sgd(0.05, "step:4:0.3"), Vec::new())
         }
         "cnn" => {
             needs_image(name_or_path, input)?;
-            (cnn(classes), Recipe { epochs: 5, ..sgd(0.05, "step:2:0.5") })
+            (cnn(classes), TrainConfig { epochs: 5, ..sgd(0.05, "step:2:0.5") }, Vec::new())
         }
-        name if deep::NAMES.contains(&name) => {
-            let (model, recipe, notes) = deep::build(name, input, classes)?.ok_or_else(|| Error::invalid("model", name))?;
-            let mut model = model.seed(seed);
-            model.build(input)?;
-            return Ok(ModelChoice { model, recipe, loss: Loss::SoftmaxCrossEntropy, notes });
-        }
+        name if deep::NAMES.contains(&name) => deep::build(name, input, classes)?.ok_or_else(|| Error::invalid("model", name))?,
         other => {
             return Err(Error::invalid(
                 "model",
@@ -171,7 +161,8 @@ pub fn choose(name_or_path: &str, input: &[usize], classes: usize, seed: u64) ->
     };
     let mut model = model.seed(seed);
     model.build(input)?;
-    Ok(ModelChoice { model, recipe, loss: Loss::SoftmaxCrossEntropy, notes: Vec::new() })
+    let recipe = ConfigLayer::recipe(name_or_path, &recipe)?;
+    Ok(ModelChoice { model, recipe, loss: Loss::SoftmaxCrossEntropy, notes })
 }
 
 /// A benchmark workload of `../shared/bench`: the model and the optimizer it is timed with.

@@ -3,9 +3,8 @@
 //! W4 of the shared benchmarks is the `lstm` one.
 
 use super::{ModelChoice, Workload};
-use crate::io::Recipe;
 use crate::loss::Loss;
-use crate::model::Sequential;
+use crate::model::{ConfigLayer, Sequential, TrainConfig};
 use crate::nn::recurrent::Cell;
 use crate::nn::{Dense, Recurrent};
 use crate::{Error, Result};
@@ -58,7 +57,7 @@ pub fn choose(name: &str, input: &[usize], classes: usize, seed: u64) -> Result<
         Cell::Lstm => (5e-3, "step:1:0.6"),
         Cell::Gru => (3e-3, "step:2:0.5"),
     };
-    let recipe = Recipe {
+    let recipe = TrainConfig {
         optimizer: "adam".into(),
         lr,
         momentum: 0.0,
@@ -66,7 +65,9 @@ pub fn choose(name: &str, input: &[usize], classes: usize, seed: u64) -> Result<
         batch_size: 128,
         epochs: 5,
         schedule: Some(schedule.into()),
+        ..TrainConfig::default()
     };
+    let recipe = ConfigLayer::recipe(name, &recipe)?;
     Ok(Some(ModelChoice { model, recipe, loss: Loss::SoftmaxCrossEntropy, notes: Vec::new() }))
 }
 

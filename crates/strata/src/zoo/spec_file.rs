@@ -16,62 +16,15 @@
 //! units = 10
 //! ```
 //! The input shape comes from the data; an optional `input = [1, 28, 28]` pins it, and an
-//! optional `[training]` table sets the default recipe (optimizer, lr, momentum, ...).
+//! optional `[training]` table sets the model's recipe: any fields of `model::TrainConfig`
+//! (optimizer, lr, momentum, epochs, schedule, ...), whose defaults fill the rest.
 
+use crate::loss::Loss;
+use crate::model::{ConfigLayer, ConfigSource};
 use crate::nn::LayerSpec;
 use crate::{Error, Result};
 use serde::Deserialize;
 use std::path::Path;
-
-/// Training defaults a spec file (or a zoo model) suggests; command-line flags override them.
-#[derive(Clone, Debug, Deserialize, serde::Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Recipe {
-    #[serde(default = "Recipe::default_optimizer")]
-    pub optimizer: String,
-    #[serde(default = "Recipe::default_lr")]
-    pub lr: f32,
-    #[serde(default)]
-    pub momentum: f32,
-    #[serde(default)]
-    pub weight_decay: f32,
-    #[serde(default = "Recipe::default_batch")]
-    pub batch_size: usize,
-    #[serde(default = "Recipe::default_epochs")]
-    pub epochs: usize,
-    /// Learning-rate schedule, e.g. "step:5:0.5" (see `optim::schedule_from_str`).
-    #[serde(default)]
-    pub schedule: Option<String>,
-}
-
-impl Recipe {
-    fn default_optimizer() -> String {
-        "sgd".into()
-    }
-    fn default_lr() -> f32 {
-        0.05
-    }
-    fn default_batch() -> usize {
-        128
-    }
-    fn default_epochs() -> usize {
-        10
-    }
-}
-
-impl Default for Recipe {
-    fn default() -> Self {
-        Recipe {
-            optimizer: "sgd".into(),
-            lr: 0.05,
-            momentum: 0.9,
-            weight_decay: 0.0,
-            batch_size: 128,
-            epochs: 10,
-            schedule: None,
-        }
-    }
-}
 
 /// A parsed spec file.
 #[derive(Clone, Debug, Deserialize)]
@@ -83,9 +36,10 @@ pub struct ModelSpec {
     pub input: Option<Vec<usize>>,
     pub layers: Vec<LayerSpec>,
     #[serde(default)]
-    pub loss: Option<crate::loss::Loss>,
+    pub loss: Option<Loss>,
+    /// The model's training recipe: any fields of `model::TrainConfig`.
     #[serde(default)]
-    pub training: Option<Recipe>,
+    pub training: Option<toml::Table>,
 }
 
 impl ModelSpec {
@@ -96,7 +50,14 @@ impl ModelSpec {
         if spec.layers.is_empty() {
             return Err(Error::data(origin, "the spec lists no layers"));
         }
+        // The [training] table is checked now, so its errors name the file.
+        spec.recipe(origin)?;
         Ok(spec)
+    }
+    /// The `[training]` table as the recipe layer of a `TrainConfig` (empty when absent).
+    pub fn recipe(&self, origin: &Path) -> Result<ConfigLayer> {
+        let empty = toml::Table::new();
+        ConfigLayer::from_fields(ConfigSource::SpecFile(origin.to_path_buf()), self.training.as_ref().unwrap_or(&empty))
     }
     pub fn read(path: &Path) -> Result<ModelSpec> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
@@ -130,7 +91,10 @@ mod tests {
         assert!(
             matches!(s.layers[1], LayerSpec::Dense { units: 16, activation: Activation::LeakyRelu(a), .. } if (a - 0.1).abs() < 1e-6)
         );
-        assert_eq!(s.training.unwrap().lr, 0.1);
+        assert!(s.recipe(Path::new("t.toml")).unwrap().sets("lr"));
+        let bad = ModelSpec::parse("[[layers]]\ntype = \"flatten\"\n[training]\nlrr = 0.1\n", Path::new("r.toml"));
+        let msg = bad.unwrap_err().to_string();
+        assert!(msg.contains("r.toml [training]") && msg.contains("'lrr'"), "{msg}");
         let bad = ModelSpec::parse("[[layers]]\ntype = \"dense\"\nunits = 4\nactivaton = \"relu\"\n", Path::new("bad.toml"));
         let msg = bad.unwrap_err().to_string();
         assert!(msg.contains("bad.toml") && msg.contains("activaton"), "{msg}");

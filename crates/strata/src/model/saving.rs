@@ -1,15 +1,26 @@
 //! A saved model: `NAME.safetensors` (weights) plus `NAME.json` (what the network is, how
 //! its inputs were preprocessed, what its classes are called).
 
-use super::atomic::write_atomic;
-use super::tensors::{load_tensors, save_tensors};
+use super::sequential::Sequential;
 use crate::data::normalize::Standardizer;
+use crate::io::{load_tensors, save_tensors, write_atomic};
 use crate::loss::Loss;
-use crate::model::Sequential;
 use crate::nn::LayerSpec;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+
+/// What a saved file holds when it is not a network's weights (`experiment::save_learner`
+/// writes these); the model description says which.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BaselineSpec {
+    /// k-NN: the saved tensors are the training points and their labels.
+    Knn {
+        /// Neighbours that vote.
+        k: usize,
+    },
+}
 
 const FORMAT: &str = "strata-model";
 const VERSION: u32 = 1;
@@ -38,9 +49,13 @@ pub struct ModelMeta {
     /// For a model trained on a table (CSV/ARFF): its columns and the fitted scaling.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tabular: Option<crate::data::tabular::TabularMeta>,
+    /// The training settings the network was trained with (absent for models saved by the
+    /// library without them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<super::TrainConfig>,
     /// For a baseline that is not a network (k-NN): what it is; `layers` is then empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub baseline: Option<crate::baseline::BaselineSpec>,
+    pub baseline: Option<BaselineSpec>,
 }
 
 impl ModelMeta {
@@ -50,7 +65,7 @@ impl ModelMeta {
         input_shape: Vec<usize>,
         num_classes: usize,
         class_names: Option<Vec<String>>,
-        baseline: crate::baseline::BaselineSpec,
+        baseline: BaselineSpec,
     ) -> ModelMeta {
         ModelMeta {
             format: FORMAT.into(),
@@ -64,6 +79,7 @@ impl ModelMeta {
             standardize: None,
             seed: 0,
             tabular: None,
+            training: None,
             baseline: Some(baseline),
         }
     }
@@ -115,6 +131,7 @@ pub fn model_meta(model: &Sequential, standardize: Option<Standardizer>, class_n
         standardize,
         seed: model.seed_value(),
         tabular: None,
+        training: None,
         baseline: None,
     })
 }

@@ -1,0 +1,167 @@
+//! The training-settings flags `train` and `cv` share. Each flag is a field of
+//! `strata::model::TrainConfig` under the same name (`--batch-size` is `batch_size`); the
+//! flags that were given form the top layer of the settings (see `TrainConfig::resolve`).
+
+use clap::Args;
+use serde::Serialize;
+use strata::model::{ConfigLayer, ConfigSource};
+
+/// Training settings; unset flags keep the model's recipe.
+#[derive(Args, Clone, Debug, Default, Serialize)]
+pub struct TrainFlags {
+    /// Epochs (default: the model's recipe).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<usize>,
+    /// Mini-batch size (default: the model's recipe, usually 128).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
+    /// Optimizer: sgd, nesterov, adagrad, rmsprop, adam, adamw.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optimizer: Option<String>,
+    /// Learning rate.
+    #[arg(long, value_parser = finite)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f32>,
+    /// Momentum (sgd, nesterov, rmsprop).
+    #[arg(long, value_parser = finite)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub momentum: Option<f32>,
+    /// Weight decay (L2; decoupled for adamw).
+    #[arg(long, value_parser = finite)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_decay: Option<f32>,
+    /// Learning-rate schedule: step:EPOCHS:GAMMA, plateau:FACTOR:PATIENCE[:MIN_LR], exp:GAMMA.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+}
+
+/// Settings only `train` has (validation, early stopping, clipping, augmentation,
+/// pretraining).
+#[derive(Args, Clone, Debug, Default, Serialize)]
+pub struct TrainOnlyFlags {
+    /// Hold out this fraction of the training set to validate on after each epoch.
+    #[arg(long, value_parser = finite)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_split: Option<f32>,
+    /// Stop when the monitored figure has not improved for this many epochs, and keep the
+    /// best epoch's weights (validates on --validation-split, 0.1 unless given).
+    #[arg(long, value_name = "PATIENCE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<usize>,
+    /// What early stopping watches: val_loss (default), val_accuracy, loss, accuracy.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<String>,
+    /// Clip the gradients to this global L2 norm before each update.
+    #[arg(long, value_parser = finite)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clip_norm: Option<f32>,
+    /// Clip every gradient element to [-V, V] before each update.
+    #[arg(long, value_parser = finite)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clip_value: Option<f32>,
+    /// Augment training images: a comma list of crop:PIXELS, flip, translate:PIXELS, rotate:DEGREES.
+    #[arg(long, value_name = "SPEC")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub augment: Option<String>,
+    /// End every epoch after this many steps (quick runs, throughput measurements).
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steps_per_epoch: Option<usize>,
+    /// Unsupervised pretraining epochs per layer for dbn and sae (default: the model's; 0: none).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pretrain_epochs: Option<usize>,
+    /// Input corruption for autoencoders (denoising) and sae pretraining: mask:P or gaussian:STD.
+    #[arg(long, value_name = "SPEC")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noise: Option<String>,
+}
+
+/// A number flag: finite values only (NaN and infinity are refused where they are typed).
+fn finite(s: &str) -> Result<f32, String> {
+    match s.trim().parse::<f32>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err("must be a finite number".into()),
+        Err(_) => Err(format!("'{s}' is not a number")),
+    }
+}
+
+/// The flags given, as the top layer of the training settings.
+pub fn flags_layer(flags: &impl Serialize) -> strata::Result<ConfigLayer> {
+    ConfigLayer::from_fields(ConfigSource::Flags, flags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata::model::{FIELDS, TrainConfig};
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        common: TrainFlags,
+        #[command(flatten)]
+        only: TrainOnlyFlags,
+    }
+
+    #[test]
+    fn every_flag_is_a_training_setting_of_the_same_name() {
+        use clap::Parser;
+        let args = [
+            "x",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "4",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.01",
+            "--momentum",
+            "0.5",
+            "--weight-decay",
+            "0.001",
+            "--schedule",
+            "exp:0.9",
+            "--validation-split",
+            "0.2",
+            "--early-stopping",
+            "2",
+            "--monitor",
+            "loss",
+            "--clip-norm",
+            "1",
+            "--clip-value",
+            "2",
+            "--augment",
+            "flip",
+            "--steps-per-epoch",
+            "5",
+            "--pretrain-epochs",
+            "1",
+            "--noise",
+            "mask:0.1",
+        ];
+        let cli = Cli::try_parse_from(args).unwrap();
+        let (a, b) = (flags_layer(&cli.common).unwrap(), flags_layer(&cli.only).unwrap());
+        let mut set: Vec<&str> = a.fields().chain(b.fields()).collect();
+        set.sort();
+        let mut all = FIELDS.to_vec();
+        all.sort();
+        assert_eq!(set, all, "every TrainConfig field has a flag");
+        let r = TrainConfig::resolve(
+            strata::model::ConfigLayer::full(strata::model::ConfigSource::Default, &TrainConfig::default()).unwrap(),
+            &[a, b],
+            None,
+        )
+        .unwrap();
+        assert_eq!((r.config.epochs, r.config.batch_size, r.config.monitor.as_str()), (3, 4, "loss"));
+        assert!(Cli::try_parse_from(["x", "--lr", "nan"]).is_err());
+        assert!(Cli::try_parse_from(["x", "--clip-norm", "inf"]).is_err());
+    }
+}
