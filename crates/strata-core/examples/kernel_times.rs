@@ -1,7 +1,7 @@
 //! Per-kernel timings of the LeNet-5 workload (W2) at batch 128: where a training step's
 //! time goes. `cargo run --release --example kernel_times [-- REPEATS]`
 use std::time::Instant;
-use strata_core::tensor::conv::{Conv2dGeom, conv2d_backward, conv2d_backward_im2col, conv2d_forward, conv2d_forward_im2col};
+use strata_core::tensor::conv::{Algorithm, Conv2dGeom};
 use strata_core::tensor::pool::{PoolGeom, PoolKind, pool2d_backward, pool2d_forward};
 
 fn time<T>(label: &str, reps: usize, mut f: impl FnMut() -> T) {
@@ -33,12 +33,13 @@ fn main() {
         let b = rnd(weight[0]);
         let dy = rnd(g.out_shape().iter().product());
         let gf = 2.0 * g.macs_per_sample() as f64 * n as f64 / 1e9;
-        time(&format!("{name} fwd"), reps, || conv2d_forward(&g, &x, &w, Some(&b)));
-        time(&format!("{name} fwd im2col"), reps, || conv2d_forward_im2col(&g, &x, &w, Some(&b)));
-        time(&format!("{name} bwd im2col"), reps, || conv2d_backward_im2col(&g, &x, &w, &dy, input[1] > 1, true));
-        time(&format!("{name} bwd dx={}", input[1] > 1), reps, || conv2d_backward(&g, &x, &w, &dy, input[1] > 1, true));
-        time(&format!("{name} bwd dW only"), reps, || conv2d_backward(&g, &x, &w, &dy, false, true));
-        println!("{:36} {:8.3} GFLOP per pass", "", gf);
+        let (chosen, im2col) = (Algorithm::choose(&g), Algorithm::Im2col);
+        time(&format!("{name} fwd"), reps, || chosen.forward(&g, &x, &w, Some(&b)));
+        time(&format!("{name} fwd im2col"), reps, || im2col.forward(&g, &x, &w, Some(&b)));
+        time(&format!("{name} bwd im2col"), reps, || im2col.backward(&g, &x, &w, &dy, input[1] > 1, true));
+        time(&format!("{name} bwd dx={}", input[1] > 1), reps, || chosen.backward(&g, &x, &w, &dy, input[1] > 1, true));
+        time(&format!("{name} bwd dW only"), reps, || chosen.backward(&g, &x, &w, &dy, false, true));
+        println!("{:36} {:8.3} GFLOP per pass, chosen: {chosen}", "", gf);
     }
     {
         let d = 1024;

@@ -1,7 +1,7 @@
-//! Per-kernel timings of resnet20's 3x3 convolutions at one replica's batch (64): Winograd
-//! against im2col + GEMM. `RAYON_NUM_THREADS=1 cargo run --release --example resnet_convs`
+//! Per-kernel timings of resnet20's 3x3 convolutions at one replica's batch (64): the chosen
+//! algorithm (Winograd) against im2col + GEMM. `RAYON_NUM_THREADS=1 cargo run --release --example resnet_convs`
 use std::time::Instant;
-use strata_core::tensor::conv::{Conv2dGeom, conv2d_backward, conv2d_backward_im2col, conv2d_forward, conv2d_forward_im2col};
+use strata_core::tensor::conv::{Algorithm, Conv2dGeom};
 
 fn best<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
     std::hint::black_box(f());
@@ -22,12 +22,13 @@ fn main() {
         let (x, w, b) = (rnd(n * c * hw * hw), rnd(c * c * 9), rnd(c));
         let dy = rnd(g.out_shape().iter().product());
         let us = |t: f64| t * 1e6;
+        let (chosen, im2col) = (Algorithm::choose(&g), Algorithm::Im2col);
         println!(
-            "{c:2}ch {hw:2}x{hw:2}: fwd winograd {:7.0} us im2col {:7.0} | bwd winograd {:7.0} im2col {:7.0}",
-            us(best(30, || conv2d_forward(&g, &x, &w, Some(&b)))),
-            us(best(30, || conv2d_forward_im2col(&g, &x, &w, Some(&b)))),
-            us(best(30, || conv2d_backward(&g, &x, &w, &dy, true, false))),
-            us(best(30, || conv2d_backward_im2col(&g, &x, &w, &dy, true, false))),
+            "{c:2}ch {hw:2}x{hw:2}: fwd {chosen} {:7.0} us im2col {:7.0} | bwd {chosen} {:7.0} im2col {:7.0}",
+            us(best(30, || chosen.forward(&g, &x, &w, Some(&b)))),
+            us(best(30, || im2col.forward(&g, &x, &w, Some(&b)))),
+            us(best(30, || chosen.backward(&g, &x, &w, &dy, true, false))),
+            us(best(30, || im2col.backward(&g, &x, &w, &dy, true, false))),
         );
     }
 }

@@ -718,6 +718,60 @@ mod conv_pool {
     }
 
     #[test]
+    fn conv2d_with_runs_the_given_algorithm_both_ways_or_errors() {
+        use strata_core::autograd::Tape;
+        use strata_core::tensor::conv::{Algorithm, Conv2dGeom};
+        // 16 -> 16 channels 3x3, padding 1, 16x16: all but the direct kernels apply.
+        let (xs, ws, s, p, d) = ([2, 16, 16, 16], [16, 16, 3, 3], (1, 1), (1, 1, 1, 1), (1, 1));
+        let (x, w, b, r) = (rand(&xs, 1), rand(&ws, 2), rand(&[16], 3), rand(&[2, 16, 16, 16], 4));
+        let g = Conv2dGeom::new(&xs, &ws, s, p, d, 1).unwrap();
+        // loss = sum(conv * r): the convolution's output gradient is exactly r
+        let run = |algorithm: Option<Algorithm>| -> strata_core::Result<(Tensor, Vec<Tensor>)> {
+            let tape = Tape::new();
+            let (xv, wv, bv) =
+                (tape.input_with_grad(x.clone()), tape.input_with_grad(w.clone()), tape.input_with_grad(b.clone()));
+            let y = match algorithm {
+                None => xv.conv2d(&wv, Some(&bv), s, p, d, 1),
+                Some(a) => xv.conv2d_with(&wv, Some(&bv), s, p, d, 1, a),
+            }?;
+            let loss = y.mul(&tape.input(r.clone()))?.sum_all()?;
+            let (_, grads) = loss.backward_inputs(&[&xv, &wv, &bv])?;
+            let grads: Vec<Tensor> = grads.into_iter().map(|t| t.expect("tracked")).collect();
+            Ok((y.value().clone(), grads))
+        };
+        let (y0, grads0) = run(None).unwrap();
+        let mut dx_by = Vec::new();
+        for a in Algorithm::ALL {
+            if !a.supports(&g) {
+                let err = run(Some(a)).unwrap_err().to_string();
+                assert!(err.contains("conv2d algorithm") && err.contains(a.name()) && err.contains("does not support"), "{err}");
+                continue;
+            }
+            let (y, grads) = run(Some(a)).unwrap();
+            for (u, v) in y.data().iter().zip(y0.data()) {
+                assert!((u - v).abs() < 1e-3 * (1.0 + v.abs()), "{a} forward: {u} vs {v}");
+            }
+            for (got, want) in grads.iter().zip(&grads0) {
+                for (u, v) in got.data().iter().zip(want.data()) {
+                    assert!((u - v).abs() < 1e-3 * (1.0 + v.abs()), "{a} gradient: {u} vs {v}");
+                }
+            }
+            // the recorded algorithm ran backward, not a fresh choice: its exact values
+            let (dx, dw, db) = a.backward(&g, x.data(), w.data(), r.data(), true, true);
+            assert_eq!(grads[0].data(), &dx.unwrap()[..], "{a} dx");
+            assert_eq!(grads[1].data(), &dw[..], "{a} dw");
+            assert_eq!(grads[2].data(), &db.unwrap()[..], "{a} db");
+            dx_by.push(grads[0].clone());
+        }
+        assert!(dx_by.len() >= 4 && dx_by.iter().any(|dx| dx != &dx_by[0]), "the algorithms' gradients differ in rounding");
+        // a geometry no Winograd variant supports (stride 2)
+        let tape = Tape::new();
+        let xv = tape.input_with_grad(x.clone());
+        let err = xv.conv2d_with(&tape.input(w.clone()), None, (2, 2), p, d, 1, Algorithm::WinogradF2x2).unwrap_err();
+        assert!(err.to_string().contains("winograd-f2x2 does not support"), "{err}");
+    }
+
+    #[test]
     fn every_pooling() {
         for kind in [PoolKind::Max, PoolKind::Avg, PoolKind::L2] {
             for (k, s, p) in [((2, 2), (2, 2), (0, 0)), ((3, 3), (2, 2), (1, 1)), ((2, 3), (1, 2), (0, 1))] {

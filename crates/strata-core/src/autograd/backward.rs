@@ -4,7 +4,6 @@
 
 use super::op::Op;
 use super::tape::NodeId;
-use crate::tensor::conv::conv2d_backward;
 use crate::tensor::pool::pool2d_backward;
 use crate::tensor::{BinaryOp, UnaryOp, gemm};
 use crate::{Result, Tensor};
@@ -254,8 +253,8 @@ pub(crate) fn run_backward(ops: &[Op], grads: &mut [Option<Tensor>], keep: &[Nod
                 let scale = g.item()? / probs.numel().max(1) as f32;
                 accumulate(grads, *logits, times(probs, target, |p, t| scale * (p - t)))?
             }
-            Op::Conv2d { x, w, b, x_val, w_val, geom } => {
-                let (dx, dw, db) = conv2d_backward(geom, x_val.data(), w_val.data(), g.data(), x.is_some(), b.is_some());
+            Op::Conv2d { x, w, b, x_val, w_val, geom, algorithm } => {
+                let (dx, dw, db) = algorithm.backward(geom, x_val.data(), w_val.data(), g.data(), x.is_some(), b.is_some());
                 if let Some(dx) = dx {
                     accumulate(grads, *x, Tensor::from_vec(dx, x_val.shape())?)?;
                 }

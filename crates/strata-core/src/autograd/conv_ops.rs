@@ -3,13 +3,14 @@
 
 use super::op::Op;
 use super::tape::Var;
-use crate::tensor::conv::{Conv2dGeom, conv2d_forward};
+use crate::tensor::conv::{Algorithm, Conv2dGeom};
 use crate::tensor::pool::{PoolGeom, PoolKind, pool2d_forward};
 use crate::{Result, Tensor};
 
 impl Var {
     /// 2-D convolution of self [N, C, H, W] with w [O, C/groups, KH, KW] and optional bias
-    /// [O]; `pad` is (top, bottom, left, right).
+    /// `[O]`; `pad` is (top, bottom, left, right). The kernel is [`Algorithm::choose`]'s for
+    /// this geometry; the backward pass runs the same algorithm.
     pub fn conv2d(
         &self,
         w: &Var,
@@ -19,6 +20,35 @@ impl Var {
         dilation: (usize, usize),
         groups: usize,
     ) -> Result<Var> {
+        self.check_conv2d_operands(w, b)?;
+        let geom = Conv2dGeom::new(self.shape(), w.shape(), stride, pad, dilation, groups)?;
+        self.conv2d_by(w, b, geom, Algorithm::choose(&geom))
+    }
+
+    /// [`Var::conv2d`] by a given `algorithm` (for a caller that chose already, e.g. a layer
+    /// that chose once from its per-sample shape), forward and backward. Errors if the
+    /// algorithm does not support this geometry ([`Algorithm::supports`]).
+    #[allow(clippy::too_many_arguments)] // conv2d's arguments and the algorithm
+    pub fn conv2d_with(
+        &self,
+        w: &Var,
+        b: Option<&Var>,
+        stride: (usize, usize),
+        pad: (usize, usize, usize, usize),
+        dilation: (usize, usize),
+        groups: usize,
+        algorithm: Algorithm,
+    ) -> Result<Var> {
+        self.check_conv2d_operands(w, b)?;
+        let geom = Conv2dGeom::new(self.shape(), w.shape(), stride, pad, dilation, groups)?;
+        if !algorithm.supports(&geom) {
+            return Err(crate::Error::invalid("conv2d algorithm", format!("{algorithm} does not support {geom}")));
+        }
+        self.conv2d_by(w, b, geom, algorithm)
+    }
+
+    /// Same tape for every operand, and a bias of one value per output channel.
+    fn check_conv2d_operands(&self, w: &Var, b: Option<&Var>) -> Result<()> {
         self.check_tape(w, "conv2d")?;
         if let Some(b) = b {
             self.check_tape(b, "conv2d")?;
@@ -30,8 +60,13 @@ impl Var {
                 });
             }
         }
-        let geom = Conv2dGeom::new(self.shape(), w.shape(), stride, pad, dilation, groups)?;
-        let out = conv2d_forward(&geom, self.value.data(), w.value.data(), b.map(|b| b.value.data()));
+        Ok(())
+    }
+
+    /// The convolution `geom` by `algorithm` (which supports it), recorded with the
+    /// algorithm for the backward pass.
+    fn conv2d_by(&self, w: &Var, b: Option<&Var>, geom: Conv2dGeom, algorithm: Algorithm) -> Result<Var> {
+        let out = algorithm.forward(&geom, self.value.data(), w.value.data(), b.map(|b| b.value.data()));
         let value = Tensor::from_vec(out, &geom.out_shape())?;
         let bn = b.and_then(|b| b.node);
         let needs = self.node.is_some() || w.node.is_some() || bn.is_some();
@@ -43,6 +78,7 @@ impl Var {
             x_val: self.value.clone(),
             w_val: w.value.clone(),
             geom,
+            algorithm,
         }))
     }
 

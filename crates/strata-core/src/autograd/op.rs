@@ -4,7 +4,7 @@
 use super::tape::NodeId;
 use crate::Tensor;
 use crate::tensor::BinaryOp;
-use crate::tensor::conv::Conv2dGeom;
+use crate::tensor::conv::{Algorithm, Conv2dGeom};
 use crate::tensor::pool::{PoolGeom, PoolKind};
 
 type In = Option<NodeId>;
@@ -216,6 +216,8 @@ pub(crate) enum Op {
         x_val: Tensor,
         w_val: Tensor,
         geom: Conv2dGeom,
+        /// The algorithm the forward pass ran; the backward pass runs the same one.
+        algorithm: Algorithm,
     },
     /// 2-D pooling; `winners` for max pooling, `out` for L2 pooling.
     Pool2d {

@@ -14,10 +14,6 @@
 pub mod batchnorm;
 mod buffer;
 pub mod conv;
-pub mod conv_direct;
-pub mod conv_strip;
-pub mod conv_winograd;
-pub mod conv_winograd4;
 mod elementwise;
 pub mod fused;
 mod layout;

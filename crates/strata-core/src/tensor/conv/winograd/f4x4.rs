@@ -1,33 +1,32 @@
-//! Winograd convolution F(4x4, 3x3) (Lavin & Gray 2015) for 3x3 stride-1 convolutions:
-//! 36 multiplications per 4x4 output tile instead of 144 (F(2x2, 3x3): 16 per 2x2, i.e. 64
-//! per 4x4), so the tile products do 4x less work than direct convolution and the
-//! transformed data is 2.25 values per output instead of 4.
+//! Winograd F(4x4, 3x3)'s transforms: 36 multiplications per 4x4 output tile instead of
+//! 144 (F(2x2, 3x3): 16 per 2x2, i.e. 64 per 4x4), so the tile products do 4x less work
+//! than direct convolution and the transformed data is 2.25 values per output instead of 4.
+//! The driver (driver.rs) runs them; the scheme is in the family docs (mod.rs). Shapes: x
+//! [N, C, H, W], w [O, C, 3, 3], bias [O], out [N, O, OH, OW]; transformed arrays
+//! `[36][channels][tiles]`.
 //!
-//! Same scheme as [`super::conv_winograd`] (read it first): `m = A^T [(G g G^T) . (B^T d B)] A`
-//! with 6x6 transformed tiles; for each of the 36 positions `xi` a product
-//! `M[xi] [O, tiles] = U[xi] [O, C] x V[xi] [C, tiles]`, and the transposes backward. Tiles
-//! of a row are 4 columns apart; each row of tiles carries one extra (garbage) tile so that
-//! a plane's tiles form a flat array, and the transforms are linear combinations of long,
-//! contiguous rows (one vectorized pass per term). The larger transform constants (1/24 in
-//! G, 8 in A) cost some precision: errors stay within ~1e-4 of the result's scale on the
-//! test shapes.
+//! The transformed tiles are 6x6. Tiles of a row are 4 columns apart; each row of tiles
+//! carries one extra (garbage) tile so that a plane's tiles form a flat array, and the
+//! transforms are linear combinations of long, contiguous rows (one vectorized pass per
+//! term). The larger transform constants (1/24 in G, 8 in A) cost some precision: errors
+//! stay within ~1e-4 of the result's scale on the test shapes.
 
-use super::conv::Conv2dGeom;
-use super::conv::copy_run;
-use super::conv_winograd::{Tiles, Variant, backward_with, forward_with, impl_variant};
+use super::driver::{Tiles, Variant, backward_with, forward_with, impl_variant, supports_3x3};
+use crate::tensor::conv::geometry::Conv2dGeom;
+use crate::tensor::conv::runs::copy_run;
 use std::mem::MaybeUninit;
 
 /// Transformed-tile positions.
 const P: usize = 36;
 
-/// Whether F(4x4, 3x3) handles this convolution: 3x3, stride 1, no dilation, one group,
-/// at least 8 input and output channels, and outputs of at least 16x16. Measured at
-/// resnet20's shapes (batch 64, one thread): 16 channels at 28x28 forward 1,250 -> 1,095 µs
-/// and backward 2,900 -> 2,400 against F(2x2, 3x3), but 32 channels at 14x14 1,057 -> 1,675
-/// forward: small maps have few tiles per row (the transforms' short rows and the garbage
-/// tile dominate), so F(2x2, 3x3) keeps those.
-pub fn applies(g: &Conv2dGeom) -> bool {
-    super::conv_winograd::applies(g) && g.oh >= 16 && g.ow >= 16
+/// Whether F(4x4, 3x3) handles this convolution: one a Winograd variant can run
+/// ([`supports_3x3`]) with outputs of at least 16x16. Each transformed value costs about
+/// twice the arithmetic of F(2x2, 3x3)'s (six-term combinations instead of two), which the
+/// smaller tile products repay only on large maps: small ones have few tiles per row, so the
+/// transforms' short rows and the garbage tile dominate and F(2x2, 3x3) is faster there
+/// (measurements at resnet20's shapes in BENCHMARKS.md).
+pub(crate) fn applies(g: &Conv2dGeom) -> bool {
+    supports_3x3(g) && g.oh >= 16 && g.ow >= 16
 }
 
 /// G (weight transform).
@@ -499,18 +498,18 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx:
     }
 }
 
-/// F(4x4, 3x3), this module's transforms, run by F(2x2, 3x3)'s drivers.
+/// F(4x4, 3x3), this module's transforms, run by the shared driver.
 struct F4;
 
 impl_variant!(F4, tile 4);
 
 /// Forward: x [N, C, H, W], w [O, C, 3, 3], bias [O] -> out [N, O, OH, OW].
-pub fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+pub(crate) fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     forward_with::<F4>(g, x, w, bias)
 }
 
 /// Backward: from dy [N, O, OH, OW] compute dx (if `need_dx`), dw and db (if `need_db`).
-pub fn backward(
+pub(crate) fn backward(
     g: &Conv2dGeom,
     x: &[f32],
     w: &[f32],
@@ -523,8 +522,8 @@ pub fn backward(
 
 #[cfg(test)]
 mod tests {
-    use super::super::conv::kernel_check::assert_matches_reference;
     use super::*;
+    use crate::tensor::conv::reference::kernel_check::assert_matches_reference;
 
     #[test]
     fn matches_the_reference_and_the_im2col_backward() {

@@ -1,10 +1,11 @@
 //! Direct convolution for few input channels (LeNet's 1 and 6, the first layer of most
-//! image networks), with AVX2 + FMA register-blocked kernels.
+//! image networks), with AVX2 + FMA register-blocked kernels. Shapes: x [N, C, H, W],
+//! w [O, C, KH, KW], bias [O], out [N, O, OH, OW]; stride 1, no dilation, one group.
 //!
 //! With C < 8 input channels the GEMM behind im2col is thin (K = C * KH * KW = 25 for
 //! LeNet's first layer) and the im2col copy, 25 floats written per input pixel, costs
 //! more than the product. Here nothing is copied but one zero-padded plane per channel.
-//! As in the strip kernels (conv_strip.rs), a channel's padded plane `[Hp][Wp]` is read
+//! As in the strip kernels (strip.rs), a channel's padded plane `[Hp][Wp]` is read
 //! as one flat array: output position `i = y * Wp + x` of a "wide" output row needs input
 //! `i + ky * Wp + kx` for tap (ky, kx), so every tap is a contiguous run of the plane and
 //! the loops vectorize over 8 positions at a time. Columns `x >= OW` of the wide output are
@@ -19,19 +20,21 @@
 //!
 //! Samples are split into one chunk per worker; buffers are per worker and reused.
 
-use super::conv::Conv2dGeom;
-use super::parallel::chunk_len;
+use super::geometry::Conv2dGeom;
+use crate::tensor::parallel::chunk_len;
 use rayon::prelude::*;
 
 /// Whether the direct kernels handle this convolution: stride 1, no dilation, one group,
 /// fewer than 8 input channels (the strip and Winograd kernels take the rest), kernels at
 /// most 7 wide (the dW kernels are unrolled per width), and a CPU with AVX2 and FMA
 /// enabled at compile time.
-pub fn applies(g: &Conv2dGeom) -> bool {
+pub(super) fn applies(g: &Conv2dGeom) -> bool {
     SIMD && g.stride == (1, 1) && g.dilation == (1, 1) && g.groups == 1 && g.c < 8 && g.kw <= 7
 }
 
-const SIMD: bool = cfg!(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"));
+/// Whether this build has the kernels' instructions (AVX2 and FMA); without them the direct
+/// kernels are the portable fallbacks and are never chosen.
+pub(super) const SIMD: bool = cfg!(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"));
 
 /// Positions per register.
 const LANES: usize = 8;
@@ -78,7 +81,7 @@ fn fill_planes(g: &Conv2dGeom, p: &Planes, x: &[f32], planes: &mut [f32]) {
 }
 
 /// Forward: x [N, C, H, W], w [O, C, KH, KW], bias [O] -> out [N, O, OH, OW].
-pub fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+pub(super) fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let p = Planes::new(g);
     let (chw, ohw) = (g.c * g.h * g.w, g.oh * g.ow);
     // Input offsets of every (channel, tap), in the weights' order.
@@ -169,7 +172,7 @@ fn block<const RB: usize, const VB: usize>(src: &[f32], offsets: &[usize], w: &[
 }
 
 /// Backward: from dy [N, O, OH, OW] compute dx (if `need_dx`), dw and db (if `need_db`).
-pub fn backward(
+pub(super) fn backward(
     g: &Conv2dGeom,
     x: &[f32],
     w: &[f32],
@@ -361,7 +364,7 @@ fn rows_weight_gradient<const KW: usize, const OB: usize>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::conv::kernel_check::{Case, assert_matches_reference};
+    use super::super::reference::kernel_check::{Case, assert_matches_reference};
     use super::*;
 
     /// LeNet's two layers and awkward ones: rectangular kernels, uneven padding (also

@@ -1,5 +1,6 @@
 //! Stride-1 convolution without an im2col matrix ("strip" convolution), for the 3x3
-//! convolutions of residual networks.
+//! convolutions of residual networks. Shapes: x [N, C, H, W], w [O, C, KH, KW], bias [O],
+//! out [N, O, OH, OW]; stride 1, no dilation, one group.
 //!
 //! im2col writes `C * KH * KW` copies of every input pixel before its GEMM. With few
 //! output channels (ResNet-20 has 16) that copy costs a third as much as the GEMM itself.
@@ -16,8 +17,9 @@
 //! Samples are split into one chunk per worker, and each worker walks its chunk in groups
 //! sized so the strips stay in cache; all buffers are per worker and reused.
 
-use super::conv::Conv2dGeom;
-use super::parallel::chunk_len;
+use super::geometry::Conv2dGeom;
+use super::runs::add_partials;
+use crate::tensor::parallel::chunk_len;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
@@ -27,7 +29,7 @@ const GROUP_FLOATS: usize = 96 * 1024;
 /// Whether the strip kernels handle this convolution: stride 1, no dilation, one group,
 /// at least 8 input channels (with fewer, each tap's product is too thin for GEMM), and
 /// not a 1x1 unpadded convolution (which needs no im2col at all).
-pub fn applies(g: &Conv2dGeom) -> bool {
+pub(super) fn applies(g: &Conv2dGeom) -> bool {
     let pointwise = g.kh == 1 && g.kw == 1 && g.pad == (0, 0, 0, 0);
     g.stride == (1, 1) && g.dilation == (1, 1) && g.groups == 1 && g.c >= 8 && !pointwise
 }
@@ -122,7 +124,7 @@ fn fill_strips(g: &Conv2dGeom, l: &Layout, x: &[f32], s: usize, strips: &mut [f3
 }
 
 /// Forward: x [N, C, H, W], w [O, C, KH, KW], bias [O] -> out [N, O, OH, OW].
-pub fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+pub(super) fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let l = Layout::new(g);
     let (chw, ohw, taps) = (g.c * g.h * g.w, g.oh * g.ow, g.kh * g.kw);
     let strip = l.strip_len(g);
@@ -173,7 +175,7 @@ pub fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Ve
 }
 
 /// Backward: from dy [N, O, OH, OW] compute dx (if `need_dx`), dw and db (if `need_db`).
-pub fn backward(
+pub(super) fn backward(
     g: &Conv2dGeom,
     x: &[f32],
     w: &[f32],
@@ -261,26 +263,21 @@ pub fn backward(
         }
         (dw, db)
     };
-    let sum = |mut a: (Vec<f32>, Vec<f32>), b: (Vec<f32>, Vec<f32>)| {
-        a.0.iter_mut().zip(&b.0).for_each(|(x, y)| *x += y);
-        a.1.iter_mut().zip(&b.1).for_each(|(x, y)| *x += y);
-        a
-    };
     let zero = || (vec![0.0; wsize], vec![0.0; if need_db { g.o } else { 0 }]);
     let (dw, db) = if need_dx {
         dx.par_chunks_mut(per * chw)
             .zip(x.par_chunks(per * chw).zip(dy.par_chunks(per * g.o * ohw)))
             .map(|(dx, (x, dy))| work(x, dy, Some(dx)))
-            .reduce(zero, sum)
+            .reduce(zero, add_partials)
     } else {
-        x.par_chunks(per * chw).zip(dy.par_chunks(per * g.o * ohw)).map(|(x, dy)| work(x, dy, None)).reduce(zero, sum)
+        x.par_chunks(per * chw).zip(dy.par_chunks(per * g.o * ohw)).map(|(x, dy)| work(x, dy, None)).reduce(zero, add_partials)
     };
     (need_dx.then_some(dx), dw, need_db.then_some(db))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::conv::kernel_check::assert_matches_reference;
+    use super::super::reference::kernel_check::assert_matches_reference;
     use super::*;
 
     #[test]
