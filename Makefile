@@ -19,6 +19,7 @@ TEST_ENV := CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
 # One build of everything, with the `mpi` feature: its tests (tests/distributed.rs) drive
 # `mpirun`, and every other test runs in the same build.
 test: deps mpi
+	python3 scripts/check-imports.py
 	$(TEST_ENV) $(CARGO) test --release --workspace --all-targets --features strata-cli/mpi
 	$(TEST_ENV) $(CARGO) test --release --workspace --doc --features strata-cli/mpi
 

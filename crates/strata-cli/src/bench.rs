@@ -7,8 +7,7 @@ use strata::metrics::Metric;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Workload: mlp (W1), lstm (W4), gru, rnn.
-    #[arg(long)]
+    #[arg(long, help = super::workload_help())]
     workload: String,
     /// Steps per timed window (default 200; batch 1 defaults to 2000).
     #[arg(long)]

@@ -14,8 +14,7 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 fn main() -> ExitCode {
     // Training frees and reallocates the same large activation buffers every step. Never
     // returning freed memory to the OS keeps those pages mapped: otherwise each step
-    // page-faults them in again and the kernel zeroes them (measured: ~8,000 faults and
-    // up to 8% of LeNet-5 training time; 361 faults with this setting).
+    // page-faults them in again and the kernel zeroes them (BENCHMARKS.md has the cost).
     // SAFETY: a plain option setter, called before any threads exist.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     // Like other command-line tools, end quietly when the reader of stdout goes away
@@ -136,6 +135,11 @@ fn model_help() -> String {
         strata::zoo::NAMES.join(", "),
         strata::experiment::BASELINE_NAMES.join(", ")
     )
+}
+
+/// The `bench --workload` help, from the zoo's list of workloads.
+fn workload_help() -> String {
+    format!("Workload: {}", strata::zoo::workload_names())
 }
 
 /// RAYON_NUM_THREADS when set; otherwise the cores, divided among the processes `mpirun`

@@ -2,7 +2,7 @@
 //! of its inputs receives. Ops are visited in reverse tape order, so when an op is reached
 //! every consumer of its output has already contributed to `g`.
 
-use super::op::Op;
+use super::recorded_op::Op;
 use super::tape::NodeId;
 use crate::tensor::pool::pool2d_backward;
 use crate::tensor::{BinaryOp, UnaryOp, gemm};

@@ -1,7 +1,7 @@
 //! Forward side of the convolutional ops: conv2d and pooling (kernels in
 //! `tensor::conv` / `tensor::pool`).
 
-use super::op::Op;
+use super::recorded_op::Op;
 use super::tape::Var;
 use crate::tensor::conv::{Algorithm, Conv2dGeom};
 use crate::tensor::pool::{PoolGeom, PoolKind, pool2d_forward};

@@ -1,7 +1,7 @@
 //! Forward side of the ops residual networks add: the fused `relu(a + b)` that closes a
 //! residual block (kernel in `tensor::fused`, gradient rule in `backward.rs`).
 
-use super::op::Op;
+use super::recorded_op::Op;
 use super::tape::Var;
 use crate::Result;
 use crate::tensor::fused;

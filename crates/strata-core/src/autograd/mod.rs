@@ -2,8 +2,8 @@
 //!
 //! A forward pass records each op on a [`Tape`] as it runs; [`Var::backward`] then walks
 //! the tape in reverse, applying each op's gradient rule. All rules live in one `match`
-//! in `backward.rs`, beside the enum of recorded ops in `op.rs`; the forward side of each
-//! op is a method on [`Var`] in `ops.rs` (elementwise, matmul, layout) or in `nn_ops.rs`
+//! in `backward.rs`, beside the enum of recorded ops in `recorded_op.rs`; the forward side of each
+//! op is a method on [`Var`] in `basic_ops.rs` (elementwise, matmul, layout) or in `nn_ops.rs`
 //! (fused network ops: linear, softmax cross-entropy, ...).
 //!
 //! ```
@@ -18,14 +18,14 @@
 //! ```
 
 mod backward;
+mod basic_ops;
 mod conv_ops;
 pub mod gradcheck;
 mod graph_ops;
 mod nn_ops;
 mod norm_ops;
-mod op;
-mod ops;
 mod param;
+mod recorded_op;
 mod recurrent;
 mod tape;
 mod upsample_ops;

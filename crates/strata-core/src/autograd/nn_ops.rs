@@ -1,7 +1,7 @@
 //! Forward side of the fused network ops: linear layers, maxout, dropout masks and the
 //! losses. Fusing keeps per-op overhead low and the losses numerically stable.
 
-use super::op::Op;
+use super::recorded_op::Op;
 use super::tape::Var;
 use crate::tensor::gemm;
 use crate::{Error, Result, Tensor};

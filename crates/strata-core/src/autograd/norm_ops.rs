@@ -2,7 +2,7 @@
 //! response normalization. The kernels are in `tensor::batchnorm` and `tensor::lrn`; the
 //! gradient rules in `backward.rs`.
 
-use super::op::Op;
+use super::recorded_op::Op;
 use super::tape::Var;
 use crate::tensor::batchnorm;
 use crate::tensor::lrn::{LrnParams, lrn_forward};

@@ -3,7 +3,7 @@
 //! Per-step tape ops would record 10+ ops per step and copy every intermediate; here the
 //! kernels of `tensor::recurrent` run the whole sequence and keep exactly what BPTT needs.
 
-use super::op::Op;
+use super::recorded_op::Op;
 use super::tape::{NodeId, Var};
 use crate::tensor::recurrent::{self, Cell, Config, Dims, Trace, Weights};
 use crate::{Error, Result, Tensor};

@@ -1,8 +1,8 @@
 //! The tape (the record of one forward pass) and `Var`, a tensor on it.
 
 use super::backward::run_backward;
-use super::op::Op;
 use super::param::{Gradients, Param, ParamId};
+use super::recorded_op::Op;
 use crate::{Error, Result, Tensor};
 use std::cell::RefCell;
 use std::rc::Rc;

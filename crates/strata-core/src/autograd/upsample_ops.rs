@@ -1,7 +1,7 @@
 //! Forward side of nearest-neighbour upsampling (kernel in `tensor::upsample`); the
 //! decoder half of a convolutional autoencoder grows its maps back with it.
 
-use super::op::Op;
+use super::recorded_op::Op;
 use super::tape::Var;
 use crate::tensor::upsample::{upsample2d_forward, upsample2d_shape};
 use crate::{Result, Tensor};

@@ -3,17 +3,12 @@
 //! ensemble: averaging independently trained networks cancels part of their errors).
 
 use super::sequential::Sequential;
-use crate::autograd::Tape;
 use crate::data::normalize::Standardizer;
 use crate::data::{Dataset, Target};
 use crate::loss::Loss;
 use crate::metrics::count_top_k;
-use crate::nn::ForwardCtx;
-use crate::{Error, Result, Rng, Tensor};
+use crate::{Error, Result, Tensor};
 use std::path::Path;
-
-/// Inputs per forward pass when computing probabilities.
-const BATCH: usize = 1000;
 
 /// Class probabilities `[N, classes]` of a softmax classifier for preprocessed inputs
 /// `x` `[N, ...]`, in eval mode. The model must be built and compiled with
@@ -29,21 +24,9 @@ pub fn class_probabilities(model: &Sequential, x: &Tensor) -> Result<Tensor> {
     if !model.is_built() {
         return Err(Error::Model(format!("{}: the model is not built", model.model_name())));
     }
-    model.check_input(x)?;
     let logits = Loss::SoftmaxCrossEntropy.fuses(model.output_activation());
-    let n = x.shape().first().copied().unwrap_or(0);
-    let mut parts = Vec::new();
-    let mut rng = Rng::seeded(0); // eval mode draws nothing
-    for start in (0..n).step_by(BATCH) {
-        let xb = x.slice(0, start, (start + BATCH).min(n))?;
-        let tape = Tape::no_grad();
-        let mut ctx = ForwardCtx { tape: &tape, training: false, rng: &mut rng };
-        let out = model.forward_to(&tape.input(xb), &mut ctx, logits)?.into_value();
-        // Softmax cross-entropy treats the outputs as logits whatever the last layer is.
-        parts.push(out.softmax_last()?);
-    }
-    let refs: Vec<&Tensor> = parts.iter().collect();
-    if refs.is_empty() { Ok(Tensor::zeros(&[0, 0])) } else { Tensor::concat(&refs, 0) }
+    // Softmax cross-entropy treats the outputs as logits whatever the last layer is.
+    model.eval_outputs(x, super::EVAL_BATCH, logits, |out| out.softmax_last())
 }
 
 /// A classifier's quality on labelled data, from its class probabilities.

@@ -432,27 +432,20 @@ impl Sequential {
     /// Summed loss and correct count over the samples `range` of `data`, in eval mode.
     pub(super) fn evaluate_sums(&self, data: &Dataset, range: std::ops::Range<usize>, batch_size: usize) -> Result<EvalSums> {
         let loss_kind = self.loss().ok_or_else(|| Error::Model("call compile before evaluate".into()))?;
-        if !self.is_built() {
-            return Err(Error::Model("the model is not built (fit it or load weights first)".into()));
-        }
-        self.check_input(&data.inputs)?;
         let logits = loss_kind.fuses(self.output_activation());
         let threshold = if logits { 0.0 } else { 0.5 };
         let mut sums = EvalSums { loss_sum: 0.0, correct: 0, classified: true };
-        let mut rng = Rng::seeded(0);
-        let indices: Vec<usize> = range.collect();
-        for idx in indices.chunks(batch_size.max(1)) {
-            let batch = data.batch(idx)?;
-            let tape = Tape::no_grad();
-            let mut ctx = ForwardCtx { tape: &tape, training: false, rng: &mut rng };
-            let out = self.forward_to(&tape.input(batch.inputs), &mut ctx, logits)?;
-            let loss = loss_kind.compute(&out, &batch.targets, logits)?;
+        self.eval_batches(&data.inputs, range, batch_size, logits, |rows, out| {
+            let idx: Vec<usize> = rows.collect();
+            let targets = data.targets.gather(&idx)?;
+            let loss = loss_kind.compute(&Tape::no_grad().input(out.clone()), &targets, logits)?;
             sums.loss_sum += loss.value().item()? as f64 * idx.len() as f64;
-            match count_correct(out.value(), &batch.targets, threshold) {
+            match count_correct(&out, &targets, threshold) {
                 Ok(c) => sums.correct += c,
                 Err(_) => sums.classified = false,
             }
-        }
+            Ok(())
+        })?;
         Ok(sums)
     }
 

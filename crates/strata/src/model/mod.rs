@@ -9,6 +9,7 @@ mod early_stopping;
 mod ensemble;
 mod fit;
 mod history;
+mod inference;
 mod progress;
 mod replicas;
 mod saving;
@@ -22,6 +23,7 @@ pub use early_stopping::{EarlyStopping, EarlyStoppingState, EarlyStoppingStep, M
 pub use ensemble::{ClassEvaluation, Ensemble, Member, class_probabilities};
 pub use fit::{Evaluation, FitOptions, StepOutcome};
 pub use history::{EpochRecord, History};
+pub use inference::EVAL_BATCH;
 pub use progress::Verbosity;
 pub use replicas::fit_replicated;
 pub use saving::{

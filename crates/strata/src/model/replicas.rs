@@ -2,8 +2,8 @@
 //! thread with its kernels on that one thread, train on slices of every global batch and
 //! sum their gradients after each step (the same step as [`crate::distributed`] over MPI,
 //! with thread ranks). On small networks this keeps the cores busier than one model whose
-//! every kernel is split across the threads: measured on LeNet-5, 2 replicas x 1 thread
-//! train ~1.3x faster than 1 model x 2 threads (BENCHMARKS.md).
+//! every kernel is split across the threads (figures in BENCHMARKS.md): a small network's
+//! kernels are too short to split well.
 
 use super::{FitOptions, History, Sequential};
 use crate::data::Dataset;

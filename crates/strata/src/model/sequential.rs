@@ -215,31 +215,17 @@ impl Sequential {
         Ok(())
     }
 
-    /// Outputs for a batch of inputs `[N, ...]`, in eval mode, in chunks of 1000.
+    /// Outputs for a batch of inputs `[N, ...]`, in eval mode, in chunks of
+    /// [`EVAL_BATCH`](super::EVAL_BATCH).
     pub fn predict(&mut self, x: &Tensor) -> Result<Tensor> {
         if !self.is_built() {
             self.build(&x.shape()[1.min(x.rank())..])?;
         }
-        self.predict_built(x, 1000)
+        self.predict_built(x, super::EVAL_BATCH)
     }
 
     pub(crate) fn predict_built(&self, x: &Tensor, batch_size: usize) -> Result<Tensor> {
-        self.check_input(x)?;
-        let n = x.shape()[0];
-        let mut parts = Vec::new();
-        let mut rng = Rng::seeded(0); // eval mode draws nothing; needed only by the signature
-        for start in (0..n).step_by(batch_size.max(1)) {
-            let end = (start + batch_size).min(n);
-            let xb = if start == 0 && end == n { x.clone() } else { x.slice(0, start, end)? };
-            let tape = Tape::no_grad();
-            let mut ctx = ForwardCtx { tape: &tape, training: false, rng: &mut rng };
-            parts.push(self.forward(&tape.input(xb), &mut ctx)?.into_value());
-        }
-        if parts.len() == 1 {
-            return Ok(parts.pop().unwrap_or_else(|| Tensor::zeros(&[0])));
-        }
-        let refs: Vec<&Tensor> = parts.iter().collect();
-        Tensor::concat(&refs, 0)
+        self.eval_outputs(x, batch_size, false, Ok)
     }
 
     /// The output of layer `index` (0-based, after its activation) for inputs `x` [N, ...],

@@ -1,6 +1,6 @@
 //! Adagrad: a per-weight learning rate that shrinks with the sum of squared gradients.
 
-use super::kernel::zip2;
+use super::parallel_update::zip2;
 use super::state::{Layout, StateMap};
 use super::{Optimizer, check_eps, check_grad, check_lr, check_weight_decay};
 use crate::autograd::{Gradients, Param};

@@ -2,7 +2,7 @@
 //! serves [`AdamW`](super::AdamW), which decays weights directly instead of through the
 //! gradient.
 
-use super::kernel::zip3;
+use super::parallel_update::zip3;
 use super::state::{Layout, StateMap};
 use super::{Optimizer, check_eps, check_grad, check_lr, check_unit, check_weight_decay};
 use crate::autograd::{Gradients, Param};

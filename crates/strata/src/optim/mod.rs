@@ -34,7 +34,7 @@
 mod adagrad;
 mod adam;
 mod adamw;
-mod kernel;
+mod parallel_update;
 mod rmsprop;
 pub mod schedule;
 mod sgd;
@@ -43,7 +43,7 @@ mod state;
 pub use adagrad::Adagrad;
 pub use adam::Adam;
 pub use adamw::AdamW;
-pub use kernel::PARALLEL_MIN;
+pub use parallel_update::PARALLEL_MIN;
 pub use rmsprop::RmsProp;
 pub use schedule::{ExponentialDecay, LrSchedule, PlateauMode, ReduceOnPlateau, StepDecay, schedule_from_str};
 pub use sgd::Sgd;

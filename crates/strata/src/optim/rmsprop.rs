@@ -1,6 +1,6 @@
 //! RMSprop: divide the gradient by a running root-mean-square of recent gradients.
 
-use super::kernel::{zip2, zip3};
+use super::parallel_update::{zip2, zip3};
 use super::state::{Layout, StateMap};
 use super::{Optimizer, check_eps, check_grad, check_lr, check_unit, check_weight_decay};
 use crate::autograd::{Gradients, Param};

@@ -1,6 +1,6 @@
 //! Stochastic gradient descent with optional (Nesterov) momentum and L2 weight decay.
 
-use super::kernel::{zip1, zip2};
+use super::parallel_update::{zip1, zip2};
 use super::state::{Layout, StateMap};
 use super::{Optimizer, check_grad, check_lr, check_unit, check_weight_decay};
 use crate::autograd::{Gradients, Param};

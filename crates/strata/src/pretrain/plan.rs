@@ -134,9 +134,8 @@ impl Plan {
     /// autoencoders (denoising) and, for `sae`, each pretraining autoencoder; classifiers
     /// ignore it.
     pub fn choose(&self, input: &[usize], classes: usize, seed: u64, noise: Option<Noise>) -> Result<ModelChoice> {
-        // Fine-tuning, measured on Fashion-MNIST after one CD-1 epoch per RBM (docs/dbn.md):
-        // Adam 2e-3 halved every epoch, batch 128: 0.888 after 5 epochs; Adam 1e-3 halved
-        // every 2 epochs 0.887; SGD 0.1 + momentum 0.9 (halved every epoch) 0.879.
+        // Fine-tuning: Adam halved every epoch beat slower decay and SGD with momentum after
+        // one CD-1 epoch per RBM (figures in docs/dbn.md).
         let fine_tune = TrainConfig {
             optimizer: "adam".into(),
             lr: 2e-3,

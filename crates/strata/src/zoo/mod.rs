@@ -137,7 +137,7 @@ pub fn choose(name_or_path: &str, input: &[usize], classes: usize, seed: u64) ->
     }
     let sgd = |lr: f32, schedule: &str| TrainConfig { lr, schedule: Some(schedule.into()), ..TrainConfig::default() };
     let (model, recipe, notes) = match name_or_path {
-        // Step decay: 0.05 for 4 epochs, then x0.3 every 4 (measured: 0.892-0.894 after 10 epochs).
+        // Step decay: 0.05 for 4 epochs, then x0.3 every 4 (the README's accuracy table).
         "mlp" => (mlp(classes), sgd(0.05, "step:4:0.3"), Vec::new()),
         "lenet5" => {
             needs_image(name_or_path, input)?;
@@ -174,8 +174,23 @@ pub struct Workload {
     pub steps: usize,
 }
 
-/// Workload names accepted by `strata bench`.
-pub const WORKLOADS: &[&str] = &["mlp", "lenet5", "cnn", "lstm", "gru", "rnn", "resnet20"];
+/// Workload names accepted by `strata bench`, each with its id in ../shared/bench (also
+/// accepted as a name) where it has one.
+pub const WORKLOADS: &[(&str, Option<&str>)] = &[
+    ("mlp", Some("W1")),
+    ("lenet5", Some("W2")),
+    ("cnn", Some("W3")),
+    ("lstm", Some("W4")),
+    ("resnet20", Some("W5")),
+    ("gru", None),
+    ("rnn", None),
+];
+
+/// [`WORKLOADS`] in words: `mlp (W1), lenet5 (W2), ..., gru, rnn`.
+pub fn workload_names() -> String {
+    let name = |&(n, id): &(&str, Option<&str>)| id.map_or(n.to_string(), |id| format!("{n} ({id})"));
+    WORKLOADS.iter().map(name).collect::<Vec<_>>().join(", ")
+}
 
 /// The workload `name` (W1 `mlp`, ...), for per-sample `input` and `classes`.
 pub fn workload(name: &str, input: &[usize], classes: usize) -> Result<Workload> {
@@ -189,7 +204,7 @@ pub fn workload(name: &str, input: &[usize], classes: usize) -> Result<Workload>
         "resnet20" | "W5" => {
             (resnet::resnet20(classes), Box::new(crate::optim::Sgd::new(0.1).momentum(0.9).weight_decay(5e-4)), 50)
         }
-        other => return Err(Error::invalid("workload", format!("unknown '{other}' (known: {})", WORKLOADS.join(", ")))),
+        other => return Err(Error::invalid("workload", format!("unknown '{other}' (known: {})", workload_names()))),
     };
     model = model.seed(1234);
     model.build(input)?;

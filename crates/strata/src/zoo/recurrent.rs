@@ -49,9 +49,7 @@ pub fn choose(name: &str, input: &[usize], classes: usize, seed: u64) -> Result<
     let mut model = classifier(cell, name, classes).seed(seed);
     model.build(input)?;
     // Adam as in W4, with a higher start and a step decay, so that 5 epochs reach the
-    // published accuracy. Test accuracy after 5 epochs, seeds 1/2/3 (README): LSTM
-    // 0.890/0.894/0.890 with 5e-3 x0.6 per epoch (3e-3 x0.7: 0.889/0.891/0.888); GRU 0.897
-    // (seed 1) with 3e-3 x0.5 every 2 epochs; RNN 0.855 with 1e-3 x0.5 every 2 epochs.
+    // published accuracy (the README's table has the figures of each cell's choice).
     let (lr, schedule) = match cell {
         Cell::RnnTanh | Cell::RnnRelu => (1e-3, "step:2:0.5"),
         Cell::Lstm => (5e-3, "step:1:0.6"),

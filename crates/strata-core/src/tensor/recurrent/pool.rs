@@ -2,7 +2,7 @@
 //!
 //! One LSTM training step at batch 128 needs ~15 MB of gates, states and their gradients.
 //! Fresh allocations of that size come straight from the OS, and the kernel then zeroes
-//! every page on first touch: measured at 10-15% of a W4 training step. Buffers taken here
+//! every page on first touch, a sizeable share of a step (BENCHMARKS.md). Buffers taken here
 //! go back to a small global pool when dropped, so the next step reuses warm memory.
 
 use std::ops::{Deref, DerefMut};

@@ -1,7 +1,7 @@
 //! Forward side of the general-purpose ops: elementwise, matmul, reductions, layout.
 //! Each records an [`Op`] whose gradient rule is in `backward.rs`.
 
-use super::op::Op;
+use super::recorded_op::Op;
 use super::tape::Var;
 use crate::tensor::{BinaryOp, UnaryOp};
 use crate::{Error, Result, Tensor};
