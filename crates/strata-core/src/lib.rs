@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! # strata-core
 //!
 //! The numeric heart of [strata](https://docs.rs/strata): [`Tensor`] (contiguous row-major
