@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! # strata
 //!
 //! Deep neural networks as the classic lectures teach them — multilayer perceptrons,
@@ -23,7 +24,13 @@ pub mod pretrain;
 pub mod text;
 pub mod zoo;
 
-pub use strata_core::{Error, Result, Rng, Tensor, autograd, error, rng, tensor};
+/// Reverse-mode automatic differentiation (from strata-core): [`autograd::Var`],
+/// [`autograd::Tape`], [`autograd::Param`] — what a custom [`nn::Layer`] works with.
+pub use strata_core::autograd;
+pub use strata_core::{Error, Result, Rng, Tensor};
+// The kernels and the error and generator modules are strata-core's; the library uses them
+// as if they were its own modules (users who want kernels depend on strata-core).
+pub(crate) use strata_core::{error, rng, tensor};
 
 pub use data::{Dataset, Target};
 pub use optim::{
