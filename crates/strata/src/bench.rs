@@ -19,16 +19,25 @@ pub const INFER_BATCH: usize = 1000;
 /// What a benchmark run measured.
 #[derive(Clone, Debug, Serialize)]
 pub struct BenchReport {
+    /// Workload name as given.
     pub workload: String,
+    /// Samples per training step.
     pub batch_size: usize,
+    /// Steps per timed window.
     pub steps: usize,
+    /// Worker threads.
     pub threads: usize,
+    /// Trainable parameters of the network.
     pub params: usize,
     /// Median over the timed windows.
     pub train_images_per_sec: f64,
+    /// Each timed window's images/s.
     pub train_images_per_sec_all: Vec<f64>,
+    /// Milliseconds per training step at the median.
     pub train_ms_per_step: f64,
+    /// Inference images/s on the test set at batch [`INFER_BATCH`], median.
     pub infer_images_per_sec: f64,
+    /// Each inference pass's images/s.
     pub infer_images_per_sec_all: Vec<f64>,
     /// Multiply-accumulates per sample of one forward pass.
     pub forward_macs_per_sample: u64,

@@ -28,9 +28,9 @@ pub mod zoo;
 /// [`autograd::Tape`], [`autograd::Param`] — what a custom [`nn::Layer`] works with.
 pub use strata_core::autograd;
 pub use strata_core::{Error, Result, Rng, Tensor};
-// The kernels and the error and generator modules are strata-core's; the library uses them
-// as if they were its own modules (users who want kernels depend on strata-core).
-pub(crate) use strata_core::{error, rng, tensor};
+// The kernels are strata-core's; the library uses them as if they were its own module
+// (users who want kernels depend on strata-core).
+pub(crate) use strata_core::tensor;
 
 pub use data::{Dataset, Target};
 pub use optim::{

@@ -56,6 +56,7 @@ impl Knn {
     pub fn new(k: usize) -> Knn {
         Knn { k, x: Vec::new(), norms: Vec::new(), labels: Vec::new(), classes: 0, dim: 0 }
     }
+    /// Neighbours that vote.
     pub fn k(&self) -> usize {
         self.k
     }

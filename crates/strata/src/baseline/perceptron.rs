@@ -37,8 +37,9 @@ pub struct Perceptron {
     w: Vec<f32>,
     classes: usize,
     dim: usize,
-    /// Epochs run by the last `fit`, and the training mistakes of the weights it kept.
+    /// Epochs run by the last `fit`.
     pub epochs_run: usize,
+    /// Training mistakes of the weights the last `fit` kept.
     pub mistakes: usize,
 }
 

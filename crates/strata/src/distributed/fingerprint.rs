@@ -40,6 +40,7 @@ const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
 const DATA_SAMPLE_VALUES: usize = 1 << 20;
 
 impl Fingerprint {
+    /// An empty fingerprint.
     pub fn new() -> Fingerprint {
         Fingerprint::default()
     }

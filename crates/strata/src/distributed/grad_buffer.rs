@@ -44,6 +44,7 @@ impl GradBuffer {
     pub fn len(&self) -> usize {
         self.data.len()
     }
+    /// Whether the buffer exchanges nothing.
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
     }

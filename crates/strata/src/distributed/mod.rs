@@ -80,7 +80,9 @@ pub type SharedComm = Rc<dyn Communicator>;
 pub struct CommStats {
     /// Wall time inside all-reduce calls (including waiting for slower ranks).
     pub allreduce_seconds: f64,
+    /// All-reduce calls.
     pub allreduce_calls: u64,
+    /// Bytes all-reduced (this rank's buffer, summed over calls).
     pub allreduce_bytes: u64,
 }
 
@@ -102,6 +104,7 @@ impl StatsCounter {
         self.bytes.set(self.bytes.get() + bytes as u64);
         out
     }
+    /// The figures so far.
     pub fn get(&self) -> CommStats {
         CommStats { allreduce_seconds: self.seconds.get(), allreduce_calls: self.calls.get(), allreduce_bytes: self.bytes.get() }
     }
@@ -114,6 +117,7 @@ pub struct Local {
 }
 
 impl Local {
+    /// The one-process communicator.
     pub fn new() -> Local {
         Local::default()
     }

@@ -29,33 +29,44 @@ use std::time::Instant;
 pub struct FoldResult {
     /// 1-based.
     pub fold: usize,
+    /// Training rows of the fold.
     pub train_samples: usize,
+    /// Test rows of the fold.
     pub test_samples: usize,
+    /// Accuracy on the fold's test rows.
     pub accuracy: f64,
     /// ROC AUC (binary: of class 1; several classes: one-vs-rest macro average), when the
     /// test fold has the classes it needs.
     pub auc: Option<f64>,
+    /// Mean negative log-probability of the true class on the test rows.
     pub log_loss: f64,
+    /// Wall time of the fold: preprocessing, fit and test.
     pub seconds: f64,
 }
 
 /// The outcome of a cross-validation.
 #[derive(Clone, Debug, Serialize)]
 pub struct CvReport {
+    /// The learner's name.
     pub model: String,
+    /// Per-fold figures, in fold order.
     pub folds: Vec<FoldResult>,
+    /// Mean accuracy over the folds.
     pub mean_accuracy: f64,
     /// Sample standard deviation over folds (n - 1 in the denominator, as WEKA reports).
     pub std_accuracy: f64,
+    /// Mean AUC over the folds, when every fold has one.
     pub mean_auc: Option<f64>,
+    /// Sample standard deviation of the AUC over the folds.
     pub std_auc: Option<f64>,
+    /// Mean log-loss over the folds.
     pub mean_log_loss: f64,
     /// Every sample is tested once: the confusion matrix over all folds.
     pub confusion: ConfusionMatrix,
 }
 
 /// Mean and sample standard deviation.
-pub fn mean_std(v: &[f64]) -> (f64, f64) {
+pub(crate) fn mean_std(v: &[f64]) -> (f64, f64) {
     let n = v.len().max(1) as f64;
     let mean = v.iter().sum::<f64>() / n;
     let var = if v.len() > 1 { v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };

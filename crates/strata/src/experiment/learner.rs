@@ -306,7 +306,7 @@ impl Network {
 
 /// A network's outputs as class probabilities: softmax outputs as they are, logits through
 /// a softmax, one sigmoid output `p` as `[1 - p, p]`.
-pub fn network_proba(model: &mut Sequential, x: &Tensor) -> Result<Tensor> {
+pub(crate) fn network_proba(model: &mut Sequential, x: &Tensor) -> Result<Tensor> {
     let out = model.predict(x)?;
     let act = model.output_activation();
     if out.rank() == 2 && out.shape()[1] == 1 {

@@ -13,7 +13,7 @@ mod data;
 mod learner;
 mod saved;
 
-pub use cv::{CvReport, FoldResult, cross_validate, mean_std};
+pub use cv::{CvReport, FoldResult, cross_validate};
 pub use data::{TableOptions, TrainingData, load_for_eval, table_inputs};
-pub use learner::{BASELINE_NAMES, FitReport, Learner, Network, RunOptions, network_proba};
+pub use learner::{BASELINE_NAMES, FitReport, Learner, Network, RunOptions};
 pub use saved::{LoadedModel, load_learner, save_learner};

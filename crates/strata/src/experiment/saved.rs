@@ -15,7 +15,9 @@ use std::path::Path;
 
 /// A loaded learner ready to predict, with its description.
 pub enum LoadedModel {
+    /// A network (also the perceptron and logistic regression, saved as networks).
     Network(Sequential),
+    /// k-nearest neighbours with its stored training points.
     Knn(Knn),
 }
 

@@ -22,9 +22,13 @@ pub struct ConfusionMatrix {
 /// Precision, recall, F1 and support of one class.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ClassReport {
+    /// The class's name (or number).
     pub class: String,
+    /// Of the samples predicted as this class, the fraction that are.
     pub precision: f64,
+    /// Of the samples of this class, the fraction predicted as it.
     pub recall: f64,
+    /// Harmonic mean of precision and recall.
     pub f1: f64,
     /// Number of samples whose true class this is.
     pub support: usize,
@@ -33,9 +37,13 @@ pub struct ClassReport {
 /// Per-class figures and their averages (macro: plain mean over classes; weighted: by support).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ClassificationReport {
+    /// One report per class, in class order.
     pub classes: Vec<ClassReport>,
+    /// Fraction of all samples classified correctly.
     pub accuracy: f64,
+    /// Plain mean of the per-class figures.
     pub macro_avg: ClassReport,
+    /// Mean of the per-class figures weighted by support.
     pub weighted_avg: ClassReport,
 }
 
@@ -58,9 +66,11 @@ impl ConfusionMatrix {
         }
         Ok(ConfusionMatrix { counts })
     }
+    /// Number of classes (rows).
     pub fn classes(&self) -> usize {
         self.counts.len()
     }
+    /// Number of samples counted.
     pub fn total(&self) -> usize {
         self.counts.iter().flatten().sum()
     }

@@ -19,6 +19,7 @@ use crate::{Error, Result, Tensor};
 /// Metrics `compile` can track during training.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Metric {
+    /// Fraction of samples whose predicted class is the true one.
     Accuracy,
 }
 

@@ -15,8 +15,11 @@ use serde::Serialize;
 /// which samples are called positive to reach point `i` (infinity for the first point).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RocCurve {
+    /// False-positive rate of each point.
     pub fpr: Vec<f64>,
+    /// True-positive rate of each point.
     pub tpr: Vec<f64>,
+    /// The score threshold of each point.
     pub thresholds: Vec<f32>,
 }
 

@@ -45,20 +45,22 @@ struct Meta {
     training: Option<TrainConfig>,
 }
 
-/// Everything a resumed `fit` needs.
+/// Everything a resumed `fit` needs: what `fit` writes after every epoch into
+/// [`checkpoint_path`] of its checkpoint folder. [`Checkpoint::read_training`] tells the
+/// settings a checkpoint was made with.
 pub struct Checkpoint {
-    pub epoch: usize,
-    pub learning_rate: f32,
-    pub rng: Rng,
-    pub history: History,
-    pub early_stopping: Option<EarlyStoppingState>,
-    pub weights: Vec<Tensor>,
-    pub best_weights: Option<Vec<Tensor>>,
-    pub optimizer_state: Vec<(String, Tensor)>,
+    pub(crate) epoch: usize,
+    pub(crate) learning_rate: f32,
+    pub(crate) rng: Rng,
+    pub(crate) history: History,
+    pub(crate) early_stopping: Option<EarlyStoppingState>,
+    pub(crate) weights: Vec<Tensor>,
+    pub(crate) best_weights: Option<Vec<Tensor>>,
+    pub(crate) optimizer_state: Vec<(String, Tensor)>,
     /// Non-trainable layer state (batch-norm running statistics), as `(layer, name, value)`.
-    pub buffers: Vec<(usize, String, Tensor)>,
+    pub(crate) buffers: Vec<(usize, String, Tensor)>,
     /// The training settings of the run (a resumed run continues with them).
-    pub training: Option<TrainConfig>,
+    pub(crate) training: Option<TrainConfig>,
 }
 
 impl Sequential {
@@ -131,7 +133,7 @@ impl Sequential {
 
 impl Checkpoint {
     /// Writes the checkpoint (atomically) for `model`.
-    pub fn save(&self, path: &Path, model: &Sequential) -> Result<()> {
+    pub(crate) fn save(&self, path: &Path, model: &Sequential) -> Result<()> {
         let mut tensors: Vec<(String, Tensor)> = Vec::new();
         for (i, w) in self.weights.iter().enumerate() {
             tensors.push((format!("weight.{i:04}"), w.clone()));
@@ -174,7 +176,7 @@ impl Checkpoint {
     }
 
     /// Reads a checkpoint and checks that it belongs to `model`.
-    pub fn load(path: &Path, model: &Sequential) -> Result<Checkpoint> {
+    pub(crate) fn load(path: &Path, model: &Sequential) -> Result<Checkpoint> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let bad = |why: String| Error::data(path, format!("not a usable checkpoint ({why})"));
         let meta = read_meta(path, &bytes)?;

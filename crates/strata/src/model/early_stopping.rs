@@ -17,9 +17,13 @@ use std::str::FromStr;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Monitor {
+    /// Loss on the validation data (lower is better).
     ValLoss,
+    /// Accuracy on the validation data (higher is better).
     ValAccuracy,
+    /// Training loss.
     Loss,
+    /// Training accuracy.
     Accuracy,
 }
 
@@ -62,9 +66,13 @@ impl FromStr for Monitor {
 /// epochs in a row; with `restore_best`, the model ends with the weights of its best epoch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EarlyStopping {
+    /// The figure watched (default validation loss).
     pub monitor: Monitor,
+    /// Epochs without improvement before training stops.
     pub patience: usize,
+    /// Smallest change that counts as an improvement (default 0).
     pub min_delta: f32,
+    /// End with the best epoch's weights (default true).
     pub restore_best: bool,
 }
 
@@ -73,14 +81,17 @@ impl EarlyStopping {
     pub fn new(patience: usize) -> EarlyStopping {
         EarlyStopping { monitor: Monitor::ValLoss, patience, min_delta: 0.0, restore_best: true }
     }
+    /// Watches `m` instead of the validation loss.
     pub fn monitor(mut self, m: Monitor) -> Self {
         self.monitor = m;
         self
     }
+    /// Counts only improvements larger than `d`.
     pub fn min_delta(mut self, d: f32) -> Self {
         self.min_delta = d;
         self
     }
+    /// Whether training ends with the best epoch's weights.
     pub fn restore_best(mut self, yes: bool) -> Self {
         self.restore_best = yes;
         self
@@ -89,7 +100,7 @@ impl EarlyStopping {
 
 /// Where early stopping stands (saved in checkpoints so a resumed run decides alike).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct EarlyStoppingState {
+pub(crate) struct EarlyStoppingState {
     /// Best value so far and the epoch that reached it.
     pub best: Option<f32>,
     pub best_epoch: usize,
@@ -99,7 +110,7 @@ pub struct EarlyStoppingState {
 
 /// What one epoch means for early stopping.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EarlyStoppingStep {
+pub(crate) struct EarlyStoppingStep {
     /// This epoch is the best so far (its weights are the ones to restore).
     pub improved: bool,
     /// Patience ran out: stop after this epoch.

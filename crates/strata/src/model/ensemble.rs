@@ -38,6 +38,7 @@ pub struct ClassEvaluation {
     pub accuracy: f32,
     /// Fraction of samples whose class is among the 5 most probable.
     pub top5_accuracy: f32,
+    /// Samples scored.
     pub samples: usize,
 }
 
@@ -69,7 +70,9 @@ impl ClassEvaluation {
 
 /// One model of an ensemble, with the preprocessing its inputs need.
 pub struct Member {
+    /// Its name (the model's, when loaded).
     pub name: String,
+    /// The classifier, built and compiled with softmax cross-entropy.
     pub model: Sequential,
     /// Standardization applied to raw inputs (pixels in [0, 1]) before this model.
     pub standardize: Option<Standardizer>,
@@ -93,6 +96,7 @@ pub struct Member {
 /// ```
 #[derive(Default)]
 pub struct Ensemble {
+    /// The models, in the order added.
     pub members: Vec<Member>,
 }
 
@@ -101,7 +105,7 @@ impl Ensemble {
     pub fn push(&mut self, name: impl Into<String>, model: Sequential, standardize: Option<Standardizer>) {
         self.members.push(Member { name: name.into(), model, standardize });
     }
-    /// Loads saved models (see `io::save_model`), each with its own preprocessing.
+    /// Loads saved models (see [`save_model`](super::save_model)), each with its own preprocessing.
     pub fn load(paths: &[impl AsRef<Path>]) -> Result<Ensemble> {
         let mut e = Ensemble::default();
         for p in paths {
@@ -110,9 +114,11 @@ impl Ensemble {
         }
         Ok(e)
     }
+    /// Number of models.
     pub fn len(&self) -> usize {
         self.members.len()
     }
+    /// Whether there are no models.
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }

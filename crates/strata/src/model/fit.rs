@@ -25,7 +25,9 @@ use std::time::Instant;
 /// assert_eq!(opts.batch, 128);
 /// ```
 pub struct FitOptions<'a> {
+    /// Passes over the training data.
     pub epochs: usize,
+    /// Samples per step.
     pub batch: usize,
     /// Data to evaluate on after each epoch.
     pub validation: Option<&'a Dataset>,
@@ -33,6 +35,7 @@ pub struct FitOptions<'a> {
     pub validation_split: Option<f32>,
     /// Reshuffle the training data every epoch (default true).
     pub shuffle: bool,
+    /// How much is printed.
     pub verbosity: Verbosity,
     /// Adjusts the learning rate after each epoch.
     pub schedule: Option<Box<dyn LrSchedule + 'a>>,
@@ -98,61 +101,77 @@ impl<'a> FitOptions<'a> {
         o.training = Some(config.clone());
         Ok(o)
     }
+    /// Samples per step (default 32, Keras's).
     pub fn batch_size(mut self, n: usize) -> Self {
         self.batch = n;
         self
     }
+    /// Evaluates on `data` after every epoch (its figures go into the history).
     pub fn validation(mut self, data: &'a Dataset) -> Self {
         self.validation = Some(data);
         self
     }
+    /// Holds out this fraction of the training data, drawn from the model's generator, to
+    /// validate on after every epoch.
     pub fn validation_split(mut self, fraction: f32) -> Self {
         self.validation_split = Some(fraction);
         self
     }
+    /// Whether to reshuffle the training data every epoch (default true).
     pub fn shuffle(mut self, yes: bool) -> Self {
         self.shuffle = yes;
         self
     }
+    /// How much `fit` prints (default [`Verbosity::Auto`]).
     pub fn verbosity(mut self, v: Verbosity) -> Self {
         self.verbosity = v;
         self
     }
+    /// Prints nothing.
     pub fn silent(self) -> Self {
         self.verbosity(Verbosity::Silent)
     }
+    /// Adjusts the learning rate after every epoch.
     pub fn schedule(mut self, s: impl LrSchedule + 'a) -> Self {
         self.schedule = Some(Box::new(s));
         self
     }
+    /// Ends every epoch after `n` steps (quick experiments, benchmarks).
     pub fn max_steps_per_epoch(mut self, n: usize) -> Self {
         self.max_steps_per_epoch = Some(n);
         self
     }
+    /// Stops when a monitored figure stops improving.
     pub fn early_stopping(mut self, es: EarlyStopping) -> Self {
         self.early_stopping = Some(es);
         self
     }
+    /// Writes `checkpoint.safetensors` into `dir` after every epoch.
     pub fn checkpoint_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.checkpoint_dir = Some(dir.into());
         self
     }
+    /// Continues from the checkpoint in the checkpoint folder, if there is one.
     pub fn resume(mut self, yes: bool) -> Self {
         self.resume = yes;
         self
     }
+    /// Random transforms of every training batch's images.
     pub fn augment(mut self, a: Augment) -> Self {
         self.augment = Some(a);
         self
     }
+    /// Rescales the gradients to a global L2 norm of at most `max_norm`.
     pub fn clip_norm(mut self, max_norm: f32) -> Self {
         self.clip_norm = Some(max_norm);
         self
     }
+    /// Clamps every gradient element to `[-limit, limit]`.
     pub fn clip_value(mut self, limit: f32) -> Self {
         self.clip_value = Some(limit);
         self
     }
+    /// Trains data-parallel with the ranks of `comm` (see [`FitOptions::distributed`](FitOptions#structfield.distributed)).
     pub fn distributed(mut self, comm: SharedComm) -> Self {
         self.distributed = Some(comm);
         self
@@ -162,17 +181,22 @@ impl<'a> FitOptions<'a> {
 /// Result of one training step.
 #[derive(Clone, Copy, Debug)]
 pub struct StepOutcome {
+    /// The batch's mean loss, before the update.
     pub loss: f32,
     /// Correct predictions in the batch (classification), if the targets allow it.
     pub correct: Option<usize>,
+    /// Samples in the batch.
     pub samples: usize,
 }
 
 /// Loss and accuracy over a dataset.
 #[derive(Clone, Copy, Debug, serde::Serialize)]
 pub struct Evaluation {
+    /// Mean loss per sample.
     pub loss: f32,
+    /// Fraction classified correctly (classification targets only).
     pub accuracy: Option<f32>,
+    /// Samples evaluated.
     pub samples: usize,
 }
 

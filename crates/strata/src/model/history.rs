@@ -7,25 +7,33 @@ use serde::{Deserialize, Serialize};
 pub struct EpochRecord {
     /// 1-based.
     pub epoch: usize,
+    /// Mean training loss over the epoch's steps.
     pub loss: f32,
+    /// Training accuracy over the epoch (classification targets only).
     pub accuracy: Option<f32>,
+    /// Loss on the validation data after the epoch, if there is any.
     pub val_loss: Option<f32>,
+    /// Accuracy on the validation data after the epoch.
     pub val_accuracy: Option<f32>,
+    /// The learning rate the epoch trained with.
     pub learning_rate: f32,
     /// Wall time of the training part of the epoch (validation excluded).
     pub seconds: f64,
+    /// Training throughput: samples per second of `seconds`.
     pub images_per_sec: f64,
 }
 
 /// Per-epoch records of a `fit` call.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct History {
+    /// One record per epoch, in order.
     pub epochs: Vec<EpochRecord>,
     /// True when early stopping ended training before the last epoch.
     pub stopped_early: bool,
 }
 
 impl History {
+    /// The last epoch's record.
     pub fn last(&self) -> Option<&EpochRecord> {
         self.epochs.last()
     }

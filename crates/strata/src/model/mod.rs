@@ -19,18 +19,15 @@ mod train_config;
 
 pub use checkpoint::{Checkpoint, checkpoint_path};
 pub use choice::ModelChoice;
-pub use early_stopping::{EarlyStopping, EarlyStoppingState, EarlyStoppingStep, Monitor};
+pub use early_stopping::{EarlyStopping, Monitor};
 pub use ensemble::{ClassEvaluation, Ensemble, Member, class_probabilities};
 pub use fit::{Evaluation, FitOptions, StepOutcome};
 pub use history::{EpochRecord, History};
 pub use inference::EVAL_BATCH;
 pub use progress::Verbosity;
 pub use replicas::fit_replicated;
-pub use saving::{
-    BaselineSpec, ModelMeta, SavedModel, description_path, load_model, model_meta, read_meta, save_model, save_model_meta,
-};
+pub use saving::{BaselineSpec, ModelMeta, SavedModel, description_path, load_model, save_model};
+pub(crate) use saving::{model_meta, read_meta, save_model_meta};
 pub use sequential::Sequential;
 pub use summary::{Summary, SummaryRow};
-pub use train_config::{
-    ConfigLayer, ConfigSource, FIELDS, Resolved, SMALL_DATA, SMALL_DATA_STEPS, TrainConfig, stretch_schedule,
-};
+pub use train_config::{ConfigLayer, ConfigSource, FIELDS, Resolved, SMALL_DATA, SMALL_DATA_STEPS, TrainConfig};

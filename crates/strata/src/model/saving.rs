@@ -28,16 +28,22 @@ const VERSION: u32 = 1;
 /// Everything about a saved model except its weights.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ModelMeta {
+    /// Always `strata-model`.
     pub format: String,
+    /// Version of this description's format (readers refuse newer ones).
     pub version: u32,
     /// Model name (zoo name or spec file stem).
     pub name: String,
     /// Per-sample input shape.
     pub input_shape: Vec<usize>,
+    /// The layers, as a spec file writes them.
     pub layers: Vec<LayerSpec>,
+    /// The loss it was trained with.
     pub loss: Loss,
+    /// Outputs of a classifier.
     #[serde(default)]
     pub num_classes: Option<usize>,
+    /// Names of the classes, in output order, when the data had them.
     #[serde(default)]
     pub class_names: Option<Vec<String>>,
     /// Input standardization applied after scaling pixels to [0, 1].
@@ -87,7 +93,9 @@ impl ModelMeta {
 
 /// A model loaded from disk with its description.
 pub struct SavedModel {
+    /// The network, built, with its weights, compiled with plain SGD.
     pub model: Sequential,
+    /// Its description.
     pub meta: ModelMeta,
 }
 

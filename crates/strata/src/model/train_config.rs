@@ -429,7 +429,7 @@ fn check_resume(fixed: &TrainConfig, next: &TrainConfig, checkpoint: &std::path:
 /// A schedule made for some number of epochs, stretched by `factor` to fit `factor` times
 /// as many: `step:N:G` → `step:round(N·factor):G`, `exp:G` → `exp:G^(1/factor)`; a plateau
 /// schedule depends on no epoch count and stays. `None` for a form it does not know.
-pub fn stretch_schedule(spec: &str, factor: f64) -> Option<String> {
+pub(crate) fn stretch_schedule(spec: &str, factor: f64) -> Option<String> {
     let parts: Vec<&str> = spec.split(':').collect();
     match parts.as_slice() {
         ["step", n, g] => {

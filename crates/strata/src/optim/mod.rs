@@ -55,7 +55,9 @@ use crate::{Error, Result, Tensor};
 pub trait Optimizer: Send {
     /// One update. Parameters without a gradient in `grads` are left alone.
     fn step(&mut self, params: &mut [&mut Param], grads: &Gradients) -> Result<()>;
+    /// The current learning rate.
     fn learning_rate(&self) -> f32;
+    /// Sets the learning rate (schedules do, after each epoch).
     fn set_learning_rate(&mut self, lr: f32);
     /// Short name: "sgd", "adam", ...
     fn name(&self) -> &'static str;

@@ -6,9 +6,13 @@ use std::path::Path;
 
 /// One tile: `channels` planes of `height` x `width` values (1 plane: gray, 3: RGB).
 pub struct Tile<'a> {
+    /// The values, plane after plane (`[channels, height, width]`), any range (scaled per tile).
     pub values: &'a [f32],
+    /// Planes: 1 (gray) or 3 (RGB).
     pub channels: usize,
+    /// Rows per plane.
     pub height: usize,
+    /// Columns per plane.
     pub width: usize,
 }
 

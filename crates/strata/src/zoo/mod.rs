@@ -167,8 +167,11 @@ pub fn choose(name_or_path: &str, input: &[usize], classes: usize, seed: u64) ->
 
 /// A benchmark workload of `../shared/bench`: the model and the optimizer it is timed with.
 pub struct Workload {
+    /// The network, built and seeded.
     pub model: Sequential,
+    /// The optimizer it is timed with.
     pub optimizer: Box<dyn crate::optim::Optimizer>,
+    /// The loss it is timed with.
     pub loss: Loss,
     /// Steps per timed window in the protocol.
     pub steps: usize,

@@ -30,11 +30,15 @@ use std::path::Path;
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
+    /// The model's name (default: the file's stem).
     #[serde(default)]
     pub name: Option<String>,
+    /// Per-sample input shape the model is made for; the data must match it.
     #[serde(default)]
     pub input: Option<Vec<usize>>,
+    /// The layers, in order (`[[layers]]` tables).
     pub layers: Vec<LayerSpec>,
+    /// The loss (default softmax cross-entropy).
     #[serde(default)]
     pub loss: Option<Loss>,
     /// The model's training recipe: any fields of `model::TrainConfig`.
@@ -59,6 +63,7 @@ impl ModelSpec {
         let empty = toml::Table::new();
         ConfigLayer::from_fields(ConfigSource::SpecFile(origin.to_path_buf()), self.training.as_ref().unwrap_or(&empty))
     }
+    /// Reads and parses the spec file `path`.
     pub fn read(path: &Path) -> Result<ModelSpec> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         ModelSpec::parse(&text, path)
