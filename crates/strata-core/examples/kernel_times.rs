@@ -46,9 +46,7 @@ fn main() {
         let (a, b) = (rnd(d * d), rnd(d * d));
         let mut c = vec![0.0; d * d];
         let label = format!("gemm {d}^3 ({} threads)", rayon::current_num_threads());
-        let t0 = Instant::now();
         time(&label, reps.min(20), || strata_core::tensor::gemm(d, d, d, &a, false, &b, false, &mut c, false));
-        let _ = t0;
         println!("{:36} {:8.3} GFLOP per product", "", 2.0 * (d * d * d) as f64 / 1e9);
     }
     for (name, input) in [("pool1 6x28x28", [n, 6, 28, 28]), ("pool2 16x10x10", [n, 16, 10, 10])] {

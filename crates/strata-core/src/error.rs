@@ -8,19 +8,44 @@ use std::path::PathBuf;
 pub enum Error {
     /// Two operands whose shapes do not fit together.
     #[error("{op}: shape mismatch {left:?} vs {right:?}")]
-    ShapeMismatch { op: &'static str, left: Vec<usize>, right: Vec<usize> },
+    ShapeMismatch {
+        /// The operation, e.g. `"matmul"` or `"concat"`.
+        op: &'static str,
+        /// Shape of the first operand.
+        left: Vec<usize>,
+        /// Shape of the second operand, or the shape asked for (`reshape`, `broadcast_to`,
+        /// `sum_to`) or the length of a per-channel parameter.
+        right: Vec<usize>,
+    },
 
     /// An operand whose shape is wrong on its own (rank, axis out of range, ...).
     #[error("{op}: {reason} (shape {shape:?})")]
-    BadShape { op: &'static str, shape: Vec<usize>, reason: String },
+    BadShape {
+        /// The operation, e.g. `"pool2d"`.
+        op: &'static str,
+        /// The offending operand's shape.
+        shape: Vec<usize>,
+        /// What is wrong with it, e.g. `input must be [N, C, H, W]`.
+        reason: String,
+    },
 
     /// A data file that is missing, corrupt or inconsistent.
     #[error("{}: {reason}", path.display())]
-    Data { path: PathBuf, reason: String },
+    Data {
+        /// The file (or directory) at fault.
+        path: PathBuf,
+        /// What is wrong with its contents.
+        reason: String,
+    },
 
     /// An I/O failure on a named file.
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The file being read or written.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
 
     /// A model description (spec file, saved model) that cannot be used.
     #[error("model: {0}")]
@@ -28,11 +53,24 @@ pub enum Error {
 
     /// An invalid user-supplied setting (flag, option, hyper-parameter).
     #[error("invalid {name}: {reason}")]
-    Invalid { name: String, reason: String },
+    Invalid {
+        /// The setting, as the user wrote it where possible (a flag, a spec key, an op's
+        /// parameter such as `"conv2d algorithm"`).
+        name: String,
+        /// Why the value is refused, usually with the value itself.
+        reason: String,
+    },
 
     /// Training diverged.
     #[error("loss became {value} at epoch {epoch}, step {step}: training diverged (try a smaller learning rate)")]
-    NonFinite { value: f32, epoch: usize, step: usize },
+    NonFinite {
+        /// The loss: NaN or an infinity.
+        value: f32,
+        /// The epoch it happened in, counted from 1.
+        epoch: usize,
+        /// The mini-batch within that epoch, counted from 1.
+        step: usize,
+    },
 
     /// The ranks of a distributed run disagree (configuration, data); every rank gets the
     /// same error at the same point, so all stop together.

@@ -1,4 +1,4 @@
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 //! # strata-core
 //!
 //! The numeric heart of [strata](https://docs.rs/strata): [`Tensor`] (contiguous row-major

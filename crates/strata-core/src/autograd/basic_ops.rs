@@ -60,6 +60,7 @@ impl Var {
         self.tape.record(value, true, || rec)
     }
 
+    /// `-self` elementwise.
     pub fn neg(&self) -> Var {
         self.scale(-1.0)
     }
@@ -73,19 +74,22 @@ impl Var {
         let x = self.node;
         self.unary_rec(UnaryOp::AddScalar(c), |_, out| (out, Op::Identity { x }))
     }
+    /// `e^x` elementwise.
     pub fn exp(&self) -> Var {
         let x = self.node;
         self.unary_rec(UnaryOp::Exp, |_, out| (out.clone(), Op::Exp { x, out }))
     }
-    /// Natural logarithm.
+    /// Natural logarithm elementwise (NaN for x < 0, -inf at 0: clamp first if needed).
     pub fn log(&self) -> Var {
         let x = self.node;
         self.unary_rec(UnaryOp::Log, |xv, out| (out, Op::Log { x, x_val: xv.clone() }))
     }
+    /// Square root elementwise (NaN for x < 0; the gradient is infinite at 0).
     pub fn sqrt(&self) -> Var {
         let x = self.node;
         self.unary_rec(UnaryOp::Sqrt, |_, out| (out.clone(), Op::Sqrt { x, out }))
     }
+    /// `|x|` elementwise (gradient `sign(x)`, 0 at 0).
     pub fn abs(&self) -> Var {
         let x = self.node;
         self.unary_rec(UnaryOp::Abs, |xv, out| (out, Op::Abs { x, x_val: xv.clone() }))
@@ -95,6 +99,7 @@ impl Var {
         let x = self.node;
         self.unary_rec(UnaryOp::Powf(p), |xv, out| (out, Op::Powf { x, x_val: xv.clone(), p }))
     }
+    /// `x^2` elementwise.
     pub fn square(&self) -> Var {
         self.powf(2.0)
     }
@@ -103,6 +108,7 @@ impl Var {
         let x = self.node;
         self.unary_rec(UnaryOp::Sigmoid, |_, out| (out.clone(), Op::Sigmoid { x, out }))
     }
+    /// Hyperbolic tangent elementwise.
     pub fn tanh(&self) -> Var {
         let x = self.node;
         self.unary_rec(UnaryOp::Tanh, |_, out| (out.clone(), Op::Tanh { x, out }))

@@ -10,7 +10,9 @@ pub struct GradCheck {
     pub worst_ratio: f32,
     /// Input index and element where the worst ratio occurred.
     pub worst_at: (usize, usize),
+    /// The gradient backward computed there.
     pub analytic: f32,
+    /// The central-difference estimate there.
     pub numeric: f32,
 }
 

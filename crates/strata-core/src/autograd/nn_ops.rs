@@ -10,7 +10,7 @@ use crate::{Error, Result, Tensor};
 const BCE_EPS: f32 = 1e-7;
 
 impl Var {
-    /// `self @ w + b`: self [N, in], w [in, out], b [out]. The bias is written first and the
+    /// `self @ w + b`: self `[N, in]`, w `[in, out]`, b `[out]`. The bias is written first and the
     /// product accumulated onto it, so the add costs no extra pass.
     pub fn linear(&self, w: &Var, b: Option<&Var>) -> Result<Var> {
         self.check_tape(w, "linear")?;

@@ -131,7 +131,7 @@ pub(crate) enum Op {
         a_val: Tensor,
         b_val: Tensor,
     },
-    /// `x @ w + b`, x [N, in], w [in, out], b [out].
+    /// `x @ w + b`, x [N, in], w [in, out], b `[out]`.
     Linear {
         x: In,
         w: In,
@@ -208,7 +208,7 @@ pub(crate) enum Op {
     },
 
     // ---- convolutional networks
-    /// 2-D convolution, x [N, C, H, W], w [O, C/groups, KH, KW], b [O].
+    /// 2-D convolution, x [N, C, H, W], w [O, C/groups, KH, KW], b `[O]`.
     Conv2d {
         x: In,
         w: In,
@@ -230,8 +230,8 @@ pub(crate) enum Op {
     },
     // ---- normalization (kernels in tensor::batchnorm and tensor::lrn)
     /// Training-mode batch norm over axis 1 of x [N, C, ...]; `x_val` is the input,
-    /// `mean` and `inv_std` [C] the batch's mean and `1 / sqrt(var + eps)`, `gamma_val` [C]
-    /// the scale; `relu_beta` [C] the shift when a ReLU was fused into the output.
+    /// `mean` and `inv_std` `[C]` the batch's mean and `1 / sqrt(var + eps)`, `gamma_val` `[C]`
+    /// the scale; `relu_beta` `[C]` the shift when a ReLU was fused into the output.
     BatchNorm {
         x: In,
         gamma: In,

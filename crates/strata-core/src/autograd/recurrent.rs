@@ -8,15 +8,22 @@ use super::tape::{NodeId, Var};
 use crate::tensor::recurrent::{self, Cell, Config, Dims, Trace, Weights};
 use crate::{Error, Result, Tensor};
 
-/// The weights of one direction of one recurrent layer, on the tape. With G gates
-/// (RNN 1, GRU 3, LSTM 4) and H units: `w_ih` [F, G*H], `w_hh` [H, G*H], `bias` [G*H];
-/// a GRU also has `bias_hh` [G*H]; an LSTM may have peephole weights `peep` [3, H].
+/// The weights of one direction of one recurrent layer, on the tape, with G gates
+/// ([`Cell::gates`]: RNN 1, GRU 3, LSTM 4) and H units. Laid out like a dense layer
+/// (`x @ W`), gate blocks side by side: LSTM i, f, g, o; GRU r, z, n.
 #[derive(Clone, Copy)]
 pub struct RecurrentWeights<'a> {
+    /// Input-to-hidden weights `[F, G*H]`.
     pub w_ih: &'a Var,
+    /// Hidden-to-hidden weights `[H, G*H]`; H is read from this shape.
     pub w_hh: &'a Var,
+    /// Bias `[G*H]`, added to the input projection.
     pub bias: &'a Var,
+    /// GRU only (required there): bias `[G*H]` of the recurrent projection, whose n block
+    /// the reset gate scales (PyTorch's formulation).
     pub bias_hh: Option<&'a Var>,
+    /// LSTM only, optional: peephole weights `[3, H]`, the cell state's elementwise weight
+    /// in the input, forget and output gates.
     pub peep: Option<&'a Var>,
 }
 
@@ -36,8 +43,9 @@ pub struct RecurrentOptions {
 /// token. Each is [N, H].
 #[derive(Clone, Debug)]
 pub struct FinalState {
+    /// The last hidden state `[N, H]` (per sample, at its last valid step).
     pub h: Tensor,
-    /// LSTM only.
+    /// The last LSTM cell state `[N, H]`; `None` for the other cells.
     pub c: Option<Tensor>,
 }
 

@@ -41,13 +41,16 @@ impl Tape {
     pub fn no_grad() -> Tape {
         Tape { data: Rc::new(RefCell::new(TapeData::default())), grad_enabled: false }
     }
+    /// False for a [`Tape::no_grad`] tape, whose ops record nothing and whose values
+    /// therefore have no gradient.
     pub fn grad_enabled(&self) -> bool {
         self.grad_enabled
     }
-    /// Number of recorded ops.
+    /// Number of recorded ops (leaves included; 0 on a [`Tape::no_grad`] tape).
     pub fn len(&self) -> usize {
         self.data.borrow().ops.len()
     }
+    /// True when no op has been recorded (always, on a [`Tape::no_grad`] tape).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -106,12 +109,15 @@ impl std::fmt::Debug for Var {
 }
 
 impl Var {
+    /// The tensor this variable holds (computed eagerly, when the op ran).
     pub fn value(&self) -> &Tensor {
         &self.value
     }
+    /// The tensor, without a copy; the tape keeps whatever it recorded.
     pub fn into_value(self) -> Tensor {
         self.value
     }
+    /// Shape of [`Var::value`].
     pub fn shape(&self) -> &[usize] {
         self.value.shape()
     }
@@ -119,6 +125,7 @@ impl Var {
     pub fn requires_grad(&self) -> bool {
         self.node.is_some()
     }
+    /// The tape this variable belongs to (to add constants or inputs to the same pass).
     pub fn tape(&self) -> &Tape {
         &self.tape
     }
@@ -140,6 +147,9 @@ impl Var {
     }
 
     /// Reverse pass from this scalar: gradients of every parameter it depends on.
+    ///
+    /// Errors if the value has more than one element, or if nothing it depends on is
+    /// tracked (only constants, or a [`Tape::no_grad`] tape). May be called more than once.
     pub fn backward(&self) -> Result<Gradients> {
         let (grads, _) = self.backward_all(&[])?;
         Ok(grads)

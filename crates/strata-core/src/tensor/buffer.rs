@@ -1,8 +1,9 @@
 //! Output buffers for kernels that write every element: allocated without zeroing first.
 //!
 //! `vec![0.0; n]` asks the allocator for zeroed memory, and for reused memory that is a
-//! `memset` over the whole buffer. For activations that a kernel then overwrites in full,
-//! those memsets were ~7% of resnet20's training time (perf, 2 replicas).
+//! `memset` over the whole buffer. For activations that a kernel then overwrites in full
+//! the memset is pure waste, and with activation-sized buffers on every op it is a
+//! noticeable share of a training step (profile in BENCHMARKS.md).
 
 use std::mem::MaybeUninit;
 

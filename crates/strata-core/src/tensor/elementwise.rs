@@ -5,27 +5,44 @@ use super::parallel::{chunks_mut, zip_chunks};
 use super::shape::{broadcast_shapes, broadcast_strides, numel, strides_of};
 use crate::Result;
 
-/// A function applied to every element.
+/// A function applied to every element ([`Tensor::map`]). IEEE semantics throughout: a
+/// value outside an op's domain gives NaN or an infinity, not an error.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum UnaryOp {
+    /// `-x`.
     Neg,
+    /// `e^x`.
     Exp,
+    /// Natural logarithm `ln x` (NaN for x < 0, -inf at 0).
     Log,
+    /// Square root (NaN for x < 0).
     Sqrt,
+    /// `|x|`.
     Abs,
+    /// `x * x`.
     Square,
+    /// `1 / x` (±inf at ±0).
     Recip,
+    /// Logistic function `1 / (1 + e^-x)`, computed without overflow for large `|x|`.
     Sigmoid,
+    /// Hyperbolic tangent.
     Tanh,
+    /// `max(x, 0)`.
     Relu,
+    /// `x` for x > 0, `alpha * x` otherwise; the payload is `alpha` (commonly 0.01).
     LeakyRelu(f32),
+    /// `x` for x > 0, `alpha * (e^x - 1)` otherwise; the payload is `alpha` (commonly 1).
     Elu(f32),
+    /// `x + c`; the payload is `c`.
     AddScalar(f32),
+    /// `x * c`; the payload is `c`.
     MulScalar(f32),
+    /// `x^p` by `f32::powf`; the payload is `p` (NaN for x < 0 and non-integer `p`).
     Powf(f32),
 }
 
 impl UnaryOp {
+    /// The op on one value: the definition every kernel over slices follows.
     #[inline(always)]
     pub fn apply(self, x: f32) -> f32 {
         match self {
@@ -63,7 +80,7 @@ impl UnaryOp {
 impl UnaryOp {
     /// `out[i] = op(input[i])`. The `match` is outside the loops, one loop per op, so each
     /// vectorizes; a `match` per element compiles to an indirect jump per element.
-    pub fn apply_slice(self, out: &mut [f32], input: &[f32]) {
+    pub(crate) fn apply_slice(self, out: &mut [f32], input: &[f32]) {
         #[inline(always)]
         fn each(out: &mut [f32], input: &[f32], f: impl Fn(f32) -> f32) {
             out.iter_mut().zip(input).for_each(|(o, &x)| *o = f(x));
@@ -88,7 +105,7 @@ impl UnaryOp {
     }
 
     /// `xs[i] = op(xs[i])`, one loop per op (see [`UnaryOp::apply_slice`]).
-    pub fn apply_inplace(self, xs: &mut [f32]) {
+    pub(crate) fn apply_inplace(self, xs: &mut [f32]) {
         #[inline(always)]
         fn each(xs: &mut [f32], f: impl Fn(f32) -> f32) {
             xs.iter_mut().for_each(|x| *x = f(*x));
@@ -115,7 +132,7 @@ impl UnaryOp {
 
 /// The logistic function, stable for large |x|.
 #[inline(always)]
-pub fn sigmoid(x: f32) -> f32 {
+pub(crate) fn sigmoid(x: f32) -> f32 {
     if x >= 0.0 {
         1.0 / (1.0 + (-x).exp())
     } else {
@@ -124,18 +141,25 @@ pub fn sigmoid(x: f32) -> f32 {
     }
 }
 
-/// A function of two elements, applied with broadcasting.
+/// A function of two elements, applied with broadcasting ([`Tensor::binary`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BinaryOp {
+    /// `a + b`.
     Add,
+    /// `a - b`.
     Sub,
+    /// `a * b`.
     Mul,
+    /// `a / b` (IEEE: ±inf or NaN for b = 0).
     Div,
+    /// The larger of `a` and `b` (`f32::max`: a NaN operand yields the other one).
     Max,
+    /// The smaller of `a` and `b` (`f32::min`: a NaN operand yields the other one).
     Min,
 }
 
 impl BinaryOp {
+    /// The op on one pair of values (`a` from the left operand).
     #[inline(always)]
     pub fn apply(self, a: f32, b: f32) -> f32 {
         match self {
@@ -148,7 +172,7 @@ impl BinaryOp {
         }
     }
     /// `out[i] = op(a[i], b[i])`, one loop per op so that each vectorizes.
-    pub fn apply_slices(self, out: &mut [f32], a: &[f32], b: &[f32]) {
+    pub(crate) fn apply_slices(self, out: &mut [f32], a: &[f32], b: &[f32]) {
         #[inline(always)]
         fn each(out: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) {
             out.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (&x, &y))| *o = f(x, y));
@@ -164,7 +188,7 @@ impl BinaryOp {
     }
 
     /// `out[i] = op(a[i], y)` for one scalar `y`.
-    pub fn apply_scalar(self, out: &mut [f32], a: &[f32], y: f32) {
+    pub(crate) fn apply_scalar(self, out: &mut [f32], a: &[f32], y: f32) {
         #[inline(always)]
         fn each(out: &mut [f32], a: &[f32], f: impl Fn(f32) -> f32) {
             out.iter_mut().zip(a).for_each(|(o, &x)| *o = f(x));
@@ -179,7 +203,8 @@ impl BinaryOp {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    /// The op's name in error messages: "add", "sub", "mul", "div", "maximum", "minimum".
+    pub(crate) fn name(self) -> &'static str {
         match self {
             BinaryOp::Add => "add",
             BinaryOp::Sub => "sub",
@@ -204,7 +229,9 @@ impl Tensor {
         chunks_mut(self.data_mut(), |_, o| op.apply_inplace(o));
     }
 
-    /// `op(self, other)` with NumPy broadcasting; errors name the op and both shapes.
+    /// `op(self, other)` with NumPy broadcasting (shapes aligned on the right; each pair of
+    /// sizes equal or one of them 1). Errors with [`Error::ShapeMismatch`](crate::Error::ShapeMismatch),
+    /// naming the op and both shapes, when the shapes do not broadcast.
     pub fn binary(&self, op: BinaryOp, other: &Tensor) -> Result<Tensor> {
         let shape = broadcast_shapes(op.name(), self.shape(), other.shape())?;
         let n = numel(&shape);
@@ -245,15 +272,20 @@ impl Tensor {
         Ok(Tensor::new_unchecked(out, &shape))
     }
 
+    /// `self + other` elementwise, with broadcasting ([`Tensor::binary`]).
     pub fn add(&self, other: &Tensor) -> Result<Tensor> {
         self.binary(BinaryOp::Add, other)
     }
+    /// `self - other` elementwise, with broadcasting.
     pub fn sub(&self, other: &Tensor) -> Result<Tensor> {
         self.binary(BinaryOp::Sub, other)
     }
+    /// `self * other` elementwise (not a matrix product: see [`Tensor::matmul`]), with
+    /// broadcasting.
     pub fn mul(&self, other: &Tensor) -> Result<Tensor> {
         self.binary(BinaryOp::Mul, other)
     }
+    /// `self / other` elementwise, with broadcasting (division by zero gives ±inf or NaN).
     pub fn div(&self, other: &Tensor) -> Result<Tensor> {
         self.binary(BinaryOp::Div, other)
     }
@@ -265,7 +297,8 @@ impl Tensor {
     pub fn add_scalar(&self, c: f32) -> Tensor {
         self.map(UnaryOp::AddScalar(c))
     }
-    /// `self += alpha * other` in place (same shape), the accumulation used by backward.
+    /// `self += alpha * other` in place, the accumulation used by backward. Errors unless
+    /// the shapes are equal (no broadcasting).
     pub fn axpy_inplace(&mut self, alpha: f32, other: &Tensor) -> Result<()> {
         if self.shape() != other.shape() {
             return Err(crate::Error::ShapeMismatch { op: "axpy", left: self.shape().to_vec(), right: other.shape().to_vec() });

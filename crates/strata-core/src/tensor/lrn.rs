@@ -16,13 +16,19 @@ use super::parallel::{ELEMENTWISE_PARALLEL_MIN, threads};
 use crate::{Error, Result};
 use rayon::prelude::*;
 
-/// Checked hyper-parameters of one LRN.
+/// Hyper-parameters of one LRN, in the formula of the module docs; the kernels
+/// [check](LrnParams::check) them. strata's `LocalResponseNorm` layer defaults to
+/// alpha 1e-4, beta 0.75, k 1 (PyTorch's defaults).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LrnParams {
-    /// Number of channels in the window, `n`.
+    /// Number of channels in the window, `n` (at least 1; AlexNet: 5).
     pub size: usize,
+    /// Scale of the window's sum of squares, divided by `size` before use (PyTorch's
+    /// convention).
     pub alpha: f32,
+    /// Exponent of the denominator; 0.75 (AlexNet's) and 0.5 take a fast path without `powf`.
     pub beta: f32,
+    /// Additive constant of the denominator; must be > 0 so the denominator stays positive.
     pub k: f32,
 }
 
@@ -90,7 +96,8 @@ where
 }
 
 /// Forward: returns `(out, scale)`, both shaped like x (`[N, C, ...]`), where `scale` is
-/// `s` above (backward needs it).
+/// `s` above (backward needs it). Errors if `p` fails [`LrnParams::check`] or x has fewer
+/// than 2 dimensions.
 pub fn lrn_forward(x: &Tensor, p: LrnParams) -> Result<(Tensor, Tensor)> {
     p.check()?;
     let (_, c, s) = dims("local_response_norm", x.shape())?;
@@ -115,8 +122,10 @@ pub fn lrn_forward(x: &Tensor, p: LrnParams) -> Result<(Tensor, Tensor)> {
     Ok((Tensor::new_unchecked(out, x.shape()), Tensor::new_unchecked(scale, x.shape())))
 }
 
-/// Backward: `dx_j = g_j s_j^-beta - (2 alpha beta / n) x_j sum_{i: j in window(i)} g_i b_i / s_i`.
-/// All tensors are shaped like the input (`[N, C, ...]`).
+/// Backward: `dx_j = g_j s_j^-beta - (2 alpha beta / n) x_j sum_{i: j in window(i)} g_i b_i / s_i`,
+/// from the forward's input `x`, its `out` and `scale`, and the output gradient `g`. All
+/// tensors are shaped like the input (`[N, C, ...]`); errors if they differ. `p` must be
+/// the forward's (already checked) parameters.
 pub fn lrn_backward(x: &Tensor, out: &Tensor, scale: &Tensor, g: &Tensor, p: LrnParams) -> Result<Tensor> {
     for t in [out, scale, g] {
         if t.shape() != x.shape() {

@@ -9,11 +9,15 @@ use rayon::prelude::*;
 /// Below this many multiply-adds a product runs on one thread (fork-join would dominate).
 const GEMM_PARALLEL_MIN_MACS: usize = 1 << 19;
 
-/// `c = beta_c * c + a' b'` where `a'` is `a` (m x k) or its transpose, `b'` is `b` (k x n)
-/// or its transpose; all row-major. With `accumulate == false`, `c` is overwritten.
+/// The matrix product `c = a' b'` (or `c += a' b'` with `accumulate`) on row-major slices,
+/// where `a'` is `a` or its transpose (`trans_a`) and `b'` is `b` or its transpose.
 ///
-/// Shapes: a is [m, k] (or [k, m] when `trans_a`), b is [k, n] (or [n, k] when `trans_b`),
-/// c is [m, n].
+/// Shapes: `a` is `[m, k]` (`[k, m]` when `trans_a`), `b` is `[k, n]` (`[n, k]` when
+/// `trans_b`), `c` is `[m, n]`; longer slices are fine, only the leading elements are used.
+/// Large products run on rayon's pool; `k == 0` zeroes `c` (or leaves it, accumulating).
+///
+/// # Panics
+/// If a slice is shorter than its shape.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(m: usize, n: usize, k: usize, a: &[f32], trans_a: bool, b: &[f32], trans_b: bool, c: &mut [f32], accumulate: bool) {
     gemm_with(m, n, k, a, trans_a, b, trans_b, c, accumulate, true)
@@ -135,7 +139,7 @@ unsafe fn raw_gemm(
     }
 }
 
-/// [`gemm`] on the calling thread only: for callers that already run one product per
+/// [`gemm`](fn@gemm) on the calling thread only: for callers that already run one product per
 /// worker (per-sample convolution), where nested fork-join would only add overhead.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn gemm_serial(
@@ -152,7 +156,12 @@ pub(crate) fn gemm_serial(
     gemm_with(m, n, k, a, trans_a, b, trans_b, c, accumulate, false)
 }
 
-/// The textbook triple loop, kept as the reference the fast kernel is tested against.
+/// The textbook triple loop `c[i, j] = sum_p a[i, p] b[p, j]` (accumulated in f64) for
+/// row-major `a` `[m, k]` and `b` `[k, n]`, returning `c` `[m, n]`: the reference [`gemm`](fn@gemm)
+/// is tested against.
+///
+/// # Panics
+/// If `a` or `b` is shorter than its shape.
 pub fn matmul_reference(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
     let mut c = vec![0.0; m * n];
     for i in 0..m {

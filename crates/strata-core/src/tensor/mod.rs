@@ -30,7 +30,7 @@ pub(crate) mod upsample;
 
 pub use elementwise::{BinaryOp, UnaryOp};
 pub use matmul::{gemm, matmul_reference};
-pub use shape::{broadcast_shapes, numel, strides_of};
+use shape::numel;
 
 use crate::{Error, Result};
 use std::fmt;
@@ -58,12 +58,15 @@ impl Tensor {
         Tensor { shape: shape.to_vec(), data: Arc::new(data) }
     }
 
+    /// All zeros, of `shape` (`&[]` for a scalar).
     pub fn zeros(shape: &[usize]) -> Tensor {
         Tensor::full(shape, 0.0)
     }
+    /// All ones, of `shape`.
     pub fn ones(shape: &[usize]) -> Tensor {
         Tensor::full(shape, 1.0)
     }
+    /// Every element `value`, of `shape`.
     pub fn full(shape: &[usize], value: f32) -> Tensor {
         Tensor::new_unchecked(vec![value; numel(shape)], shape)
     }
@@ -80,13 +83,14 @@ impl Tensor {
         let data = (0..numel(shape)).map(|_| rng.uniform_range(lo, hi)).collect();
         Tensor::new_unchecked(data, shape)
     }
-    /// Normal random values.
+    /// Random values drawn from N(`mean`, `std`) (see [`Rng::normal`](crate::Rng::normal)).
     pub fn rand_normal(shape: &[usize], mean: f32, std: f32, rng: &mut crate::Rng) -> Tensor {
         let mut data = vec![0.0; numel(shape)];
         rng.fill_normal(&mut data, mean, std);
         Tensor::new_unchecked(data, shape)
     }
 
+    /// The size of each dimension, outermost first (`[]` for a scalar).
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
@@ -102,6 +106,7 @@ impl Tensor {
     pub fn dim(&self, axis: usize) -> Result<usize> {
         self.shape.get(axis).copied().ok_or_else(|| Error::bad_shape("dim", &self.shape, format!("axis {axis} out of range")))
     }
+    /// The values in row-major order (the last axis varies fastest).
     pub fn data(&self) -> &[f32] {
         &self.data
     }

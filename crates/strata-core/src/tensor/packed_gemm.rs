@@ -2,10 +2,10 @@
 //! time step of a sequence — packed once into column panels, and the product
 //! `C [m, n] += A [m, k] x B [k, n]` with that packed B.
 //!
-//! Why: a general GEMM repacks B on every call. For an LSTM step ([64, 128] x [128, 512] per
-//! replica) that repacking took a quarter of the product's time. Packed once per sequence,
-//! each panel (k x 32 floats, contiguous) is streamed from cache by an AVX-512 micro-kernel
-//! that keeps a 6 x 64 block of C in 24 registers. Builds without AVX-512 fall back to the
+//! Why: a general GEMM repacks B on every call, and for an LSTM step ([64, 128] x [128, 512]
+//! per replica) repacking costs about a quarter of the product (BENCHMARKS.md). Packed once
+//! per sequence, each panel (k x 64 floats, contiguous) is streamed from cache by an AVX-512
+//! micro-kernel that keeps a 6 x 64 block of C in 24 registers. Builds without AVX-512 fall back to the
 //! general GEMM on the plain matrix.
 //!
 //! [`gemm_in_place`] runs the same micro-kernel on a B read where it lies: for products with
@@ -29,7 +29,7 @@ const SIMD: bool = cfg!(all(target_arch = "x86_64", target_feature = "avx512f"))
 pub struct PackedRhs {
     k: usize,
     n: usize,
-    /// With SIMD: panels [ceil(n / 32)][k][32], zero-padded past column n. Without: B row-major.
+    /// With SIMD: panels `[ceil(n / 64)][k][64]`, zero-padded past column n. Without: B row-major.
     data: Vec<f32>,
 }
 

@@ -5,33 +5,50 @@
 use crate::{Error, Result};
 use rayon::prelude::*;
 
-/// Window geometry. Input [N, C, H, W] -> output [N, C, OH, OW].
+/// Window geometry of one 2-D pooling: input `[N, C, H, W]` -> output `[N, C, OH, OW]`.
+/// Build it with [`PoolGeom::new`], which checks the sizes; the kernels trust the fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolGeom {
+    /// Samples N.
     pub n: usize,
+    /// Channels C (pooling keeps them).
     pub c: usize,
+    /// Input height H.
     pub h: usize,
+    /// Input width W.
     pub w: usize,
+    /// Window height.
     pub kh: usize,
+    /// Window width.
     pub kw: usize,
+    /// (rows, columns) step between windows.
     pub stride: (usize, usize),
     /// Zero padding (top/bottom, left/right); padded cells never win a max and count as 0
     /// in an average (PyTorch's `count_include_pad=True`).
     pub pad: (usize, usize),
+    /// Output height `(H + 2 pad.0 - kh) / stride.0 + 1`.
     pub oh: usize,
+    /// Output width `(W + 2 pad.1 - kw) / stride.1 + 1`.
     pub ow: usize,
 }
 
-/// Which pooling.
+/// Which pooling. Serialized in snake case (`"max"`, `"avg"`, `"l2"`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PoolKind {
+    /// The window's maximum (the first one in row-major order on ties).
     Max,
+    /// The window's mean over all `kh * kw` cells, padding included.
     Avg,
+    /// The square root of the window's sum of squares (LPPool2d with p = 2).
     L2,
 }
 
 impl PoolGeom {
+    /// Checks and stores the geometry for an `input` shape `[N, C, H, W]`, a `kernel`
+    /// window (rows, columns), a `stride` and symmetric padding `pad` (rows, columns).
+    /// Errors unless the input has rank 4, window and stride are at least 1, the padding is
+    /// at most half the window, and the window fits in the padded input.
     pub fn new(input: &[usize], kernel: (usize, usize), stride: (usize, usize), pad: (usize, usize)) -> Result<PoolGeom> {
         let &[n, c, h, w] = input else {
             return Err(Error::bad_shape("pool2d", input, "input must be [N, C, H, W]"));
@@ -61,6 +78,7 @@ impl PoolGeom {
             ow: (w + 2 * pad.1 - kernel.1) / stride.1 + 1,
         })
     }
+    /// The output's shape `[N, C, OH, OW]`.
     pub fn out_shape(&self) -> [usize; 4] {
         [self.n, self.c, self.oh, self.ow]
     }
@@ -80,8 +98,13 @@ fn planes_per_task(g: &PoolGeom) -> usize {
     (16384 / (g.h * g.w).max(1)).max(1)
 }
 
-/// Forward pooling. For max pooling also returns, per output, the winner's index within
-/// its input plane (for backward).
+/// Forward pooling of `x` (`[N, C, H, W]`, row-major) -> `(y, winners)` with `y`
+/// `[N, C, OH, OW]`. For max pooling `winners` holds, per output, the winning cell's index
+/// within its `H * W` input plane (what [`pool2d_backward`] needs); for the other kinds it is
+/// empty.
+///
+/// # Panics
+/// If `x` is shorter than `g` says.
 pub fn pool2d_forward(g: &PoolGeom, kind: PoolKind, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
     let mut out = vec![0.0; g.n * g.c * ohw];
@@ -166,8 +189,13 @@ fn max_pool_2x2(g: &PoolGeom, x: &[f32], out: &mut [f32], arg: &mut [u32]) {
     }
 }
 
-/// Backward pooling: the input gradient from the output gradient `dy`. Max routes each
-/// gradient to its window's winner; average spreads it evenly; L2 scales by x / y.
+/// Backward pooling: the input gradient `dx` `[N, C, H, W]` from the output gradient `dy`
+/// `[N, C, OH, OW]`. Max routes each gradient to its window's winner (`arg`, from
+/// [`pool2d_forward`]); average spreads it evenly; L2 scales it by `x / y` (zero where
+/// `y` is 0). Only L2 reads `x` and `y`, and only max reads `arg`: the others may be empty.
+///
+/// # Panics
+/// If a slice the kind reads is shorter than `g` says.
 pub fn pool2d_backward(g: &PoolGeom, kind: PoolKind, x: &[f32], y: &[f32], arg: &[u32], dy: &[f32]) -> Vec<f32> {
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
     let mut dx = vec![0.0; g.n * g.c * hw];

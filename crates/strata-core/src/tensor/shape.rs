@@ -3,12 +3,12 @@
 use crate::{Error, Result};
 
 /// Number of elements in a tensor of this shape (1 for a scalar).
-pub fn numel(shape: &[usize]) -> usize {
+pub(crate) fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
 }
 
 /// Row-major strides, in elements.
-pub fn strides_of(shape: &[usize]) -> Vec<usize> {
+pub(crate) fn strides_of(shape: &[usize]) -> Vec<usize> {
     let mut strides = vec![1; shape.len()];
     for i in (0..shape.len().saturating_sub(1)).rev() {
         strides[i] = strides[i + 1] * shape[i + 1];
@@ -17,7 +17,7 @@ pub fn strides_of(shape: &[usize]) -> Vec<usize> {
 }
 
 /// The NumPy broadcast of two shapes: align on the right, sizes must be equal or 1.
-pub fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
+pub(crate) fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
     let rank = a.len().max(b.len());
     let mut out = vec![0; rank];
     for i in 0..rank {

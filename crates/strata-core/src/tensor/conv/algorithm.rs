@@ -1,6 +1,6 @@
 //! [`Algorithm`]: which kernel computes a convolution, chosen in one place
 //! ([`Algorithm::choose`]), and the dispatch to the algorithm modules. Every algorithm
-//! computes the same function: x [N, C, H, W], w [O, C/groups, KH, KW], bias [O] ->
+//! computes the same function: x [N, C, H, W], w [O, C/groups, KH, KW], bias `[O]` ->
 //! out [N, O, OH, OW], and backward dx, dw, db from dy [N, O, OH, OW].
 
 use super::geometry::Conv2dGeom;

@@ -1,6 +1,6 @@
 //! Direct convolution for few input channels (LeNet's 1 and 6, the first layer of most
 //! image networks), with AVX2 + FMA register-blocked kernels. Shapes: x [N, C, H, W],
-//! w [O, C, KH, KW], bias [O], out [N, O, OH, OW]; stride 1, no dilation, one group.
+//! w [O, C, KH, KW], bias `[O]`, out [N, O, OH, OW]; stride 1, no dilation, one group.
 //!
 //! With C < 8 input channels the GEMM behind im2col is thin (K = C * KH * KW = 25 for
 //! LeNet's first layer) and the im2col copy, 25 floats written per input pixel, costs
@@ -80,7 +80,7 @@ fn fill_planes(g: &Conv2dGeom, p: &Planes, x: &[f32], planes: &mut [f32]) {
     }
 }
 
-/// Forward: x [N, C, H, W], w [O, C, KH, KW], bias [O] -> out [N, O, OH, OW].
+/// Forward: x [N, C, H, W], w [O, C, KH, KW], bias `[O]` -> out [N, O, OH, OW].
 pub(super) fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let p = Planes::new(g);
     let (chw, ohw) = (g.c * g.h * g.w, g.oh * g.ow);

@@ -1,5 +1,5 @@
 //! [`Conv2dGeom`]: the shapes of one 2-D convolution, checked once. Input x [N, C, H, W],
-//! weight w [O, C/groups, KH, KW], bias [O], output [N, O, OH, OW]. Every kernel of the
+//! weight w [O, C/groups, KH, KW], bias `[O]`, output [N, O, OH, OW]. Every kernel of the
 //! family takes one; nothing here computes a convolution.
 
 use crate::{Error, Result};

@@ -1,7 +1,7 @@
 //! im2col + GEMM: 2-D convolution (cross-correlation, as in every deep-learning library)
 //! over NCHW tensors, lowered to GEMM per sample: `out_n [O, P] = W [O, K] x cols_n [K, P]`
 //! where `cols_n` is the im2col matrix of sample n (K = C/groups * kh * kw rows,
-//! P = OH * OW). Shapes: x [N, C, H, W], w [O, C/groups, KH, KW], bias [O], out
+//! P = OH * OW). Shapes: x [N, C, H, W], w [O, C/groups, KH, KW], bias `[O]`, out
 //! [N, O, OH, OW]. Works for every geometry (stride, padding, dilation, groups): the
 //! fallback of the family, and the backward the faster kernels are tested against.
 //!
@@ -104,7 +104,7 @@ fn samples_per_gemm(g: &Conv2dGeom, chunk: usize) -> usize {
     if g.is_pointwise() { 1 } else { (1024 / g.p().max(1)).clamp(1, 16).min(chunk) }
 }
 
-/// Forward: x [N, C, H, W], w [O, C/groups, KH, KW], bias [O] -> out [N, O, OH, OW], by
+/// Forward: x [N, C, H, W], w [O, C/groups, KH, KW], bias `[O]` -> out [N, O, OH, OW], by
 /// im2col and one GEMM per sample (any geometry).
 pub(super) fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let (k, p, chw) = (g.k(), g.p(), g.c * g.h * g.w);
@@ -159,7 +159,7 @@ pub(super) fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>
 }
 
 /// Backward: from dy [N, O, OH, OW] compute dx [N, C, H, W] (if `need_dx`), dw
-/// [O, C/groups, KH, KW] and db [O] (if `need_db`), by im2col/col2im and GEMMs per sample
+/// [O, C/groups, KH, KW] and db `[O]` (if `need_db`), by im2col/col2im and GEMMs per sample
 /// (any geometry).
 pub(super) fn backward(
     g: &Conv2dGeom,

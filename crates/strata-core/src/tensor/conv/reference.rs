@@ -1,5 +1,5 @@
 //! The definition of 2-D convolution, loop by loop: x [N, C, H, W], w [O, C/groups, KH,
-//! KW], bias [O] -> out [N, O, OH, OW] with `out[n][o][oy][ox] = bias[o] + sum over the
+//! KW], bias `[O]` -> out [N, O, OH, OW] with `out[n][o][oy][ox] = bias[o] + sum over the
 //! group's channels c and taps (ky, kx) of x[n][c][iy][ix] * w[o][c][ky][kx]` (zero outside
 //! the input), accumulated in f64. Slow and obviously right: the reference every fast kernel
 //! is tested against, and (in tests) `kernel_check`, the shared test of one kernel.

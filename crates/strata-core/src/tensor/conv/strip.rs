@@ -1,5 +1,5 @@
 //! Stride-1 convolution without an im2col matrix ("strip" convolution), for the 3x3
-//! convolutions of residual networks. Shapes: x [N, C, H, W], w [O, C, KH, KW], bias [O],
+//! convolutions of residual networks. Shapes: x [N, C, H, W], w [O, C, KH, KW], bias `[O]`,
 //! out [N, O, OH, OW]; stride 1, no dilation, one group.
 //!
 //! im2col writes `C * KH * KW` copies of every input pixel before its GEMM. With few
@@ -123,7 +123,7 @@ fn fill_strips(g: &Conv2dGeom, l: &Layout, x: &[f32], s: usize, strips: &mut [f3
     }
 }
 
-/// Forward: x [N, C, H, W], w [O, C, KH, KW], bias [O] -> out [N, O, OH, OW].
+/// Forward: x [N, C, H, W], w [O, C, KH, KW], bias `[O]` -> out [N, O, OH, OW].
 pub(super) fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let l = Layout::new(g);
     let (chw, ohw, taps) = (g.c * g.h * g.w, g.oh * g.ow, g.kh * g.kw);

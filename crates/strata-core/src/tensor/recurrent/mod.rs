@@ -20,9 +20,12 @@
 //! half of a bidirectional layer); `lengths` gives per-sample sequence lengths: steps past
 //! a sample's length leave its state unchanged and output zeros, so the final state is the
 //! state at the last valid step (packed-sequence semantics).
+//!
+//! The kernels are reached through [`Var::recurrent`](crate::autograd::Var::recurrent),
+//! which records a whole pass as one tape op; this module exports only [`Cell`].
 
 mod cells;
-pub mod fastmath;
+mod fastmath;
 mod pool;
 
 use super::matmul::gemm_serial;
@@ -60,6 +63,7 @@ impl Cell {
             Cell::Gru => 3,
         }
     }
+    /// The lowercase name errors use: "rnn_tanh", "rnn_relu", "lstm", "gru".
     pub fn name(self) -> &'static str {
         match self {
             Cell::RnnTanh => "rnn_tanh",
@@ -72,32 +76,38 @@ impl Cell {
 
 /// Sizes of one recurrent pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Dims {
+pub(crate) struct Dims {
+    /// Samples N.
     pub batch: usize,
+    /// Time steps T.
     pub steps: usize,
+    /// Input features per step F.
     pub features: usize,
+    /// Hidden units H.
     pub hidden: usize,
 }
 
 /// The weights of one direction of one layer, as flat row-major slices.
 #[derive(Clone, Copy, Debug)]
-pub struct Weights<'a> {
-    /// [F, G*H].
+pub(crate) struct Weights<'a> {
+    /// `[F, G*H]`.
     pub w_ih: &'a [f32],
-    /// [H, G*H].
+    /// `[H, G*H]`.
     pub w_hh: &'a [f32],
-    /// [G*H], added to the input projection.
+    /// `[G*H]`, added to the input projection.
     pub bias: &'a [f32],
-    /// GRU only: [G*H], added to the recurrent projection (the reset gate scales its n part).
+    /// GRU only: `[G*H]`, added to the recurrent projection (the reset gate scales its n part).
     pub bias_hh: Option<&'a [f32]>,
-    /// LSTM only, optional: peephole weights [3, H] for the input, forget and output gates.
+    /// LSTM only, optional: peephole weights `[3, H]` for the input, forget and output gates.
     pub peep: Option<&'a [f32]>,
 }
 
 /// What to run.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Config {
+pub(crate) struct Config {
+    /// Which recurrence.
     pub cell: Cell,
+    /// The sizes.
     pub dims: Dims,
     /// Process the sequence from its last step to its first.
     pub reverse: bool,
@@ -200,30 +210,35 @@ struct ChunkTrace {
 
 /// Everything a forward pass computed: its outputs, and what its backward pass needs.
 #[derive(Clone, Debug)]
-pub struct Trace {
+pub(crate) struct Trace {
     cfg: Config,
     chunks: Vec<ChunkTrace>,
 }
 
 /// Gradients of one backward pass.
 #[derive(Clone, Debug)]
-pub struct Grads {
-    /// [N, T, F], when asked for.
+pub(crate) struct Grads {
+    /// `[N, T, F]`, when asked for.
     pub dx: Option<Vec<f32>>,
+    /// `[F, G*H]`.
     pub dw_ih: Vec<f32>,
+    /// `[H, G*H]`.
     pub dw_hh: Vec<f32>,
+    /// `[G*H]`.
     pub dbias: Vec<f32>,
+    /// GRU: `[G*H]`.
     pub dbias_hh: Option<Vec<f32>>,
+    /// LSTM with peepholes: `[3, H]`.
     pub dpeep: Option<Vec<f32>>,
-    /// Gradient of the initial hidden state, [N, H].
+    /// Gradient of the initial hidden state, `[N, H]`.
     pub dh0: Vec<f32>,
-    /// LSTM: gradient of the initial cell state, [N, H].
+    /// LSTM: gradient of the initial cell state, `[N, H]`.
     pub dc0: Option<Vec<f32>>,
 }
 
 /// Runs the whole sequence `x` [N, T, F] from the initial states `h0`/`c0` ([N, H]; zeros
 /// when `None`).
-pub fn forward(cfg: Config, w: &Weights, x: &[f32], h0: Option<&[f32]>, c0: Option<&[f32]>) -> Result<Trace> {
+pub(crate) fn forward(cfg: Config, w: &Weights, x: &[f32], h0: Option<&[f32]>, c0: Option<&[f32]>) -> Result<Trace> {
     cfg.check(w, x, h0, c0)?;
     // w_hh is used at every step of every chunk: packed once
     let w_hh = PackedRhs::new(w.w_hh, cfg.dims.hidden, cfg.cell.gates() * cfg.dims.hidden, false);
@@ -351,6 +366,7 @@ struct ChunkGrads {
 }
 
 impl Trace {
+    /// What the forward pass ran.
     pub fn config(&self) -> &Config {
         &self.cfg
     }

@@ -2,7 +2,7 @@
 //! the [`Variant`] trait that a variant's transforms implement (bound by [`impl_variant`]),
 //! and everything around the transforms: groups of samples, zero-padded planes, the tile
 //! products, threads and the input gradient. Shapes: x [N, C, H, W], w [O, C, 3, 3], bias
-//! [O], out [N, O, OH, OW]; transformed arrays are `[positions][channels][tiles]`.
+//! `[O]`, out [N, O, OH, OW]; transformed arrays are `[positions][channels][tiles]`.
 //!
 //! Samples are split into one chunk per worker; each worker walks its chunk in small groups
 //! so the transformed tiles stay in cache. All buffers are per worker and reused.
@@ -65,9 +65,9 @@ pub(super) trait Variant {
     /// Per-worker scratch rows of the transforms.
     type Scratch;
     fn scratch(t: &Tiles) -> Self::Scratch;
-    /// `U = G g G^T` for w [O, C, 3, 3] -> [positions][O][C].
+    /// `U = G g G^T` for w [O, C, 3, 3] -> `[positions][O][C]`.
     fn weight_transform(w: &[f32], o: usize, c: usize) -> Vec<f32>;
-    /// `dg = G^T dU G`, [positions][O][C] -> dw [O, C, 3, 3].
+    /// `dg = G^T dU G`, `[positions][O][C]` -> dw [O, C, 3, 3].
     fn weight_transform_backward(du: &[f32], o: usize, c: usize) -> Vec<f32>;
     /// V = B^T d B for `s` samples' planes.
     fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut [f32], sc: &mut Self::Scratch);
@@ -183,7 +183,7 @@ fn batched(
     }
 }
 
-/// `U[xi]^T` for every position: [P][O][C] -> [P][C][O].
+/// `U[xi]^T` for every position: `[P][O][C]` -> `[P][C][O]`.
 fn transpose_positions(u: &[f32], o: usize, c: usize) -> Vec<f32> {
     let mut ut = vec![0.0; u.len()];
     for (src, dst) in u.chunks_exact(o * c).zip(ut.chunks_exact_mut(o * c)) {
@@ -196,7 +196,7 @@ fn transpose_positions(u: &[f32], o: usize, c: usize) -> Vec<f32> {
     ut
 }
 
-/// Forward: x [N, C, H, W], w [O, C, 3, 3], bias [O] -> out [N, O, OH, OW], with the
+/// Forward: x [N, C, H, W], w [O, C, 3, 3], bias `[O]` -> out [N, O, OH, OW], with the
 /// transforms of variant `V`.
 pub(super) fn forward_with<V: Variant>(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let t = Tiles::new(g, V::TILE, V::POSITIONS);
@@ -232,7 +232,7 @@ pub(super) fn forward_with<V: Variant>(g: &Conv2dGeom, x: &[f32], w: &[f32], bia
 }
 
 /// Backward: from dy [N, O, OH, OW] compute dx [N, C, H, W] (if `need_dx`), dw
-/// [O, C, 3, 3] and db [O] (if `need_db`), with the transforms of variant `V`.
+/// [O, C, 3, 3] and db `[O]` (if `need_db`), with the transforms of variant `V`.
 pub(super) fn backward_with<V: Variant>(
     g: &Conv2dGeom,
     x: &[f32],

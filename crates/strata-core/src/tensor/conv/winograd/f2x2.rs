@@ -1,7 +1,7 @@
 //! Winograd F(2x2, 3x3)'s transforms: 16 multiplications per 2x2 output tile instead of 36,
 //! so 2.25 times less GEMM work in the forward pass and in both halves of the backward pass.
 //! The driver (driver.rs) runs them; the scheme is in the family docs (mod.rs). Shapes: x
-//! [N, C, H, W], w [O, C, 3, 3], bias [O], out [N, O, OH, OW]; transformed arrays
+//! [N, C, H, W], w [O, C, 3, 3], bias `[O]`, out [N, O, OH, OW]; transformed arrays
 //! `[16][channels][tiles]`.
 //!
 //! The transforms run on whole rows of tiles at once (vectorizable loops over the tile
@@ -23,7 +23,7 @@ pub(crate) fn applies(g: &Conv2dGeom) -> bool {
 struct F2;
 impl_variant!(F2, tile 2);
 
-/// `U[xi][o][c] = (G g G^T)[xi]` for w [O, C, 3, 3] -> [16][O][C].
+/// `U[xi][o][c] = (G g G^T)[xi]` for w [O, C, 3, 3] -> `[16][O][C]`.
 fn weight_transform(w: &[f32], o: usize, c: usize) -> Vec<f32> {
     let mut u = vec![0.0f32; 16 * o * c];
     for (oc, g) in w.chunks_exact(9).enumerate() {
@@ -46,7 +46,7 @@ fn weight_transform(w: &[f32], o: usize, c: usize) -> Vec<f32> {
     u
 }
 
-/// `dg = G^T dU G` for dU [16][O][C] -> dw [O, C, 3, 3].
+/// `dg = G^T dU G` for dU `[16][O][C]` -> dw [O, C, 3, 3].
 #[allow(clippy::needless_range_loop)] // matrix formulas read best with explicit indices
 fn weight_transform_backward(du: &[f32], o: usize, c: usize) -> Vec<f32> {
     let mut dw = vec![0.0f32; o * c * 9];
@@ -400,7 +400,7 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx:
     }
 }
 
-/// Forward: x [N, C, H, W], w [O, C, 3, 3], bias [O] -> out [N, O, OH, OW].
+/// Forward: x [N, C, H, W], w [O, C, 3, 3], bias `[O]` -> out [N, O, OH, OW].
 pub(crate) fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     forward_with::<F2>(g, x, w, bias)
 }

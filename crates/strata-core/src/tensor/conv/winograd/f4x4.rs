@@ -2,7 +2,7 @@
 //! 144 (F(2x2, 3x3): 16 per 2x2, i.e. 64 per 4x4), so the tile products do 4x less work
 //! than direct convolution and the transformed data is 2.25 values per output instead of 4.
 //! The driver (driver.rs) runs them; the scheme is in the family docs (mod.rs). Shapes: x
-//! [N, C, H, W], w [O, C, 3, 3], bias [O], out [N, O, OH, OW]; transformed arrays
+//! [N, C, H, W], w [O, C, 3, 3], bias `[O]`, out [N, O, OH, OW]; transformed arrays
 //! `[36][channels][tiles]`.
 //!
 //! The transformed tiles are 6x6. Tiles of a row are 4 columns apart; each row of tiles
@@ -108,7 +108,7 @@ fn interleave4(q: [&[f32]; 4], per: usize, t: &mut [f32]) {
     }
 }
 
-/// `U[xi][o][c] = (G g G^T)[xi]` for w [O, C, 3, 3] -> [36][O][C].
+/// `U[xi][o][c] = (G g G^T)[xi]` for w [O, C, 3, 3] -> `[36][O][C]`.
 #[allow(clippy::needless_range_loop)] // matrix formulas read best with explicit indices
 fn weight_transform(w: &[f32], o: usize, c: usize) -> Vec<f32> {
     let mut u = vec![0.0f32; P * o * c];
@@ -128,7 +128,7 @@ fn weight_transform(w: &[f32], o: usize, c: usize) -> Vec<f32> {
     u
 }
 
-/// `dg = G^T dU G` for dU [36][O][C] -> dw [O, C, 3, 3].
+/// `dg = G^T dU G` for dU `[36][O][C]` -> dw [O, C, 3, 3].
 #[allow(clippy::needless_range_loop)]
 fn weight_transform_backward(du: &[f32], o: usize, c: usize) -> Vec<f32> {
     let mut dw = vec![0.0f32; o * c * 9];
@@ -503,7 +503,7 @@ struct F4;
 
 impl_variant!(F4, tile 4);
 
-/// Forward: x [N, C, H, W], w [O, C, 3, 3], bias [O] -> out [N, O, OH, OW].
+/// Forward: x [N, C, H, W], w [O, C, 3, 3], bias `[O]` -> out [N, O, OH, OW].
 pub(crate) fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     forward_with::<F4>(g, x, w, bias)
 }

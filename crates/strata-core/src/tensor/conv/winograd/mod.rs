@@ -1,5 +1,5 @@
 //! Winograd convolution F(m x m, 3x3) (Lavin & Gray 2015) for 3x3 stride-1 convolutions:
-//! x [N, C, H, W], w [O, C, 3, 3], bias [O] -> out [N, O, OH, OW].
+//! x [N, C, H, W], w [O, C, 3, 3], bias `[O]` -> out [N, O, OH, OW].
 //!
 //! With `d` an (m + 2) x (m + 2) input tile, `g` a 3x3 kernel and `y` the m x m output
 //! tile: `y = A^T [(G g G^T) . (B^T d B)] A`. Summed over input channels, the elementwise
