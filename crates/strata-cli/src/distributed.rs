@@ -54,7 +54,7 @@ pub fn run_ranks(comm: SharedComm, body: impl FnOnce(SharedComm) -> anyhow::Resu
     if size == 1 {
         return Err(e);
     }
-    let text = format!("{e:#}").replace('\n', " ");
+    let text = super::one_line(&e);
     // One write per line: the ranks' output is merged by mpirun.
     // Errors every rank meets at the same point: a configuration mismatch, or a loss that
     // became NaN (the loss is summed over the ranks, so all see it in the same step).
@@ -101,7 +101,7 @@ pub fn run_thread_ranks(n: usize, body: impl Fn(SharedComm) -> anyhow::Result<()
                             );
                             if !collective {
                                 let _printing = exiting.lock();
-                                let line = format!("error: {}", format!("{e:#}").replace('\n', " "));
+                                let line = format!("error: {}", super::one_line(&e));
                                 eprintln!("{line}");
                                 std::process::exit(1);
                             }

@@ -37,7 +37,7 @@ fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            eprintln!("error: {}", one_line(&e));
             ExitCode::from(1)
         }
     }
@@ -126,6 +126,19 @@ pub fn run() -> anyhow::Result<()> {
         Command::Filters(a) => filters::run(a),
         Command::Textgen(a) => textgen::run(a),
     })
+}
+
+/// An error and its causes on one line, each cause once: a cause whose text the message
+/// already holds (an I/O error that a strata error quotes) is not repeated.
+pub(crate) fn one_line(e: &anyhow::Error) -> String {
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line = format!("{line}: {text}");
+        }
+    }
+    line.replace('\n', " ")
 }
 
 /// The `--model` help, from the zoo's and the baselines' registries (so it cannot drift).

@@ -206,6 +206,7 @@ fn train(a: TrainArgs) -> anyhow::Result<()> {
         epochs: history.len(),
         seconds: history.iter().map(|e| e.seconds).sum(),
     });
+    strata::io::create_dir(&a.out)?;
     let file = a.out.join("model.safetensors");
     model.save(&file)?;
     let sample = if a.sample > 0 {

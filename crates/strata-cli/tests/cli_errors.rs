@@ -98,7 +98,7 @@ fn invalid_flags() {
 #[test]
 fn missing_or_corrupt_model_file() {
     let (code, _, err) = strata(&["eval", "--model-file", "/nonexistent/model.safetensors", "--data", "x"]);
-    assert_clean_failure(code, &err, "/nonexistent/model.json");
+    assert_clean_failure(code, &err, "/nonexistent/model.safetensors");
 }
 
 #[test]
@@ -150,7 +150,7 @@ fn train_eval_predict_round_trip_on_a_tiny_dataset() {
 #[test]
 fn distributed_training_without_the_mpi_feature_says_to_rebuild() {
     let (code, _, err) = strata(&["train", "--model", "mlp", "--data", "/nonexistent/strata-data", "--distributed"]);
-    assert_clean_failure(code, &err, "--features mpi");
+    assert_clean_failure(code, &err, "--features strata-cli/mpi");
     // Started by mpirun with 2 processes (its environment), a build without MPI must not
     // quietly train twice on its own.
     let out = Command::new(env!("CARGO_BIN_EXE_strata"))

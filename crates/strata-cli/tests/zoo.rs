@@ -91,6 +91,6 @@ fn eval_averages_several_models_and_reports_top5() {
     assert!((twice["test_loss"].as_f64().unwrap() - single["test_loss"].as_f64().unwrap()).abs() < 1e-5);
 
     let (code, _, err) = strata(&["eval", "--model-file", a, "--model-file", "/nonexistent/m.safetensors", "--data", data]);
-    assert!(code != 0 && err.contains("/nonexistent/m.json"), "{err}");
+    assert!(code != 0 && err.contains("/nonexistent/m.safetensors"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -78,12 +78,23 @@ fn save_and_load_reproduce_predictions() {
     save_model(&m, &path, None, None).unwrap();
     let mut loaded = load_model(&path).unwrap().model;
     assert_eq!(loaded.predict(&train.inputs).unwrap(), m.predict(&train.inputs).unwrap());
-    // a weights file that does not match its description is refused, naming the tensor
+    // the description travels inside the weights file: a stale model.json beside it changes nothing
     let other = dir.join("o.safetensors");
     let mut small = Sequential::new().add(Dense::new(3).input_dim(2));
     small.compile(Sgd::new(0.1), Loss::Mse, &[]);
     save_model(&small, &other, None, None).unwrap();
-    std::fs::copy(&other, &path).unwrap();
+    std::fs::copy(dir.join("o.json"), dir.join("m.json")).unwrap();
+    assert_eq!(load_model(&path).unwrap().model.num_params(), m.num_params());
+    // a weights file of the older format (description only in model.json) that does not
+    // match that description is refused, naming the file
+    let tensors = strata::io::load_tensors(&other).unwrap();
+    strata::io::save_tensors(&path, &tensors, None).unwrap();
+    std::fs::copy(dir.join("o.json"), dir.join("m.json")).unwrap();
+    assert_eq!(load_model(&path).unwrap().model.num_params(), small.num_params(), "old format, consistent pair");
+    let m_json = serde_json::to_string(&strata::model::load_model(&other).unwrap().meta).unwrap();
+    let mut wrong: serde_json::Value = serde_json::from_str(&m_json).unwrap();
+    wrong["layers"][0]["units"] = serde_json::json!(4);
+    std::fs::write(dir.join("m.json"), wrong.to_string()).unwrap();
     let err = load_model(&path).err().expect("mismatch must fail").to_string();
     assert!(err.contains("m.safetensors"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();

@@ -6,10 +6,10 @@
 use super::data::TrainingData;
 use super::learner::{Learner, network_proba};
 use crate::baseline::Knn;
-use crate::io::{load_tensors, save_tensors, write_atomic};
+use crate::io::load_tensors;
 use crate::loss::Loss;
 use crate::metrics::Metric;
-use crate::model::{BaselineSpec, ModelMeta, Sequential, description_path, load_model, model_meta, read_meta, save_model_meta};
+use crate::model::{BaselineSpec, ModelMeta, Sequential, load_model, model_meta, read_meta, save_model_file, save_model_meta};
 use crate::{Error, Result, Tensor};
 use std::path::Path;
 
@@ -68,9 +68,7 @@ pub fn save_learner(learner: &Learner, path: &Path, data: &TrainingData) -> Resu
         ModelMeta::for_baseline(&knn_name(knn), input_shape.to_vec(), classes, class_names, BaselineSpec::Knn { k: knn.k() });
     meta.standardize = data.standardize.clone();
     meta.tabular = data.tabular.clone();
-    save_tensors(path, &[("knn.inputs".into(), x), ("knn.labels".into(), y)], None)?;
-    let json = serde_json::to_string_pretty(&meta).map_err(|e| Error::Model(e.to_string()))?;
-    write_atomic(&description_path(path), json.as_bytes())
+    save_model_file(path, &[("knn.inputs".into(), x), ("knn.labels".into(), y)], &meta)
 }
 
 fn knn_name(k: &Knn) -> String {

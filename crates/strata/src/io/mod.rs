@@ -5,5 +5,5 @@
 mod atomic;
 mod tensors;
 
-pub use atomic::write_atomic;
+pub use atomic::{create_dir, write_atomic};
 pub use tensors::{load_tensors, save_tensors};

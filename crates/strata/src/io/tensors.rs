@@ -44,6 +44,7 @@ mod tests {
     #[test]
     fn round_trip_and_corrupt_file() {
         let dir = std::env::temp_dir().join(format!("strata-st-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("w.safetensors");
         let a = Tensor::from_vec(vec![1.5, -2.0, 3.25, 0.0, 7.0, 8.0], &[2, 3]).unwrap();
         let b = Tensor::from_vec(vec![9.0], &[1]).unwrap();

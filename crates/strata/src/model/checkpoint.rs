@@ -134,6 +134,9 @@ impl Sequential {
 impl Checkpoint {
     /// Writes the checkpoint (atomically) for `model`.
     pub(crate) fn save(&self, path: &Path, model: &Sequential) -> Result<()> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::io::create_dir(dir)?;
+        }
         let mut tensors: Vec<(String, Tensor)> = Vec::new();
         for (i, w) in self.weights.iter().enumerate() {
             tensors.push((format!("weight.{i:04}"), w.clone()));

@@ -27,7 +27,7 @@ pub use inference::EVAL_BATCH;
 pub use progress::Verbosity;
 pub use replicas::fit_replicated;
 pub use saving::{BaselineSpec, ModelMeta, SavedModel, description_path, load_model, save_model};
-pub(crate) use saving::{model_meta, read_meta, save_model_meta};
+pub(crate) use saving::{model_meta, read_meta, save_model_file, save_model_meta};
 pub use sequential::Sequential;
 pub use summary::{Summary, SummaryRow};
 pub use train_config::{ConfigLayer, ConfigSource, FIELDS, Resolved, SMALL_DATA, SMALL_DATA_STEPS, TrainConfig};

@@ -3,11 +3,12 @@
 
 use super::sequential::Sequential;
 use crate::data::normalize::Standardizer;
-use crate::io::{load_tensors, save_tensors, write_atomic};
+use crate::io::{create_dir, load_tensors, save_tensors, write_atomic};
 use crate::loss::Loss;
 use crate::nn::LayerSpec;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// What a saved file holds when it is not a network's weights (`experiment::save_learner`
@@ -108,8 +109,10 @@ fn tensor_name(layer: usize, kind: &str, param: &str) -> String {
     format!("{layer:03}.{}.{param}", kind.to_ascii_lowercase())
 }
 
-/// Saves the weights to `path` (safetensors) and the description beside it (JSON).
-/// The model must be built and compiled.
+/// Saves the model to `path` (safetensors): its weights and its description (layers, input
+/// shape, loss, preprocessing, class names) in one file, written atomically, plus a
+/// readable copy of the description beside it (`model.json`). Creates the folder. The
+/// model must be built and compiled.
 pub fn save_model(
     model: &Sequential,
     path: &Path,
@@ -145,7 +148,7 @@ pub fn model_meta(model: &Sequential, standardize: Option<Standardizer>, class_n
 }
 
 /// Saves the weights of `model` to `path` and `meta` beside it.
-pub fn save_model_meta(model: &Sequential, path: &Path, meta: &ModelMeta) -> Result<()> {
+pub(crate) fn save_model_meta(model: &Sequential, path: &Path, meta: &ModelMeta) -> Result<()> {
     let mut tensors = Vec::new();
     for (i, layer) in model.layers().iter().enumerate() {
         for (name, p) in layer.named_params() {
@@ -155,24 +158,63 @@ pub fn save_model_meta(model: &Sequential, path: &Path, meta: &ModelMeta) -> Res
             tensors.push((tensor_name(i, layer.kind(), &name), value));
         }
     }
-    let json = serde_json::to_string_pretty(&meta).map_err(|e| Error::Model(e.to_string()))?;
-    // Weights first: if we crash between the two writes, the old description still matches
-    // the shapes of neither-or-both, and a reload reports the mismatch instead of guessing.
-    save_tensors(path, &tensors, None)?;
-    write_atomic(&description_path(path), json.as_bytes())
+    save_model_file(path, &tensors, meta)
 }
 
-/// Reads and checks the description beside the weights file `path`.
-pub fn read_meta(path: &Path) -> Result<ModelMeta> {
-    let desc = description_path(path);
-    let text = std::fs::read_to_string(&desc).map_err(|e| Error::io(&desc, e))?;
+/// The metadata key of the description inside a model's safetensors file.
+const EMBEDDED: &str = "strata-model";
+/// Largest safetensors header read for a description (a model's header is a few KiB per
+/// layer; a hostile length field must not make us allocate gigabytes).
+const MAX_HEADER: u64 = 64 << 20;
+
+/// Writes `tensors` to `path` with the description `meta` inside the same file (one atomic
+/// write: a reader sees the old model or the new one, never new weights with an old
+/// description), then the readable copy `model.json` beside it. Creates the model's folder.
+pub(crate) fn save_model_file(path: &Path, tensors: &[(String, crate::Tensor)], meta: &ModelMeta) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_dir(dir)?;
+    }
+    let compact = serde_json::to_string(meta).map_err(|e| Error::Model(e.to_string()))?;
+    save_tensors(path, tensors, Some(HashMap::from([(EMBEDDED.to_string(), compact)])))?;
+    let pretty = serde_json::to_string_pretty(meta).map_err(|e| Error::Model(e.to_string()))?;
+    write_atomic(&description_path(path), pretty.as_bytes())
+}
+
+/// The description embedded in the safetensors file `path`, if it has one (models saved
+/// before descriptions were embedded have only `model.json`).
+fn embedded_meta(path: &Path) -> Result<Option<String>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len).map_err(|_| Error::data(path, "not a safetensors file (too short)"))?;
+    let n = u64::from_le_bytes(len);
+    if n > MAX_HEADER {
+        return Err(Error::data(path, format!("not a safetensors file (a header of {n} bytes)")));
+    }
+    let mut header = vec![0u8; n as usize];
+    f.read_exact(&mut header).map_err(|_| Error::data(path, "not a safetensors file (truncated header)"))?;
+    let header: serde_json::Value =
+        serde_json::from_slice(&header).map_err(|e| Error::data(path, format!("not a safetensors file ({e})")))?;
+    Ok(header.get("__metadata__").and_then(|m| m.get(EMBEDDED)).and_then(|v| v.as_str()).map(str::to_string))
+}
+
+/// Reads and checks the description of the model file `path`: the one inside it, or for an
+/// older file the `model.json` beside it.
+pub(crate) fn read_meta(path: &Path) -> Result<ModelMeta> {
+    let (text, origin) = match embedded_meta(path)? {
+        Some(text) => (text, path.to_path_buf()),
+        None => {
+            let desc = description_path(path);
+            (std::fs::read_to_string(&desc).map_err(|e| Error::io(&desc, e))?, desc)
+        }
+    };
     let meta: ModelMeta =
-        serde_json::from_str(&text).map_err(|e| Error::data(&desc, format!("not a strata model description ({e})")))?;
+        serde_json::from_str(&text).map_err(|e| Error::data(&origin, format!("not a strata model description ({e})")))?;
     if meta.format != FORMAT {
-        return Err(Error::data(&desc, format!("format '{}' is not '{FORMAT}'", meta.format)));
+        return Err(Error::data(&origin, format!("format '{}' is not '{FORMAT}'", meta.format)));
     }
     if meta.version > VERSION {
-        return Err(Error::data(&desc, format!("version {} is newer than this strata understands ({VERSION})", meta.version)));
+        return Err(Error::data(&origin, format!("version {} is newer than this strata understands ({VERSION})", meta.version)));
     }
     Ok(meta)
 }
@@ -181,12 +223,12 @@ pub fn read_meta(path: &Path) -> Result<ModelMeta> {
 /// (replace with `compile` to train further).
 pub fn load_model(path: &Path) -> Result<SavedModel> {
     let meta = read_meta(path)?;
-    let desc = description_path(path);
+    let desc = path;
     if let Some(b) = &meta.baseline {
-        return Err(Error::data(&desc, format!("is a {b:?} baseline, not a network (load it with experiment::load_learner)")));
+        return Err(Error::data(desc, format!("is a {b:?} baseline, not a network (load it with experiment::load_learner)")));
     }
     let mut model = Sequential::from_specs(&meta.layers).seed(meta.seed).name(meta.name.clone());
-    model.build(&meta.input_shape).map_err(|e| Error::data(&desc, e.to_string()))?;
+    model.build(&meta.input_shape).map_err(|e| Error::data(desc, e.to_string()))?;
     model.compile(crate::optim::Sgd::new(0.01), meta.loss, &[crate::metrics::Metric::Accuracy]);
     let tensors = load_tensors(path)?;
     let mut by_name: std::collections::HashMap<String, crate::Tensor> = tensors.into_iter().collect();

@@ -93,6 +93,7 @@ mod tests {
         let tiles =
             [Tile { values: &a, channels: 1, height: 2, width: 2 }, Tile { values: &b, channels: 1, height: 2, width: 2 }];
         let dir = std::env::temp_dir().join(format!("strata-grid-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("g.png");
         save_grid(&path, &tiles, GridStyle { scale: 3, gap: 1, columns: 2, per_tile_contrast: true }).unwrap();
         let img = image::open(&path).unwrap().to_rgb8();
