@@ -70,11 +70,22 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         if a.distributed || strata::distributed::launched_size().is_some_and(|n| n > 1) {
             anyhow::bail!("invalid --replicas: not with MPI ranks (they already split each batch; use --threads per rank)");
         }
-        return super::distributed::run_thread_ranks(a.replicas, |c| train(a.clone(), Some(c)));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let most = strata::model::MAX_REPLICAS_PER_CORE * cores;
+        if a.replicas > most {
+            anyhow::bail!(
+                "invalid --replicas: {} on {cores} cores (at most {most}: each replica is meant to have a core)",
+                a.replicas
+            );
+        }
+        // The replicas share one copy of the data, loaded and prepared once.
+        let (learner, data) = load(&a)?;
+        drop(learner);
+        return super::distributed::run_thread_ranks(a.replicas, |c| train(a.clone(), Some(c), Some(&data)));
     }
     match super::distributed::start(a.distributed)? {
-        None => train(a, None),
-        Some(comm) => super::distributed::run_ranks(comm, |c| train(a, Some(c))),
+        None => train(a, None, None),
+        Some(comm) => super::distributed::run_ranks(comm, |c| train(a, Some(c), None)),
     }
 }
 
@@ -91,7 +102,28 @@ fn agree_on_flags(a: &TrainArgs, comm: &dyn Communicator) -> anyhow::Result<()> 
     Ok(agree(comm, &fp)?)
 }
 
-fn train(a: TrainArgs, comm: Option<SharedComm>) -> anyhow::Result<()> {
+/// The data (prepared for the model) and the learner, built from the flags.
+fn load(a: &TrainArgs) -> anyhow::Result<(Learner, TrainingData)> {
+    let table = TableOptions { target: a.target.clone(), test_split: a.test_split, seed: a.seed, scaling: a.scaling.clone() };
+    let mut data = TrainingData::load(&a.data, &table)?;
+    let learner = learner_for(a, &data)?;
+    learner.prepare(&mut data)?;
+    Ok((learner, data))
+}
+
+/// The learner the flags ask for, made for `data`.
+fn learner_for(a: &TrainArgs, data: &TrainingData) -> anyhow::Result<Learner> {
+    let flags = [flags_layer(&a.settings)?, flags_layer(&a.more)?];
+    let classes = data.train.num_classes().context("the training data has no class labels")?;
+    // A recipe made for 60,000 images is adapted to a small table (not to small image sets,
+    // which are tests and demonstrations of the image models as they are).
+    let small = data.tabular.is_some().then_some(data.train.len());
+    Ok(Learner::new(&a.model, data.train.sample_shape(), classes, a.seed, &flags, small)?)
+}
+
+/// Trains on this rank (`comm`; none for a plain run) with the `shared` prepared data of the
+/// replicas of this process, or data loaded here.
+fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) -> anyhow::Result<()> {
     let rank = comm.as_ref().map_or(0, |c| c.rank());
     if let Some(c) = &comm {
         if strata::pretrain::Plan::parse(&a.model)?.is_some() {
@@ -102,13 +134,10 @@ fn train(a: TrainArgs, comm: Option<SharedComm>) -> anyhow::Result<()> {
     // Rank 0 alone prints and writes files.
     let quiet = a.quiet || rank != 0;
     let flags = vec![flags_layer(&a.settings)?, flags_layer(&a.more)?];
-    let table = TableOptions { target: a.target.clone(), test_split: a.test_split, seed: a.seed, scaling: a.scaling.clone() };
-    let mut data = TrainingData::load(&a.data, &table)?;
-    let classes = data.train.num_classes().context("the training data has no class labels")?;
-    // A recipe made for 60,000 images is adapted to a small table (not to small image sets,
-    // which are tests and demonstrations of the image models as they are).
-    let small = data.tabular.is_some().then_some(data.train.len());
-    let mut learner = Learner::new(&a.model, data.train.sample_shape(), classes, a.seed, &flags, small)?;
+    let (mut learner, data) = match shared {
+        Some(d) => (learner_for(&a, d)?, d.clone()),
+        None => load(&a)?,
+    };
     if comm.is_some() && learner.network().is_none() {
         anyhow::bail!("invalid --distributed/--replicas: {} is not a network (baselines train in one process)", learner.name());
     }
@@ -129,7 +158,6 @@ fn train(a: TrainArgs, comm: Option<SharedComm>) -> anyhow::Result<()> {
             eprintln!("note: no checkpoint in {} yet; starting from the first epoch", out.display());
         }
     }
-    learner.prepare(&mut data)?;
     let (train, test) = (&data.train, &data.test);
     if rank == 0 {
         for n in learner.notes() {

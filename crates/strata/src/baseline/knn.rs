@@ -126,6 +126,12 @@ impl Classifier for Knn {
         if n == 0 {
             return Err(Error::invalid("training data", "is empty"));
         }
+        if self.k > n {
+            return Err(Error::invalid(
+                "k",
+                format!("k-NN with k = {} needs at least {} training samples, not {n}", self.k, self.k),
+            ));
+        }
         self.x = train.inputs.data().to_vec();
         self.norms = self.x.chunks_exact(d.max(1)).map(|r| r.iter().map(|v| v * v).sum()).collect();
         self.labels = labels.to_vec();

@@ -62,7 +62,7 @@ impl TrainingData {
                 return Err(Error::invalid("target", format!("applies to CSV/ARFF data, not to '{data}'")));
             }
             let (train, test) = mnist::load(data)?;
-            return Ok(TrainingData::from_parts(train, test));
+            return TrainingData::from_parts(train, test).checked(data);
         }
         let path = Path::new(data);
         let (all, schema) = read_table(path)?.to_dataset(table.target.as_deref())?;
@@ -84,7 +84,16 @@ impl TrainingData {
             test_split: Some(f),
             split_seed: table.seed,
         };
-        Ok(TrainingData { tabular: Some(tabular), ..TrainingData::from_parts(train, test) })
+        TrainingData { tabular: Some(tabular), ..TrainingData::from_parts(train, test) }.checked(data)
+    }
+    /// Both parts must hold samples: figures of an empty test set would read as a result.
+    fn checked(self, data: &str) -> Result<TrainingData> {
+        for (part, d) in [("training", &self.train), ("test", &self.test)] {
+            if d.is_empty() {
+                return Err(Error::data(data, format!("the {part} part has no samples")));
+            }
+        }
+        Ok(self)
     }
     /// Standardizes the images with statistics of the training part (one mean and standard
     /// deviation over all pixels), and keeps the standardizer.

@@ -102,6 +102,20 @@ fn user_value<T: serde::de::DeserializeOwned>(layers: &[ConfigLayer], field: &st
     Ok(None)
 }
 
+/// A baseline trained in one call takes none of a network's training settings (but those
+/// in `takes`): a setting given for it is an error rather than silently ignored.
+fn refuse_settings(name: &str, user: &[ConfigLayer], takes: &[&str]) -> Result<()> {
+    for layer in user {
+        if let Some(field) = layer.fields().find(|f| !takes.contains(f) && layer.get(f).is_some_and(|v| !v.is_null())) {
+            return Err(Error::invalid(
+                layer.source.label(field),
+                format!("{name} is not trained by gradient descent and takes no such setting"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Learner {
     /// The learner `name` (a zoo name, a spec file, or one of [`BASELINE_NAMES`]) for
     /// per-sample `input` shape and `classes`, seeded by `seed`. `user` are the caller's
@@ -117,10 +131,16 @@ impl Learner {
         small_data: Option<usize>,
     ) -> Result<Learner> {
         if let Some(k) = parse_count(name, "knn", 5)? {
+            refuse_settings(name, user, &[])?;
             return Ok(Learner::Knn(Knn::new(k)));
         }
         if let Some(e) = parse_count(name, "perceptron", 100)? {
-            let epochs = user_value::<usize>(user, "epochs")?.map_or(e, |(v, _)| v);
+            refuse_settings(name, user, &["epochs"])?;
+            let epochs = match user_value::<usize>(user, "epochs")? {
+                Some((0, source)) => return Err(Error::invalid(source.label("epochs"), "must be at least 1")),
+                Some((v, _)) => v,
+                None => e,
+            };
             return Ok(Learner::Perceptron(Perceptron::new(epochs, seed)));
         }
         let plan = Plan::parse(name)?;

@@ -183,6 +183,11 @@ impl Checkpoint {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let bad = |why: String| Error::data(path, format!("not a usable checkpoint ({why})"));
         let meta = read_meta(path, &bytes)?;
+        // The epoch count decides what a resumed run does: it must agree with the history.
+        let numbered = meta.history.iter().enumerate().all(|(i, r)| r.epoch == i + 1);
+        if meta.epoch != meta.history.len() || !numbered {
+            return Err(bad(format!("it ends after epoch {} but records {} epochs", meta.epoch, meta.history.len())));
+        }
         if meta.model != model.model_name() || meta.num_params != model.num_params() {
             return Err(Error::data(
                 path,

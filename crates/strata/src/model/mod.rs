@@ -25,7 +25,7 @@ pub use fit::{Evaluation, FitOptions, StepOutcome};
 pub use history::{EpochRecord, History};
 pub use inference::EVAL_BATCH;
 pub use progress::Verbosity;
-pub use replicas::fit_replicated;
+pub use replicas::{MAX_REPLICAS_PER_CORE, fit_replicated};
 pub use saving::{BaselineSpec, ModelMeta, SavedModel, description_path, load_model, save_model};
 pub(crate) use saving::{model_meta, read_meta, save_model_file, save_model_meta};
 pub use sequential::Sequential;

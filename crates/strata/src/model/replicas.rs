@@ -6,6 +6,9 @@
 //! kernels are too short to split well.
 
 use super::{FitOptions, History, Sequential};
+
+/// Replicas per core [`fit_replicated`] accepts.
+pub const MAX_REPLICAS_PER_CORE: usize = 4;
 use crate::data::Dataset;
 use crate::distributed::ThreadWorld;
 use crate::{Error, Result};
@@ -26,6 +29,18 @@ pub fn fit_replicated<'a>(
 ) -> Result<(Sequential, History)> {
     if replicas == 0 {
         return Err(Error::invalid("replicas", "must be at least 1"));
+    }
+    // Every replica is a thread that the others wait for at each step: one that cannot be
+    // started would leave them waiting, so absurd counts are refused before any starts.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if replicas > MAX_REPLICAS_PER_CORE * cores {
+        return Err(Error::invalid(
+            "replicas",
+            format!(
+                "{replicas} on {cores} cores (at most {}: each replica is meant to have a core)",
+                MAX_REPLICAS_PER_CORE * cores
+            ),
+        ));
     }
     let world = ThreadWorld::new(replicas);
     let results: Vec<Result<(Sequential, History)>> = std::thread::scope(|s| {
