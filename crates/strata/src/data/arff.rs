@@ -20,6 +20,8 @@ enum Kind {
 }
 
 /// Reads an ARFF file.
+///
+/// Errors: as for [`parse_arff`], or the file cannot be read.
 pub fn read_arff(path: &Path) -> Result<Table> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     parse_arff(&text, path)
@@ -87,7 +89,14 @@ fn name_and_rest(s: &str) -> Option<(String, &str)> {
     }
 }
 
-/// Parses ARFF text; `origin` names the file in errors.
+/// Parses ARFF text; `origin` names the file in errors. A numeric attribute becomes a
+/// [`ColumnData::Numeric`] column, a nominal one a [`ColumnData::Nominal`] column with the
+/// declared categories.
+///
+/// Errors: anything outside the subset described in the [module docs](crate::data::arff),
+/// a duplicate attribute, a row with the wrong number of values, a value that is not a
+/// number or not one of its attribute's categories, or no `@DATA` section; messages name
+/// the line at fault.
 pub fn parse_arff(text: &str, origin: &Path) -> Result<Table> {
     let err = |line: usize, msg: String| Error::data(origin, format!("line {line}: {msg}"));
     let mut attrs: Vec<(String, Kind)> = Vec::new();

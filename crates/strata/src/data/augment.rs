@@ -13,7 +13,14 @@ use crate::{Error, Result, Rng, Tensor};
 use rayon::prelude::*;
 use std::str::FromStr;
 
-/// Which random transforms to apply to training images; all off by default.
+/// Which random transforms to apply to training image batches `[N, C, H, W]`; all off by
+/// default. Parses from a comma list such as `crop:4,flip,translate:2,rotate:10`.
+///
+/// Each image draws its own transform from the one seeded [`Rng`] (same seed, same
+/// batches). The transforms an image draws are composed and the image is resampled once:
+/// pixels are copied exactly unless a rotation is drawn, which interpolates (bilinear)
+/// once, so stacking transforms does not blur. Pixels whose source lies outside the image
+/// become 0.
 ///
 /// ```
 /// use strata::data::Augment;
@@ -50,22 +57,26 @@ struct Draw {
 }
 
 impl Augment {
-    /// No transforms (add them with the builder methods).
+    /// No transforms (add them with the builder methods); the same as `Augment::default()`.
     pub fn new() -> Augment {
         Augment::default()
     }
+    /// Sets [`random_crop_padding`](Augment::random_crop_padding) (0: no crop).
     pub fn random_crop(mut self, padding: usize) -> Self {
         self.random_crop_padding = padding;
         self
     }
+    /// Sets [`hflip`](Augment::hflip).
     pub fn hflip(mut self, yes: bool) -> Self {
         self.hflip = yes;
         self
     }
+    /// Sets [`max_translate`](Augment::max_translate) (0: no translation).
     pub fn translate(mut self, max_pixels: usize) -> Self {
         self.max_translate = max_pixels;
         self
     }
+    /// Sets [`max_rotate_degrees`](Augment::max_rotate_degrees) (0: no rotation).
     pub fn rotate(mut self, max_degrees: f32) -> Self {
         self.max_rotate_degrees = max_degrees;
         self
@@ -98,6 +109,8 @@ impl Augment {
 
     /// Transforms every image of `batch` (`[N, C, H, W]`) in place, each with parameters
     /// drawn from `rng` (drawn in image order, so the result does not depend on threads).
+    ///
+    /// Errors: `batch` is not of rank 4, or `max_rotate_degrees` is negative or not finite.
     pub fn apply(&self, batch: &mut Tensor, rng: &mut Rng) -> Result<()> {
         if batch.rank() != 4 {
             return Err(Error::bad_shape("augment", batch.shape(), "needs image batches [N, C, H, W]"));
@@ -217,7 +230,10 @@ fn bilinear(p: &[f32], h: usize, w: usize, u: f32, v: f32) -> f32 {
 
 impl FromStr for Augment {
     type Err = Error;
-    /// Parses a comma list such as `crop:4,flip,translate:2,rotate:10`.
+    /// Parses a comma list of `crop:PIXELS`, `flip`, `translate:PIXELS` and
+    /// `rotate:DEGREES` (e.g. `crop:4,flip`); items not given stay off.
+    ///
+    /// Errors: an unknown or malformed item, or a negative or non-finite angle.
     fn from_str(spec: &str) -> Result<Augment> {
         let mut a = Augment::new();
         for item in spec.split(',').map(str::trim) {

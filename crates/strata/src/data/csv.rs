@@ -15,18 +15,25 @@ use crate::{Error, Result};
 use std::path::Path;
 
 /// True for the spellings of a missing value.
-pub fn is_missing(s: &str) -> bool {
+fn is_missing(s: &str) -> bool {
     matches!(s, "" | "?" | "NA" | "N/A" | "NaN" | "nan")
 }
 
-/// Reads a CSV file (tab-separated when the name ends in .tsv).
+/// Reads a CSV file (tab-separated when the name ends in `.tsv`, any case).
+///
+/// Errors: as for [`parse_csv`], or the file cannot be read.
 pub fn read_csv(path: &Path) -> Result<Table> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let tsv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
     parse_csv(&bytes, path, if tsv { b'\t' } else { b',' })
 }
 
-/// Parses CSV text; `origin` names the file in errors.
+/// Parses CSV text whose fields are separated by `delimiter` (e.g. `b','`, `b'\t'`);
+/// `origin` names the file in errors. Fields are trimmed; blank lines are skipped.
+///
+/// Errors: no header or no data rows, an unnamed or repeated column name, a row with a
+/// different number of fields than the header, or a stray word in a column that is mostly
+/// numbers (the message names the line at fault).
 pub fn parse_csv(bytes: &[u8], origin: &Path, delimiter: u8) -> Result<Table> {
     let mut reader = ::csv::ReaderBuilder::new()
         .delimiter(delimiter)

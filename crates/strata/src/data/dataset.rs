@@ -5,51 +5,73 @@ use crate::{Error, Result, Rng, Tensor};
 /// What a model is trained to predict.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Target {
-    /// One class index per sample, in `0..num_classes`.
-    Classes { labels: Vec<u32>, num_classes: usize },
-    /// Real-valued targets, shape `[N, ...]` (regression, autoencoders, binary targets).
+    /// One class index per sample (classification).
+    Classes {
+        /// The class of each sample, in `0..num_classes`.
+        labels: Vec<u32>,
+        /// Number of classes (also those no sample has).
+        num_classes: usize,
+    },
+    /// Real-valued targets `[N, ...]` (regression, autoencoders, binary targets).
     Values(Tensor),
 }
 
 impl Target {
+    /// Number of samples `N`.
     pub fn len(&self) -> usize {
         match self {
             Target::Classes { labels, .. } => labels.len(),
             Target::Values(t) => t.shape().first().copied().unwrap_or(0),
         }
     }
+    /// True when there are no samples.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
     /// The targets of samples `indices`, in that order.
+    ///
+    /// Errors: an index `>= len()`.
     pub fn gather(&self, indices: &[usize]) -> Result<Target> {
         Ok(match self {
             Target::Classes { labels, num_classes } => {
-                Target::Classes { labels: indices.iter().map(|&i| labels[i]).collect(), num_classes: *num_classes }
+                let picked = indices.iter().map(|&i| {
+                    labels.get(i).copied().ok_or_else(|| {
+                        Error::invalid("target index", format!("{i} is out of range for {} samples", labels.len()))
+                    })
+                });
+                Target::Classes { labels: picked.collect::<Result<_>>()?, num_classes: *num_classes }
             }
             Target::Values(t) => Target::Values(t.gather_rows(indices)?),
         })
     }
 }
 
-/// Samples held in memory: `inputs` has shape `[N, ...per-sample shape]`.
+/// Samples held in memory: inputs and what to predict from them, sample `i` being row `i`
+/// of both.
 #[derive(Clone, Debug)]
 pub struct Dataset {
+    /// The inputs `[N, ...]`: images `[N, C, H, W]`, table rows `[N, features]`, etc.
     pub inputs: Tensor,
+    /// One target per sample.
     pub targets: Target,
     /// Human-readable class names, when known (e.g. "T-shirt/top").
     pub class_names: Option<Vec<String>>,
 }
 
-/// One mini-batch.
+/// One mini-batch: rows of a [`Dataset`], gathered by [`Dataset::batch`].
 #[derive(Clone, Debug)]
 pub struct Batch {
+    /// The inputs `[B, ...]` of the batch's `B` samples.
     pub inputs: Tensor,
+    /// Their targets, in the same order.
     pub targets: Target,
 }
 
 impl Dataset {
-    /// Checks that inputs and targets describe the same number of samples.
+    /// A dataset without class names.
+    ///
+    /// Errors: `inputs` and `targets` hold different numbers of samples, or a class label
+    /// is `>= num_classes`.
     pub fn new(inputs: Tensor, targets: Target) -> Result<Dataset> {
         let n = inputs.shape().first().copied().unwrap_or(0);
         if n != targets.len() {
@@ -67,6 +89,7 @@ impl Dataset {
     pub fn len(&self) -> usize {
         self.targets.len()
     }
+    /// True when there are no samples.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -74,7 +97,7 @@ impl Dataset {
     pub fn sample_shape(&self) -> &[usize] {
         &self.inputs.shape()[1..]
     }
-    /// Number of classes for a classification dataset.
+    /// Number of classes; `None` for [`Target::Values`].
     pub fn num_classes(&self) -> Option<usize> {
         match &self.targets {
             Target::Classes { num_classes, .. } => Some(*num_classes),
@@ -82,7 +105,7 @@ impl Dataset {
         }
     }
 
-    /// The samples `indices`, in that order.
+    /// The samples `indices`, in that order, with the same class names.
     pub fn subset(&self, indices: &[usize]) -> Result<Dataset> {
         Ok(Dataset {
             inputs: self.inputs.gather_rows(indices)?,
@@ -91,13 +114,16 @@ impl Dataset {
         })
     }
 
-    /// Gathers one batch.
+    /// The samples `indices` as one batch, in that order.
     pub fn batch(&self, indices: &[usize]) -> Result<Batch> {
         Ok(Batch { inputs: self.inputs.gather_rows(indices)?, targets: self.targets.gather(indices)? })
     }
 
-    /// Splits off the last `fraction` of a seeded shuffle as a validation set:
-    /// returns `(train, validation)`.
+    /// Splits off `round(fraction * N)` samples of a shuffle drawn from `rng` as a validation
+    /// set: returns `(train, validation)`. Not stratified (see
+    /// [`split::train_test_split`](super::split::train_test_split) for that).
+    ///
+    /// Errors: `fraction` outside `[0, 1)`.
     pub fn split(&self, fraction: f32, rng: &mut Rng) -> Result<(Dataset, Dataset)> {
         if !(0.0..1.0).contains(&fraction) {
             return Err(Error::invalid("validation split", format!("{fraction} is not in [0, 1)")));
@@ -109,7 +135,7 @@ impl Dataset {
     }
 
     /// The sample order of one epoch: shuffled with `rng`, or in order when `rng` is `None`,
-    /// cut into batches of `batch_size` (the last one may be smaller).
+    /// cut into batches of `batch_size` (the last one may be smaller; 0 counts as 1).
     pub fn batch_indices(&self, batch_size: usize, rng: Option<&mut Rng>) -> Vec<Vec<usize>> {
         let order = match rng {
             Some(r) => r.permutation(self.len()),
@@ -162,5 +188,13 @@ mod tests {
         let x = Tensor::zeros(&[3, 2]);
         assert!(Dataset::new(x.clone(), Target::Classes { labels: vec![0, 1], num_classes: 2 }).is_err());
         assert!(Dataset::new(x, Target::Classes { labels: vec![0, 1, 5], num_classes: 2 }).is_err());
+    }
+
+    #[test]
+    fn gathering_past_the_end_is_an_error() {
+        let d = toy(3);
+        assert!(d.targets.gather(&[2, 3]).is_err());
+        assert_eq!(d.targets.gather(&[2, 0]).unwrap(), Target::Classes { labels: vec![2, 0], num_classes: 3 });
+        assert!(Target::Values(Tensor::zeros(&[3, 1])).gather(&[3]).is_err());
     }
 }

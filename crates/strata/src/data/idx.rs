@@ -35,26 +35,32 @@ const GZIP_RESERVE_RATIO: u64 = 16;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum IdxDtype {
+    /// Unsigned byte (`0x08`): the pixels and labels of MNIST-style files.
     U8 = 0x08,
+    /// Signed byte (`0x09`).
     I8 = 0x09,
+    /// Big-endian `i16` (`0x0B`).
     I16 = 0x0B,
+    /// Big-endian `i32` (`0x0C`).
     I32 = 0x0C,
+    /// Big-endian `f32` (`0x0D`).
     F32 = 0x0D,
+    /// Big-endian `f64` (`0x0E`).
     F64 = 0x0E,
 }
 
 impl IdxDtype {
     /// The dtype for a magic byte, if it is one the format defines.
-    pub fn from_code(code: u8) -> Option<IdxDtype> {
+    fn from_code(code: u8) -> Option<IdxDtype> {
         use IdxDtype::*;
         [U8, I8, I16, I32, F32, F64].into_iter().find(|&d| d as u8 == code)
     }
     /// The magic byte for this dtype.
-    pub fn code(self) -> u8 {
+    fn code(self) -> u8 {
         self as u8
     }
     /// Bytes per value.
-    pub fn size(self) -> usize {
+    fn size(self) -> usize {
         match self {
             IdxDtype::U8 | IdxDtype::I8 => 1,
             IdxDtype::I16 => 2,
@@ -68,15 +74,22 @@ impl IdxDtype {
 /// `u8` images stay one byte per pixel until the caller scales them).
 #[derive(Clone, Debug, PartialEq)]
 pub enum IdxData {
+    /// [`IdxDtype::U8`] values.
     U8(Vec<u8>),
+    /// [`IdxDtype::I8`] values.
     I8(Vec<i8>),
+    /// [`IdxDtype::I16`] values.
     I16(Vec<i16>),
+    /// [`IdxDtype::I32`] values.
     I32(Vec<i32>),
+    /// [`IdxDtype::F32`] values.
     F32(Vec<f32>),
+    /// [`IdxDtype::F64`] values.
     F64(Vec<f64>),
 }
 
 impl IdxData {
+    /// The stored element type.
     pub fn dtype(&self) -> IdxDtype {
         match self {
             IdxData::U8(_) => IdxDtype::U8,
@@ -98,6 +111,7 @@ impl IdxData {
             IdxData::F64(v) => v.len(),
         }
     }
+    /// True when there are no values.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -114,14 +128,19 @@ impl IdxData {
     }
 }
 
-/// One IDX file: `dims` (e.g. `[60000, 28, 28]`) and the row-major values.
+/// The contents of one IDX file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IdxArray {
+    /// The dimensions, outermost first (e.g. `[60000, 28, 28]` for MNIST training images).
     pub dims: Vec<usize>,
+    /// The values in row-major order; as many as the product of `dims`.
     pub data: IdxData,
 }
 
 /// Reads an IDX file, raw or gzip-compressed.
+///
+/// Errors: [`Error::Io`] when the file cannot be opened or read, [`Error::Data`] (naming
+/// the file) for any defect of its contents.
 pub fn read_idx(path: &Path) -> Result<IdxArray> {
     let (mut src, file_len) = Source::open(path)?;
     let (dtype, dims) = src.read_header()?;
@@ -172,6 +191,9 @@ pub fn read_idx(path: &Path) -> Result<IdxArray> {
 
 /// Writes `u8` values as an IDX file (gzip-compressed when `gzip`), e.g. to make fixtures
 /// or to export images in MNIST format.
+///
+/// Errors: `dims` do not multiply to `data.len()`, a rank above 255 or a dim above
+/// `u32::MAX` (which the format cannot hold), or the file cannot be written.
 pub fn write_idx_u8(path: &Path, dims: &[usize], data: &[u8], gzip: bool) -> Result<()> {
     let count = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
     if count != Some(data.len()) {

@@ -1,22 +1,31 @@
 //! Images a user hands to a trained model: an IDX array of images or one image file (PNG,
-//! JPEG, PGM/PPM), as a batch `[N, ...shape]` of pixels in [0, 1] that fits the model input.
+//! JPEG, PGM/PPM), as a batch `[N, ...shape]` of pixels in `[0, 1]` that fits the model input.
 
 use crate::data::idx::{IdxData, read_idx};
 use crate::{Error, Result, Tensor};
 use std::path::Path;
 
 /// File extensions read as one picture; anything else is read as an IDX array.
-pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "pgm", "ppm", "pnm"];
+const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "pgm", "ppm", "pnm"];
 
 /// Whether `path` names a picture file (by its extension).
-pub fn is_image_file(path: &Path) -> bool {
+fn is_image_file(path: &Path) -> bool {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     IMAGE_EXTENSIONS.contains(&ext.as_str())
 }
 
-/// The images in `path` as `[N, ...shape]`, pixels scaled to [0, 1] as in training. An
-/// IDX file must hold images of exactly `shape`; a picture file is resized to the model's
-/// `[C, H, W]` (bilinear) and converted to its channels.
+/// The images in `path` as a batch `[N, ...shape]`, where `shape` is the model's input
+/// shape without the batch axis.
+///
+/// A file ending in `.png`, `.jpg`, `.jpeg`, `.pgm`, `.ppm` or `.pnm` (any case) is one
+/// picture (`N = 1`): resized to the model's `[C, H, W]` (bilinear; a flat `[F]` input
+/// takes one row of F gray pixels) and converted to C channels (1: gray; otherwise R, G,
+/// B, with channels past the third repeating blue), bytes scaled to `[0, 1]`. Any other
+/// file is read as an IDX array, which must hold images of exactly `shape`; `u8` values
+/// are scaled to `[0, 1]` as in training, other types are taken as they are.
+///
+/// Errors: the file cannot be read or decoded, `shape` is neither `[C, H, W]` nor `[F]`
+/// for a picture, or an IDX array does not fit `shape`.
 pub fn read_images(path: &Path, shape: &[usize]) -> Result<Tensor> {
     if !is_image_file(path) {
         return read_idx_images(path, shape);

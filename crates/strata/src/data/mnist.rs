@@ -5,6 +5,10 @@
 //! (the dotted spelling `train-images.idx3-ubyte` is accepted too). Images load as
 //! `[N, 1, H, W]` in `[0, 1]`, labels as [`Target::Classes`].
 //!
+//! Datasets given by name (`fashion-mnist`, `mnist`) are looked up in `$STRATA_DATA/<name>`,
+//! then in `/usr/share/datasets/<name>` (where the `dataset-fashion-mnist` system package
+//! installs Fashion-MNIST).
+//!
 //! ```no_run
 //! let (train, test) = strata::data::mnist::load("fashion-mnist")?;
 //! assert_eq!(train.sample_shape(), &[1, 28, 28]);
@@ -16,20 +20,25 @@ use crate::{Dataset, Error, Result, Target, Tensor};
 use std::path::{Path, PathBuf};
 
 /// Dataset names that [`resolve_dataset`] knows.
-pub const KNOWN_DATASETS: [&str; 2] = ["fashion-mnist", "mnist"];
+const KNOWN_DATASETS: [&str; 2] = ["fashion-mnist", "mnist"];
 
 /// Where system packages (e.g. `dataset-fashion-mnist`) install datasets.
-pub const SYSTEM_DATA_DIR: &str = "/usr/share/datasets";
+const SYSTEM_DATA_DIR: &str = "/usr/share/datasets";
 
-/// Resolves then loads a dataset: `(train, test)`. See [`resolve_dataset`].
+/// Loads a dataset given as a directory or a name (see [`resolve_dataset`]) with
+/// [`load_mnist_dir`]: `(train, test)`.
 pub fn load(name_or_dir: &str) -> Result<(Dataset, Dataset)> {
     load_mnist_dir(&resolve_dataset(name_or_dir)?)
 }
 
-/// The directory of a dataset given as a directory path or a known name.
+/// The directory of a dataset given as a directory path or a known name (`fashion-mnist`,
+/// `mnist`).
 ///
 /// An existing directory wins; a known name is looked up in `$STRATA_DATA/<name>`, then in
-/// `/usr/share/datasets/<name>`. The error for a missing dataset says how to install it.
+/// `/usr/share/datasets/<name>`.
+///
+/// Errors: a path that is not a directory, an unknown name, or a known dataset that is not
+/// installed (the message says how to install it).
 pub fn resolve_dataset(name_or_dir: &str) -> Result<PathBuf> {
     let user_root = std::env::var_os("STRATA_DATA").filter(|v| !v.is_empty()).map(PathBuf::from);
     resolve_in(name_or_dir, user_root.as_deref(), Path::new(SYSTEM_DATA_DIR))
@@ -75,7 +84,7 @@ fn resolve_in(name_or_dir: &str, user_root: Option<&Path>, system_root: &Path) -
 }
 
 /// The ten Fashion-MNIST classes, in label order.
-pub fn fashion_mnist_class_names() -> Vec<String> {
+fn fashion_mnist_class_names() -> Vec<String> {
     ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
         .map(String::from)
         .to_vec()
@@ -84,7 +93,12 @@ pub fn fashion_mnist_class_names() -> Vec<String> {
 /// Loads an MNIST-format directory as `(train, test)`.
 ///
 /// Both splits share `num_classes` (largest label of either, plus one, at least 2), and
-/// get Fashion-MNIST's class names when the directory's name contains "fashion".
+/// get Fashion-MNIST's class names when the directory's name contains "fashion" and there
+/// are ten classes.
+///
+/// Errors: `dir` is not a directory, a file is missing or damaged, images are not `u8`
+/// `[N, H, W]`, labels are not non-negative integers `[N]` matching the images, or the two
+/// splits' images differ in size. Every message names the file.
 pub fn load_mnist_dir(dir: &Path) -> Result<(Dataset, Dataset)> {
     if !dir.is_dir() {
         return Err(Error::data(dir, "not a directory (expected the four MNIST IDX files in it)"));

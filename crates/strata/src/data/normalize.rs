@@ -19,7 +19,7 @@ use crate::{Error, Result, Tensor};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Mean of every pixel of Fashion-MNIST's 60,000 training images, scaled to [0, 1].
+/// Mean of every pixel of Fashion-MNIST's 60,000 training images, scaled to `[0, 1]`.
 /// Use it to standardize without a pass over the data; `mnist`'s tests recompute it
 /// from the installed files (0.2860 to four places).
 pub const FASHION_MNIST_MEAN: f32 = 0.2860;
@@ -29,7 +29,10 @@ pub const FASHION_MNIST_STD: f32 = 0.3530;
 /// `x -> (x - mean) / std`, with one (global) or per-feature `mean` and `std`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Standardizer {
+    /// One mean (global), or one per feature (the values of a sample, in row-major order).
     pub mean: Vec<f32>,
+    /// Population standard deviations, as many as `mean`; a zero or non-finite one divides
+    /// by 1 instead.
     pub std: Vec<f32>,
 }
 
@@ -43,12 +46,16 @@ impl Standardizer {
         Standardizer::new(FASHION_MNIST_MEAN, FASHION_MNIST_STD)
     }
     /// One mean and std over every value of `x`.
+    ///
+    /// Errors: `x` is empty.
     pub fn fit_global(x: &Tensor) -> Result<Standardizer> {
         let flat = nonempty(x, "Standardizer::fit_global")?;
         let (mean, std) = moments(flat, 1);
         Ok(Standardizer { mean, std })
     }
     /// A mean and std per feature (per position of a sample), over the samples of axis 0.
+    ///
+    /// Errors: `x` has rank below 2 or is empty.
     pub fn fit_per_feature(x: &Tensor) -> Result<Standardizer> {
         let f = features(x, "Standardizer::fit_per_feature")?;
         let (mean, std) = moments(nonempty(x, "Standardizer::fit_per_feature")?, f);
@@ -59,6 +66,9 @@ impl Standardizer {
         self.mean.len() == 1
     }
     /// Standardizes `x` in place.
+    ///
+    /// Errors: a per-feature standardizer whose feature count differs from `x`'s values per
+    /// sample, or `mean` and `std` of different lengths.
     pub fn apply(&self, x: &mut Tensor) -> Result<()> {
         let inv: Vec<f32> = self.std.iter().map(|&s| 1.0 / safe_scale(s as f64)).collect();
         affine(x, &self.mean, &inv, "Standardizer::apply")
@@ -71,28 +81,37 @@ impl Standardizer {
     }
 }
 
-/// `x -> (x - min) / (max - min)`, mapping the fitted range onto [0, 1]; a constant
+/// `x -> (x - min) / (max - min)`, mapping the fitted range onto `[0, 1]`; a constant
 /// feature (max == min) maps to 0.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MinMaxScaler {
+    /// One minimum (global), or one per feature.
     pub min: Vec<f32>,
+    /// The maxima, as many as `min`.
     pub max: Vec<f32>,
 }
 
 impl MinMaxScaler {
     /// One range over every value of `x`.
+    ///
+    /// Errors: `x` is empty.
     pub fn fit_global(x: &Tensor) -> Result<MinMaxScaler> {
         Ok(extrema(nonempty(x, "MinMaxScaler::fit_global")?, 1))
     }
     /// A range per feature, over the samples of axis 0.
+    ///
+    /// Errors: `x` has rank below 2 or is empty.
     pub fn fit_per_feature(x: &Tensor) -> Result<MinMaxScaler> {
         let f = features(x, "MinMaxScaler::fit_per_feature")?;
         Ok(extrema(nonempty(x, "MinMaxScaler::fit_per_feature")?, f))
     }
+    /// True for one range shared by every input.
     pub fn is_global(&self) -> bool {
         self.min.len() == 1
     }
     /// Scales `x` in place.
+    ///
+    /// Errors: as for [`Standardizer::apply`].
     pub fn apply(&self, x: &mut Tensor) -> Result<()> {
         let inv: Vec<f32> = (self.min.iter().zip(&self.max)).map(|(&lo, &hi)| 1.0 / safe_scale(hi as f64 - lo as f64)).collect();
         affine(x, &self.min, &inv, "MinMaxScaler::apply")

@@ -1,32 +1,40 @@
-//! Per-feature scaling of table columns, fitted on training rows only: standardization or
-//! min-max, ignoring missing values (NaN) in the fit and imputing them when applied.
-//!
-//! ```
-//! use strata::{Tensor, data::scaling::Scaling};
-//! let train = Tensor::from_vec(vec![1.0, f32::NAN, 3.0], &[3, 1]).unwrap();
-//! let s = Scaling::fit("standard", &train).unwrap();
-//! let mut x = train.clone();
-//! s.apply(&mut x).unwrap();
-//! assert_eq!(x.data(), &[-1.0, 0.0, 1.0]); // the missing value becomes the training mean
-//! ```
+//! Per-feature scaling of table columns ([`Scaling`], re-exported by `tabular`), fitted on
+//! training rows only: standardization or min-max, ignoring missing values (NaN) in the fit
+//! and imputing them when applied.
 
 use super::normalize::{MinMaxScaler, Standardizer};
 use crate::{Error, Result, Tensor};
 use serde::{Deserialize, Serialize};
 
-/// Per-feature scaling fitted on training rows (missing values ignored by the fit, and
-/// replaced by the training mean/minimum when applied).
+/// Per-feature scaling of table columns, fitted on training rows (missing values ignored
+/// by the fit, and replaced by the training mean/minimum when applied). Saved with a model
+/// in [`TabularMeta`](super::tabular::TabularMeta).
+///
+/// ```
+/// use strata::{Tensor, data::tabular::Scaling};
+/// let train = Tensor::from_vec(vec![1.0, f32::NAN, 3.0], &[3, 1]).unwrap();
+/// let s = Scaling::fit("standard", &train).unwrap();
+/// let mut x = train.clone();
+/// s.apply(&mut x).unwrap();
+/// assert_eq!(x.data(), &[-1.0, 0.0, 1.0]); // the missing value becomes the training mean
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scaling {
+    /// Zero mean, unit variance per feature (fitted with kind `"standard"`).
     Standard(Standardizer),
+    /// Each feature's training range onto `[0, 1]` (kind `"minmax"`).
     MinMax(MinMaxScaler),
+    /// Values unchanged (kind `"none"`); missing ones still become 0.
     None,
 }
 
 impl Scaling {
-    /// Fits per-feature scaling on `x` (training rows), ignoring NaN (missing) values.
-    /// `kind`: "standard", "minmax" or "none".
+    /// Fits per-feature scaling on `x` (training rows `[N, ...]`), ignoring NaN (missing)
+    /// values. `kind`: `"standard"`, `"minmax"` or `"none"`. A feature with no value in
+    /// `x` comes out as all 0s.
+    ///
+    /// Errors: an unknown `kind`.
     pub fn fit(kind: &str, x: &Tensor) -> Result<Scaling> {
         let f = x.shape().get(1..).map(|s| s.iter().product()).unwrap_or(1).max(1);
         let rows = x.data().chunks_exact(f);
@@ -70,6 +78,9 @@ impl Scaling {
 
     /// Scales `x` in place, then replaces missing values by what the training mean
     /// (standard) or minimum (min-max) became: 0. With `None`, missing values become 0.
+    ///
+    /// Errors: `x` has a different number of features than the rows fitted on (when
+    /// those had more than one).
     pub fn apply(&self, x: &mut Tensor) -> Result<()> {
         match self {
             Scaling::Standard(s) => s.apply(x)?,

@@ -18,7 +18,9 @@ use crate::{Error, Result, Rng};
 /// One fold of cross-validation: sample indices to train on and to test on.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fold {
+    /// The samples of the other folds, sorted.
     pub train: Vec<usize>,
+    /// The samples held out in this fold, sorted.
     pub test: Vec<usize>,
 }
 
@@ -58,7 +60,10 @@ fn by_class_shuffled(labels: &[u32], rng: &mut Rng) -> Vec<usize> {
     groups.concat()
 }
 
-/// `k` folds of a seeded shuffle of `0..n`; test folds differ in size by at most one.
+/// `k` folds of a shuffle of `0..n` drawn from `rng`: every sample is in exactly one test
+/// fold, and test folds differ in size by at most one.
+///
+/// Errors: `k < 2` or `k > n`.
 pub fn kfold(n: usize, k: usize, rng: &mut Rng) -> Result<Vec<Fold>> {
     check_k(n, k)?;
     Ok(deal(&rng.permutation(n), k))
@@ -66,7 +71,9 @@ pub fn kfold(n: usize, k: usize, rng: &mut Rng) -> Result<Vec<Fold>> {
 
 /// `k` folds in which every class keeps its share: each test fold holds
 /// `count(class) / k` samples of every class (rounded up or down), and test folds differ
-/// in size by at most one.
+/// in size by at most one. `labels[i]` is the class of sample `i`.
+///
+/// Errors: `k < 2` or `k > labels.len()`.
 pub fn stratified_kfold(labels: &[u32], k: usize, rng: &mut Rng) -> Result<Vec<Fold>> {
     check_k(labels.len(), k)?;
     Ok(deal(&by_class_shuffled(labels, rng), k))
@@ -74,7 +81,7 @@ pub fn stratified_kfold(labels: &[u32], k: usize, rng: &mut Rng) -> Result<Vec<F
 
 /// Splits `0..n` (or, with `labels`, each class separately) into `(train, test)` with
 /// `round(fraction * count)` samples in `test`. Indices are returned sorted.
-pub fn train_test_indices(n: usize, labels: Option<&[u32]>, fraction: f32, rng: &mut Rng) -> Result<(Vec<usize>, Vec<usize>)> {
+fn train_test_indices(n: usize, labels: Option<&[u32]>, fraction: f32, rng: &mut Rng) -> Result<(Vec<usize>, Vec<usize>)> {
     if !(0.0..1.0).contains(&fraction) {
         return Err(Error::invalid("split fraction", format!("{fraction} is not in [0, 1)")));
     }
@@ -101,7 +108,7 @@ pub fn train_test_indices(n: usize, labels: Option<&[u32]>, fraction: f32, rng: 
     Ok((train, test))
 }
 
-/// The class labels of a dataset, if it has classes.
+/// The class labels of a dataset; `None` for [`Target::Values`].
 pub fn labels_of(data: &Dataset) -> Option<&[u32]> {
     match &data.targets {
         Target::Classes { labels, .. } => Some(labels),
@@ -109,14 +116,20 @@ pub fn labels_of(data: &Dataset) -> Option<&[u32]> {
     }
 }
 
-/// Splits a dataset into `(train, test)`, stratified when it has classes.
+/// Splits a dataset into `(train, test)` with `round(test_fraction * count)` samples of
+/// every class in `test` (of all samples, for [`Target::Values`]), drawn from `rng`.
+/// Both keep the samples' original order.
+///
+/// Errors: `test_fraction` outside `[0, 1)`.
 pub fn train_test_split(data: &Dataset, test_fraction: f32, rng: &mut Rng) -> Result<(Dataset, Dataset)> {
     let (train, test) = train_test_indices(data.len(), labels_of(data), test_fraction, rng)?;
     Ok((data.subset(&train)?, data.subset(&test)?))
 }
 
-/// Splits a dataset into `(train, validation, test)` by fractions of the whole,
-/// stratified when it has classes.
+/// Splits a dataset into `(train, validation, test)`, `val` and `test` being fractions of
+/// the whole; stratified like [`train_test_split`].
+///
+/// Errors: a negative fraction, or `val + test >= 1`.
 pub fn train_val_test_split(data: &Dataset, val: f32, test: f32, rng: &mut Rng) -> Result<(Dataset, Dataset, Dataset)> {
     if val < 0.0 || test < 0.0 || val + test >= 1.0 {
         return Err(Error::invalid("split fractions", format!("validation {val} + test {test} must be below 1")));

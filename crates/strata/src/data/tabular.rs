@@ -1,6 +1,6 @@
 //! Tables (rows of numeric and categorical columns, as read from CSV or ARFF) and how they
 //! become a [`Dataset`]: choosing the target column, one-hot encoding nominal inputs, and
-//! scaling fitted on training rows only.
+//! [`Scaling`] fitted on training rows only.
 //!
 //! ```
 //! use strata::data::tabular::{Column, ColumnData, Table};
@@ -29,21 +29,33 @@ use std::path::{Path, PathBuf};
 /// `None` is a missing value (`?` in ARFF, empty or `?`/`NA` in CSV).
 #[derive(Clone, Debug, PartialEq)]
 pub enum ColumnData {
+    /// One number per row.
     Numeric(Vec<Option<f64>>),
-    Nominal { categories: Vec<String>, values: Vec<Option<u32>> },
+    /// One category per row.
+    Nominal {
+        /// The category names, in the order the file declares (ARFF) or first uses (CSV).
+        categories: Vec<String>,
+        /// Each row's category, an index into `categories`.
+        values: Vec<Option<u32>>,
+    },
 }
 
 /// A named column.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Column {
+    /// The column's name, from the header (CSV) or `@ATTRIBUTE` line (ARFF).
     pub name: String,
+    /// Its values, one per row.
     pub data: ColumnData,
 }
 
 impl Column {
+    /// A numeric column (`None`: missing).
     pub fn numeric(name: &str, values: Vec<Option<f64>>) -> Column {
         Column { name: name.into(), data: ColumnData::Numeric(values) }
     }
+    /// A categorical column: `values` index into `categories` (`None`: missing);
+    /// [`Table::new`] checks that they are in range.
     pub fn nominal(name: &str, categories: Vec<String>, values: Vec<Option<u32>>) -> Column {
         Column { name: name.into(), data: ColumnData::Nominal { categories, values } }
     }
@@ -54,16 +66,20 @@ impl Column {
             ColumnData::Nominal { values, .. } => values.len(),
         }
     }
+    /// True when the column has no rows.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 }
 
-/// A table read from a file; `lines[r]` is the file line where row `r` starts (for errors).
+/// A table read from a file: columns of equal length.
 #[derive(Clone, Debug)]
 pub struct Table {
+    /// The file it was read from, named in errors.
     pub source: PathBuf,
+    /// The columns, in file order.
     pub columns: Vec<Column>,
+    /// `lines[r]` is the (1-based) file line where row `r` starts, named in errors.
     pub lines: Vec<usize>,
 }
 
@@ -72,14 +88,23 @@ pub struct Table {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InputColumn {
     /// One feature; a missing value is NaN until scaling imputes the training mean.
-    Numeric { name: String },
+    Numeric {
+        /// The column's name.
+        name: String,
+    },
     /// One feature per category (1 for the row's category, 0 elsewhere; all 0 if missing).
-    OneHot { name: String, categories: Vec<String> },
+    OneHot {
+        /// The column's name.
+        name: String,
+        /// The categories seen in training, in feature order; others are an error.
+        categories: Vec<String>,
+    },
 }
 
 /// The column a model predicts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TargetColumn {
+    /// The column's name.
     pub name: String,
     /// Class names; `None` for a numeric (regression) target.
     pub classes: Option<Vec<String>>,
@@ -89,32 +114,41 @@ pub struct TargetColumn {
 /// encodes new rows exactly as the training rows were.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TabularSchema {
+    /// The input columns, in feature order.
     pub inputs: Vec<InputColumn>,
+    /// The predicted column.
     pub target: TargetColumn,
 }
 
 /// What a saved model needs to read a table again: the schema and the fitted scaling.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TabularMeta {
+    /// How rows are encoded.
     pub schema: TabularSchema,
+    /// The scaling fitted on the training rows, applied to every row encoded later.
     pub scaling: Scaling,
-    /// The file trained on, and how its test rows were held out (fraction, seed), so that
-    /// evaluating on the same file uses the same held-out rows.
+    /// The file trained on, so that evaluating on the same file can hold out the same
+    /// test rows.
     #[serde(default)]
     pub data_file: Option<String>,
+    /// The fraction of `data_file`'s rows held out for testing, if any.
     #[serde(default)]
     pub test_split: Option<f32>,
+    /// The seed of the shuffle that chose the held-out rows.
     #[serde(default)]
     pub split_seed: u64,
 }
 
-/// True for file names the tabular readers handle (.csv, .tsv, .arff).
+/// True for file names the tabular readers handle (`.csv`, `.tsv`, `.arff`, any case).
 pub fn is_tabular_path(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
     [".csv", ".tsv", ".arff"].iter().any(|e| lower.ends_with(e))
 }
 
-/// Reads a CSV/TSV or ARFF file, by extension.
+/// Reads an ARFF file (name ending in `.arff`) or else a CSV file (tab-separated for
+/// `.tsv`); see [`csv`](super::csv) and [`arff`](super::arff) for the formats.
+///
+/// Errors: the file cannot be read, or is malformed (the message names the line).
 pub fn read_table(path: &Path) -> Result<Table> {
     let name = path.to_string_lossy().to_ascii_lowercase();
     if name.ends_with(".arff") { super::arff::read_arff(path) } else { super::csv::read_csv(path) }
@@ -122,17 +156,33 @@ pub fn read_table(path: &Path) -> Result<Table> {
 
 impl Table {
     /// A table from columns of equal length; `lines` gives each row's file line.
+    ///
+    /// Errors: a column whose length differs from `lines.len()`, or a category index outside
+    /// its column's categories.
     pub fn new(source: impl Into<PathBuf>, columns: Vec<Column>, lines: Vec<usize>) -> Result<Table> {
         let source = source.into();
         if let Some(c) = columns.iter().find(|c| c.len() != lines.len()) {
             return Err(Error::data(&source, format!("column '{}' has {} rows, expected {}", c.name, c.len(), lines.len())));
         }
+        for c in &columns {
+            if let ColumnData::Nominal { categories, values } = &c.data
+                && let Some((r, k)) =
+                    values.iter().enumerate().find_map(|(r, v)| v.filter(|&k| k as usize >= categories.len()).map(|k| (r, k)))
+            {
+                let reason =
+                    format!("line {}: column '{}' has {} categories, no category {k}", lines[r], c.name, categories.len());
+                return Err(Error::data(&source, reason));
+            }
+        }
         Ok(Table { source, columns, lines })
     }
+    /// Number of rows.
     pub fn rows(&self) -> usize {
         self.lines.len()
     }
-    /// Index of the column called `name` (exact, else case-insensitive).
+    /// Index of the column called `name` (exact, else ASCII case-insensitive).
+    ///
+    /// Errors: no such column (the message lists the columns).
     pub fn column_index(&self, name: &str) -> Result<usize> {
         self.columns
             .iter()
@@ -146,7 +196,10 @@ impl Table {
 
     /// The schema for predicting `target` (default: the last column) from every other column.
     /// A nominal target gives classes; a numeric one gives classes when all its values are
-    /// whole numbers (named by value), else a regression target.
+    /// whole numbers below 10^6 in magnitude (named by value, in increasing order), else a
+    /// regression target.
+    ///
+    /// Errors: fewer than two columns, or no column called `target`.
     pub fn schema(&self, target: Option<&str>) -> Result<TabularSchema> {
         if self.columns.len() < 2 {
             return Err(Error::data(&self.source, "needs at least one input column and a target column"));
@@ -179,8 +232,9 @@ impl Table {
         Ok(TabularSchema { inputs, target: TargetColumn { name: col.name.clone(), classes } })
     }
 
-    /// The dataset for `target` (default: the last column) and the schema that made it.
-    /// Rows whose target is missing are left out (as WEKA does when training).
+    /// The dataset for `target` (default: the last column) and the schema that made it
+    /// (see [`Table::schema`] and [`TabularSchema::dataset`]). Rows whose target is missing
+    /// are left out (as WEKA does when training).
     pub fn to_dataset(&self, target: Option<&str>) -> Result<(Dataset, TabularSchema)> {
         let schema = self.schema(target)?;
         let data = schema.dataset(self)?;
@@ -189,7 +243,8 @@ impl Table {
 }
 
 impl TabularSchema {
-    /// Number of features a row becomes.
+    /// Number of features a row becomes: one per numeric column, one per category of a
+    /// one-hot column.
     pub fn width(&self) -> usize {
         self.inputs
             .iter()
@@ -202,6 +257,9 @@ impl TabularSchema {
 
     /// Encodes the input columns of `table` (which need not have the target column):
     /// `[rows, width]`, NaN where a numeric value is missing.
+    ///
+    /// Errors: a schema column missing from `table`, of the other kind (numeric where
+    /// categories are expected, or the reverse), or holding a category the schema lacks.
     pub fn encode_inputs(&self, table: &Table) -> Result<Tensor> {
         let (n, width) = (table.rows(), self.width());
         let mut out = vec![0.0f32; n * width];
@@ -298,7 +356,11 @@ impl TabularSchema {
         })
     }
 
-    /// The dataset of `table` under this schema; rows with a missing target are skipped.
+    /// The dataset of `table` under this schema, unscaled (missing inputs NaN); rows with a
+    /// missing target are skipped. Classes get the target's class names.
+    ///
+    /// Errors: as for [`TabularSchema::encode_inputs`]; a target column missing, of the
+    /// other kind, or holding a class the schema lacks; no row with a target.
     pub fn dataset(&self, table: &Table) -> Result<Dataset> {
         let x = self.encode_inputs(table)?;
         let y = self.encode_target(table)?;
@@ -360,5 +422,9 @@ mod tests {
         };
         let msg = schema.encode_inputs(&t).unwrap_err().to_string();
         assert!(msg.contains("line 2") && msg.contains("'y'"), "{msg}");
+        // A category index outside its column's categories is refused up front.
+        let bad = Table::new("b.csv", vec![Column::nominal("c", vec!["x".into()], vec![Some(0), Some(1)])], vec![2, 3]);
+        let msg = bad.unwrap_err().to_string();
+        assert!(msg.contains("line 3") && msg.contains("no category 1"), "{msg}");
     }
 }

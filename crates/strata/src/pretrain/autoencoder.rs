@@ -1,11 +1,5 @@
-//! Autoencoders: networks trained to reproduce their input through a narrower (or
-//! corrupted) code. Bengio et al. (2007) showed that stacking them greedily, like the RBMs
-//! of a DBN, initializes a deep network about as well; denoising autoencoders (Vincent et
-//! al. 2008) close most of the remaining gap.
-//!
-//! Here an autoencoder is an ordinary [`Sequential`] trained with the normal fit loop on a
-//! reconstruction target (the inputs themselves, [`Target::Values`]) — binary cross-entropy
-//! against pixel intensities in [0, 1], fused with the final sigmoid.
+//! Autoencoder models (dense, convolutional, denoising) and greedy stacked-autoencoder
+//! pretraining (see the `pretrain` module docs).
 
 use super::dbn::sigmoid_stack;
 use crate::data::{Dataset, Target};
@@ -39,13 +33,16 @@ pub fn dense_autoencoder(input: &[usize], hidden: &[usize], noise: Option<Noise>
     m.add(Dense::new(width)).add(Unflatten::new(input)).add(ActivationLayer(Activation::Sigmoid))
 }
 
-/// A convolutional autoencoder for [C, H, W] inputs with H and W divisible by 4:
+/// A convolutional autoencoder for `[C, H, W]` inputs with H and W divisible by 4:
 ///
 /// ```text
 /// encoder  conv 3x3 x16 relu, maxpool 2, conv 3x3 x8 relu, maxpool 2    -> [8, H/4, W/4]
 /// decoder  conv 3x3 x8 relu, upsample 2, conv 3x3 x16 relu, upsample 2, conv 3x3 xC, sigmoid
 /// ```
 /// ("same" padding throughout). The code is 8 H W / 16 values: 392 for 28x28, half the input.
+/// `noise`, if given, corrupts the input first (a denoising autoencoder).
+///
+/// Errors: `input` is not `[C, H, W]`, or H or W is not divisible by 4.
 pub fn conv_autoencoder(input: &[usize], noise: Option<Noise>) -> Result<Sequential> {
     let &[c, h, w] = input else {
         return Err(Error::invalid("model", format!("conv-autoencoder needs image input [C, H, W], the data has {input:?}")));
@@ -70,7 +67,8 @@ pub fn conv_autoencoder(input: &[usize], noise: Option<Noise>) -> Result<Sequent
         .add(ActivationLayer(Activation::Sigmoid)))
 }
 
-/// `inputs` as both input and target: the dataset an autoencoder trains on.
+/// `inputs` as both input and target ([`Target::Values`]): the dataset an autoencoder
+/// trains on.
 pub fn reconstruction_dataset(inputs: &Tensor) -> Result<Dataset> {
     Dataset::new(inputs.clone(), Target::Values(inputs.clone()))
 }
@@ -81,14 +79,18 @@ pub type Encoder = (Tensor, Tensor);
 /// Settings for [`stacked_autoencoders`].
 #[derive(Clone, Debug)]
 pub struct AutoencoderOptions {
+    /// Epochs per layer (default 1).
     pub epochs: usize,
+    /// Rows per step (default 100).
     pub batch_size: usize,
-    /// Adam's learning rate.
+    /// Adam's learning rate (default 1e-3).
     pub lr: f32,
-    /// Corrupt each layer's input (a stacked *denoising* autoencoder).
+    /// Corrupt each layer's input, making a stacked *denoising* autoencoder (default
+    /// `Noise::mask(0.25)`: each input zeroed with probability 0.25).
     pub noise: Option<Noise>,
+    /// Seed of layer 0's initialization and shuffles; layer l uses `seed + l` (default 0).
     pub seed: u64,
-    /// Stop each epoch after this many steps (quick experiments).
+    /// Stop each epoch after this many steps (quick experiments; default `None`).
     pub max_steps_per_epoch: Option<usize>,
 }
 
@@ -107,9 +109,12 @@ impl Default for AutoencoderOptions {
 
 /// Greedy layer-wise pretraining with autoencoders (Bengio et al. 2007): layer l is the
 /// encoder of a one-hidden-layer sigmoid autoencoder trained to reconstruct layer l-1's
-/// codes (the data, for l = 0, values in [0, 1]). Returns each encoder's
-/// `(weight [in, out], bias [out])` — ready for [`super::load_stack`] — and each
-/// autoencoder's training history.
+/// codes (the data, for l = 0, values in `[0, 1]`). Returns each encoder's
+/// `(weight [in, out], bias [out])` — ready for [`load_stack`](super::load_stack) — and
+/// each autoencoder's training history.
+///
+/// Errors: no hidden layer or one of size 0, and training errors (e.g. a loss that
+/// becomes non-finite).
 pub fn stacked_autoencoders(data: &Tensor, hidden: &[usize], opts: &AutoencoderOptions) -> Result<(Vec<Encoder>, Vec<History>)> {
     if hidden.is_empty() || hidden.contains(&0) {
         return Err(Error::invalid("autoencoder sizes", format!("{hidden:?}: needs at least one non-empty hidden layer")));
@@ -139,7 +144,10 @@ pub fn stacked_autoencoders(data: &Tensor, hidden: &[usize], opts: &AutoencoderO
 }
 
 /// The deep sigmoid classifier initialized by stacked autoencoders: [`sigmoid_stack`] with
-/// the encoders loaded.
+/// the encoders `layers` (from [`stacked_autoencoders`]) loaded, built for `input_shape`
+/// and a fresh output layer of `classes` units initialized from `seed`.
+///
+/// Errors: the encoders do not fit `input_shape` or each other.
 pub fn sae_classifier(input_shape: &[usize], layers: &[Encoder], classes: usize, seed: u64) -> Result<Sequential> {
     let hidden: Vec<usize> = layers.iter().map(|(w, _)| w.shape()[1]).collect();
     let mut model = sigmoid_stack("sae", &hidden, classes).seed(seed);
@@ -158,6 +166,6 @@ pub fn reconstructs_input(model: &Sequential) -> bool {
 }
 
 /// The first layer that has a weight matrix, with its index: what filter pictures show.
-pub fn first_weights(model: &Sequential) -> Option<(usize, &Tensor)> {
+pub(super) fn first_weights(model: &Sequential) -> Option<(usize, &Tensor)> {
     model.layers().iter().enumerate().find_map(|(i, l)| l.params().first().map(|p| (i, &p.value)))
 }

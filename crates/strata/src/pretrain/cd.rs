@@ -1,57 +1,48 @@
-//! Training an RBM by contrastive divergence (CD-k) or persistent contrastive divergence.
-//!
-//! The gradient of the mean log-likelihood of the data is a difference of two correlations:
-//!
-//! ```text
-//! d log P(x) / dW[j, i] = <x_j h_i>_data - <x_j h_i>_model
-//! d log P(x) / db_j     = <x_j>_data     - <x_j>_model
-//! d log P(x) / dc_i     = <h_i>_data     - <h_i>_model
-//! ```
-//!
-//! The data term is exact (`h` enters through `P(h = 1 | x)`); the model term needs samples
-//! from the model. CD-k takes them from a Gibbs chain started *at the data* and run for only
-//! k steps (Hinton 2002): biased, but low-variance and cheap. Persistent CD (Tieleman 2008)
-//! keeps the chains' state ("fantasy particles") from one update to the next instead of
-//! restarting them at the data, so over training they approach the model distribution.
-//!
-//! Update, with momentum m and L2 weight decay on W only (Hinton's practical guide):
-//! `v <- m v + lr (grad - decay W)`, `W <- W + v`.
+//! Training an RBM by contrastive divergence (CD-k) or persistent contrastive divergence:
+//! [`Rbm::train`] (whose docs give the gradient and the update) and [`Rbm::cd_gradient`].
 
 use super::rbm::{Rbm, Visible, bernoulli_inplace};
 use crate::tensor::gemm;
 use crate::{Error, Result, Rng, Tensor};
 use std::time::Instant;
 
-/// Settings for [`Rbm::train`].
+/// Settings for [`Rbm::train`]; the defaults follow Hinton's practical guide (CD-1,
+/// batches of 100, learning rate 0.05, momentum 0.5 then 0.9, weight decay 2e-4).
 #[derive(Clone, Debug)]
 pub struct CdOptions {
+    /// Passes over the data (default 1).
     pub epochs: usize,
+    /// Rows per update (default 100).
     pub batch_size: usize,
-    /// Learning rate (0.05 to 0.1 suits Bernoulli units; Gaussian units want ~0.001-0.01).
+    /// Learning rate (default 0.05; 0.05 to 0.1 suits Bernoulli units, Gaussian units want
+    /// ~0.001-0.01).
     pub lr: f32,
-    /// Gibbs steps per update (CD-k).
+    /// Gibbs steps per update, the k of CD-k (default 1).
     pub k: usize,
-    /// Persistent CD: the negative chains carry over between updates.
+    /// Persistent CD: the negative chains carry over between updates (default off).
     pub persistent: bool,
-    /// Momentum after the first `momentum_warmup_steps` updates.
+    /// Momentum after the first `momentum_warmup_steps` updates (default 0.9).
     pub momentum: f32,
-    /// Momentum during the first updates, while the weights change fast.
+    /// Momentum during the first updates, while the weights change fast (default 0.5).
     pub initial_momentum: f32,
+    /// Updates (counted over all epochs) that use `initial_momentum` (default 300).
     pub momentum_warmup_steps: usize,
-    /// L2 weight decay on W.
+    /// L2 weight decay on W (default 2e-4).
     pub weight_decay: f32,
     /// Sample the visible reconstructions (0/1) instead of using their probabilities. The
     /// probabilities give the same expected update with less noise; persistent chains always
-    /// sample, since they must remain a Markov chain.
+    /// sample, since they must remain a Markov chain. Default off.
     pub sample_visible: bool,
     /// Set Bernoulli visible biases to `log(p / (1 - p))` of the data's mean activations
     /// before training (only when they are all zero), so the hidden units need not learn it.
+    /// Default on.
     pub init_visible_bias: bool,
     /// Rows of the data used to report the reconstruction error and pseudo-log-likelihood
-    /// after each epoch (0: report nothing).
+    /// after each epoch (default 1000; 0: report nothing).
     pub monitor_samples: usize,
-    /// Stop each epoch after this many updates (quick experiments).
+    /// Stop each epoch after this many updates (quick experiments; default `None`).
     pub max_batches_per_epoch: Option<usize>,
+    /// Seed of the shuffles, samples and initial chains (default 0).
     pub seed: u64,
 }
 
@@ -79,27 +70,35 @@ impl Default for CdOptions {
 /// What one epoch of RBM training measured (on the monitoring rows).
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct RbmEpoch {
+    /// The epoch, counting from 1.
     pub epoch: usize,
     /// See [`Rbm::reconstruction_error`].
     pub reconstruction_error: Option<f32>,
     /// See [`Rbm::pseudo_log_likelihood`] (Bernoulli units only).
     pub pseudo_log_likelihood: Option<f32>,
+    /// Wall-clock time of the epoch's updates (monitoring excluded).
     pub seconds: f64,
+    /// Training rows processed per second.
     pub samples_per_sec: f64,
 }
 
 /// One CD estimate of the log-likelihood gradient (an ascent direction), averaged over a
-/// batch: `w` [V * H] row-major like [`Rbm::w`], `b` [V], `c` [H].
+/// batch.
 #[derive(Clone, Debug)]
 pub struct RbmGradient {
+    /// For the weights: `V * H` values, row-major like [`Rbm::w`] `[V, H]`.
     pub w: Vec<f32>,
+    /// For the visible biases: `V` values.
     pub b: Vec<f32>,
+    /// For the hidden biases: `H` values.
     pub c: Vec<f32>,
 }
 
 impl Rbm {
-    /// The CD-k gradient estimate for the rows of `batch` [N, V], with chains started at the
+    /// The CD-k gradient estimate for the rows of `batch` `[N, V]`, with chains started at the
     /// data. `sample_visible` as in [`CdOptions::sample_visible`].
+    ///
+    /// Errors: `batch` does not hold V values per row, or `k` is 0.
     pub fn cd_gradient(&self, batch: &Tensor, k: usize, sample_visible: bool, rng: &mut Rng) -> Result<RbmGradient> {
         let n = self.rows(batch, self.visible_units(), "rbm cd_gradient")?;
         if k == 0 {
@@ -109,7 +108,7 @@ impl Rbm {
     }
 
     /// CD-k (`chain == None`) or PCD (`chain` holds the persistent visible states, `[M, V]`,
-    /// updated in place) gradient for the batch `v0` [n, V].
+    /// updated in place) gradient for the batch `v0` `[n, V]`.
     fn cd_gradient_raw(
         &self,
         v0: &[f32],
@@ -164,7 +163,29 @@ impl Rbm {
     }
 
     /// Trains on the rows of `data` (`[N, ...]`, each sample V values; Bernoulli units want
-    /// values in [0, 1]). Calls `on_epoch` after each epoch and returns every epoch's record.
+    /// values in `[0, 1]`) by CD-k, or persistent CD with [`CdOptions::persistent`]. Calls
+    /// `on_epoch` after each epoch and returns every epoch's record.
+    ///
+    /// The gradient of the mean log-likelihood of the data is a difference of two correlations:
+    ///
+    /// ```text
+    /// d log P(x) / dW[j, i] = <x_j h_i>_data - <x_j h_i>_model
+    /// d log P(x) / db_j     = <x_j>_data     - <x_j>_model
+    /// d log P(x) / dc_i     = <h_i>_data     - <h_i>_model
+    /// ```
+    ///
+    /// The data term is exact (`h` enters through `P(h = 1 | x)`); the model term needs samples
+    /// from the model. CD-k takes them from a Gibbs chain started *at the data* and run for only
+    /// k steps (Hinton 2002): biased, but low-variance and cheap. Persistent CD (Tieleman 2008)
+    /// keeps the chains' state ("fantasy particles") from one update to the next instead of
+    /// restarting them at the data, so over training they approach the model distribution.
+    ///
+    /// Update, with momentum m and L2 weight decay on W only (Hinton's practical guide):
+    /// `v <- m v + lr (grad - decay W)`, `W <- W + v`.
+    ///
+    /// Errors: `data` is empty or does not hold V values per sample; a zero batch size or
+    /// k, or a learning rate that is not positive and finite; weights that become
+    /// non-finite (the learning rate is too large).
     ///
     /// ```
     /// use strata::pretrain::{CdOptions, Rbm, Visible};

@@ -1,12 +1,5 @@
-//! Deep belief nets (Hinton, Osindero & Teh 2006): a stack of RBMs trained greedily, one
-//! layer at a time, each on the hidden activities the layer below produces for the data;
-//! then unrolled into a feed-forward sigmoid network for supervised fine-tuning.
-//!
-//! Greedy training is justified by a variational bound: adding a layer, initialized to
-//! the transpose of the one below, and training it on the lower layer's hidden activities
-//! cannot decrease a lower bound on the data's log-likelihood. In practice the point is an
-//! initialization: every hidden layer starts out as a model of the structure in the layer
-//! below, instead of random directions that backpropagation must first organize.
+//! Deep belief nets: [`Dbn`], a stack of RBMs trained greedily and unrolled into a
+//! feed-forward sigmoid network, and loading pretrained layers into a [`Sequential`].
 
 use super::cd::{CdOptions, RbmEpoch};
 use super::rbm::{Rbm, Visible, bernoulli_inplace};
@@ -15,9 +8,19 @@ use crate::model::Sequential;
 use crate::nn::{Activation, Dense, Flatten, Layer, LayerSpec};
 use crate::{Error, Result, Rng, Tensor};
 
-/// A stack of RBMs: `rbms[0]` models the data, `rbms[l]` the hidden units of `rbms[l - 1]`.
+/// A deep belief net (Hinton, Osindero & Teh 2006): a stack of RBMs trained greedily, one
+/// layer at a time, each on the hidden activities the layer below produces for the data;
+/// then unrolled into a feed-forward sigmoid network for supervised fine-tuning.
+///
+/// Greedy training is justified by a variational bound: adding a layer, initialized to
+/// the transpose of the one below, and training it on the lower layer's hidden activities
+/// cannot decrease a lower bound on the data's log-likelihood. In practice the point is an
+/// initialization: every hidden layer starts out as a model of the structure in the layer
+/// below, instead of random directions that backpropagation must first organize.
 #[derive(Clone, Debug)]
 pub struct Dbn {
+    /// The layers, bottom up: `rbms[0]` models the data, `rbms[l]` the hidden units of
+    /// `rbms[l - 1]` (its V is the H of the layer below).
     pub rbms: Vec<Rbm>,
 }
 
@@ -26,7 +29,10 @@ impl Dbn {
     /// `hidden[0]` hidden units on the data (visible units of kind `visible`), then one with
     /// `hidden[1]` units on the first one's hidden probabilities, and so on. Every layer
     /// uses `opts` (its seed offset by the layer index); upper layers always have Bernoulli
-    /// visible units. `on_epoch(layer, record)` reports progress.
+    /// visible units. `on_epoch(layer, record)` reports progress (layers counted from 0).
+    /// Returns the DBN and each layer's epoch records.
+    ///
+    /// Errors: no hidden layer or one of size 0, and those of [`Rbm::train`].
     pub fn pretrain(
         data: &Tensor,
         hidden: &[usize],
@@ -96,6 +102,9 @@ impl Dbn {
     /// top RBM (the undirected associative memory), then one downward pass. The top chains
     /// start from the upward pass of `start` (e.g. real images: the chain then wanders away
     /// from them) or, with `None`, from random bits; `n` is the number of chains in that case.
+    /// Returns the visible means `[N, V]`.
+    ///
+    /// Errors: a DBN without layers, or `start` not holding V values per sample.
     pub fn sample(&self, start: Option<&Tensor>, n: usize, steps: usize, rng: &mut Rng) -> Result<Tensor> {
         let top = self.rbms.last().ok_or_else(|| Error::Model("the DBN has no layers".into()))?;
         let below = &self.rbms[..self.rbms.len() - 1];
@@ -120,9 +129,12 @@ impl Dbn {
     }
 
     /// The unrolled network: `Flatten` (for image inputs), one sigmoid `Dense` layer per RBM
-    /// initialized with its recognition weights (`W` [V, H], hidden biases), and a fresh
+    /// initialized with its recognition weights (`W` `[V, H]`, hidden biases), and a fresh
     /// `Dense(classes)` output layer (logits; pair it with softmax cross-entropy).
-    /// `standardized`: see [`load_stack`].
+    /// `standardized`: see [`load_stack`]; `seed` initializes the output layer.
+    ///
+    /// Errors: `input_shape` does not hold the first RBM's V values, and those of
+    /// [`load_stack`].
     pub fn to_sequential(
         &self,
         input_shape: &[usize],
@@ -136,7 +148,8 @@ impl Dbn {
         Ok(model)
     }
 
-    /// Copies the RBM weights into the first sigmoid `Dense` layers of `model` (built).
+    /// Copies the RBM weights into the first sigmoid `Dense` layers of `model` (built); see
+    /// [`load_stack`], whose errors it returns.
     pub fn load_into(&self, model: &mut Sequential, standardized: Option<&Standardizer>) -> Result<()> {
         let layers: Vec<(&Tensor, &Tensor)> = self.rbms.iter().map(|r| (&r.w, &r.c_hidden)).collect();
         load_stack(model, &layers, standardized)
@@ -144,7 +157,8 @@ impl Dbn {
 }
 
 /// `Flatten -> Dense(h, sigmoid) for each h in hidden -> Dense(classes)`: the deep sigmoid
-/// network the DBN unrolls into (randomly initialized until pretrained weights are loaded).
+/// network the DBN unrolls into (randomly initialized until pretrained weights are loaded),
+/// as a model called `name`, not yet built.
 pub fn sigmoid_stack(name: &str, hidden: &[usize], classes: usize) -> Sequential {
     let mut m = Sequential::new().name(name).add(Flatten);
     for &h in hidden {
@@ -156,10 +170,14 @@ pub fn sigmoid_stack(name: &str, hidden: &[usize], classes: usize) -> Sequential
 /// Loads pretrained `(weight [in, out], bias [out])` pairs into the first `layers.len()`
 /// `Dense` layers of a built `model`, which must be sigmoid layers of matching sizes.
 ///
-/// The pretrained first layer saw raw inputs x (pixels in [0, 1]); when the model is fed
+/// The pretrained first layer saw raw inputs x (pixels in `[0, 1]`); when the model is fed
 /// standardized inputs `x' = (x - mean) / std` instead, the standardization is folded into
 /// that layer so it computes exactly what it learned: `c + x W = (c + mean' W) + x' (std W)`
 /// (row j of W scaled by std_j; mean and std global or per feature).
+///
+/// Errors: `model` is not built or has fewer `Dense` layers than `layers`, one of those is
+/// not a sigmoid layer or its shapes differ from the pretrained pair, or `standardized`
+/// does not fit the first layer's inputs.
 pub fn load_stack(model: &mut Sequential, layers: &[(&Tensor, &Tensor)], standardized: Option<&Standardizer>) -> Result<()> {
     if !model.is_built() {
         return Err(Error::Model("load_stack needs a built model".into()));

@@ -3,13 +3,22 @@
 //! and unrolled into classifiers, and autoencoders (dense, convolutional, denoising,
 //! stacked) as the alternative.
 //!
-//! - `rbm`: the model — energy, conditionals, free energy, sampling, monitoring.
-//! - `cd`: training by CD-k and persistent CD, with momentum and weight decay.
-//! - `dbn`: greedy layer-wise pretraining and conversion to a [`crate::model::Sequential`].
-//! - `autoencoder`: autoencoder models and stacked-autoencoder pretraining.
-//! - `pictures`: learned filters, samples and reconstructions as PNG grids.
-//! - `plan`: the model names `dbn`, `sae`, `autoencoder`, `conv-autoencoder` for
-//!   `strata train`.
+//! - [`Rbm`], [`Visible`]: the model — energy, conditionals, free energy, sampling,
+//!   monitoring; [`Rbm::train`] with [`CdOptions`]: CD-k and persistent CD, with momentum
+//!   and weight decay.
+//! - [`Dbn`]: greedy layer-wise pretraining and conversion to a [`crate::model::Sequential`]
+//!   ([`sigmoid_stack`], [`load_stack`]).
+//! - Autoencoders: networks trained to reproduce their input through a narrower (or
+//!   corrupted) code. Bengio et al. (2007) showed that stacking them greedily, like the
+//!   RBMs of a DBN, initializes a deep network about as well; denoising autoencoders
+//!   (Vincent et al. 2008) close most of the remaining gap. Here an autoencoder is an
+//!   ordinary `Sequential` ([`dense_autoencoder`], [`conv_autoencoder`]) trained with the
+//!   normal fit loop on its own inputs ([`reconstruction_dataset`]) — binary cross-entropy
+//!   against pixel intensities in `[0, 1]`, fused with the final sigmoid.
+//!   [`stacked_autoencoders`] pretrains layer by layer, [`sae_classifier`] unrolls.
+//! - [`pictures`]: learned filters, samples and reconstructions as PNG grids.
+//! - [`Plan`]: the model names [`NAMES`] (`dbn`, `sae`, `autoencoder`, `conv-autoencoder`)
+//!   for `strata train`.
 //!
 //! ```no_run
 //! use strata::pretrain::{CdOptions, Dbn, Visible};
@@ -34,5 +43,5 @@ pub use autoencoder::{
 };
 pub use cd::{CdOptions, RbmEpoch, RbmGradient};
 pub use dbn::{Dbn, load_stack, sigmoid_stack};
-pub use plan::{DBN_DEFAULT, NAMES, Plan, PlanKind, PretrainReport, PretrainSettings, Pretrained};
+pub use plan::{NAMES, Plan, PlanKind, PretrainReport, PretrainSettings, Pretrained};
 pub use rbm::{Rbm, Visible};

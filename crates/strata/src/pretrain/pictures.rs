@@ -8,8 +8,11 @@ use crate::plot::tiles::{GridStyle, Tile, save_grid};
 use crate::{Error, Result, Rng, Tensor};
 use std::path::{Path, PathBuf};
 
-/// Per-sample image shape `[C, H, W]` for a sample shape (flat widths that are perfect
-/// squares become one square gray image).
+/// Per-sample image shape `[C, H, W]` for a sample shape: `[C, H, W]` with 1 or 3
+/// channels as it is, `[H, W]` as one gray channel, and a flat width that is a perfect
+/// square as one square gray image.
+///
+/// Errors: any other sample shape.
 pub fn image_shape(sample: &[usize]) -> Result<[usize; 3]> {
     match *sample {
         [c, h, w] if c == 1 || c == 3 => Ok([c, h, w]),
@@ -22,10 +25,12 @@ pub fn image_shape(sample: &[usize]) -> Result<[usize; 3]> {
     }
 }
 
-/// Draws the columns of `w` [V, H] (hidden unit i's weights from every visible unit) as
+/// Draws the columns of `w` `[V, H]` (hidden unit i's weights from every visible unit) as
 /// `image`-shaped tiles, at most `max` of them, each with its own contrast (mid gray is
 /// zero only approximately: each tile is stretched from its min to its max). Returns the
 /// number of tiles.
+///
+/// Errors: `w` is not a matrix with V = C H W rows, or the file cannot be written.
 pub fn save_filters(path: &Path, w: &Tensor, image: [usize; 3], max: usize) -> Result<usize> {
     let &[v, h] = w.shape() else {
         return Err(Error::bad_shape("filters", w.shape(), "needs a weight matrix [visible, hidden]"));
@@ -49,15 +54,19 @@ fn rows_of(x: &Tensor, n: usize) -> Vec<Vec<f32>> {
     x.data().chunks_exact(per.max(1)).take(n).map(|r| r.to_vec()).collect()
 }
 
-/// Draws the rows of `x` [N, ...] as images with values in [0, 1] (one shared scale), in
-/// rows of `columns`.
+/// Draws the rows of `x` `[N, ...]` as images with values in `[0, 1]` (one shared scale), in
+/// rows of `columns` (0: a near-square grid).
+///
+/// Errors: the file cannot be written.
 pub fn save_images(path: &Path, x: &Tensor, image: [usize; 3], columns: usize) -> Result<()> {
     let rows = rows_of(x, usize::MAX);
     save_grid(path, &as_tiles(&rows, image), GridStyle { scale: 2, gap: 1, columns, per_tile_contrast: false })
 }
 
 /// Inputs and their reconstructions: `originals` rows in the first row of the grid, the
-/// matching `reconstructions` rows right below (values in [0, 1]).
+/// matching `reconstructions` rows right below (values in `[0, 1]`).
+///
+/// Errors: the file cannot be written.
 pub fn save_reconstructions(path: &Path, originals: &Tensor, reconstructions: &Tensor, image: [usize; 3]) -> Result<()> {
     let n = originals.shape()[0].min(reconstructions.shape()[0]);
     let mut rows = rows_of(originals, n);
@@ -67,9 +76,12 @@ pub fn save_reconstructions(path: &Path, originals: &Tensor, reconstructions: &T
 
 /// The usual three pictures of a DBN trained on images, written into `dir`:
 /// `filters.png` (the first RBM's first 100 hidden units), `reconstructions.png` (12 of
-/// `images` [N, ...] through the whole stack and back down), and `samples.png` (100
+/// `images` `[N, ...]` through the whole stack and back down), and `samples.png` (100
 /// samples: top-level Gibbs chains started from the upward pass of `images`, run for
-/// `gibbs_steps` rounds, then passed down).
+/// `gibbs_steps` rounds, then passed down). Returns the files written.
+///
+/// Errors: `images` cannot be drawn (see [`image_shape`]) or do not fit the DBN, or a file
+/// cannot be written.
 pub fn save_dbn_pictures(dir: &Path, dbn: &Dbn, images: &Tensor, gibbs_steps: usize, seed: u64) -> Result<Vec<PathBuf>> {
     let image = image_shape(&images.shape()[1..])?;
     let first = dbn.rbms.first().ok_or_else(|| Error::Model("the DBN has no layers".into()))?;
@@ -91,7 +103,11 @@ pub fn save_dbn_pictures(dir: &Path, dbn: &Dbn, images: &Tensor, gibbs_steps: us
 
 /// Pictures of an image autoencoder, into `dir`: `filters.png` (the first weighted
 /// layer: dense units as input-shaped tiles, or convolution kernels) and
-/// `reconstructions.png` (12 of `images` [N, C, H, W] and the model's outputs).
+/// `reconstructions.png` (12 of `images` `[N, C, H, W]` and the model's outputs). Returns
+/// the files written.
+///
+/// Errors: `images` cannot be drawn (see [`image_shape`]) or do not fit `model`, or a file
+/// cannot be written.
 pub fn save_autoencoder_pictures(dir: &Path, model: &mut Sequential, images: &Tensor) -> Result<Vec<PathBuf>> {
     let image = image_shape(&images.shape()[1..])?;
     let mut written = Vec::new();

@@ -1,7 +1,5 @@
-//! The named models of this module (`dbn`, `sae`, `autoencoder`, `conv-autoencoder`) and
-//! what training them needs beyond the ordinary fit loop: unsupervised pretraining before
-//! `fit` (on raw pixels in [0, 1]), reconstruction targets, and pictures afterwards.
-//! `strata train` and `zoo::choose` both go through [`Plan`].
+//! The named models of this module (`dbn`, `sae`, `autoencoder`, `conv-autoencoder`):
+//! [`Plan`].
 
 use super::autoencoder::{AutoencoderOptions, Encoder, conv_autoencoder, dense_autoencoder, stacked_autoencoders};
 use super::cd::{CdOptions, RbmEpoch};
@@ -16,37 +14,64 @@ use crate::{Error, Result, Tensor};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Model names handled here. Sizes may follow a colon: `dbn:500-500-2000` (hidden layers;
-/// a leading input width such as `dbn:784-500-500-2000` is accepted), `sae:500-500`,
-/// `autoencoder:256` or `autoencoder:500-100` (encoder sizes; the decoder mirrors them).
+/// The model names a [`Plan`] parses. Sizes may follow a colon: `dbn:500-500-2000`
+/// (hidden layers; a leading input width such as `dbn:784-500-500-2000` is accepted),
+/// `sae:500-500`, `autoencoder:256` or `autoencoder:500-100` (encoder sizes; the decoder
+/// mirrors them).
 pub const NAMES: &[&str] = &["dbn", "sae", "autoencoder", "conv-autoencoder"];
 
 /// Hinton, Osindero & Teh (2006): 784-500-500-2000, then the classifier.
-pub const DBN_DEFAULT: &[usize] = &[500, 500, 2000];
+const DBN_DEFAULT: &[usize] = &[500, 500, 2000];
 
 /// What kind of model a name asks for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PlanKind {
-    /// Deep sigmoid classifier pretrained as a stack of RBMs.
-    Dbn { hidden: Vec<usize> },
-    /// The same classifier pretrained as a stack of (denoising) autoencoders.
-    Sae { hidden: Vec<usize> },
-    /// Dense autoencoder (reconstruction objective).
-    Autoencoder { hidden: Vec<usize> },
-    /// Convolutional autoencoder (reconstruction objective).
+    /// Deep sigmoid classifier pretrained as a stack of RBMs (`dbn`).
+    Dbn {
+        /// Hidden layer sizes, bottom up (default 500-500-2000).
+        hidden: Vec<usize>,
+    },
+    /// The same classifier pretrained as a stack of (denoising) autoencoders (`sae`).
+    Sae {
+        /// Hidden layer sizes, bottom up (default 500-500-2000).
+        hidden: Vec<usize>,
+    },
+    /// Dense autoencoder, reconstruction objective (`autoencoder`).
+    Autoencoder {
+        /// Encoder layer sizes; the decoder mirrors them (default 256).
+        hidden: Vec<usize>,
+    },
+    /// Convolutional autoencoder, reconstruction objective (`conv-autoencoder`).
     ConvAutoencoder,
 }
 
-/// A model name of this module, parsed.
+/// A model name of this module ([`NAMES`]), parsed: what training it needs beyond the
+/// ordinary fit loop. [`Plan::choose`] builds the model and its training recipe,
+/// [`Plan::pretrain`] runs unsupervised pretraining before `fit` (on raw pixels in
+/// `[0, 1]`), and [`Plan::pictures`] draws what was learned. `strata train` and
+/// `zoo::choose` both go through it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
+    /// The model asked for.
     pub kind: PlanKind,
 }
 
 /// What pretraining produced (kept for the pictures).
 pub enum Pretrained {
-    Dbn { dbn: Dbn, epochs: Vec<Vec<RbmEpoch>> },
-    Sae { layers: Vec<Encoder>, histories: Vec<History> },
+    /// The RBM stack of a `dbn`.
+    Dbn {
+        /// The pretrained DBN.
+        dbn: Dbn,
+        /// Each RBM's epoch records, bottom up.
+        epochs: Vec<Vec<RbmEpoch>>,
+    },
+    /// The autoencoders of a `sae`.
+    Sae {
+        /// Each layer's encoder, bottom up.
+        layers: Vec<Encoder>,
+        /// Each autoencoder's training history.
+        histories: Vec<History>,
+    },
 }
 
 /// How to pretrain: [`Plan::pretrain`]'s settings.
@@ -54,15 +79,20 @@ pub enum Pretrained {
 pub struct PretrainSettings {
     /// Epochs per layer (0: no pretraining).
     pub epochs: usize,
+    /// Seed of the pretraining (layer l trains with `seed + l`).
     pub seed: u64,
-    /// Input corruption for the `sae` autoencoders (default: masking 25%).
+    /// Input corruption for the `sae` autoencoders (`None`: masking 25%, the
+    /// [`AutoencoderOptions`] default).
     pub noise: Option<Noise>,
 }
 
 /// The outcome of [`Plan::pretrain`].
 pub struct PretrainReport {
+    /// The pretrained layers.
     pub pretrained: Pretrained,
+    /// Wall-clock time of the whole pretraining.
     pub seconds: f64,
+    /// Epochs per layer.
     pub epochs: usize,
 }
 
@@ -76,6 +106,8 @@ fn parse_sizes(name: &str, text: &str) -> Result<Vec<usize>> {
 
 impl Plan {
     /// The plan for `name`, or `None` when the name is not one of [`NAMES`].
+    ///
+    /// Errors: sizes that are not positive numbers, or sizes given to `conv-autoencoder`.
     pub fn parse(name: &str) -> Result<Option<Plan>> {
         let (base, given) = match name.split_once(':') {
             Some((b, s)) => (b, Some(s)),
@@ -97,6 +129,8 @@ impl Plan {
 
     /// Checks that the pretraining epochs and the input noise asked for mean something for
     /// this model (`--pretrain-epochs`: dbn and sae; `--noise`: sae and the autoencoders).
+    ///
+    /// Errors: pretraining epochs for a model that is not pretrained, or noise for `dbn`.
     pub fn check_options(&self, pretrain_epochs: Option<usize>, noise: Option<Noise>) -> Result<()> {
         let pretrains = matches!(self.kind, PlanKind::Dbn { .. } | PlanKind::Sae { .. });
         if pretrain_epochs.is_some() && !pretrains {
@@ -133,6 +167,9 @@ impl Plan {
     /// The (randomly initialized, built) model and its recipe. `noise` corrupts the input of
     /// autoencoders (denoising) and, for `sae`, each pretraining autoencoder; classifiers
     /// ignore it.
+    ///
+    /// Errors: `conv-autoencoder` with an input that is not `[C, H, W]` with H and W
+    /// divisible by 4, or a model that cannot be built for `input`.
     pub fn choose(&self, input: &[usize], classes: usize, seed: u64, noise: Option<Noise>) -> Result<ModelChoice> {
         // Fine-tuning: Adam halved every epoch beat slower decay and SGD with momentum after
         // one CD-1 epoch per RBM (figures in docs/dbn.md).
@@ -176,10 +213,13 @@ impl Plan {
     }
 
     /// Greedy unsupervised pretraining of `model` (built by [`Plan::choose`]) on `raw`
-    /// inputs `[N, ...]` with values in [0, 1]; `None` for models that have nothing to
+    /// inputs `[N, ...]` with values in `[0, 1]`; `None` for models that have nothing to
     /// pretrain, or with `settings.epochs == 0`. `standardized` is the input
     /// standardization the model will see (folded into the first layer, see
     /// [`load_stack`]). `progress` receives one line per layer and epoch.
+    ///
+    /// Errors: those of [`Dbn::pretrain`] or [`stacked_autoencoders`], and of loading the
+    /// layers into `model`.
     pub fn pretrain(
         &self,
         model: &mut Sequential,
@@ -242,8 +282,13 @@ impl Plan {
         Ok(Some(PretrainReport { pretrained, seconds: start.elapsed().as_secs_f64(), epochs }))
     }
 
-    /// Writes the pictures of this model into `dir` (see `pictures`); `images` are raw test
-    /// inputs in [0, 1]. Returns the files written.
+    /// Writes the pictures of this model into `dir` (created if missing); `images` are raw
+    /// test inputs in `[0, 1]`. A `dbn` gets [`save_dbn_pictures`]'s three pictures, a `sae`
+    /// its first layer's filters (`filters.png`), an autoencoder
+    /// [`save_autoencoder_pictures`]'s. Returns the files written.
+    ///
+    /// Errors: `dir` cannot be created, the inputs are not images, or a file cannot be
+    /// written.
     pub fn pictures(
         &self,
         dir: &Path,

@@ -1,23 +1,8 @@
-//! The restricted Boltzmann machine: energy, conditionals, free energy, Gibbs sampling and
-//! the quantities used to monitor training.
-//!
-//! For binary visible units x and binary hidden units h (a Bernoulli-Bernoulli RBM):
-//!
-//! ```text
-//! E(x, h)        = -b'x - c'h - h'W'x          W is [V, H]: W[j, i] joins visible j, hidden i
-//! P(h_i = 1 | x) = sigma(c_i + sum_j x_j W[j, i])        (the hidden units are independent given x)
-//! P(x_j = 1 | h) = sigma(b_j + sum_i W[j, i] h_i)        (and the visible ones given h)
-//! F(x)           = -log sum_h exp(-E(x, h)) = -b'x - sum_i softplus(c_i + (x W)_i)
-//! P(x)           = exp(-F(x)) / Z
-//! ```
-//!
-//! With Gaussian visible units of unit variance (real-valued data, standardized first) the
-//! energy's visible term becomes `sum_j (x_j - b_j)^2 / 2`, so `x | h ~ N(b + W h, I)` and
-//! `F(x) = sum_j (x_j - b_j)^2 / 2 - sum_i softplus(c_i + (x W)_i)`; the hidden conditional
-//! is unchanged.
+//! The restricted Boltzmann machine [`Rbm`] (its docs give the energy and conditionals):
+//! free energy, Gibbs sampling and the quantities used to monitor training.
 //!
 //! Batches are row-major `[N, V]` / `[N, H]` slices; every product goes through
-//! [`crate::tensor::gemm`]. Training (contrastive divergence) is in `cd.rs`.
+//! `crate::tensor::gemm`. Training (contrastive divergence) is in `cd.rs`.
 
 use crate::tensor::gemm;
 use crate::{Error, Result, Rng, Tensor};
@@ -26,13 +11,31 @@ use crate::{Error, Result, Rng, Tensor};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Visible {
-    /// Binary units (or intensities in [0, 1] read as probabilities, as for MNIST pixels).
+    /// Binary units (or intensities in `[0, 1]` read as probabilities, as for MNIST pixels).
     Bernoulli,
     /// Real-valued units with unit variance: standardize the data before training.
     Gaussian,
 }
 
 /// A restricted Boltzmann machine with `V` visible and `H` hidden units.
+///
+/// For binary visible units x and binary hidden units h (a Bernoulli-Bernoulli RBM):
+///
+/// ```text
+/// E(x, h)        = -b'x - c'h - h'W'x          W is [V, H]: W[j, i] joins visible j, hidden i
+/// P(h_i = 1 | x) = sigma(c_i + sum_j x_j W[j, i])        (the hidden units are independent given x)
+/// P(x_j = 1 | h) = sigma(b_j + sum_i W[j, i] h_i)        (and the visible ones given h)
+/// F(x)           = -log sum_h exp(-E(x, h)) = -b'x - sum_i softplus(c_i + (x W)_i)
+/// P(x)           = exp(-F(x)) / Z
+/// ```
+///
+/// With Gaussian visible units of unit variance (real-valued data, standardized first) the
+/// energy's visible term becomes `sum_j (x_j - b_j)^2 / 2`, so `x | h ~ N(b + W h, I)` and
+/// `F(x) = sum_j (x_j - b_j)^2 / 2 - sum_i softplus(c_i + (x W)_i)`; the hidden conditional
+/// is unchanged.
+///
+/// Methods that take a batch accept any shape `[N, ...]` whose samples hold V values (H for
+/// hidden states); any other shape is an error.
 ///
 /// ```
 /// use strata::pretrain::{Rbm, Visible};
@@ -51,6 +54,7 @@ pub struct Rbm {
     pub b_visible: Tensor,
     /// Hidden biases `[H]`.
     pub c_hidden: Tensor,
+    /// The kind of the visible units.
     pub visible: Visible,
 }
 
@@ -77,7 +81,7 @@ pub(crate) fn softplus(x: f32) -> f32 {
     x.max(0.0) + (-x.abs()).exp().ln_1p()
 }
 
-/// `out = rows of bias + a @ w` (or `a @ w'` with `trans_w`): `a` [n, k], result [n, len(bias)].
+/// `out = rows of bias + a @ w` (or `a @ w'` with `trans_w`): `a` `[n, k]`, result `[n, len(bias)]`.
 pub(crate) fn affine(a: &[f32], n: usize, k: usize, w: &[f32], trans_w: bool, bias: &[f32]) -> Vec<f32> {
     let m = bias.len();
     let mut out = Vec::with_capacity(n * m);
@@ -124,7 +128,7 @@ impl Rbm {
         Ok(n)
     }
 
-    /// `P(h = 1 | x)` for a batch `x` [N, V]: `sigma(c + x W)`, [N, H].
+    /// `P(h = 1 | x)` for a batch `x` `[N, V]`: `sigma(c + x W)`, `[N, H]`.
     pub fn hidden_probs(&self, x: &Tensor) -> Result<Tensor> {
         let n = self.rows(x, self.visible_units(), "rbm hidden_probs")?;
         let p = self.hidden_probs_raw(x.data(), n);
@@ -136,8 +140,8 @@ impl Rbm {
         p
     }
 
-    /// The mean of the visible units given hidden states `h` [N, H]: `sigma(b + h W')` for
-    /// Bernoulli units, `b + h W'` for Gaussian ones. [N, V].
+    /// The mean of the visible units given hidden states `h` `[N, H]`: `sigma(b + h W')` for
+    /// Bernoulli units, `b + h W'` for Gaussian ones. `[N, V]`.
     pub fn visible_mean(&self, h: &Tensor) -> Result<Tensor> {
         let n = self.rows(h, self.hidden_units(), "rbm visible_mean")?;
         Tensor::from_vec(self.visible_mean_raw(h.data(), n), &[n, self.visible_units()])
@@ -158,7 +162,7 @@ impl Rbm {
         }
     }
 
-    /// Free energy `F(x)` of each row of `x` [N, V] (see the module docs); `P(x) ∝ e^-F(x)`.
+    /// Free energy `F(x)` of each row of `x` `[N, V]` (see [`Rbm`]); `P(x) ∝ e^-F(x)`.
     pub fn free_energy(&self, x: &Tensor) -> Result<Vec<f32>> {
         let n = self.rows(x, self.visible_units(), "rbm free_energy")?;
         Ok(self.free_energy_raw(x.data(), n))
@@ -180,6 +184,8 @@ impl Rbm {
     }
 
     /// Energy `E(x, h)` of one joint configuration.
+    ///
+    /// Errors: `x` does not hold V values or `h` does not hold H.
     pub fn energy(&self, x: &[f32], h: &[f32]) -> Result<f32> {
         let (v, hu) = (self.visible_units(), self.hidden_units());
         if x.len() != v || h.len() != hu {
@@ -198,7 +204,7 @@ impl Rbm {
     }
 
     /// `x -> P(h|x) -> mean of x given those probabilities`: the deterministic
-    /// reconstruction the reconstruction error measures. [N, V].
+    /// reconstruction the reconstruction error measures. `[N, V]`.
     pub fn reconstruct(&self, x: &Tensor) -> Result<Tensor> {
         let n = self.rows(x, self.visible_units(), "rbm reconstruct")?;
         let h = self.hidden_probs_raw(x.data(), n);
@@ -222,6 +228,8 @@ impl Rbm {
     /// flipped. This is an unbiased estimate of the sum over all j (the exact sum costs V
     /// free-energy evaluations per sample). Inputs in (0, 1) are rounded to bits first.
     /// Higher is better; its maximum is 0.
+    ///
+    /// Errors: Gaussian visible units.
     pub fn pseudo_log_likelihood(&self, x: &Tensor, rng: &mut Rng) -> Result<f32> {
         if self.visible != Visible::Bernoulli {
             return Err(Error::invalid("pseudo-log-likelihood", "defined here for Bernoulli visible units only"));
@@ -244,7 +252,7 @@ impl Rbm {
     }
 
     /// Runs `steps` rounds of block Gibbs sampling (`h ~ P(h|x)`, `x ~ P(x|h)`) from the
-    /// visible states `start` [N, V]; returns the visible *means* of the last round (smoother
+    /// visible states `start` `[N, V]`; returns the visible *means* of the last round (smoother
     /// pictures than 0/1 draws; the chain itself runs on sampled states).
     pub fn gibbs_sample(&self, start: &Tensor, steps: usize, rng: &mut Rng) -> Result<Tensor> {
         let v = self.visible_units();
@@ -274,6 +282,8 @@ impl Rbm {
 
     /// `log Z`, by enumerating every visible configuration (Bernoulli units, V <= 20 only):
     /// `Z = sum_x exp(-F(x))`. For tests and tiny models.
+    ///
+    /// Errors: Gaussian visible units, or V > 20.
     pub fn log_partition_exact(&self) -> Result<f32> {
         let states = self.all_visible_states()?;
         let f = self.free_energy_raw(&states, 1 << self.visible_units());
@@ -284,6 +294,8 @@ impl Rbm {
 
     /// Every visible configuration as rows `[2^V, V]`, row `s` holding the bits of `s`
     /// (bit j of s is unit j).
+    ///
+    /// Errors: Gaussian visible units, or V > 20.
     pub fn all_visible_states(&self) -> Result<Vec<f32>> {
         let v = self.visible_units();
         if self.visible != Visible::Bernoulli || v > 20 {
@@ -292,7 +304,9 @@ impl Rbm {
         Ok((0..1usize << v).flat_map(|s| (0..v).map(move |j| ((s >> j) & 1) as f32)).collect())
     }
 
-    /// Mean exact log-likelihood `log P(x)` of the rows of `x` (tiny models only).
+    /// Mean exact log-likelihood `log P(x)` of the rows of `x`.
+    ///
+    /// Errors: as for [`Rbm::log_partition_exact`].
     pub fn log_likelihood_exact(&self, x: &Tensor) -> Result<f32> {
         let log_z = self.log_partition_exact()?;
         let f = self.free_energy(x)?;

@@ -1,8 +1,9 @@
 //! A recurrent language model: Embedding -> LSTM/GRU stack -> Dense over the vocabulary,
-//! trained to predict each next token with truncated backpropagation through time.
+//! trained to predict each next token with truncated backpropagation through time
+//! (`train.rs`).
 
 use super::vocab::{Level, Vocab};
-use crate::autograd::{Param, Tape, Var};
+use crate::autograd::{Param, Var};
 use crate::io::{load_tensors, save_tensors, write_atomic};
 use crate::nn::recurrent::{Cell, RecurrentState};
 use crate::nn::{Dense, Embedding, ForwardCtx, Layer, Recurrent};
@@ -13,14 +14,17 @@ use std::path::Path;
 const FORMAT: &str = "strata-textgen";
 const VERSION: u32 = 1;
 
-/// The shape of a language model.
+/// The shape of a language model. Default: one LSTM layer of 256 units over embeddings
+/// of width 32.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LmConfig {
-    /// "lstm" or "gru".
+    /// The recurrent cell: `"lstm"`, `"gru"` or `"rnn"` (tanh).
     pub cell: String,
     /// Width of the token embeddings.
     pub embed: usize,
+    /// Hidden units per recurrent layer.
     pub hidden: usize,
+    /// Stacked recurrent layers.
     pub layers: usize,
 }
 
@@ -41,18 +45,23 @@ impl LmConfig {
     }
 }
 
-/// Figures measured when a model was trained, saved beside it.
+/// Figures measured when a model was trained, saved beside it by [`LanguageModel::save`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LmStats {
-    /// Held-out bits per token of the model and of the unigram baseline.
+    /// Held-out bits per token of the model.
     pub heldout_bits: f64,
+    /// Held-out bits per token of the unigram baseline ([`unigram_bits`](super::unigram_bits)).
     pub unigram_bits: f64,
     /// Characters per token of the held-out text (1 at character level), so word-level
     /// figures convert to bits per character.
     pub chars_per_token: f64,
+    /// Tokens of the training text.
     pub train_tokens: usize,
+    /// Tokens of the held-out text.
     pub heldout_tokens: usize,
+    /// Epochs trained.
     pub epochs: usize,
+    /// Wall-clock training time.
     pub seconds: f64,
 }
 
@@ -67,10 +76,15 @@ struct Description {
     stats: Option<LmStats>,
 }
 
-/// Embedding -> recurrent stack (sequences) -> Dense(vocabulary) at every step.
+/// A recurrent language model: Embedding -> recurrent stack -> Dense(vocabulary) at every
+/// step, giving the logits of the next token. Train it with
+/// [`train_lm`](super::train_lm), sample with [`generate`](super::generate).
 pub struct LanguageModel {
+    /// The model's shape.
     pub config: LmConfig,
+    /// The tokens it reads and predicts.
     pub vocab: Vocab,
+    /// Figures of its training, if recorded (saved and loaded with the model).
     pub stats: Option<LmStats>,
     embedding: Embedding,
     rnn: Recurrent,
@@ -78,7 +92,9 @@ pub struct LanguageModel {
 }
 
 impl LanguageModel {
-    /// A freshly initialized model over `vocab`.
+    /// A freshly initialized model over `vocab`, its weights drawn from `seed`.
+    ///
+    /// Errors: an unknown cell, or a zero size in `config`.
     pub fn new(config: LmConfig, vocab: Vocab, seed: u64) -> Result<LanguageModel> {
         let cell = config.cell()?;
         if config.embed == 0 || config.hidden == 0 || config.layers == 0 {
@@ -100,27 +116,34 @@ impl LanguageModel {
     }
 
     /// Every trainable parameter.
-    pub fn params(&self) -> Vec<&Param> {
+    fn params(&self) -> Vec<&Param> {
         self.layers().into_iter().flat_map(|l| l.params()).collect()
     }
-    pub fn params_mut(&mut self) -> Vec<&mut Param> {
+    /// Every trainable parameter, for the optimizer.
+    pub(super) fn params_mut(&mut self) -> Vec<&mut Param> {
         let mut out: Vec<&mut Param> = self.embedding.params_mut();
         out.extend(self.rnn.params_mut());
         out.extend(self.head.params_mut());
         out
     }
+    /// Number of trainable values (weights and biases).
     pub fn num_params(&self) -> usize {
         self.params().iter().map(|p| p.value.numel()).sum()
     }
 
     /// A zero state for `n` parallel streams.
-    pub fn zero_state(&self, n: usize) -> RecurrentState {
+    pub(super) fn zero_state(&self, n: usize) -> RecurrentState {
         self.rnn.zero_state(n)
     }
 
-    /// Logits [N*T, V] for the tokens `ids` [N, T], continuing from `state`; also returns the
+    /// Logits `[N*T, V]` for the tokens `ids` `[N, T]`, continuing from `state`; also returns the
     /// state after the last step.
-    pub fn forward(&self, ids: &Tensor, state: Option<&RecurrentState>, ctx: &mut ForwardCtx) -> Result<(Var, RecurrentState)> {
+    pub(super) fn forward(
+        &self,
+        ids: &Tensor,
+        state: Option<&RecurrentState>,
+        ctx: &mut ForwardCtx,
+    ) -> Result<(Var, RecurrentState)> {
         let (n, t) = match *ids.shape() {
             [n, t] => (n, t),
             _ => {
@@ -134,31 +157,10 @@ impl LanguageModel {
         Ok((logits, next))
     }
 
-    /// Mean cross-entropy in bits per token of predicting `ids[1..]` from what precedes them,
-    /// reading the stream in windows of `window` tokens with the state carried across.
-    pub fn bits_per_token(&self, ids: &[u32], window: usize) -> Result<f64> {
-        if ids.len() < 2 {
-            return Err(Error::invalid("held-out text", "needs at least 2 tokens"));
-        }
-        let mut state = None;
-        let (mut total, mut count) = (0.0f64, 0usize);
-        let mut rng = Rng::seeded(0);
-        for start in (0..ids.len() - 1).step_by(window.max(1)) {
-            let end = (start + window.max(1)).min(ids.len() - 1);
-            let input = Tensor::from_vec(ids[start..end].iter().map(|&i| i as f32).collect(), &[1, end - start])?;
-            let tape = Tape::no_grad();
-            let mut ctx = ForwardCtx { tape: &tape, training: false, rng: &mut rng };
-            let (logits, next) = self.forward(&input, state.as_ref(), &mut ctx)?;
-            let loss = logits.softmax_cross_entropy(&ids[start + 1..end + 1])?;
-            total += loss.value().item()? as f64 * (end - start) as f64;
-            count += end - start;
-            state = Some(next);
-        }
-        Ok(total / count as f64 / std::f64::consts::LN_2)
-    }
-
     /// Saves the weights to `path` (safetensors) and the configuration, vocabulary and
     /// stats beside it (`model.safetensors` -> `model.json`).
+    ///
+    /// Errors: a file cannot be written.
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut tensors = Vec::new();
         for (prefix, layer) in ["embedding", "rnn", "head"].into_iter().zip(self.layers()) {
@@ -179,6 +181,9 @@ impl LanguageModel {
     }
 
     /// Loads a model saved by [`LanguageModel::save`].
+    ///
+    /// Errors: a file cannot be read, the description is not a strata text model of a
+    /// supported version, or the weights are missing, extra or of the wrong shape.
     pub fn load(path: &Path) -> Result<LanguageModel> {
         let desc_path = crate::model::description_path(path);
         let text = std::fs::read_to_string(&desc_path).map_err(|e| Error::io(&desc_path, e))?;

@@ -2,6 +2,13 @@
 //! model trained with truncated BPTT, held-out bits per token against a unigram baseline,
 //! and generation.
 //!
+//! - [`read_corpus`], [`split_heldout`]: the text, and a held-out part of it.
+//! - [`Vocab`], [`Level`], [`tokenize`]: text ↔ token ids.
+//! - [`LanguageModel`], [`LmConfig`]: the model, saved and loaded with its vocabulary.
+//! - [`train_lm`], [`LmTrainOptions`], [`evaluate_bits`], [`unigram_bits`]: training and
+//!   held-out bits per token, against the unigram baseline.
+//! - [`generate`], [`next_tokens`]: sampling and next-token predictions.
+//!
 //! ```no_run
 //! use strata::text::{self, Level, LanguageModel, LmConfig, LmTrainOptions, Vocab};
 //! let corpus = std::fs::read_to_string("book.txt").unwrap();
@@ -28,7 +35,10 @@ use std::path::Path;
 
 /// Reads a text corpus: a file, or every file of a directory (sorted by name; skipping
 /// hidden files and the `.dat`/`.u8` indexes of a fortune database). Lines holding only
-/// `%` — the separators of fortune files — are dropped.
+/// `%` — the separators of fortune files — are dropped; invalid UTF-8 is replaced by
+/// U+FFFD; every line ends in `\n`.
+///
+/// Errors: a file or directory cannot be read, or there is no text.
 pub fn read_corpus(path: &Path) -> Result<String> {
     let files: Vec<std::path::PathBuf> = if path.is_dir() {
         let mut v: Vec<_> = std::fs::read_dir(path)
@@ -65,7 +75,11 @@ pub fn read_corpus(path: &Path) -> Result<String> {
 /// Splits `text` into a training and a held-out part: the text is cut into blocks of about
 /// `block` bytes at line breaks, and every k-th block (k = 1 / `fraction`, rounded) is held
 /// out. Interleaving keeps the held-out text representative of a corpus made of many
-/// different files (the tail of a fortune database is all Zippy the Pinhead).
+/// different files (the tail of a fortune database is all Zippy the Pinhead). Returns
+/// `(train, heldout)`.
+///
+/// Errors: `fraction` not strictly between 0 and 0.5, or a text too short to give both
+/// parts.
 pub fn split_heldout(text: &str, fraction: f64, block: usize) -> Result<(String, String)> {
     if !(fraction > 0.0 && fraction < 0.5) {
         return Err(Error::invalid("held-out fraction", format!("{fraction} (must be between 0 and 0.5)")));

@@ -61,7 +61,12 @@ fn pick(p: &[f32], temperature: f32, rng: &mut Rng) -> u32 {
 
 /// The prompt followed by `length` generated tokens, each drawn from the model's
 /// distribution sharpened (temperature < 1) or flattened (> 1); temperature 0 always takes
-/// the most likely token.
+/// the most likely token. [`UNK`](super::UNK) is never generated. An empty prompt starts
+/// after a line break (or a space, or a full stop) when the vocabulary has one; at word
+/// level the generated words are joined to the prompt with a space.
+///
+/// Errors: a negative or non-finite temperature, or an empty prompt with none of those
+/// tokens to start from.
 pub fn generate(model: &LanguageModel, prompt: &str, length: usize, temperature: f32, rng: &mut Rng) -> Result<String> {
     if !temperature.is_finite() || temperature < 0.0 {
         return Err(Error::invalid("temperature", format!("{temperature} (must be 0 or more)")));
@@ -83,7 +88,10 @@ pub fn generate(model: &LanguageModel, prompt: &str, length: usize, temperature:
     Ok(text)
 }
 
-/// The `k` most likely next tokens after `prompt`, with their probabilities.
+/// The `k` most likely next tokens after `prompt`, with their probabilities, most likely
+/// first ([`UNK`](super::UNK) excluded; an empty prompt as for [`generate`]).
+///
+/// Errors: an empty prompt with no token to start from.
 pub fn next_tokens(model: &LanguageModel, prompt: &str, k: usize) -> Result<Vec<(String, f32)>> {
     let ids = prompt_ids(model, prompt)?;
     let (logits, _) = feed(model, &ids, None)?;

@@ -1,10 +1,5 @@
-//! Training a language model with truncated backpropagation through time.
-//!
-//! The token stream is cut into `streams` contiguous pieces read side by side (the batch).
-//! Each step takes the next `seq_len` tokens of every piece, predicts each following token,
-//! and backpropagates through those `seq_len` steps only; the hidden state is carried into
-//! the next window as a plain value (stateful: the model sees unbounded context, gradients
-//! flow through at most `seq_len` steps).
+//! Training a language model with truncated backpropagation through time ([`train_lm`]
+//! describes the scheme), and held-out evaluation ([`evaluate_bits`]).
 
 use super::lm::LanguageModel;
 use crate::autograd::Tape;
@@ -17,18 +12,23 @@ use std::time::Instant;
 /// Options for [`train_lm`].
 #[derive(Clone, Debug)]
 pub struct LmTrainOptions {
+    /// Passes over the training text (default 3).
     pub epochs: usize,
-    /// Parallel streams (the batch size).
+    /// Parallel streams, the batch size (default 64).
     pub streams: usize,
-    /// Truncation length of backpropagation through time.
+    /// Truncation length of backpropagation through time, in tokens (default 64).
     pub seq_len: usize,
-    /// Adam's learning rate, multiplied by `lr_decay` after every epoch.
+    /// Adam's learning rate in the first epoch (default 2e-3).
     pub lr: f32,
+    /// Factor applied to the learning rate after every epoch (default 0.7).
     pub lr_decay: f32,
-    /// Rescale gradients to at most this global norm (LSTMs still explode now and then).
+    /// Rescale gradients to at most this global norm (default 5: even gated cells produce
+    /// the occasional exploding gradient).
     pub clip_norm: Option<f32>,
-    /// Stop an epoch after this many steps (tests, quick looks).
+    /// Stop an epoch after this many steps (tests, quick looks; default `None`).
     pub max_steps_per_epoch: Option<usize>,
+    /// Seed of the training's randomness, the window offsets of epochs after the first
+    /// (default 1).
     pub seed: u64,
 }
 
@@ -50,17 +50,20 @@ impl Default for LmTrainOptions {
 /// What one epoch did.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct LmEpoch {
+    /// The epoch, counting from 1.
     pub epoch: usize,
     /// Mean training loss, bits per token.
     pub train_bits: f64,
     /// Bits per token on the held-out text after the epoch.
     pub heldout_bits: f64,
+    /// Wall-clock time of the epoch, held-out evaluation included.
     pub seconds: f64,
+    /// Training tokens predicted per second.
     pub tokens_per_sec: f64,
 }
 
 /// `ids` cut into `streams` equal pieces, read in windows of `len` tokens from `start`:
-/// inputs [streams, T] and the tokens that follow each, flattened row-major ([streams*T]).
+/// inputs `[streams, T]` and the tokens that follow each, flattened row-major (`[streams*T]`).
 fn window(ids: &[u32], streams: usize, piece: usize, start: usize, len: usize) -> Result<(Tensor, Vec<u32>)> {
     let t = len.min(piece - start);
     let mut inputs = Vec::with_capacity(streams * t);
@@ -79,7 +82,11 @@ fn piece_len(n: usize, streams: usize) -> usize {
 }
 
 /// Bits per token of `model` predicting each token of `ids` from those before it, read as
-/// `streams` pieces side by side (each starts from a zero state) in windows of `window`.
+/// `streams` pieces side by side (each starts from a zero state, so fewer streams see more
+/// context; at most one per 64 tokens) in windows of `window_len` tokens with the state
+/// carried across.
+///
+/// Errors: fewer than 2 tokens.
 pub fn evaluate_bits(model: &LanguageModel, ids: &[u32], streams: usize, window_len: usize) -> Result<f64> {
     let streams = streams.clamp(1, (ids.len() / 64).max(1));
     let piece = piece_len(ids.len(), streams);
@@ -102,8 +109,19 @@ pub fn evaluate_bits(model: &LanguageModel, ids: &[u32], streams: usize, window_
     Ok(total / count as f64 / std::f64::consts::LN_2)
 }
 
-/// Trains `model` on the token stream `train`, evaluating on `heldout` after each epoch;
-/// `report` is called with each epoch's figures as they come.
+/// Trains `model` on the token stream `train` (ids of its vocabulary), evaluating on
+/// `heldout` after each epoch; `report` is called with each epoch's figures as they come.
+/// Returns every epoch's figures.
+///
+/// The stream is cut into `streams` contiguous pieces read side by side. Each step takes
+/// the next `seq_len` tokens of every piece, predicts each following token, and
+/// backpropagates through those steps only; the hidden state is carried into the next
+/// window as a plain value, so the model sees unbounded context while gradients flow
+/// through at most `seq_len` steps. Each epoch after the first starts its windows at a
+/// random offset, so no boundary is always a boundary.
+///
+/// Errors: zero epochs, streams or `seq_len`; a training text too short for `streams`
+/// pieces of 2 tokens; fewer than 2 held-out tokens; a loss that becomes non-finite.
 pub fn train_lm(
     model: &mut LanguageModel,
     train: &[u32],

@@ -19,6 +19,7 @@ pub enum Level {
 
 impl std::str::FromStr for Level {
     type Err = Error;
+    /// `"char"` or `"word"`.
     fn from_str(s: &str) -> Result<Level> {
         match s {
             "char" => Ok(Level::Char),
@@ -67,6 +68,7 @@ pub fn tokenize(text: &str, level: Level) -> Vec<String> {
 /// The tokens a model knows, each with an id; id 0 is [`UNK`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Vocab {
+    /// What one token is; [`Vocab::encode`] splits text at this level.
     pub level: Level,
     tokens: Vec<String>,
     #[serde(skip)]
@@ -90,22 +92,25 @@ impl Vocab {
     }
 
     /// A vocabulary from its token list (as saved); [`UNK`] must be first.
-    pub fn from_tokens(level: Level, tokens: Vec<String>) -> Vocab {
+    fn from_tokens(level: Level, tokens: Vec<String>) -> Vocab {
         let index = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
         Vocab { level, tokens, index }
     }
 
     /// Rebuilds the lookup table after deserialization.
-    pub(crate) fn reindex(self) -> Vocab {
+    pub(super) fn reindex(self) -> Vocab {
         Vocab::from_tokens(self.level, self.tokens)
     }
 
+    /// Number of tokens, [`UNK`] included: ids run from 0 to `len() - 1`.
     pub fn len(&self) -> usize {
         self.tokens.len()
     }
+    /// True for a vocabulary without tokens (one made by [`Vocab::build`] always has [`UNK`]).
     pub fn is_empty(&self) -> bool {
         self.tokens.is_empty()
     }
+    /// Every token, in id order.
     pub fn tokens(&self) -> &[String] {
         &self.tokens
     }
@@ -113,10 +118,11 @@ impl Vocab {
     pub fn id(&self, token: &str) -> u32 {
         self.index.get(token).copied().unwrap_or(0)
     }
+    /// The token of `id` ([`UNK`] for an id outside the vocabulary).
     pub fn token(&self, id: u32) -> &str {
         self.tokens.get(id as usize).map(String::as_str).unwrap_or(UNK)
     }
-    /// The ids of `text`'s tokens.
+    /// The ids of `text`'s tokens (see [`tokenize`]); unknown tokens become 0 ([`UNK`]).
     pub fn encode(&self, text: &str) -> Vec<u32> {
         tokenize(text, self.level).iter().map(|t| self.id(t)).collect()
     }
