@@ -1,4 +1,5 @@
-//! `strata summary`: a model's layers, output shapes, parameters and MACs.
+//! `strata summary`: a model's layers, output shapes, parameters and MACs (and with
+//! `--verbose`, each layer's configuration).
 
 use super::output::print_json;
 use clap::Args;
@@ -17,6 +18,10 @@ pub struct SummaryArgs {
     /// Print JSON on the last line.
     #[arg(long)]
     json: bool,
+    /// Add a column with each layer's configuration (fields that differ from their defaults)
+    /// and, for convolutions, the algorithm chosen for the input shape.
+    #[arg(long)]
+    verbose: bool,
 }
 
 /// Parses "3x224x224" into [3, 224, 224].
@@ -38,7 +43,11 @@ pub fn run(a: SummaryArgs) -> anyhow::Result<()> {
         eprintln!("note: {n}");
     }
     let s = choice.model.summary()?;
-    println!("{s}");
+    if a.verbose {
+        println!("{s:#}");
+    } else {
+        println!("{s}");
+    }
     if a.json {
         print_json(&serde_json::to_value(&s)?);
     }

@@ -65,7 +65,7 @@ fn activations_match_their_definitions() {
         (Activation::Linear, |v| v),
     ];
     for (a, f) in cases {
-        let mut layer = ActivationLayer(a);
+        let mut layer = ActivationLayer::new(a);
         assert_eq!(layer.build(&[5], &mut Rng::seeded(0)).unwrap(), vec![5]);
         let y = forward(&layer, x.clone(), true, 0);
         for (got, &v) in y.data().iter().zip(x.data()) {
@@ -121,7 +121,7 @@ fn specs_rebuild_the_same_layers() {
         Box::new(Dense::new(8).activation(Activation::Elu(0.5))),
         Box::new(Dropout::new(0.25)),
         Box::new(Maxout::new(2, 2)),
-        Box::new(ActivationLayer(Activation::Softmax)),
+        Box::new(ActivationLayer::new(Activation::Softmax)),
     ];
     for l in &layers {
         let spec = l.spec();
@@ -195,4 +195,208 @@ fn spec_file_accepts_conv_layers() {
     let mut m = strata::model::Sequential::from_specs(&spec.layers);
     m.build(&[1, 8, 8]).unwrap();
     assert_eq!(m.output_shape().unwrap(), &[2]);
+}
+
+// ---- layer descriptions (spec files, saved models)
+
+/// Layer objects as `model.json` files written before each layer owned its configuration
+/// (copied from files saved by that version): they must keep loading, and writing them
+/// again must give the same text.
+const SAVED_LAYERS: &[&str] = &[
+    r#"{"type":"dense","units":128,"activation":"relu","use_bias":true}"#,
+    r#"{"type":"dense","units":10,"activation":"softmax","use_bias":false,"init":"he_normal","input_dim":784}"#,
+    r#"{"type":"activation","activation":"leaky_relu:0.2"}"#,
+    r#"{"type":"dropout","rate":0.25}"#,
+    r#"{"type":"flatten"}"#,
+    r#"{"type":"maxout","units":4,"pieces":3}"#,
+    r#"{"type":"conv2d","filters":16,"kernel":3,"stride":1,"padding":"same","dilation":1,"groups":1,"use_bias":true,"activation":"relu"}"#,
+    r#"{"type":"conv2d","filters":6,"kernel":5,"stride":1,"padding":2,"dilation":1,"groups":1,"use_bias":true,"activation":"tanh"}"#,
+    r#"{"type":"conv2d","filters":8,"kernel":[1,3],"stride":[1,2],"padding":[0,1],"dilation":2,"groups":2,"use_bias":false,"activation":"linear","init":"glorot_normal"}"#,
+    r#"{"type":"pool2d","pool":"max","window":2,"padding":0}"#,
+    r#"{"type":"pool2d","pool":"avg","window":3,"stride":2,"padding":1}"#,
+    r#"{"type":"pool2d","pool":"l2","window":[2,3],"stride":[1,2],"padding":0}"#,
+    r#"{"type":"global_avg_pool2d"}"#,
+    r#"{"type":"batch_norm","momentum":0.1,"eps":0.00001}"#,
+    r#"{"type":"batch_norm","momentum":0.01,"eps":0.001}"#,
+    r#"{"type":"local_response_norm","size":5,"alpha":0.0001,"beta":0.75,"k":2.0}"#,
+    r#"{"type":"rnn","units":8,"activation":"tanh","layers":1,"bidirectional":false,"return_sequences":false}"#,
+    r#"{"type":"rnn","units":8,"activation":"relu","layers":2,"bidirectional":true,"return_sequences":true}"#,
+    r#"{"type":"lstm","units":32,"layers":1,"bidirectional":false,"return_sequences":true,"peephole":true}"#,
+    r#"{"type":"gru","units":16,"layers":2,"bidirectional":true,"return_sequences":false}"#,
+    r#"{"type":"embedding","vocab":100,"dim":8}"#,
+    r#"{"type":"upsample2d","factor":2}"#,
+    r#"{"type":"upsample2d","factor":[2,3]}"#,
+    r#"{"type":"unflatten","shape":[1,28,28]}"#,
+    r#"{"type":"noise","noise":"mask","amount":0.25}"#,
+    r#"{"type":"noise","noise":"gaussian","amount":0.1}"#,
+    r#"{"type":"residual","body":[{"type":"conv2d","filters":32,"kernel":3,"stride":2,"padding":1,"dilation":1,"groups":1,"use_bias":false,"activation":"linear"},{"type":"batch_norm","momentum":0.1,"eps":0.00001}],"shortcut":[{"type":"conv2d","filters":32,"kernel":1,"stride":2,"padding":"valid","dilation":1,"groups":1,"use_bias":false,"activation":"linear"},{"type":"batch_norm","momentum":0.1,"eps":0.00001}],"activation":"relu"}"#,
+    r#"{"type":"residual","body":[{"type":"conv2d","filters":8,"kernel":3,"stride":1,"padding":1,"dilation":1,"groups":1,"use_bias":true,"activation":"linear"}],"activation":"linear"}"#,
+    r#"{"type":"concat","branches":[[{"type":"conv2d","filters":8,"kernel":1,"stride":1,"padding":"valid","dilation":1,"groups":1,"use_bias":true,"activation":"relu"}],[],[{"type":"pool2d","pool":"max","window":3,"stride":1,"padding":1},{"type":"conv2d","filters":4,"kernel":1,"stride":1,"padding":"valid","dilation":1,"groups":1,"use_bias":true,"activation":"linear"}]]}"#,
+    r#"{"type":"block","layers":[{"type":"conv2d","filters":64,"kernel":3,"stride":1,"padding":1,"dilation":1,"groups":1,"use_bias":true,"activation":"relu"},{"type":"pool2d","pool":"max","window":2,"padding":0}]}"#,
+];
+
+#[test]
+fn saved_model_layer_lists_still_load_and_write_the_same_json() {
+    for text in SAVED_LAYERS {
+        let spec: LayerSpec = serde_json::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(serde_json::to_string(&spec).unwrap(), *text);
+        assert_eq!(spec.to_layer().spec(), spec, "{text}");
+    }
+    // The `layers` list of a model.json, as a whole.
+    let list = format!("[{}]", SAVED_LAYERS.join(","));
+    let specs: Vec<LayerSpec> = serde_json::from_str(&list).unwrap();
+    assert_eq!(specs.len(), SAVED_LAYERS.len());
+    assert_eq!(serde_json::to_string(&specs).unwrap(), list);
+    // A model made from them builds and describes itself in the same words.
+    let composites = [specs[26].clone(), specs[28].clone(), specs[29].clone()]; // residual, concat, block
+    let mut model = strata::model::Sequential::from_specs(&composites);
+    model.build(&[16, 8, 8]).unwrap();
+    assert_eq!(model.output_shape(), Some(&[64, 2, 2][..]));
+    assert_eq!(model.specs(), composites);
+    // Unknown fields are still refused, in plain and nested layers, and so are unknown types.
+    for bad in [
+        r#"{"type":"dense","units":3,"unit":4}"#,
+        r#"{"type":"flatten","units":3}"#,
+        r#"{"type":"block","layers":[{"type":"conv2d","filters":1,"kernel":1,"padding":"same","pading":1}]}"#,
+        r#"{"type":"dense2","units":3}"#,
+        r#"{"units":3}"#,
+    ] {
+        assert!(serde_json::from_str::<LayerSpec>(bad).is_err(), "{bad}");
+    }
+}
+
+/// One description of every layer type, with fields away from their defaults.
+fn one_of_each_kind() -> Vec<LayerSpec> {
+    use strata::nn::conv::{Padding, PaddingMode, Pair};
+    use strata::nn::recurrent::RnnActivation;
+    use strata::nn::*;
+    use strata::tensor::pool::PoolKind;
+    let conv = |filters, kernel: usize| LayerSpec::from(Conv2dConfig::new(filters, kernel));
+    vec![
+        DenseConfig {
+            activation: Activation::Tanh,
+            use_bias: false,
+            init: Some(Init::HeNormal),
+            input_dim: Some(3),
+            ..DenseConfig::new(4)
+        }
+        .into(),
+        ActivationConfig { activation: Activation::Elu(0.5) }.into(),
+        DropoutConfig { rate: 0.3 }.into(),
+        FlattenConfig {}.into(),
+        MaxoutConfig { units: 3, pieces: 2 }.into(),
+        Conv2dConfig {
+            stride: Pair::PerAxis([1, 2]),
+            padding: Padding::Named(PaddingMode::Same),
+            dilation: Pair::Same(2),
+            groups: 2,
+            use_bias: false,
+            activation: Activation::Relu,
+            init: Some(Init::GlorotNormal),
+            ..Conv2dConfig::new(8, (3, 5))
+        }
+        .into(),
+        Pool2dConfig { pool: PoolKind::L2, window: Pair::Same(3), stride: Some(Pair::Same(2)), padding: Pair::PerAxis([1, 0]) }
+            .into(),
+        GlobalAvgPool2dConfig {}.into(),
+        BatchNormConfig { momentum: 0.01, eps: 1e-3 }.into(),
+        LocalResponseNormConfig { size: 5, alpha: 2e-4, beta: 0.5, k: 2.0 }.into(),
+        RnnConfig { units: 8, activation: RnnActivation::Relu, layers: 2, bidirectional: true, return_sequences: true }.into(),
+        LstmConfig { units: 8, layers: 1, bidirectional: false, return_sequences: true, peephole: true }.into(),
+        GruConfig { units: 8, layers: 3, bidirectional: true, return_sequences: false }.into(),
+        EmbeddingConfig { vocab: 50, dim: 4 }.into(),
+        Upsample2dConfig { factor: Pair::PerAxis([2, 3]) }.into(),
+        UnflattenConfig { shape: vec![1, 4, 4] }.into(),
+        NoiseConfig { noise: NoiseKind::Gaussian, amount: 0.2 }.into(),
+        ResidualConfig { body: vec![conv(4, 3)], shortcut: vec![conv(4, 1)], activation: Activation::Linear }.into(),
+        ConcatConfig { branches: vec![vec![conv(2, 1)], vec![], vec![conv(3, 3), FlattenConfig {}.into()]] }.into(),
+        BlockConfig { layers: vec![conv(2, 1), BatchNormConfig::default().into()] }.into(),
+    ]
+}
+
+#[test]
+fn every_layer_type_round_trips_through_its_layer() {
+    let specs = one_of_each_kind();
+    let covered: std::collections::BTreeSet<&str> = specs.iter().map(|s| s.variant()).collect();
+    let all: std::collections::BTreeSet<&str> = LayerSpec::VARIANTS.iter().copied().collect();
+    assert_eq!(covered, all, "one_of_each_kind must hold every registered layer type");
+    for spec in &specs {
+        assert_eq!(&spec.to_layer().spec(), spec, "{}", spec.variant());
+        let json = serde_json::to_string(spec).unwrap();
+        assert_eq!(&serde_json::from_str::<LayerSpec>(&json).unwrap(), spec, "{json}");
+        let toml = toml::to_string(spec).unwrap();
+        assert_eq!(&toml::from_str::<LayerSpec>(&toml).unwrap(), spec, "{toml}");
+    }
+}
+
+#[test]
+fn details_list_the_fields_away_from_their_defaults() {
+    use strata::nn::{BatchNorm, Conv2d, GlobalAvgPool2d, Residual};
+    let details = |l: &dyn Layer| l.details();
+    let conv = Conv2d::new(16, 3).padding(1).use_bias(false).activation(Activation::Relu);
+    assert_eq!(details(&conv).as_deref(), Some("filters=16 kernel=3 padding=1 use_bias=false activation=relu"));
+    let odd = Conv2d::new(8, 1).kernel_size((1, 3)).padding_same().stride(2);
+    assert_eq!(details(&odd).as_deref(), Some("filters=8 kernel=[1,3] stride=2 padding=same"));
+    assert_eq!(details(&Dense::new(10).activation(Activation::Softmax)).as_deref(), Some("units=10 activation=softmax"));
+    assert_eq!(details(&BatchNorm::new().momentum(0.01)).as_deref(), Some("momentum=0.01"));
+    assert_eq!(details(&ActivationLayer::new(Activation::LeakyRelu(0.2))).as_deref(), Some("activation=leaky_relu:0.2"));
+    assert_eq!(details(&BatchNorm::new()), None);
+    assert_eq!(details(&Flatten), None);
+    assert_eq!(details(&GlobalAvgPool2d), None);
+    // a composite shows its own fields, not its layers (summary lists those as rows)
+    let block = Residual::new(vec![Box::new(Conv2d::new(4, 3).padding(1))]);
+    assert_eq!(details(&block), None);
+    assert_eq!(details(&block.activation(Activation::Linear)).as_deref(), Some("activation=linear"));
+}
+
+#[test]
+fn conv2d_remembers_its_algorithm_and_computes_what_conv2d_does() {
+    use strata::autograd::Var;
+    use strata::nn::Conv2d;
+    use strata::tensor::conv::{Algorithm, Conv2dGeom};
+    let mut rng = Rng::seeded(3);
+    // (layer, per-sample input, padding): LeNet's first layer, and ResNet's 16 -> 16 on 28x28.
+    let cases = [(Conv2d::new(6, 5).padding(2), [1, 28, 28], 2), (Conv2d::new(16, 3).padding(1), [16, 28, 28], 1)];
+    for (mut layer, input, pad) in cases {
+        assert_eq!(layer.algorithm(), None);
+        layer.build(&input, &mut rng).unwrap();
+        let [c, h, w] = input;
+        let k = layer.weight().unwrap().value.shape().to_vec();
+        let geom = Conv2dGeom::new(&[1, c, h, w], &k, (1, 1), (pad, pad, pad, pad), (1, 1), 1).unwrap();
+        let chosen = Algorithm::choose(&geom);
+        assert_eq!(layer.algorithm(), Some(chosen), "{input:?}");
+        // The layer's forward and backward against plain `Var::conv2d`, on the built shape and
+        // on another one (where the layer chooses again instead of failing).
+        for size in [h, 8] {
+            let x = Tensor::rand_normal(&[2, c, size, size], 0.0, 1.0, &mut rng);
+            let dy = Tensor::rand_normal(&[2, k[0], size, size], 0.0, 1.0, &mut rng);
+            let run = |conv: &dyn Fn(&Var, &Tape) -> Var| {
+                let tape = Tape::new();
+                let xv = tape.input_with_grad(x.clone());
+                let y = conv(&xv, &tape);
+                let loss = y.mul(&tape.input(dy.clone())).unwrap().sum_all().unwrap();
+                let (grads, dx) = loss.backward_inputs(&[&xv]).unwrap();
+                let dparams: Vec<Tensor> = layer.params().iter().map(|p| grads.get(p).unwrap().clone()).collect();
+                (y.into_value(), dx[0].clone().unwrap(), dparams)
+            };
+            let by_layer = run(&|xv, tape| {
+                let mut rng = Rng::seeded(0);
+                let mut ctx = ForwardCtx { tape, training: true, rng: &mut rng };
+                layer.forward(xv, &mut ctx).unwrap()
+            });
+            let plain = run(&|xv, tape| {
+                let p = layer.params();
+                let (w, b) = (tape.param(p[0]), tape.param(p[1]));
+                xv.conv2d(&w, Some(&b), (1, 1), (pad, pad, pad, pad), (1, 1), 1).unwrap()
+            });
+            let what = format!("{input:?} on {size}x{size}");
+            assert!(by_layer.0.max_abs_diff(&plain.0).unwrap() < 1e-5, "{what}: forward");
+            assert!(by_layer.1.max_abs_diff(&plain.1).unwrap() < 1e-5, "{what}: dx");
+            for (a, b) in by_layer.2.iter().zip(&plain.2) {
+                assert!(a.max_abs_diff(b).unwrap() < 1e-4, "{what}: parameter gradient");
+            }
+        }
+        // Still the choice for the built shape.
+        assert_eq!(layer.algorithm(), Some(chosen));
+    }
 }

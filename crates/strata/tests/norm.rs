@@ -4,7 +4,7 @@
 use strata::autograd::Tape;
 use strata::autograd::gradcheck::check_gradients;
 use strata::model::{load_model, save_model};
-use strata::nn::{BatchNorm, ForwardCtx, Layer, LayerSpec, LocalResponseNorm};
+use strata::nn::{BatchNorm, BatchNormConfig, ForwardCtx, Layer, LayerSpec, LocalResponseNorm, LocalResponseNormConfig};
 use strata::prelude::*;
 
 fn forward(layer: &dyn Layer, x: Tensor, training: bool) -> Tensor {
@@ -220,9 +220,9 @@ fn specs_round_trip_and_take_pytorch_defaults() {
         assert_eq!(back.to_layer().spec(), spec);
     }
     let bn: LayerSpec = toml::from_str("type = \"batch_norm\"").unwrap();
-    assert_eq!(bn, LayerSpec::BatchNorm { momentum: 0.1, eps: 1e-5 });
+    assert_eq!(bn, LayerSpec::BatchNorm(BatchNormConfig { momentum: 0.1, eps: 1e-5 }));
     let lrn: LayerSpec = toml::from_str("type = \"local_response_norm\"\nsize = 5").unwrap();
-    assert_eq!(lrn, LayerSpec::LocalResponseNorm { size: 5, alpha: 1e-4, beta: 0.75, k: 1.0 });
+    assert_eq!(lrn, LayerSpec::LocalResponseNorm(LocalResponseNormConfig { size: 5, alpha: 1e-4, beta: 0.75, k: 1.0 }));
 }
 
 #[test]

@@ -254,7 +254,7 @@ fn graph_model(seed: u64) -> Sequential {
     Sequential::new()
         .seed(seed)
         .name("graph")
-        .add(Block::new(layers![Conv2d::new(8, 3).padding(1).use_bias(false), BatchNorm::new(), ActivationLayer(Relu)]))
+        .add(Block::new(layers![Conv2d::new(8, 3).padding(1).use_bias(false), BatchNorm::new(), ActivationLayer::new(Relu)]))
         .add(Residual::new(layers![Conv2d::new(8, 3).padding(1), BatchNorm::new()]))
         .add(
             Residual::new(layers![Conv2d::new(12, 3).stride(2).padding(1), BatchNorm::new()])

@@ -3,7 +3,7 @@
 use crate::autograd::{Param, Tape, Var};
 use crate::loss::Loss;
 use crate::metrics::Metric;
-use crate::nn::{ForwardCtx, Layer, LayerSpec};
+use crate::nn::{DenseConfig, ForwardCtx, Layer, LayerSpec};
 use crate::optim::Optimizer;
 use crate::{Error, Result, Rng, Tensor};
 
@@ -131,7 +131,7 @@ impl Sequential {
         }
         let declared = self.input_shape.clone().or_else(|| {
             self.layers.first().and_then(|l| match l.spec() {
-                LayerSpec::Dense { input_dim: Some(n), .. } => Some(vec![n]),
+                LayerSpec::Dense(DenseConfig { input_dim: Some(n), .. }) => Some(vec![n]),
                 _ => None,
             })
         });

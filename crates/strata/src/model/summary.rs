@@ -1,6 +1,8 @@
-//! `summary()`: per layer, its output shape, parameters and multiply-accumulates.
+//! `summary()`: per layer, its output shape, parameters, multiply-accumulates and
+//! configuration.
 
 use super::sequential::Sequential;
+use crate::nn::Layer;
 use crate::{Error, Result};
 use serde::Serialize;
 use std::fmt;
@@ -8,7 +10,10 @@ use std::fmt;
 /// One row of a model summary.
 #[derive(Clone, Debug, Serialize)]
 pub struct SummaryRow {
+    /// `conv2d_1` for the model's own layers (kind and position), the path within the parent
+    /// (`body.0`) for sub-layers.
     pub name: String,
+    /// The layer type, e.g. "Conv2d".
     pub kind: String,
     /// Per-sample output shape.
     pub output_shape: Vec<usize>,
@@ -20,15 +25,26 @@ pub struct SummaryRow {
     /// params and MACs (totals count depth 0 only).
     #[serde(default)]
     pub depth: usize,
+    /// The layer's configuration in one line ([`Layer::details`]), e.g. `filters=16
+    /// kernel=3 padding=1 algorithm=winograd-f4x4`; absent when there is nothing to show.
+    /// The table shows it only in its alternate form (`{:#}`, `strata summary --verbose`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
 }
 
-/// A model's layers with their sizes, and totals.
+/// A model's layers with their sizes, and totals. `{}` prints the table; `{:#}` adds each
+/// layer's configuration ([`SummaryRow::details`]) as a last column.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
+    /// The model's name.
     pub model: String,
+    /// Per-sample input shape.
     pub input_shape: Vec<usize>,
+    /// The model's layers in order, each followed by the rows of its sub-layers.
     pub layers: Vec<SummaryRow>,
+    /// Parameters of the whole model.
     pub params: usize,
+    /// Multiply-accumulates per sample of the whole model.
     pub macs: u64,
 }
 
@@ -52,6 +68,7 @@ impl Sequential {
                 params: layer.params().iter().map(|p| p.value.numel()).sum(),
                 macs: layer.macs(&shape),
                 depth: 0,
+                details: layer.details(),
             });
             push_children(layer.as_ref(), 1, &mut rows);
             shape = out;
@@ -68,7 +85,7 @@ impl Sequential {
 }
 
 /// Rows for the sub-layers of a composite layer, depth first.
-fn push_children(layer: &dyn crate::nn::Layer, depth: usize, rows: &mut Vec<SummaryRow>) {
+fn push_children(layer: &dyn Layer, depth: usize, rows: &mut Vec<SummaryRow>) {
     for c in layer.children() {
         rows.push(SummaryRow {
             name: c.path.clone(),
@@ -77,6 +94,7 @@ fn push_children(layer: &dyn crate::nn::Layer, depth: usize, rows: &mut Vec<Summ
             params: c.layer.params().iter().map(|p| p.value.numel()).sum(),
             macs: c.layer.macs(&c.input),
             depth,
+            details: c.layer.details(),
         });
         push_children(c.layer, depth + 1, rows);
     }
@@ -99,16 +117,20 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let shape = |s: &[usize]| format!("({})", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
         writeln!(f, "Model: {}   input {}", self.model, shape(&self.input_shape))?;
-        writeln!(f, "{:<22} {:<20} {:>14} {:>16}", "Layer (type)", "Output shape", "Params", "MACs")?;
+        // The alternate form adds the details column; the plain table stays as it was.
+        let verbose = f.alternate();
+        let details = |d: &str| if verbose { format!("  {d}") } else { String::new() };
+        writeln!(f, "{:<22} {:<20} {:>14} {:>16}{}", "Layer (type)", "Output shape", "Params", "MACs", details("Details"))?;
         writeln!(f, "{}", "-".repeat(75))?;
         for r in &self.layers {
             writeln!(
                 f,
-                "{:<22} {:<20} {:>14} {:>16}",
+                "{:<22} {:<20} {:>14} {:>16}{}",
                 format!("{}{} ({})", "  ".repeat(r.depth), r.name, r.kind),
                 shape(&r.output_shape),
                 thousands(r.params as u64),
-                thousands(r.macs)
+                thousands(r.macs),
+                details(r.details.as_deref().unwrap_or("")).trim_end()
             )?;
         }
         writeln!(f, "{}", "-".repeat(75))?;

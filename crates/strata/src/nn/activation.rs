@@ -104,9 +104,51 @@ impl From<Activation> for String {
     }
 }
 
+/// An [`ActivationLayer`]'s configuration, as written in spec files
+/// (`type = "activation"`) and saved models.
+///
+/// ```toml
+/// [[layers]]
+/// type = "activation"
+/// activation = "leaky_relu:0.2"
+/// ```
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivationConfig {
+    /// The function (required).
+    pub activation: Activation,
+}
+
 /// An activation function as a layer of its own.
+///
+/// ```
+/// use strata::nn::{Activation, ActivationLayer};
+/// let layer = ActivationLayer::new(Activation::Relu);
+/// assert_eq!(layer.activation(), Activation::Relu);
+/// ```
 #[derive(Clone, Debug)]
-pub struct ActivationLayer(pub Activation);
+pub struct ActivationLayer {
+    config: ActivationConfig,
+}
+
+impl ActivationLayer {
+    /// A layer applying `activation`.
+    pub fn new(activation: Activation) -> ActivationLayer {
+        ActivationLayer::from_config(ActivationConfig { activation })
+    }
+    /// A layer with this configuration.
+    pub fn from_config(config: ActivationConfig) -> ActivationLayer {
+        ActivationLayer { config }
+    }
+    /// The configuration (what [`Layer::spec`] saves).
+    pub fn config(&self) -> &ActivationConfig {
+        &self.config
+    }
+    /// The function this layer applies.
+    pub fn activation(&self) -> Activation {
+        self.config.activation
+    }
+}
 
 impl Layer for ActivationLayer {
     fn kind(&self) -> &'static str {
@@ -116,19 +158,19 @@ impl Layer for ActivationLayer {
         Ok(input.to_vec())
     }
     fn forward(&self, x: &Var, _ctx: &mut ForwardCtx) -> Result<Var> {
-        self.0.apply(x)
+        self.activation().apply(x)
     }
     fn forward_logits(&self, x: &Var, ctx: &mut ForwardCtx) -> Result<Var> {
-        if self.0.is_output_squash() { Ok(x.clone()) } else { self.forward(x, ctx) }
+        if self.activation().is_output_squash() { Ok(x.clone()) } else { self.forward(x, ctx) }
     }
     fn output_activation(&self) -> Option<Activation> {
-        Some(self.0).filter(|a| a.is_output_squash())
+        Some(self.activation()).filter(|a| a.is_output_squash())
     }
     fn spec(&self) -> LayerSpec {
-        LayerSpec::Activation { activation: self.0 }
+        LayerSpec::Activation(self.config.clone())
     }
     fn as_activation(&self) -> Option<Activation> {
-        Some(self.0)
+        Some(self.activation())
     }
 }
 

@@ -1,9 +1,10 @@
 //! Conv2d: 2-D convolution with channels, any kernel size, stride, padding (incl. "same"),
 //! dilation and groups. Per-sample input [C, H, W] -> output [O, OH, OW].
 
+use super::spec::yes;
 use super::{Activation, ForwardCtx, Init, Layer, LayerSpec};
 use crate::autograd::{Param, Var};
-use crate::tensor::conv::Conv2dGeom;
+use crate::tensor::conv::{Algorithm, Conv2dGeom};
 use crate::{Error, Result, Rng, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -11,11 +12,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Pair {
+    /// The same size along both axes: `3`.
     Same(usize),
+    /// (rows, columns): `[3, 5]`.
     PerAxis([usize; 2]),
 }
 
 impl Pair {
+    /// (rows, columns).
     pub fn get(self) -> (usize, usize) {
         match self {
             Pair::Same(v) => (v, v),
@@ -41,14 +45,19 @@ impl From<(usize, usize)> for Pair {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Padding {
+    /// `"valid"` or `"same"`.
     Named(PaddingMode),
+    /// Sizes on both sides: `2` or `[rows, columns]`.
     Explicit(Pair),
 }
 
+/// A padding rule by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PaddingMode {
+    /// No padding: the kernel only visits full windows.
     Valid,
+    /// The output keeps the input size (divided by the stride).
     Same,
 }
 
@@ -80,6 +89,80 @@ impl Padding {
     }
 }
 
+/// A [`Conv2d`] layer's configuration, as written in spec files (`type = "conv2d"`) and
+/// saved models.
+///
+/// ```toml
+/// [[layers]]
+/// type = "conv2d"
+/// filters = 6
+/// kernel = 5
+/// padding = 2
+/// activation = "relu"
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conv2dConfig {
+    /// Output channels (required).
+    pub filters: usize,
+    /// Kernel size, `3` or `[height, width]` (required).
+    pub kernel: Pair,
+    /// Step between windows, `2` or `[rows, columns]`; default 1.
+    #[serde(default = "one")]
+    pub stride: Pair,
+    /// Zero padding: `"valid"` (none), `"same"`, or sizes `2` / `[rows, columns]`;
+    /// default `"valid"`.
+    #[serde(default = "valid")]
+    pub padding: Padding,
+    /// Spacing between kernel taps (atrous convolution); default 1.
+    #[serde(default = "one")]
+    pub dilation: Pair,
+    /// Channel groups, each convolved on its own (AlexNet's two-GPU split is 2); default 1.
+    #[serde(default = "one_usize")]
+    pub groups: usize,
+    /// Whether to add a learned bias per output channel; default `true`.
+    #[serde(default = "yes")]
+    pub use_bias: bool,
+    /// Applied to the convolution's output; default `"linear"`.
+    #[serde(default = "linear")]
+    pub activation: Activation,
+    /// The kernel's initializer; default (absent): He uniform before a rectifier, Glorot
+    /// uniform otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<Init>,
+}
+
+fn one() -> Pair {
+    Pair::Same(1)
+}
+fn one_usize() -> usize {
+    1
+}
+fn valid() -> Padding {
+    Padding::Named(PaddingMode::Valid)
+}
+fn linear() -> Activation {
+    Activation::Linear
+}
+
+impl Conv2dConfig {
+    /// `filters` output channels, a `kernel` (square or (height, width)), every other field
+    /// at its default.
+    pub fn new(filters: usize, kernel: impl Into<Pair>) -> Conv2dConfig {
+        Conv2dConfig {
+            filters,
+            kernel: kernel.into(),
+            stride: one(),
+            padding: valid(),
+            dilation: one(),
+            groups: 1,
+            use_bias: true,
+            activation: Activation::Linear,
+            init: None,
+        }
+    }
+}
+
 /// A 2-D convolution layer.
 ///
 /// ```
@@ -88,94 +171,110 @@ impl Padding {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Conv2d {
-    filters: usize,
-    kernel: Pair,
-    stride: Pair,
-    padding: Padding,
-    dilation: Pair,
-    groups: usize,
-    use_bias: bool,
-    activation: Activation,
-    init: Option<Init>,
+    config: Conv2dConfig,
     weight: Option<Param>,
     bias: Option<Param>,
+    /// The algorithm chosen at build time and the per-sample input [C, H, W] it was chosen
+    /// for. Derived, not configured (so not in the config): it depends on the input shape,
+    /// which the configuration does not know. The choice depends on per-sample shapes only,
+    /// so one choice serves every batch, forward and backward.
+    chosen: Option<([usize; 3], Algorithm)>,
 }
 
 impl Conv2d {
     /// `filters` output channels, square `kernel`; stride 1, no padding, bias, linear.
     pub fn new(filters: usize, kernel: usize) -> Conv2d {
-        Conv2d {
-            filters,
-            kernel: Pair::Same(kernel),
-            stride: Pair::Same(1),
-            padding: Padding::Named(PaddingMode::Valid),
-            dilation: Pair::Same(1),
-            groups: 1,
-            use_bias: true,
-            activation: Activation::Linear,
-            init: None,
-            weight: None,
-            bias: None,
-        }
+        Conv2d::from_config(Conv2dConfig::new(filters, kernel))
+    }
+    /// An unbuilt layer with this configuration.
+    pub fn from_config(config: Conv2dConfig) -> Conv2d {
+        Conv2d { config, weight: None, bias: None, chosen: None }
+    }
+    /// The configuration (what [`Layer::spec`] saves).
+    pub fn config(&self) -> &Conv2dConfig {
+        &self.config
     }
     /// A rectangular kernel (height, width).
     pub fn kernel_size(mut self, k: impl Into<Pair>) -> Self {
-        self.kernel = k.into();
+        self.config.kernel = k.into();
         self
     }
+    /// The step between windows, one size or (rows, columns).
     pub fn stride(mut self, s: impl Into<Pair>) -> Self {
-        self.stride = s.into();
+        self.config.stride = s.into();
         self
     }
     /// Symmetric zero padding, one size or (rows, columns).
     pub fn padding(mut self, p: impl Into<Pair>) -> Self {
-        self.padding = Padding::Explicit(p.into());
+        self.config.padding = Padding::Explicit(p.into());
         self
     }
     /// "same" padding: the output keeps the input size (divided by the stride).
     pub fn padding_same(mut self) -> Self {
-        self.padding = Padding::Named(PaddingMode::Same);
+        self.config.padding = Padding::Named(PaddingMode::Same);
         self
     }
+    /// Any [`Padding`].
     pub fn padding_mode(mut self, p: Padding) -> Self {
-        self.padding = p;
+        self.config.padding = p;
         self
     }
+    /// Spacing between kernel taps, one size or (rows, columns).
     pub fn dilation(mut self, d: impl Into<Pair>) -> Self {
-        self.dilation = d.into();
+        self.config.dilation = d.into();
         self
     }
     /// Split channels into `g` independent groups (AlexNet's two-GPU split is 2).
     pub fn groups(mut self, g: usize) -> Self {
-        self.groups = g;
+        self.config.groups = g;
         self
     }
+    /// With or without the bias.
     pub fn use_bias(mut self, yes: bool) -> Self {
-        self.use_bias = yes;
+        self.config.use_bias = yes;
         self
     }
+    /// The function applied to the convolution's output.
     pub fn activation(mut self, a: Activation) -> Self {
-        self.activation = a;
+        self.config.activation = a;
         self
     }
+    /// The kernel's initializer (instead of He/Glorot uniform by activation).
     pub fn init(mut self, i: Init) -> Self {
-        self.init = Some(i);
+        self.config.init = Some(i);
         self
     }
+    /// The kernel [O, C/groups, KH, KW], once built.
     pub fn weight(&self) -> Option<&Param> {
         self.weight.as_ref()
+    }
+    /// The convolution algorithm chosen for the input shape of the last build (`None`
+    /// before the first): forward and backward use it for every batch of that shape.
+    pub fn algorithm(&self) -> Option<Algorithm> {
+        self.chosen.map(|(_, a)| a)
     }
 
     fn geom(&self, input: &[usize]) -> Result<Conv2dGeom> {
         let [c, h, w] = *input else {
             return Err(Error::bad_shape("Conv2d", input, "needs [C, H, W] input per sample"));
         };
-        let (k, s, d) = (self.kernel.get(), self.stride.get(), self.dilation.get());
-        if self.groups == 0 || c % self.groups != 0 {
-            return Err(Error::bad_shape("Conv2d", input, format!("{c} channels do not split into {} groups", self.groups)));
+        let Conv2dConfig { filters, kernel, stride, padding, dilation, groups, .. } = self.config;
+        let (k, s, d) = (kernel.get(), stride.get(), dilation.get());
+        if groups == 0 || c % groups != 0 {
+            return Err(Error::bad_shape("Conv2d", input, format!("{c} channels do not split into {groups} groups")));
         }
-        let pad = self.padding.resolve(h, w, k, s, d);
-        Conv2dGeom::new(&[1, c, h, w], &[self.filters, c / self.groups, k.0, k.1], s, pad, d, self.groups)
+        let pad = padding.resolve(h, w, k, s, d);
+        Conv2dGeom::new(&[1, c, h, w], &[filters, c / groups, k.0, k.1], s, pad, d, groups)
+    }
+
+    /// The algorithm for a per-sample `input` of geometry `g`: the one chosen at build time
+    /// when the shape is the built one, else a fresh choice for this shape (a model built for
+    /// one image size may still be run on another).
+    fn algorithm_for(&self, input: &[usize], g: &Conv2dGeom) -> Algorithm {
+        match self.chosen {
+            Some((built, algorithm)) if built[..] == *input => algorithm,
+            _ => Algorithm::choose(g),
+        }
     }
 }
 
@@ -184,35 +283,39 @@ impl Layer for Conv2d {
         "Conv2d"
     }
     fn build(&mut self, input: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
-        if self.filters == 0 || !self.filters.is_multiple_of(self.groups.max(1)) {
-            return Err(Error::invalid(
-                "Conv2d filters",
-                format!("{} filters do not split into {} groups", self.filters, self.groups),
-            ));
+        let Conv2dConfig { filters, groups, use_bias, activation, init, .. } = self.config;
+        if filters == 0 || !filters.is_multiple_of(groups.max(1)) {
+            return Err(Error::invalid("Conv2d filters", format!("{filters} filters do not split into {groups} groups")));
         }
         let g = self.geom(input)?;
-        let shape = [self.filters, g.c / g.groups, g.kh, g.kw];
+        let shape = [filters, g.c / g.groups, g.kh, g.kw];
         if self.weight.as_ref().map(|w| w.value.shape() != shape).unwrap_or(true) {
             let fan_in = g.k();
-            let fan_out = self.filters / g.groups * g.kh * g.kw;
-            let init = self.init.unwrap_or(if self.activation.is_rectifier() { Init::HeUniform } else { Init::GlorotUniform });
+            let fan_out = filters / g.groups * g.kh * g.kw;
+            let init = init.unwrap_or(if activation.is_rectifier() { Init::HeUniform } else { Init::GlorotUniform });
             self.weight = Some(Param::new("weight", init.tensor(&shape, fan_in, fan_out, rng)));
-            self.bias = self.use_bias.then(|| Param::new("bias", Tensor::zeros(&[self.filters])));
+            self.bias = use_bias.then(|| Param::new("bias", Tensor::zeros(&[filters])));
         }
-        Ok(vec![self.filters, g.oh, g.ow])
+        // Chosen on every build (not only with new weights): the weights fit any image size,
+        // the algorithm only the one it was chosen for.
+        self.chosen = Some(([g.c, g.h, g.w], Algorithm::choose(&g)));
+        Ok(vec![filters, g.oh, g.ow])
     }
     fn forward(&self, x: &Var, ctx: &mut ForwardCtx) -> Result<Var> {
-        self.activation.apply(&self.forward_logits(x, ctx)?)
+        self.config.activation.apply(&self.forward_logits(x, ctx)?)
     }
     fn forward_logits(&self, x: &Var, ctx: &mut ForwardCtx) -> Result<Var> {
         let w = self.weight.as_ref().ok_or_else(|| Error::Model("Conv2d used before build".into()))?;
-        let g = self.geom(&x.shape()[1.min(x.shape().len())..])?;
+        let input = &x.shape()[1.min(x.shape().len())..];
+        let g = self.geom(input)?;
         let (w, b) = (ctx.param(w), self.bias.as_ref().map(|b| ctx.param(b)));
-        let y = x.conv2d(&w, b.as_ref(), g.stride, g.pad, g.dilation, g.groups)?;
-        if self.activation.is_output_squash() { Ok(y) } else { self.activation.apply(&y) }
+        let algorithm = self.algorithm_for(input, &g);
+        let y = x.conv2d_with(&w, b.as_ref(), g.stride, g.pad, g.dilation, g.groups, algorithm)?;
+        let activation = self.config.activation;
+        if activation.is_output_squash() { Ok(y) } else { activation.apply(&y) }
     }
     fn output_activation(&self) -> Option<Activation> {
-        Some(self.activation).filter(|a| a.is_output_squash())
+        Some(self.config.activation).filter(|a| a.is_output_squash())
     }
     fn params(&self) -> Vec<&Param> {
         self.weight.iter().chain(self.bias.iter()).collect()
@@ -224,16 +327,14 @@ impl Layer for Conv2d {
         self.geom(input).map(|g| g.macs_per_sample()).unwrap_or(0)
     }
     fn spec(&self) -> LayerSpec {
-        LayerSpec::Conv2d {
-            filters: self.filters,
-            kernel: self.kernel,
-            stride: self.stride,
-            padding: self.padding,
-            dilation: self.dilation,
-            groups: self.groups,
-            use_bias: self.use_bias,
-            activation: self.activation,
-            init: self.init,
+        LayerSpec::Conv2d(self.config.clone())
+    }
+    /// The configuration, then the algorithm chosen at build time (`algorithm=strip`).
+    fn details(&self) -> Option<String> {
+        let algorithm = self.algorithm().map(|a| format!("algorithm={a}"));
+        match (self.spec().details(), algorithm) {
+            (Some(config), Some(algorithm)) => Some(format!("{config} {algorithm}")),
+            (config, algorithm) => config.or(algorithm),
         }
     }
 }

@@ -1,8 +1,51 @@
 //! Dense (fully connected) layer: `y = activation(x W + b)`, W of shape [in, out].
 
+use super::spec::yes;
 use super::{Activation, ForwardCtx, Init, Layer, LayerSpec};
 use crate::autograd::{Param, Var};
 use crate::{Error, Result, Rng};
+use serde::{Deserialize, Serialize};
+
+/// A [`Dense`] layer's configuration, as written in spec files (`type = "dense"`) and
+/// saved models.
+///
+/// ```toml
+/// [[layers]]
+/// type = "dense"
+/// units = 128
+/// activation = "relu"
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DenseConfig {
+    /// Outputs (required).
+    pub units: usize,
+    /// Applied to `x W + b`; default `"linear"`.
+    #[serde(default = "linear")]
+    pub activation: Activation,
+    /// Whether to add a learned bias `b`; default `true`.
+    #[serde(default = "yes")]
+    pub use_bias: bool,
+    /// The weights' initializer; default (absent): He uniform before a rectifier, Glorot
+    /// uniform otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<Init>,
+    /// The input width, checked at build time and enough to build a model whose first layer
+    /// this is; default (absent): whatever the previous layer gives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_dim: Option<usize>,
+}
+
+fn linear() -> Activation {
+    Activation::Linear
+}
+
+impl DenseConfig {
+    /// `units` outputs and every other field at its default.
+    pub fn new(units: usize) -> DenseConfig {
+        DenseConfig { units, activation: Activation::Linear, use_bias: true, init: None, input_dim: None }
+    }
+}
 
 /// A fully connected layer.
 ///
@@ -13,11 +56,7 @@ use crate::{Error, Result, Rng};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Dense {
-    units: usize,
-    activation: Activation,
-    use_bias: bool,
-    init: Option<Init>,
-    input_dim: Option<usize>,
+    config: DenseConfig,
     weight: Option<Param>,
     bias: Option<Param>,
 }
@@ -26,35 +65,49 @@ impl Dense {
     /// A layer with `units` outputs, linear activation, a bias, and default initialization
     /// (He uniform before rectifiers, Glorot uniform otherwise).
     pub fn new(units: usize) -> Dense {
-        Dense { units, activation: Activation::Linear, use_bias: true, init: None, input_dim: None, weight: None, bias: None }
+        Dense::from_config(DenseConfig::new(units))
     }
+    /// An unbuilt layer with this configuration.
+    pub fn from_config(config: DenseConfig) -> Dense {
+        Dense { config, weight: None, bias: None }
+    }
+    /// The configuration (what [`Layer::spec`] saves).
+    pub fn config(&self) -> &DenseConfig {
+        &self.config
+    }
+    /// The function applied to `x W + b`.
     pub fn activation(mut self, a: Activation) -> Self {
-        self.activation = a;
+        self.config.activation = a;
         self
     }
     /// Declares the input width (only needed on a model's first layer, and optional there).
     pub fn input_dim(mut self, n: usize) -> Self {
-        self.input_dim = Some(n);
+        self.config.input_dim = Some(n);
         self
     }
+    /// With or without the bias.
     pub fn use_bias(mut self, yes: bool) -> Self {
-        self.use_bias = yes;
+        self.config.use_bias = yes;
         self
     }
+    /// The weights' initializer (instead of He/Glorot uniform by activation).
     pub fn init(mut self, init: Init) -> Self {
-        self.init = Some(init);
+        self.config.init = Some(init);
         self
     }
+    /// Number of outputs.
     pub fn units(&self) -> usize {
-        self.units
+        self.config.units
     }
     /// The declared input width, if any.
     pub fn declared_input(&self) -> Option<usize> {
-        self.input_dim
+        self.config.input_dim
     }
+    /// The weight matrix [in, out], once built.
     pub fn weight(&self) -> Option<&Param> {
         self.weight.as_ref()
     }
+    /// The bias `[out]`, once built (and if the layer has one).
     pub fn bias(&self) -> Option<&Param> {
         self.bias.as_ref()
     }
@@ -72,7 +125,7 @@ impl Dense {
         let rows = x.value().numel() / inner.max(1);
         let y = x.reshape(&[rows, inner])?.linear(&w, b.as_ref())?;
         let mut out = shape;
-        *out.last_mut().unwrap_or(&mut 0) = self.units;
+        *out.last_mut().unwrap_or(&mut 0) = self.config.units;
         y.reshape(&out)
     }
 }
@@ -83,32 +136,33 @@ impl Layer for Dense {
     }
     fn build(&mut self, input: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
         let fan_in = *input.last().ok_or_else(|| Error::bad_shape("Dense", input, "needs at least 1 dimension"))?;
-        if let Some(d) = self.input_dim
+        let DenseConfig { units, activation, use_bias, init, input_dim } = self.config;
+        if let Some(d) = input_dim
             && d != fan_in
         {
             return Err(Error::ShapeMismatch { op: "Dense input_dim", left: vec![d], right: input.to_vec() });
         }
-        if self.units == 0 {
+        if units == 0 {
             return Err(Error::invalid("Dense units", "must be at least 1"));
         }
         let have = self.weight.as_ref().map(|w| w.value.shape().to_vec());
-        if have.as_deref() != Some(&[fan_in, self.units][..]) {
-            let init = self.init.unwrap_or(if self.activation.is_rectifier() { Init::HeUniform } else { Init::GlorotUniform });
-            self.weight = Some(Param::new("weight", init.tensor(&[fan_in, self.units], fan_in, self.units, rng)));
-            self.bias = self.use_bias.then(|| Param::new("bias", crate::Tensor::zeros(&[self.units])));
+        if have.as_deref() != Some(&[fan_in, units][..]) {
+            let init = init.unwrap_or(if activation.is_rectifier() { Init::HeUniform } else { Init::GlorotUniform });
+            self.weight = Some(Param::new("weight", init.tensor(&[fan_in, units], fan_in, units, rng)));
+            self.bias = use_bias.then(|| Param::new("bias", crate::Tensor::zeros(&[units])));
         }
         let mut out = input.to_vec();
-        *out.last_mut().unwrap_or(&mut 0) = self.units;
+        *out.last_mut().unwrap_or(&mut 0) = units;
         Ok(out)
     }
     fn forward(&self, x: &Var, ctx: &mut ForwardCtx) -> Result<Var> {
-        self.activation.apply(&self.linear(x, ctx)?)
+        self.config.activation.apply(&self.linear(x, ctx)?)
     }
     fn forward_logits(&self, x: &Var, ctx: &mut ForwardCtx) -> Result<Var> {
-        if self.activation.is_output_squash() { self.linear(x, ctx) } else { self.forward(x, ctx) }
+        if self.config.activation.is_output_squash() { self.linear(x, ctx) } else { self.forward(x, ctx) }
     }
     fn output_activation(&self) -> Option<Activation> {
-        Some(self.activation).filter(|a| a.is_output_squash())
+        Some(self.config.activation).filter(|a| a.is_output_squash())
     }
     fn params(&self) -> Vec<&Param> {
         self.weight.iter().chain(self.bias.iter()).collect()
@@ -118,15 +172,9 @@ impl Layer for Dense {
     }
     fn macs(&self, input: &[usize]) -> u64 {
         let rows: usize = input[..input.len().saturating_sub(1)].iter().product();
-        (rows * input.last().copied().unwrap_or(0) * self.units) as u64
+        (rows * input.last().copied().unwrap_or(0) * self.config.units) as u64
     }
     fn spec(&self) -> LayerSpec {
-        LayerSpec::Dense {
-            units: self.units,
-            activation: self.activation,
-            use_bias: self.use_bias,
-            init: self.init,
-            input_dim: self.input_dim,
-        }
+        LayerSpec::Dense(self.config.clone())
     }
 }

@@ -13,19 +13,43 @@ use super::{ForwardCtx, Layer, LayerSpec};
 use crate::autograd::Var;
 use crate::{Error, Result, Rng, Tensor};
 
+/// A [`Dropout`] layer's configuration, as written in spec files (`type = "dropout"`) and
+/// saved models.
+///
+/// ```toml
+/// [[layers]]
+/// type = "dropout"
+/// rate = 0.5
+/// ```
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DropoutConfig {
+    /// Probability of dropping a unit in training, in [0, 1) (required).
+    pub rate: f32,
+}
+
 /// Zeroes each input with probability `rate` in training mode; identity in eval mode.
 #[derive(Clone, Debug)]
 pub struct Dropout {
-    rate: f32,
+    config: DropoutConfig,
 }
 
 impl Dropout {
     /// `rate` is the probability of dropping a unit, in [0, 1).
     pub fn new(rate: f32) -> Dropout {
-        Dropout { rate }
+        Dropout::from_config(DropoutConfig { rate })
     }
+    /// A layer with this configuration.
+    pub fn from_config(config: DropoutConfig) -> Dropout {
+        Dropout { config }
+    }
+    /// The configuration (what [`Layer::spec`] saves).
+    pub fn config(&self) -> &DropoutConfig {
+        &self.config
+    }
+    /// The probability of dropping a unit.
     pub fn rate(&self) -> f32 {
-        self.rate
+        self.config.rate
     }
 }
 
@@ -34,21 +58,21 @@ impl Layer for Dropout {
         "Dropout"
     }
     fn build(&mut self, input: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
-        if !(0.0..1.0).contains(&self.rate) {
-            return Err(Error::invalid("dropout rate", format!("{} is not in [0, 1)", self.rate)));
+        if !(0.0..1.0).contains(&self.rate()) {
+            return Err(Error::invalid("dropout rate", format!("{} is not in [0, 1)", self.rate())));
         }
         Ok(input.to_vec())
     }
     fn forward(&self, x: &Var, ctx: &mut ForwardCtx) -> Result<Var> {
-        if !ctx.training || self.rate == 0.0 {
+        if !ctx.training || self.rate() == 0.0 {
             return Ok(x.clone());
         }
-        let keep = 1.0 - self.rate;
+        let keep = 1.0 - self.rate();
         let scale = 1.0 / keep;
         let mask: Vec<f32> = (0..x.value().numel()).map(|_| if ctx.rng.uniform() < keep { scale } else { 0.0 }).collect();
         x.mul_const(Tensor::from_vec(mask, x.shape())?)
     }
     fn spec(&self) -> LayerSpec {
-        LayerSpec::Dropout { rate: self.rate }
+        LayerSpec::Dropout(self.config.clone())
     }
 }

@@ -4,6 +4,24 @@ use super::{ForwardCtx, Layer, LayerSpec};
 use crate::autograd::{Param, Var};
 use crate::{Error, Result, Rng, Tensor};
 
+/// An [`Embedding`] layer's configuration, as written in spec files (`type = "embedding"`)
+/// and saved models.
+///
+/// ```toml
+/// [[layers]]
+/// type = "embedding"
+/// vocab = 100
+/// dim = 8
+/// ```
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddingConfig {
+    /// Number of token ids, 0 to `vocab - 1` (required).
+    pub vocab: usize,
+    /// Values per vector (required).
+    pub dim: usize,
+}
+
 /// A table of `vocab` vectors of `dim` values; input [N, ...] holds token ids (as f32 whole
 /// numbers below `vocab`), output [N, ..., dim]. Backward adds each position's gradient
 /// into its token's row (repeated tokens accumulate).
@@ -15,21 +33,32 @@ use crate::{Error, Result, Rng, Tensor};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Embedding {
-    vocab: usize,
-    dim: usize,
+    config: EmbeddingConfig,
     weight: Option<Param>,
 }
 
 impl Embedding {
+    /// A table of `vocab` vectors of `dim` values.
     pub fn new(vocab: usize, dim: usize) -> Embedding {
-        Embedding { vocab, dim, weight: None }
+        Embedding::from_config(EmbeddingConfig { vocab, dim })
     }
+    /// An unbuilt layer with this configuration.
+    pub fn from_config(config: EmbeddingConfig) -> Embedding {
+        Embedding { config, weight: None }
+    }
+    /// The configuration (what [`Layer::spec`] saves).
+    pub fn config(&self) -> &EmbeddingConfig {
+        &self.config
+    }
+    /// Number of token ids.
     pub fn vocab(&self) -> usize {
-        self.vocab
+        self.config.vocab
     }
+    /// Values per vector.
     pub fn dim(&self) -> usize {
-        self.dim
+        self.config.dim
     }
+    /// The table [vocab, dim], once built.
     pub fn weight(&self) -> Option<&Param> {
         self.weight.as_ref()
     }
@@ -39,12 +68,12 @@ impl Embedding {
         x.data()
             .iter()
             .map(|&v| {
-                if v >= 0.0 && v.fract() == 0.0 && (v as usize) < self.vocab {
+                if v >= 0.0 && v.fract() == 0.0 && (v as usize) < self.vocab() {
                     Ok(v as usize)
                 } else {
                     Err(Error::invalid(
                         "Embedding input",
-                        format!("{v} is not a token id below the vocabulary size {}", self.vocab),
+                        format!("{v} is not a token id below the vocabulary size {}", self.vocab()),
                     ))
                 }
             })
@@ -57,22 +86,23 @@ impl Layer for Embedding {
         "Embedding"
     }
     fn build(&mut self, input: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
-        if self.vocab == 0 || self.dim == 0 {
+        let EmbeddingConfig { vocab, dim } = self.config;
+        if vocab == 0 || dim == 0 {
             return Err(Error::invalid("Embedding", "vocab and dim must be at least 1"));
         }
-        if self.weight.as_ref().map(|w| w.value.shape()) != Some(&[self.vocab, self.dim][..]) {
+        if self.weight.as_ref().map(|w| w.value.shape()) != Some(&[vocab, dim][..]) {
             // N(0, 1) like PyTorch: inputs of unit scale for the layer that follows
-            self.weight = Some(Param::new("weight", Tensor::rand_normal(&[self.vocab, self.dim], 0.0, 1.0, rng)));
+            self.weight = Some(Param::new("weight", Tensor::rand_normal(&[vocab, dim], 0.0, 1.0, rng)));
         }
         let mut out = input.to_vec();
-        out.push(self.dim);
+        out.push(dim);
         Ok(out)
     }
     fn forward(&self, x: &Var, ctx: &mut ForwardCtx) -> Result<Var> {
         let w = self.weight.as_ref().ok_or_else(|| Error::Model("Embedding used before build".into()))?;
         let ids = self.ids(x.value())?;
         let mut shape = x.shape().to_vec();
-        shape.push(self.dim);
+        shape.push(self.dim());
         ctx.param(w).gather_rows(&ids)?.reshape(&shape)
     }
     fn params(&self) -> Vec<&Param> {
@@ -82,6 +112,6 @@ impl Layer for Embedding {
         self.weight.iter_mut().collect()
     }
     fn spec(&self) -> LayerSpec {
-        LayerSpec::Embedding { vocab: self.vocab, dim: self.dim }
+        LayerSpec::Embedding(self.config.clone())
     }
 }

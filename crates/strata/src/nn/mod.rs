@@ -2,6 +2,13 @@
 //! is known (Keras style), `forward` maps a batch through it on the autograd tape.
 //!
 //! Shapes given to `build`, `output_shape` and `macs` are per sample (no batch axis).
+//!
+//! Each layer type owns its configuration: an `XConfig` struct beside the layer (e.g.
+//! [`Conv2dConfig`]), the fields a spec file or saved model writes for it. The layer holds
+//! its config (builder methods such as `Conv2d::new(6, 5).padding(2)` write into it) plus
+//! its parameters and state; `X::from_config` makes a layer, `config()` reads it back, and
+//! [`Layer::spec`] wraps it in the [`LayerSpec`] variant for the type. The registry in
+//! `spec.rs` is the one place that lists every layer type.
 
 mod activation;
 pub mod conv;
@@ -19,30 +26,32 @@ mod spec;
 mod unflatten;
 mod upsample;
 
-pub use activation::{Activation, ActivationLayer};
-pub use conv::{Conv2d, Padding};
-pub use dense::Dense;
-pub use dropout::Dropout;
-pub use embedding::Embedding;
-pub use graph::{Block, Concat, Residual, SubLayer};
+pub use activation::{Activation, ActivationConfig, ActivationLayer};
+pub use conv::{Conv2d, Conv2dConfig, Padding};
+pub use dense::{Dense, DenseConfig};
+pub use dropout::{Dropout, DropoutConfig};
+pub use embedding::{Embedding, EmbeddingConfig};
+pub use graph::{Block, BlockConfig, Concat, ConcatConfig, Residual, ResidualConfig, SubLayer};
 pub use init::Init;
-pub use noise::{Noise, NoiseKind};
-pub use norm::{BatchNorm, LocalResponseNorm};
-pub use pool::{AvgPool2d, GlobalAvgPool2d, L2Pool2d, MaxPool2d, Pool2d};
-pub use recurrent::{Gru, Lstm, Recurrent, Rnn};
-pub use reshape::{Flatten, Maxout};
+pub use noise::{Noise, NoiseConfig, NoiseKind};
+pub use norm::{BatchNorm, BatchNormConfig, LocalResponseNorm, LocalResponseNormConfig};
+pub use pool::{AvgPool2d, GlobalAvgPool2d, GlobalAvgPool2dConfig, L2Pool2d, MaxPool2d, Pool2d, Pool2dConfig};
+pub use recurrent::{Gru, GruConfig, Lstm, LstmConfig, Recurrent, RecurrentConfig, Rnn, RnnConfig};
+pub use reshape::{Flatten, FlattenConfig, Maxout, MaxoutConfig};
 pub use spec::LayerSpec;
-pub use unflatten::Unflatten;
-pub use upsample::Upsample2d;
+pub use unflatten::{Unflatten, UnflattenConfig};
+pub use upsample::{Upsample2d, Upsample2dConfig};
 
 use crate::autograd::{Param, Tape, Var};
 use crate::{Result, Rng};
 
 /// What a forward pass needs besides the input: the tape, the mode, and randomness.
 pub struct ForwardCtx<'a> {
+    /// The tape the forward pass records on.
     pub tape: &'a Tape,
     /// Training mode: dropout drops, batch norm uses batch statistics.
     pub training: bool,
+    /// Randomness for dropout and noise.
     pub rng: &'a mut Rng,
 }
 
@@ -89,8 +98,17 @@ pub trait Layer: Send {
     fn macs(&self, _input: &[usize]) -> u64 {
         0
     }
-    /// The serializable description this layer was made from (spec files, saved models).
+    /// The serializable description this layer was made from (spec files, saved models):
+    /// its configuration in the [`LayerSpec`] variant for its type.
     fn spec(&self) -> LayerSpec;
+    /// The configuration in one line for `summary --verbose`, e.g. `filters=16 kernel=3
+    /// padding=1`: by default [`LayerSpec::details`] of [`Layer::spec`] (the fields that
+    /// differ from their defaults), so it cannot drift from what is saved. A layer that
+    /// derives something at build time appends it (Conv2d: `algorithm=winograd-f4x4`).
+    /// `None` when there is nothing to show.
+    fn details(&self) -> Option<String> {
+        self.spec().details()
+    }
     /// Parameters with names unique within this layer: `"weight"` for a plain layer, the
     /// path to the sub-layer for a composite one (`"body.0.conv2d.weight"`). Saved models
     /// name their tensors with these.

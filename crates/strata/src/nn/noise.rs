@@ -18,6 +18,24 @@ pub enum NoiseKind {
     Gaussian,
 }
 
+/// A [`Noise`] layer's configuration, as written in spec files (`type = "noise"`) and saved
+/// models.
+///
+/// ```toml
+/// [[layers]]
+/// type = "noise"
+/// noise = "mask"
+/// amount = 0.25
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoiseConfig {
+    /// The corruption, `"mask"` or `"gaussian"` (required).
+    pub noise: NoiseKind,
+    /// The masking probability in [0, 1), or the Gaussian's standard deviation (required).
+    pub amount: f32,
+}
+
 /// Input corruption in training mode; identity in eval mode. Parses from `mask:0.25` or
 /// `gaussian:0.3`.
 ///
@@ -29,30 +47,49 @@ pub enum NoiseKind {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Noise {
-    pub kind: NoiseKind,
-    pub amount: f32,
+    config: NoiseConfig,
 }
 
 impl Noise {
+    /// Masking noise: each input zeroed with probability `p`.
     pub fn mask(p: f32) -> Noise {
-        Noise { kind: NoiseKind::Mask, amount: p }
+        Noise::from_config(NoiseConfig { noise: NoiseKind::Mask, amount: p })
     }
+    /// Additive Gaussian noise of standard deviation `std`.
     pub fn gaussian(std: f32) -> Noise {
-        Noise { kind: NoiseKind::Gaussian, amount: std }
+        Noise::from_config(NoiseConfig { noise: NoiseKind::Gaussian, amount: std })
+    }
+    /// The corruption with this configuration.
+    pub fn from_config(config: NoiseConfig) -> Noise {
+        Noise { config }
+    }
+    /// The configuration (what [`Layer::spec`] saves).
+    pub fn config(&self) -> &NoiseConfig {
+        &self.config
+    }
+    /// Which corruption.
+    pub fn noise_kind(&self) -> NoiseKind {
+        self.config.noise
+    }
+    /// The masking probability, or the Gaussian's standard deviation.
+    pub fn amount(&self) -> f32 {
+        self.config.amount
     }
     fn check(&self) -> Result<()> {
-        let ok = match self.kind {
-            NoiseKind::Mask => (0.0..1.0).contains(&self.amount),
-            NoiseKind::Gaussian => self.amount >= 0.0 && self.amount.is_finite(),
+        let NoiseConfig { noise, amount } = self.config;
+        let ok = match noise {
+            NoiseKind::Mask => (0.0..1.0).contains(&amount),
+            NoiseKind::Gaussian => amount >= 0.0 && amount.is_finite(),
         };
-        if ok { Ok(()) } else { Err(Error::invalid("noise", format!("{:?} amount {} out of range", self.kind, self.amount))) }
+        if ok { Ok(()) } else { Err(Error::invalid("noise", format!("{noise:?} amount {amount} out of range"))) }
     }
     /// Corrupts a plain tensor (outside a model), drawing from `rng`.
     pub fn corrupt(&self, x: &Tensor, rng: &mut Rng) -> Result<Tensor> {
         self.check()?;
-        let data = match self.kind {
-            NoiseKind::Mask => x.data().iter().map(|&v| if rng.uniform() < self.amount { 0.0 } else { v }).collect(),
-            NoiseKind::Gaussian => x.data().iter().map(|&v| v + rng.normal(0.0, self.amount)).collect(),
+        let amount = self.amount();
+        let data = match self.noise_kind() {
+            NoiseKind::Mask => x.data().iter().map(|&v| if rng.uniform() < amount { 0.0 } else { v }).collect(),
+            NoiseKind::Gaussian => x.data().iter().map(|&v| v + rng.normal(0.0, amount)).collect(),
         };
         Tensor::from_vec(data, x.shape())
     }
@@ -83,22 +120,23 @@ impl Layer for Noise {
         Ok(input.to_vec())
     }
     fn forward(&self, x: &Var, ctx: &mut ForwardCtx) -> Result<Var> {
-        if !ctx.training || self.amount == 0.0 {
+        let NoiseConfig { noise, amount } = self.config;
+        if !ctx.training || amount == 0.0 {
             return Ok(x.clone());
         }
-        match self.kind {
+        match noise {
             NoiseKind::Mask => {
-                let keep: Vec<f32> = (0..x.value().numel()).map(|_| (ctx.rng.uniform() >= self.amount) as u8 as f32).collect();
+                let keep: Vec<f32> = (0..x.value().numel()).map(|_| (ctx.rng.uniform() >= amount) as u8 as f32).collect();
                 x.mul_const(Tensor::from_vec(keep, x.shape())?)
             }
             NoiseKind::Gaussian => {
                 let mut e = vec![0.0; x.value().numel()];
-                ctx.rng.fill_normal(&mut e, 0.0, self.amount);
+                ctx.rng.fill_normal(&mut e, 0.0, amount);
                 x.add(&x.constant(Tensor::from_vec(e, x.shape())?))
             }
         }
     }
     fn spec(&self) -> LayerSpec {
-        LayerSpec::Noise { noise: self.kind, amount: self.amount }
+        LayerSpec::Noise(self.config)
     }
 }

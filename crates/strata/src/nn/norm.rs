@@ -4,22 +4,72 @@ use super::{ForwardCtx, Layer, LayerSpec};
 use crate::autograd::{Param, Var};
 use crate::tensor::lrn::LrnParams;
 use crate::{Error, Result, Rng, Tensor};
+use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 
-/// PyTorch's defaults, shared with the spec-file parser.
-pub(super) fn default_momentum() -> f32 {
+/// A [`BatchNorm`] layer's configuration, as written in spec files (`type = "batch_norm"`)
+/// and saved models. The defaults are PyTorch's.
+///
+/// ```toml
+/// [[layers]]
+/// type = "batch_norm"
+/// momentum = 0.01
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchNormConfig {
+    /// Weight of the newest batch in the running statistics, in [0, 1]; default 0.1.
+    #[serde(default = "default_momentum")]
+    pub momentum: f32,
+    /// Added to the variance before the square root, > 0; default 1e-5.
+    #[serde(default = "default_eps")]
+    pub eps: f32,
+}
+
+impl Default for BatchNormConfig {
+    fn default() -> Self {
+        BatchNormConfig { momentum: default_momentum(), eps: default_eps() }
+    }
+}
+
+/// A [`LocalResponseNorm`] layer's configuration, as written in spec files
+/// (`type = "local_response_norm"`) and saved models. The defaults are PyTorch's.
+///
+/// ```toml
+/// [[layers]]
+/// type = "local_response_norm"
+/// size = 5
+/// k = 2.0
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalResponseNormConfig {
+    /// Channels in the window around each channel (required).
+    pub size: usize,
+    /// Scale of the sum of squares (divided by `size`); default 1e-4.
+    #[serde(default = "default_lrn_alpha")]
+    pub alpha: f32,
+    /// Exponent; default 0.75.
+    #[serde(default = "default_lrn_beta")]
+    pub beta: f32,
+    /// Added before the exponent, > 0; default 1.
+    #[serde(default = "default_lrn_k")]
+    pub k: f32,
+}
+
+fn default_momentum() -> f32 {
     0.1
 }
-pub(super) fn default_eps() -> f32 {
+fn default_eps() -> f32 {
     1e-5
 }
-pub(super) fn default_lrn_alpha() -> f32 {
+fn default_lrn_alpha() -> f32 {
     1e-4
 }
-pub(super) fn default_lrn_beta() -> f32 {
+fn default_lrn_beta() -> f32 {
     0.75
 }
-pub(super) fn default_lrn_k() -> f32 {
+fn default_lrn_k() -> f32 {
     1.0
 }
 
@@ -50,8 +100,7 @@ struct RunningStats {
 /// ```
 #[derive(Debug)]
 pub struct BatchNorm {
-    momentum: f32,
-    eps: f32,
+    config: BatchNormConfig,
     gamma: Option<Param>,
     beta: Option<Param>,
     /// Updated by `forward` (which takes `&self`, as layers run on shared references);
@@ -62,8 +111,7 @@ pub struct BatchNorm {
 impl Clone for BatchNorm {
     fn clone(&self) -> BatchNorm {
         BatchNorm {
-            momentum: self.momentum,
-            eps: self.eps,
+            config: self.config.clone(),
             gamma: self.gamma.clone(),
             beta: self.beta.clone(),
             running: Mutex::new(self.stats()),
@@ -80,25 +128,35 @@ impl Default for BatchNorm {
 impl BatchNorm {
     /// Momentum 0.1 and eps 1e-5 (PyTorch's defaults).
     pub fn new() -> BatchNorm {
-        BatchNorm { momentum: default_momentum(), eps: default_eps(), gamma: None, beta: None, running: Mutex::new(None) }
+        BatchNorm::from_config(BatchNormConfig::default())
+    }
+    /// An unbuilt layer with this configuration.
+    pub fn from_config(config: BatchNormConfig) -> BatchNorm {
+        BatchNorm { config, gamma: None, beta: None, running: Mutex::new(None) }
+    }
+    /// The configuration (what [`Layer::spec`] saves).
+    pub fn config(&self) -> &BatchNormConfig {
+        &self.config
     }
     /// Weight of the newest batch in the running statistics, in [0, 1].
     pub fn momentum(mut self, m: f32) -> Self {
-        self.momentum = m;
+        self.config.momentum = m;
         self
     }
     /// Added to the variance before the square root, > 0.
     pub fn eps(mut self, eps: f32) -> Self {
-        self.eps = eps;
+        self.config.eps = eps;
         self
     }
     /// Number of channels, once built.
     pub fn channels(&self) -> Option<usize> {
         self.gamma.as_ref().map(|g| g.value.numel())
     }
+    /// The learned scale `[C]`, once built.
     pub fn gamma(&self) -> Option<&Param> {
         self.gamma.as_ref()
     }
+    /// The learned shift `[C]`, once built.
     pub fn beta(&self) -> Option<&Param> {
         self.beta.as_ref()
     }
@@ -119,13 +177,16 @@ impl BatchNorm {
     /// Training-mode forward with the batch's statistics (and a ReLU in the same pass when
     /// `relu`); updates the running averages.
     fn forward_train(&self, x: &Var, gamma: &Var, beta: &Var, relu: bool) -> Result<Var> {
-        let (y, mean, var) =
-            if relu { x.batch_norm_relu_train(gamma, beta, self.eps)? } else { x.batch_norm_train(gamma, beta, self.eps)? };
+        let (y, mean, var) = if relu {
+            x.batch_norm_relu_train(gamma, beta, self.config.eps)?
+        } else {
+            x.batch_norm_train(gamma, beta, self.config.eps)?
+        };
         self.update_running(&mean, &var, x.value().numel() / mean.numel().max(1));
         Ok(y)
     }
     fn update_running(&self, batch_mean: &Tensor, batch_var: &Tensor, per_channel: usize) {
-        let m = self.momentum;
+        let m = self.config.momentum;
         // Unbiased variance for the running estimate, as PyTorch does.
         let unbias = per_channel as f32 / (per_channel.max(2) - 1) as f32;
         let mut guard = self.running.lock().unwrap_or_else(|e| e.into_inner());
@@ -144,11 +205,12 @@ impl Layer for BatchNorm {
         if input.is_empty() || input.len() > 3 {
             return Err(Error::bad_shape("BatchNorm", input, "needs per-sample input [C] or [C, H, W]"));
         }
-        if !(0.0..=1.0).contains(&self.momentum) {
-            return Err(Error::invalid("BatchNorm momentum", format!("{} is not in [0, 1]", self.momentum)));
+        let BatchNormConfig { momentum, eps } = self.config;
+        if !(0.0..=1.0).contains(&momentum) {
+            return Err(Error::invalid("BatchNorm momentum", format!("{momentum} is not in [0, 1]")));
         }
-        if !(self.eps > 0.0 && self.eps.is_finite()) {
-            return Err(Error::invalid("BatchNorm eps", format!("{} must be positive", self.eps)));
+        if !(eps > 0.0 && eps.is_finite()) {
+            return Err(Error::invalid("BatchNorm eps", format!("{eps} must be positive")));
         }
         let c = input[0];
         if self.channels() != Some(c) {
@@ -168,7 +230,7 @@ impl Layer for BatchNorm {
             self.forward_train(x, &gamma, &beta, false)
         } else {
             let s = self.stats().ok_or_else(|| Error::Model("BatchNorm used before build".into()))?;
-            x.batch_norm_eval(&gamma, &beta, &s.mean, &s.var, self.eps)
+            x.batch_norm_eval(&gamma, &beta, &s.mean, &s.var, self.config.eps)
         }
     }
     fn forward_relu(&self, x: &Var, ctx: &mut ForwardCtx) -> Option<Result<Var>> {
@@ -212,7 +274,7 @@ impl Layer for BatchNorm {
         input.iter().product::<usize>() as u64
     }
     fn spec(&self) -> LayerSpec {
-        LayerSpec::BatchNorm { momentum: self.momentum, eps: self.eps }
+        LayerSpec::BatchNorm(self.config.clone())
     }
 }
 
@@ -228,28 +290,46 @@ impl Layer for BatchNorm {
 /// ```
 #[derive(Clone, Debug)]
 pub struct LocalResponseNorm {
-    params: LrnParams,
+    config: LocalResponseNormConfig,
 }
 
 impl LocalResponseNorm {
     /// A window of `size` channels, with alpha 1e-4, beta 0.75, k 1.
     pub fn new(size: usize) -> LocalResponseNorm {
-        LocalResponseNorm { params: LrnParams { size, alpha: default_lrn_alpha(), beta: default_lrn_beta(), k: default_lrn_k() } }
+        LocalResponseNorm::from_config(LocalResponseNormConfig {
+            size,
+            alpha: default_lrn_alpha(),
+            beta: default_lrn_beta(),
+            k: default_lrn_k(),
+        })
     }
+    /// A layer with this configuration.
+    pub fn from_config(config: LocalResponseNormConfig) -> LocalResponseNorm {
+        LocalResponseNorm { config }
+    }
+    /// The configuration (what [`Layer::spec`] saves).
+    pub fn config(&self) -> &LocalResponseNormConfig {
+        &self.config
+    }
+    /// Scale of the sum of squares (divided by the window size).
     pub fn alpha(mut self, alpha: f32) -> Self {
-        self.params.alpha = alpha;
+        self.config.alpha = alpha;
         self
     }
+    /// Exponent.
     pub fn beta(mut self, beta: f32) -> Self {
-        self.params.beta = beta;
+        self.config.beta = beta;
         self
     }
+    /// Added before the exponent, > 0.
     pub fn k(mut self, k: f32) -> Self {
-        self.params.k = k;
+        self.config.k = k;
         self
     }
+    /// The configuration as the kernel's parameters.
     pub fn settings(&self) -> LrnParams {
-        self.params
+        let LocalResponseNormConfig { size, alpha, beta, k } = self.config;
+        LrnParams { size, alpha, beta, k }
     }
 }
 
@@ -261,19 +341,18 @@ impl Layer for LocalResponseNorm {
         if input.is_empty() {
             return Err(Error::bad_shape("LocalResponseNorm", input, "needs per-sample input [C, ...]"));
         }
-        self.params.check()?;
+        self.settings().check()?;
         Ok(input.to_vec())
     }
     fn forward(&self, x: &Var, _ctx: &mut ForwardCtx) -> Result<Var> {
-        let p = self.params;
-        x.local_response_norm(p.size, p.alpha, p.beta, p.k)
+        let LocalResponseNormConfig { size, alpha, beta, k } = self.config;
+        x.local_response_norm(size, alpha, beta, k)
     }
     /// About one multiply-add per element per channel of the window.
     fn macs(&self, input: &[usize]) -> u64 {
-        (input.iter().product::<usize>() * self.params.size) as u64
+        (input.iter().product::<usize>() * self.config.size) as u64
     }
     fn spec(&self) -> LayerSpec {
-        let p = self.params;
-        LayerSpec::LocalResponseNorm { size: p.size, alpha: p.alpha, beta: p.beta, k: p.k }
+        LayerSpec::LocalResponseNorm(self.config.clone())
     }
 }

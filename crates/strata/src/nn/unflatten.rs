@@ -5,15 +5,39 @@ use super::{ForwardCtx, Layer, LayerSpec};
 use crate::autograd::Var;
 use crate::{Error, Result, Rng};
 
+/// An [`Unflatten`] layer's configuration, as written in spec files
+/// (`type = "unflatten"`) and saved models.
+///
+/// ```toml
+/// [[layers]]
+/// type = "unflatten"
+/// shape = [1, 28, 28]
+/// ```
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnflattenConfig {
+    /// The per-sample output shape; its sizes multiply to the input width (required).
+    pub shape: Vec<usize>,
+}
+
 /// `[N, d] -> [N, ...shape]` where the sizes of `shape` multiply to d.
 #[derive(Clone, Debug)]
 pub struct Unflatten {
-    shape: Vec<usize>,
+    config: UnflattenConfig,
 }
 
 impl Unflatten {
+    /// Flat features to the per-sample `shape`.
     pub fn new(shape: &[usize]) -> Unflatten {
-        Unflatten { shape: shape.to_vec() }
+        Unflatten::from_config(UnflattenConfig { shape: shape.to_vec() })
+    }
+    /// A layer with this configuration.
+    pub fn from_config(config: UnflattenConfig) -> Unflatten {
+        Unflatten { config }
+    }
+    /// The configuration (what [`Layer::spec`] saves).
+    pub fn config(&self) -> &UnflattenConfig {
+        &self.config
     }
 }
 
@@ -22,17 +46,18 @@ impl Layer for Unflatten {
         "Unflatten"
     }
     fn build(&mut self, input: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
-        if self.shape.is_empty() || input.iter().product::<usize>() != self.shape.iter().product::<usize>() {
-            return Err(Error::ShapeMismatch { op: "Unflatten", left: input.to_vec(), right: self.shape.clone() });
+        let shape = &self.config.shape;
+        if shape.is_empty() || input.iter().product::<usize>() != shape.iter().product::<usize>() {
+            return Err(Error::ShapeMismatch { op: "Unflatten", left: input.to_vec(), right: shape.clone() });
         }
-        Ok(self.shape.clone())
+        Ok(shape.clone())
     }
     fn forward(&self, x: &Var, _ctx: &mut ForwardCtx) -> Result<Var> {
         let mut s = vec![x.shape().first().copied().unwrap_or(0)];
-        s.extend(&self.shape);
+        s.extend(&self.config.shape);
         x.reshape(&s)
     }
     fn spec(&self) -> LayerSpec {
-        LayerSpec::Unflatten { shape: self.shape.clone() }
+        LayerSpec::Unflatten(self.config.clone())
     }
 }

@@ -19,12 +19,36 @@ use crate::{Error, Result, Rng};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Upsample2d {
-    factor: Pair,
+    config: Upsample2dConfig,
+}
+
+/// An [`Upsample2d`] layer's configuration, as written in spec files
+/// (`type = "upsample2d"`) and saved models.
+///
+/// ```toml
+/// [[layers]]
+/// type = "upsample2d"
+/// factor = 2
+/// ```
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upsample2dConfig {
+    /// How many copies of each value along each axis, `2` or `[rows, columns]` (required).
+    pub factor: Pair,
 }
 
 impl Upsample2d {
+    /// Repeats each value `factor` times along each axis (one size or (rows, columns)).
     pub fn new(factor: impl Into<Pair>) -> Upsample2d {
-        Upsample2d { factor: factor.into() }
+        Upsample2d::from_config(Upsample2dConfig { factor: factor.into() })
+    }
+    /// A layer with this configuration.
+    pub fn from_config(config: Upsample2dConfig) -> Upsample2d {
+        Upsample2d { config }
+    }
+    /// The configuration (what [`Layer::spec`] saves).
+    pub fn config(&self) -> &Upsample2dConfig {
+        &self.config
     }
 }
 
@@ -36,16 +60,16 @@ impl Layer for Upsample2d {
         let &[c, h, w] = input else {
             return Err(Error::bad_shape("Upsample2d", input, "needs image input [C, H, W]"));
         };
-        let (fh, fw) = self.factor.get();
+        let (fh, fw) = self.config.factor.get();
         if fh == 0 || fw == 0 {
             return Err(Error::invalid("Upsample2d factor", "must be at least 1"));
         }
         Ok(vec![c, h * fh, w * fw])
     }
     fn forward(&self, x: &Var, _ctx: &mut ForwardCtx) -> Result<Var> {
-        x.upsample2d(self.factor.get())
+        x.upsample2d(self.config.factor.get())
     }
     fn spec(&self) -> LayerSpec {
-        LayerSpec::Upsample2d { factor: self.factor }
+        LayerSpec::Upsample2d(self.config.clone())
     }
 }

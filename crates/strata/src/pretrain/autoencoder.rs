@@ -30,7 +30,7 @@ pub fn dense_autoencoder(input: &[usize], hidden: &[usize], noise: Option<Noise>
     for &h in hidden.iter().chain(hidden.iter().rev().skip(1)) {
         m = m.add(Dense::new(h).activation(Activation::Sigmoid));
     }
-    m.add(Dense::new(width)).add(Unflatten::new(input)).add(ActivationLayer(Activation::Sigmoid))
+    m.add(Dense::new(width)).add(Unflatten::new(input)).add(ActivationLayer::new(Activation::Sigmoid))
 }
 
 /// A convolutional autoencoder for `[C, H, W]` inputs with H and W divisible by 4:
@@ -64,7 +64,7 @@ pub fn conv_autoencoder(input: &[usize], noise: Option<Noise>) -> Result<Sequent
         .add(conv(16))
         .add(Upsample2d::new(2))
         .add(Conv2d::new(c, 3).padding_same())
-        .add(ActivationLayer(Activation::Sigmoid)))
+        .add(ActivationLayer::new(Activation::Sigmoid)))
 }
 
 /// `inputs` as both input and target ([`Target::Values`]): the dataset an autoencoder

@@ -5,7 +5,7 @@ use super::cd::{CdOptions, RbmEpoch};
 use super::rbm::{Rbm, Visible, bernoulli_inplace};
 use crate::data::normalize::Standardizer;
 use crate::model::Sequential;
-use crate::nn::{Activation, Dense, Flatten, Layer, LayerSpec};
+use crate::nn::{Activation, Dense, DenseConfig, Flatten, Layer, LayerSpec};
 use crate::{Error, Result, Rng, Tensor};
 
 /// A deep belief net (Hinton, Osindero & Teh 2006): a stack of RBMs trained greedily, one
@@ -186,7 +186,7 @@ pub fn load_stack(model: &mut Sequential, layers: &[(&Tensor, &Tensor)], standar
         .layers
         .iter()
         .enumerate()
-        .filter(|(_, l)| matches!(l.spec(), LayerSpec::Dense { .. }))
+        .filter(|(_, l)| matches!(l.spec(), LayerSpec::Dense(_)))
         .map(|(i, _)| i)
         .take(layers.len())
         .collect();
@@ -195,7 +195,7 @@ pub fn load_stack(model: &mut Sequential, layers: &[(&Tensor, &Tensor)], standar
     }
     for (l, (&li, (w, c))) in dense.iter().zip(layers).enumerate() {
         let layer: &mut Box<dyn Layer> = &mut model.layers[li];
-        if !matches!(layer.spec(), LayerSpec::Dense { activation: Activation::Sigmoid, .. }) {
+        if !matches!(layer.spec(), LayerSpec::Dense(DenseConfig { activation: Activation::Sigmoid, .. })) {
             return Err(Error::Model(format!("layer {} must be a sigmoid Dense layer to take RBM weights", li + 1)));
         }
         let mut w = (*w).clone();

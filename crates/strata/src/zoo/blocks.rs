@@ -19,7 +19,7 @@ pub fn conv_bn(filters: usize, kernel: usize, stride: usize, padding: usize, eps
 /// [`conv_bn`] then ReLU (GoogLeNet's `BasicConv2d`, ResNet's stem).
 pub fn conv_bn_relu(filters: usize, kernel: usize, stride: usize, padding: usize, eps: f32) -> Layers {
     let mut l = conv_bn(filters, kernel, stride, padding, eps);
-    l.push(Box::new(ActivationLayer(Relu)));
+    l.push(Box::new(ActivationLayer::new(Relu)));
     l
 }
 

@@ -73,7 +73,7 @@ impl ModelSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nn::Activation;
+    use crate::nn::{Activation, DenseConfig};
 
     #[test]
     fn parses_layers_and_reports_bad_fields() {
@@ -94,7 +94,7 @@ mod tests {
         let s = ModelSpec::parse(text, Path::new("t.toml")).unwrap();
         assert_eq!(s.layers.len(), 3);
         assert!(
-            matches!(s.layers[1], LayerSpec::Dense { units: 16, activation: Activation::LeakyRelu(a), .. } if (a - 0.1).abs() < 1e-6)
+            matches!(s.layers[1], LayerSpec::Dense(DenseConfig { units: 16, activation: Activation::LeakyRelu(a), .. }) if (a - 0.1).abs() < 1e-6)
         );
         assert!(s.recipe(Path::new("t.toml")).unwrap().sets("lr"));
         let bad = ModelSpec::parse("[[layers]]\ntype = \"flatten\"\n[training]\nlrr = 0.1\n", Path::new("r.toml"));

@@ -4,6 +4,22 @@ use super::{Chain, SubLayer};
 use crate::autograd::{Param, Var};
 use crate::nn::{ForwardCtx, Layer, LayerSpec};
 use crate::{Error, Result, Rng, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// A [`Block`]'s configuration, as written in spec files (`type = "block"`) and saved
+/// models: its layers, nested.
+///
+/// ```toml
+/// [[layers]]
+/// type = "block"
+/// layers = [{ type = "pool2d", pool = "max", window = 2 }, { type = "flatten" }]
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockConfig {
+    /// The layers, applied in order (required, at least one).
+    pub layers: Vec<LayerSpec>,
+}
 
 /// Layers applied one after another, treated as one unit: one row (with its sub-rows) in
 /// `summary`, one entry in a spec file. The reusable building block of VGG ("n 3x3
@@ -21,16 +37,25 @@ use crate::{Error, Result, Rng, Tensor};
 /// ]);
 /// assert_eq!(vgg_block.build(&[3, 32, 32], &mut Rng::seeded(0)).unwrap(), vec![64, 16, 16]);
 /// ```
+///
+/// The block holds its layers, not a [`BlockConfig`]: the configuration nests the layers'
+/// own configurations, which the layers hold; [`Block::config`] collects them.
 pub struct Block {
     layers: Chain,
 }
 
 impl Block {
+    /// A block of these layers, applied in order.
     pub fn new(layers: Vec<Box<dyn Layer>>) -> Block {
         Block { layers: Chain::new(layers) }
     }
-    pub(crate) fn from_parts(layers: &[LayerSpec]) -> Block {
-        Block { layers: Chain::from_specs(layers) }
+    /// An unbuilt block with fresh layers for this configuration.
+    pub fn from_config(config: BlockConfig) -> Block {
+        Block { layers: Chain::from_specs(&config.layers) }
+    }
+    /// The configuration (what [`Layer::spec`] saves), collected from the layers.
+    pub fn config(&self) -> BlockConfig {
+        BlockConfig { layers: self.layers.specs() }
     }
 }
 
@@ -69,7 +94,7 @@ impl Layer for Block {
         self.layers.macs()
     }
     fn spec(&self) -> LayerSpec {
-        LayerSpec::Block { layers: self.layers.specs() }
+        LayerSpec::Block(self.config())
     }
     fn children(&self) -> Vec<SubLayer<'_>> {
         self.layers.children("")

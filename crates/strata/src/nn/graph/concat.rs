@@ -4,6 +4,25 @@ use super::{Chain, SubLayer, split_indexed};
 use crate::autograd::{Param, Var};
 use crate::nn::{ForwardCtx, Layer, LayerSpec};
 use crate::{Error, Result, Rng, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// A [`Concat`] block's configuration, as written in spec files (`type = "concat"`) and
+/// saved models: the layers of each branch, nested.
+///
+/// ```toml
+/// [[layers]]
+/// type = "concat"
+/// branches = [
+///     [{ type = "conv2d", filters = 8, kernel = 1 }],
+///     [{ type = "pool2d", pool = "max", window = 3, stride = 1, padding = 1 }],
+/// ]
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConcatConfig {
+    /// Each branch's layers; an empty branch passes the input through (required).
+    pub branches: Vec<Vec<LayerSpec>>,
+}
 
 /// Applies every branch to the same input and joins the outputs along the channel axis
 /// (axis 1 of the batch): Inception's "look at several scales, let the next layer pick".
@@ -21,16 +40,25 @@ use crate::{Error, Result, Rng, Tensor};
 /// ]);
 /// assert_eq!(inception.build(&[16, 12, 12], &mut Rng::seeded(0)).unwrap(), vec![20, 12, 12]);
 /// ```
+///
+/// The block holds its layers, not a [`ConcatConfig`]: the configuration nests the layers'
+/// own configurations, which the layers hold; [`Concat::config`] collects them.
 pub struct Concat {
     branches: Vec<Chain>,
 }
 
 impl Concat {
+    /// A block of these branches (each a list of layers applied in order).
     pub fn new(branches: Vec<Vec<Box<dyn Layer>>>) -> Concat {
         Concat { branches: branches.into_iter().map(Chain::new).collect() }
     }
-    pub(crate) fn from_parts(branches: &[Vec<LayerSpec>]) -> Concat {
-        Concat { branches: branches.iter().map(|b| Chain::from_specs(b)).collect() }
+    /// An unbuilt block with fresh layers for this configuration.
+    pub fn from_config(config: ConcatConfig) -> Concat {
+        Concat { branches: config.branches.iter().map(|b| Chain::from_specs(b)).collect() }
+    }
+    /// The configuration (what [`Layer::spec`] saves), collected from the layers.
+    pub fn config(&self) -> ConcatConfig {
+        ConcatConfig { branches: self.branches.iter().map(|b| b.specs()).collect() }
     }
     fn prefix(j: usize) -> String {
         format!("branch{j}")
@@ -96,7 +124,7 @@ impl Layer for Concat {
         self.branches.iter().map(|b| b.macs()).sum()
     }
     fn spec(&self) -> LayerSpec {
-        LayerSpec::Concat { branches: self.branches.iter().map(|b| b.specs()).collect() }
+        LayerSpec::Concat(self.config())
     }
     fn children(&self) -> Vec<SubLayer<'_>> {
         self.branches.iter().enumerate().flat_map(|(j, b)| b.children(&Concat::prefix(j))).collect()

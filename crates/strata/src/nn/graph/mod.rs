@@ -28,9 +28,9 @@ mod block;
 mod concat;
 mod residual;
 
-pub use block::Block;
-pub use concat::Concat;
-pub use residual::Residual;
+pub use block::{Block, BlockConfig};
+pub use concat::{Concat, ConcatConfig};
+pub use residual::{Residual, ResidualConfig};
 
 use super::{ForwardCtx, Layer, LayerSpec};
 use crate::autograd::{Param, Var};

@@ -4,6 +4,35 @@ use super::{Chain, SubLayer};
 use crate::autograd::{Param, Var};
 use crate::nn::{Activation, ForwardCtx, Layer, LayerSpec};
 use crate::{Error, Result, Rng, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// A [`Residual`] block's configuration, as written in spec files (`type = "residual"`)
+/// and saved models: the layers of its two paths, nested.
+///
+/// ```toml
+/// [[layers]]
+/// type = "residual"
+/// body = [
+///     { type = "conv2d", filters = 16, kernel = 3, padding = 1, use_bias = false },
+///     { type = "batch_norm" },
+/// ]
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResidualConfig {
+    /// The layers computing the correction (required, at least one).
+    pub body: Vec<LayerSpec>,
+    /// The layers on the shortcut; default (absent, empty): the identity.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shortcut: Vec<LayerSpec>,
+    /// Applied after the sum; default `"relu"`.
+    #[serde(default = "relu")]
+    pub activation: Activation,
+}
+
+fn relu() -> Activation {
+    Activation::Relu
+}
 
 /// `act(body(x) + shortcut(x))`. The body learns a correction to its input instead of a
 /// whole new mapping, which is what lets very deep stacks train. The shortcut is the
@@ -24,6 +53,9 @@ use crate::{Error, Result, Rng, Tensor};
 /// .shortcut(layers![Conv2d::new(32, 1).stride(2).use_bias(false), BatchNorm::new()]);
 /// assert_eq!(block.build(&[16, 28, 28], &mut Rng::seeded(0)).unwrap(), vec![32, 14, 14]);
 /// ```
+///
+/// The block holds its layers, not a [`ResidualConfig`]: the configuration nests the
+/// layers' own configurations, which the layers hold; [`Residual::config`] collects them.
 pub struct Residual {
     body: Chain,
     shortcut: Chain,
@@ -45,8 +77,14 @@ impl Residual {
         self.activation = a;
         self
     }
-    pub(crate) fn from_parts(body: &[LayerSpec], shortcut: &[LayerSpec], activation: Activation) -> Residual {
-        Residual { body: Chain::from_specs(body), shortcut: Chain::from_specs(shortcut), activation }
+    /// An unbuilt block with fresh layers for this configuration.
+    pub fn from_config(config: ResidualConfig) -> Residual {
+        let ResidualConfig { body, shortcut, activation } = config;
+        Residual { body: Chain::from_specs(&body), shortcut: Chain::from_specs(&shortcut), activation }
+    }
+    /// The configuration (what [`Layer::spec`] saves), collected from the layers.
+    pub fn config(&self) -> ResidualConfig {
+        ResidualConfig { body: self.body.specs(), shortcut: self.shortcut.specs(), activation: self.activation }
     }
 }
 
@@ -113,7 +151,7 @@ impl Layer for Residual {
         self.body.macs() + self.shortcut.macs()
     }
     fn spec(&self) -> LayerSpec {
-        LayerSpec::Residual { body: self.body.specs(), shortcut: self.shortcut.specs(), activation: self.activation }
+        LayerSpec::Residual(self.config())
     }
     fn children(&self) -> Vec<SubLayer<'_>> {
         let mut c = self.body.children("body");

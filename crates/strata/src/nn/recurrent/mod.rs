@@ -18,54 +18,16 @@
 //! assert_eq!(model.output_shape(), Some(&[10][..]));
 //! ```
 
+mod config;
 mod reference;
 
+pub use config::{GruConfig, LstmConfig, RecurrentConfig, RnnActivation, RnnConfig};
 pub use reference::recurrent_reference;
 
 use super::{ForwardCtx, Init, Layer, LayerSpec};
 use crate::autograd::{FinalState, Param, RecurrentOptions, RecurrentWeights, Tape, Var};
 pub use crate::tensor::recurrent::Cell;
 use crate::{Error, Result, Rng, Tensor};
-
-/// The shape of a recurrent stack.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RecurrentConfig {
-    pub cell: Cell,
-    pub units: usize,
-    /// Stacked layers (each after the first reads the previous one's output sequence).
-    pub layers: usize,
-    /// A second pass over each layer's input from the last step to the first; outputs are
-    /// concatenated (features 2 * units).
-    pub bidirectional: bool,
-    /// Output every step [N, T, D*units], or only the final state [N, D*units].
-    pub return_sequences: bool,
-    /// LSTM only: gates also look at the cell state (Gers & Schmidhuber 2000).
-    pub peephole: bool,
-}
-
-impl RecurrentConfig {
-    pub fn directions(&self) -> usize {
-        1 + self.bidirectional as usize
-    }
-}
-
-/// The nonlinearity of a simple RNN (as written in spec files: "tanh" or "relu").
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RnnActivation {
-    #[default]
-    Tanh,
-    Relu,
-}
-
-impl RnnActivation {
-    pub fn cell(self) -> Cell {
-        match self {
-            RnnActivation::Tanh => Cell::RnnTanh,
-            RnnActivation::Relu => Cell::RnnRelu,
-        }
-    }
-}
 
 /// Which implementation runs a stack: the fused kernels, or the step-by-step reference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,7 +135,7 @@ struct PassParams {
 /// A recurrent layer (stack). Make one with [`Rnn`], [`Lstm`] or [`Gru`].
 #[derive(Clone, Debug)]
 pub struct Recurrent {
-    cfg: RecurrentConfig,
+    config: RecurrentConfig,
     /// Input features the parameters were built for.
     features: Option<usize>,
     passes: Vec<PassParams>,
@@ -198,12 +160,14 @@ impl Rnn {
     }
 }
 impl Lstm {
+    /// `units` LSTM units.
     #[allow(clippy::new_ret_no_self)]
     pub fn new(units: usize) -> Recurrent {
         Recurrent::new(Cell::Lstm, units)
     }
 }
 impl Gru {
+    /// `units` GRU units.
     #[allow(clippy::new_ret_no_self)]
     pub fn new(units: usize) -> Recurrent {
         Recurrent::new(Cell::Gru, units)
@@ -239,30 +203,35 @@ fn orthogonal(n: usize, rng: &mut Rng) -> Vec<f32> {
 impl Recurrent {
     /// `units` hidden units of `cell`; one layer, one direction, final state out.
     pub fn new(cell: Cell, units: usize) -> Recurrent {
-        let cfg = RecurrentConfig { cell, units, layers: 1, bidirectional: false, return_sequences: false, peephole: false };
-        Recurrent { cfg, features: None, passes: Vec::new() }
+        Recurrent::from_config(RecurrentConfig::new(cell, units))
+    }
+    /// An unbuilt stack with this configuration, or with that of a spec-file form
+    /// ([`RnnConfig`], [`LstmConfig`], [`GruConfig`]).
+    pub fn from_config(config: impl Into<RecurrentConfig>) -> Recurrent {
+        Recurrent { config: config.into(), features: None, passes: Vec::new() }
     }
     /// Stacks `n` layers.
     pub fn layers(mut self, n: usize) -> Self {
-        self.cfg.layers = n;
+        self.config.layers = n;
         self
     }
     pub fn bidirectional(mut self, yes: bool) -> Self {
-        self.cfg.bidirectional = yes;
+        self.config.bidirectional = yes;
         self
     }
     /// Output every step's state [N, T, D*units] instead of the final one.
     pub fn return_sequences(mut self, yes: bool) -> Self {
-        self.cfg.return_sequences = yes;
+        self.config.return_sequences = yes;
         self
     }
     /// LSTM peephole connections (an error at build time for other cells).
     pub fn peephole(mut self, yes: bool) -> Self {
-        self.cfg.peephole = yes;
+        self.config.peephole = yes;
         self
     }
+    /// The configuration (what [`Layer::spec`] saves, as an `rnn`, `lstm` or `gru`).
     pub fn config(&self) -> &RecurrentConfig {
-        &self.cfg
+        &self.config
     }
 
     /// Per-sample input shape [T, F], or [C, T, W] read as T steps of C*W features.
@@ -326,20 +295,23 @@ impl Recurrent {
                 })
             })
             .collect::<Result<_>>()?;
-        run_stack(&self.cfg, &self.as_sequence(x)?, &weights, initial, lengths, Kernel::Fused)
+        run_stack(&self.config, &self.as_sequence(x)?, &weights, initial, lengths, Kernel::Fused)
     }
 
     /// A zero state for a batch of `n` samples.
     pub fn zero_state(&self, n: usize) -> RecurrentState {
-        let passes = self.cfg.layers * self.cfg.directions();
-        let z = Tensor::zeros(&[n, self.cfg.units]);
-        RecurrentState { h: vec![z.clone(); passes], c: if self.cfg.cell == Cell::Lstm { vec![z; passes] } else { Vec::new() } }
+        let passes = self.config.layers * self.config.directions();
+        let z = Tensor::zeros(&[n, self.config.units]);
+        RecurrentState {
+            h: vec![z.clone(); passes],
+            c: if self.config.cell == Cell::Lstm { vec![z; passes] } else { Vec::new() },
+        }
     }
 }
 
 impl Layer for Recurrent {
     fn kind(&self) -> &'static str {
-        match self.cfg.cell {
+        match self.config.cell {
             Cell::RnnTanh | Cell::RnnRelu => "RNN",
             Cell::Lstm => "LSTM",
             Cell::Gru => "GRU",
@@ -347,14 +319,14 @@ impl Layer for Recurrent {
     }
     fn build(&mut self, input: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
         let (t, f) = self.steps_features(input)?;
-        let RecurrentConfig { cell, units: h, layers, peephole, .. } = self.cfg;
+        let RecurrentConfig { cell, units: h, layers, peephole, .. } = self.config;
         if h == 0 || layers == 0 {
             return Err(Error::invalid(self.kind(), "units and layers must be at least 1"));
         }
         if peephole && cell != Cell::Lstm {
             return Err(Error::invalid(self.kind(), "only an LSTM has peephole connections"));
         }
-        let dirs = self.cfg.directions();
+        let dirs = self.config.directions();
         if self.features != Some(f) {
             let g = cell.gates();
             self.passes.clear();
@@ -388,7 +360,7 @@ impl Layer for Recurrent {
             }
             self.features = Some(f);
         }
-        Ok(if self.cfg.return_sequences { vec![t, dirs * h] } else { vec![dirs * h] })
+        Ok(if self.config.return_sequences { vec![t, dirs * h] } else { vec![dirs * h] })
     }
     fn forward(&self, x: &Var, ctx: &mut ForwardCtx) -> Result<Var> {
         Ok(self.forward_with_state(x, None, None, ctx)?.0)
@@ -415,22 +387,11 @@ impl Layer for Recurrent {
         let Ok((t, f)) = self.steps_features(input) else {
             return 0;
         };
-        let (h, dirs) = (self.cfg.units, self.cfg.directions());
-        let gh = self.cfg.cell.gates() * h;
-        (0..self.cfg.layers).map(|l| (dirs * t * (if l == 0 { f } else { dirs * h } + h) * gh) as u64).sum()
+        let (h, dirs) = (self.config.units, self.config.directions());
+        let gh = self.config.cell.gates() * h;
+        (0..self.config.layers).map(|l| (dirs * t * (if l == 0 { f } else { dirs * h } + h) * gh) as u64).sum()
     }
     fn spec(&self) -> LayerSpec {
-        let RecurrentConfig { cell, units, layers, bidirectional, return_sequences, peephole } = self.cfg;
-        match cell {
-            Cell::RnnTanh | Cell::RnnRelu => LayerSpec::Rnn {
-                units,
-                activation: if cell == Cell::RnnRelu { RnnActivation::Relu } else { RnnActivation::Tanh },
-                layers,
-                bidirectional,
-                return_sequences,
-            },
-            Cell::Lstm => LayerSpec::Lstm { units, layers, bidirectional, return_sequences, peephole },
-            Cell::Gru => LayerSpec::Gru { units, layers, bidirectional, return_sequences },
-        }
+        self.config.spec()
     }
 }
