@@ -20,6 +20,7 @@ TEST_ENV := CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
 # `mpirun`, and every other test runs in the same build.
 test: deps mpi
 	python3 scripts/check-imports.py
+	RUSTDOCFLAGS="-D warnings" CARGO_TARGET_DIR=target/test-build $(CARGO) doc --no-deps --workspace --features strata-cli/mpi
 	$(TEST_ENV) $(CARGO) test --release --workspace --all-targets --features strata-cli/mpi
 	$(TEST_ENV) $(CARGO) test --release --workspace --doc --features strata-cli/mpi
 

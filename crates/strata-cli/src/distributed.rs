@@ -101,7 +101,7 @@ pub fn run_thread_ranks(n: usize, body: impl Fn(SharedComm) -> anyhow::Result<()
                             );
                             if !collective {
                                 let _printing = exiting.lock();
-                                let line = format!("error: {}", super::one_line(&e));
+                                let line = format!("error: {}", super::one_line(e));
                                 eprintln!("{line}");
                                 std::process::exit(1);
                             }

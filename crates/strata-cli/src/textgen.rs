@@ -66,7 +66,7 @@ struct TrainArgs {
     /// Fraction of the text held out for evaluation (every k-th block of ~4 KB).
     #[arg(long, default_value_t = 0.05)]
     heldout: f64,
-    /// Word level: keep at most this many words (the rest become <unk>).
+    /// Word level: keep at most this many words (the rest become the unknown-word token).
     #[arg(long, default_value_t = 10000)]
     vocab_size: usize,
     /// Use only the first N characters of the text.

@@ -133,7 +133,7 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
     }
     // Rank 0 alone prints and writes files.
     let quiet = a.quiet || rank != 0;
-    let flags = vec![flags_layer(&a.settings)?, flags_layer(&a.more)?];
+    let flags = [flags_layer(&a.settings)?, flags_layer(&a.more)?];
     let (mut learner, data) = match shared {
         Some(d) => (learner_for(&a, d)?, d.clone()),
         None => load(&a)?,

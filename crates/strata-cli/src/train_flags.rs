@@ -33,7 +33,7 @@ pub struct TrainFlags {
     #[arg(long, value_parser = finite)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_decay: Option<f32>,
-    /// Learning-rate schedule: step:EPOCHS:GAMMA, plateau:FACTOR:PATIENCE[:MIN_LR], exp:GAMMA.
+    /// Learning-rate schedule: step:EPOCHS:GAMMA, plateau:FACTOR:PATIENCE (optionally :MIN_LR), exp:GAMMA.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,

@@ -5,7 +5,7 @@
 
 mod common;
 use common::*;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// A tiny MNIST-format folder (8 images of 4x4) and a spec whose model file is ~1.6 MB, so
 /// a fair share of each run is spent writing it.

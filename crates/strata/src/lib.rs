@@ -1,4 +1,4 @@
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 //! # strata
 //!
 //! Deep neural networks as the classic lectures teach them — multilayer perceptrons,

@@ -38,7 +38,7 @@ fn noise_corrupts_in_training_only() {
     let x = Tensor::ones(&[50, 40]);
     let tape = Tape::new();
     let mask = Noise::mask(0.3);
-    let mut ctx = ForwardCtx { tape: &tape, training: true, rng: &mut rng };
+    let mut ctx = ForwardCtx::train(&tape, &mut rng);
     let y = mask.forward(&tape.input_with_grad(x.clone()), &mut ctx).unwrap();
     let zeros = y.value().data().iter().filter(|&&v| v == 0.0).count() as f32 / 2000.0;
     assert!((zeros - 0.3).abs() < 0.05, "masked fraction {zeros}");
@@ -46,7 +46,7 @@ fn noise_corrupts_in_training_only() {
     let g = Noise::gaussian(0.5).forward(&tape.input(x.clone()), &mut ctx).unwrap();
     let sd = (g.value().data().iter().map(|v| (v - 1.0) * (v - 1.0)).sum::<f32>() / 2000.0).sqrt();
     assert!((sd - 0.5).abs() < 0.05, "noise std {sd}");
-    let mut eval = ForwardCtx { tape: &tape, training: false, rng: &mut rng };
+    let mut eval = ForwardCtx::eval(&tape);
     assert_eq!(mask.forward(&tape.input(x.clone()), &mut eval).unwrap().value(), &x);
     assert!("mask:1.5".parse::<Noise>().is_err());
     assert_eq!("gaussian:0.2".parse::<Noise>().unwrap(), Noise::gaussian(0.2));

@@ -8,7 +8,7 @@ use strata::{Rng, Tensor};
 fn forward(layer: &dyn Layer, x: Tensor, training: bool, seed: u64) -> Tensor {
     let tape = Tape::new();
     let mut rng = Rng::seeded(seed);
-    let mut ctx = ForwardCtx { tape: &tape, training, rng: &mut rng };
+    let mut ctx = ForwardCtx::new(&tape, training, &mut rng);
     layer.forward(&tape.input(x), &mut ctx).unwrap().into_value()
 }
 
@@ -267,10 +267,10 @@ fn saved_model_layer_lists_still_load_and_write_the_same_json() {
 
 /// One description of every layer type, with fields away from their defaults.
 fn one_of_each_kind() -> Vec<LayerSpec> {
+    use strata::nn::PoolKind;
     use strata::nn::conv::{Padding, PaddingMode, Pair};
     use strata::nn::recurrent::RnnActivation;
     use strata::nn::*;
-    use strata::tensor::pool::PoolKind;
     let conv = |filters, kernel: usize| LayerSpec::from(Conv2dConfig::new(filters, kernel));
     vec![
         DenseConfig {
@@ -353,7 +353,8 @@ fn details_list_the_fields_away_from_their_defaults() {
 fn conv2d_remembers_its_algorithm_and_computes_what_conv2d_does() {
     use strata::autograd::Var;
     use strata::nn::Conv2d;
-    use strata::tensor::conv::{Algorithm, Conv2dGeom};
+    use strata::nn::conv::Algorithm;
+    use strata_core::tensor::conv::Conv2dGeom;
     let mut rng = Rng::seeded(3);
     // (layer, per-sample input, padding): LeNet's first layer, and ResNet's 16 -> 16 on 28x28.
     let cases = [(Conv2d::new(6, 5).padding(2), [1, 28, 28], 2), (Conv2d::new(16, 3).padding(1), [16, 28, 28], 1)];
@@ -381,7 +382,7 @@ fn conv2d_remembers_its_algorithm_and_computes_what_conv2d_does() {
             };
             let by_layer = run(&|xv, tape| {
                 let mut rng = Rng::seeded(0);
-                let mut ctx = ForwardCtx { tape, training: true, rng: &mut rng };
+                let mut ctx = ForwardCtx::train(tape, &mut rng);
                 layer.forward(xv, &mut ctx).unwrap()
             });
             let plain = run(&|xv, tape| {

@@ -10,7 +10,7 @@ use strata::prelude::*;
 fn forward(layer: &dyn Layer, x: Tensor, training: bool) -> Tensor {
     let tape = Tape::new();
     let mut rng = Rng::seeded(0);
-    let mut ctx = ForwardCtx { tape: &tape, training, rng: &mut rng };
+    let mut ctx = ForwardCtx::new(&tape, training, &mut rng);
     layer.forward(&tape.input(x), &mut ctx).unwrap().into_value()
 }
 
@@ -150,7 +150,7 @@ fn batch_norm_layer_shapes_params_and_normalization() {
     assert!(BatchNorm::new().eps(0.0).build(&[3], &mut rng).is_err());
     let tape = Tape::new();
     let mut r = Rng::seeded(0);
-    let mut ctx = ForwardCtx { tape: &tape, training: true, rng: &mut r };
+    let mut ctx = ForwardCtx::train(&tape, &mut r);
     let err = bn2.forward(&tape.input(Tensor::zeros(&[2, 4, 5, 5])), &mut ctx).unwrap_err().to_string();
     assert!(err.contains("batch_norm") && err.contains("[2, 4, 5, 5]") && err.contains("[3]"), "{err}");
 }

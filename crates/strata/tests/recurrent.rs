@@ -204,8 +204,7 @@ fn stacked_bidirectional_layers_with_initial_state_pass_gradient_checks() {
 
 fn forward(layer: &Recurrent, x: &Tensor) -> Tensor {
     let tape = Tape::no_grad();
-    let mut rng = Rng::seeded(0);
-    let mut ctx = ForwardCtx { tape: &tape, training: false, rng: &mut rng };
+    let mut ctx = ForwardCtx::eval(&tape);
     layer.forward(&tape.input(x.clone()), &mut ctx).unwrap().into_value()
 }
 
@@ -241,7 +240,7 @@ fn masking_matches_unpadded_sequences_and_stops_gradient_at_padding() {
         let lengths = [6, 4];
         let tape = Tape::new();
         let mut r = Rng::seeded(0);
-        let mut ctx = ForwardCtx { tape: &tape, training: true, rng: &mut r };
+        let mut ctx = ForwardCtx::train(&tape, &mut r);
         let xv = tape.input_with_grad(x.clone());
         let (y, _) = layer.forward_with_state(&xv, None, Some(&lengths), &mut ctx).unwrap();
         // sample 1 alone, cut to its 4 steps
@@ -265,8 +264,7 @@ fn a_sequence_run_in_two_windows_with_carried_state_equals_one_run() {
         layer.build(&[10, 3], &mut rng).unwrap();
         let x = Tensor::rand_normal(&[3, 10, 3], 0.0, 1.0, &mut rng);
         let tape = Tape::no_grad();
-        let mut r = Rng::seeded(0);
-        let mut ctx = ForwardCtx { tape: &tape, training: false, rng: &mut r };
+        let mut ctx = ForwardCtx::eval(&tape);
         let (whole, end) = layer.forward_with_state(&tape.input(x.clone()), None, None, &mut ctx).unwrap();
         let (a, mid) = layer.forward_with_state(&tape.input(x.slice(1, 0, 4).unwrap()), None, None, &mut ctx).unwrap();
         let init = mid.to_vars(&tape);

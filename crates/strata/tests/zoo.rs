@@ -101,7 +101,7 @@ fn reference_definitions_reject_what_they_cannot_take() {
 fn layer_fn<'a>(layer: &'a dyn Layer, training: bool) -> impl Fn(&[Var]) -> strata::Result<Var> + 'a {
     move |v: &[Var]| {
         let mut rng = Rng::seeded(0);
-        let mut ctx = ForwardCtx { tape: v[0].tape(), training, rng: &mut rng };
+        let mut ctx = ForwardCtx::new(v[0].tape(), training, &mut rng);
         layer.forward(&v[0], &mut ctx)
     }
 }
@@ -111,8 +111,7 @@ fn layer_fn<'a>(layer: &'a dyn Layer, training: bool) -> impl Fn(&[Var]) -> stra
 fn check_param_gradients(layer: &mut dyn Layer, x: &Tensor, tol: f32) {
     let loss = |layer: &dyn Layer| -> (f32, Vec<Tensor>) {
         let tape = Tape::new();
-        let mut rng = Rng::seeded(0);
-        let mut ctx = ForwardCtx { tape: &tape, training: false, rng: &mut rng };
+        let mut ctx = ForwardCtx::eval(&tape);
         let y = layer.forward(&tape.input(x.clone()), &mut ctx).unwrap();
         let w = Tensor::rand_uniform(y.shape(), 0.5, 1.5, &mut Rng::seeded(7));
         let l = y.mul(&tape.input(w)).unwrap().sum_all().unwrap();
@@ -207,7 +206,7 @@ fn relu_residual_equals_its_parts_composed_by_hand() {
     // Through the layer.
     let tape2 = Tape::new();
     let mut r = Rng::seeded(0);
-    let mut ctx = ForwardCtx { tape: &tape2, training: true, rng: &mut r };
+    let mut ctx = ForwardCtx::train(&tape2, &mut r);
     let xv2 = tape2.input_with_grad(x);
     let out2 = block.forward(&xv2, &mut ctx).unwrap();
     assert!(out2.value().max_abs_diff(out.value()).unwrap() < 1e-5);

@@ -263,7 +263,7 @@ impl Sequential {
             let tape = Tape::new();
             let mut rng = std::mem::replace(&mut self.rng, Rng::seeded(0));
             let forward = {
-                let mut ctx = ForwardCtx { tape: &tape, training: true, rng: &mut rng };
+                let mut ctx = ForwardCtx::train(&tape, &mut rng);
                 self.forward_to(&tape.input(batch.inputs.clone()), &mut ctx, logits)
             };
             self.rng = rng;

@@ -5,7 +5,7 @@
 use super::sequential::Sequential;
 use crate::autograd::Tape;
 use crate::nn::ForwardCtx;
-use crate::{Error, Result, Rng, Tensor};
+use crate::{Error, Result, Tensor};
 use std::ops::Range;
 
 /// Inputs per forward pass when nothing else is asked for: large enough for the kernels to
@@ -32,15 +32,13 @@ impl Sequential {
         if rows.end > n {
             return Err(Error::bad_shape("eval batches", x.shape(), format!("rows {rows:?} past the {n} given")));
         }
-        // Eval mode draws nothing; the context still wants a generator.
-        let mut rng = Rng::seeded(0);
         let batch = batch.max(1);
         let mut start = rows.start;
         while start < rows.end {
             let end = (start + batch).min(rows.end);
             let xb = if start == 0 && end == n { x.clone() } else { x.slice(0, start, end)? };
             let tape = Tape::no_grad();
-            let mut ctx = ForwardCtx { tape: &tape, training: false, rng: &mut rng };
+            let mut ctx = ForwardCtx::eval(&tape);
             let out = self.forward_to(&tape.input(xb), &mut ctx, logits)?.into_value();
             each(start..end, out)?;
             start = end;

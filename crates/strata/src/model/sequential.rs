@@ -61,13 +61,16 @@ impl Sequential {
         self.rng = Rng::seeded(seed);
         self
     }
+    /// Names the model (shown by `summary`, saved with it).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
         self
     }
+    /// The model's name.
     pub fn model_name(&self) -> &str {
         &self.name
     }
+    /// The seed of its generator.
     pub fn seed_value(&self) -> u64 {
         self.seed
     }
@@ -88,6 +91,7 @@ impl Sequential {
         self.input_shape = Some(shape.to_vec());
         self
     }
+    /// The layers, in order.
     pub fn layers(&self) -> &[Box<dyn Layer>] {
         &self.layers
     }
@@ -95,6 +99,7 @@ impl Sequential {
     pub fn known_input_shape(&self) -> Option<&[usize]> {
         self.input_shape.as_deref()
     }
+    /// Whether every layer has its parameters (after `build` or the first `fit`).
     pub fn is_built(&self) -> bool {
         !self.shapes.is_empty() && self.shapes.len() == self.layers.len()
     }
@@ -145,20 +150,25 @@ impl Sequential {
     pub fn compile(&mut self, optimizer: impl Optimizer + 'static, loss: Loss, metrics: &[Metric]) {
         self.compile_boxed(Box::new(optimizer), loss, metrics);
     }
+    /// [`Sequential::compile`] with an optimizer chosen at run time.
     pub fn compile_boxed(&mut self, optimizer: Box<dyn Optimizer>, loss: Loss, metrics: &[Metric]) {
         self.compiled = Some(Compiled { optimizer, loss, metrics: metrics.to_vec() });
         // Build now when the shape is declared, so num_params/summary work before fit.
         let _ = self.build_if_declared();
     }
+    /// The metrics `compile` chose.
     pub fn metrics(&self) -> &[Metric] {
         self.compiled.as_ref().map(|c| c.metrics.as_slice()).unwrap_or(&[])
     }
+    /// The loss `compile` chose.
     pub fn loss(&self) -> Option<Loss> {
         self.compiled.as_ref().map(|c| c.loss)
     }
+    /// The optimizer `compile` chose.
     pub fn optimizer(&self) -> Option<&dyn Optimizer> {
         self.compiled.as_ref().map(|c| c.optimizer.as_ref())
     }
+    /// The optimizer, mutably (schedules set its learning rate).
     pub fn optimizer_mut(&mut self) -> Option<&mut (dyn Optimizer + 'static)> {
         self.compiled.as_mut().map(|c| c.optimizer.as_mut())
     }
@@ -167,6 +177,7 @@ impl Sequential {
     pub fn params(&self) -> Vec<&Param> {
         self.layers.iter().flat_map(|l| l.params()).collect()
     }
+    /// Every trainable parameter, mutably.
     pub fn params_mut(&mut self) -> Vec<&mut Param> {
         self.layers.iter_mut().flat_map(|l| l.params_mut()).collect()
     }
@@ -236,8 +247,7 @@ impl Sequential {
         }
         self.check_input(x)?;
         let tape = Tape::no_grad();
-        let mut rng = Rng::seeded(0);
-        let mut ctx = ForwardCtx { tape: &tape, training: false, rng: &mut rng };
+        let mut ctx = ForwardCtx::eval(&tape);
         let mut h = tape.input(x.clone());
         for layer in &self.layers[..=index] {
             h = layer.forward(&h, &mut ctx)?;

@@ -17,6 +17,7 @@ pub struct SummaryRow {
     pub kind: String,
     /// Per-sample output shape.
     pub output_shape: Vec<usize>,
+    /// Trainable parameters of the layer.
     pub params: usize,
     /// Multiply-accumulates per sample.
     pub macs: u64,

@@ -11,9 +11,13 @@ use std::str::FromStr;
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Activation {
+    /// The identity.
     Linear,
+    /// `1 / (1 + e^-x)`.
     Sigmoid,
+    /// `tanh x`.
     Tanh,
+    /// `max(0, x)`.
     Relu,
     /// `x` for x > 0, `alpha x` otherwise.
     LeakyRelu(f32),

@@ -4,7 +4,10 @@
 use super::spec::yes;
 use super::{Activation, ForwardCtx, Init, Layer, LayerSpec};
 use crate::autograd::{Param, Var};
-use crate::tensor::conv::{Algorithm, Conv2dGeom};
+/// How a convolution is computed (from strata-core): chosen per layer shape, see
+/// [`Conv2d::algorithm`].
+pub use crate::tensor::conv::Algorithm;
+use crate::tensor::conv::Conv2dGeom;
 use crate::{Error, Result, Rng, Tensor};
 use serde::{Deserialize, Serialize};
 

@@ -69,7 +69,8 @@ impl Layer for Dropout {
         }
         let keep = 1.0 - self.rate();
         let scale = 1.0 / keep;
-        let mask: Vec<f32> = (0..x.value().numel()).map(|_| if ctx.rng.uniform() < keep { scale } else { 0.0 }).collect();
+        let rng = ctx.rng()?;
+        let mask: Vec<f32> = (0..x.value().numel()).map(|_| if rng.uniform() < keep { scale } else { 0.0 }).collect();
         x.mul_const(Tensor::from_vec(mask, x.shape())?)
     }
     fn spec(&self) -> LayerSpec {

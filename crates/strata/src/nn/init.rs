@@ -9,6 +9,7 @@ use std::str::FromStr;
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Init {
+    /// All zeros (for biases; weights need asymmetry to learn).
     Zeros,
     /// Glorot/Xavier uniform: U(-l, l), l = sqrt(6 / (fan_in + fan_out)).
     GlorotUniform,
@@ -23,6 +24,8 @@ pub enum Init {
 }
 
 impl Init {
+    /// A tensor of `shape` drawn by this scheme for a layer with `fan_in` inputs and `fan_out`
+    /// outputs per unit.
     pub fn tensor(self, shape: &[usize], fan_in: usize, fan_out: usize, rng: &mut Rng) -> Tensor {
         let (fi, fo) = (fan_in.max(1) as f32, fan_out.max(1) as f32);
         match self {

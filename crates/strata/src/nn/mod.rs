@@ -35,7 +35,7 @@ pub use graph::{Block, BlockConfig, Concat, ConcatConfig, Residual, ResidualConf
 pub use init::Init;
 pub use noise::{Noise, NoiseConfig, NoiseKind};
 pub use norm::{BatchNorm, BatchNormConfig, LocalResponseNorm, LocalResponseNormConfig};
-pub use pool::{AvgPool2d, GlobalAvgPool2d, GlobalAvgPool2dConfig, L2Pool2d, MaxPool2d, Pool2d, Pool2dConfig};
+pub use pool::{AvgPool2d, GlobalAvgPool2d, GlobalAvgPool2dConfig, L2Pool2d, MaxPool2d, Pool2d, Pool2dConfig, PoolKind};
 pub use recurrent::{Gru, GruConfig, Lstm, LstmConfig, Recurrent, RecurrentConfig, Rnn, RnnConfig};
 pub use reshape::{Flatten, FlattenConfig, Maxout, MaxoutConfig};
 pub use spec::LayerSpec;
@@ -45,17 +45,34 @@ pub use upsample::{Upsample2d, Upsample2dConfig};
 use crate::autograd::{Param, Tape, Var};
 use crate::{Result, Rng};
 
-/// What a forward pass needs besides the input: the tape, the mode, and randomness.
+/// What a forward pass needs besides the input: the tape, the mode, and (in training) the
+/// generator dropout masks and noise are drawn from.
 pub struct ForwardCtx<'a> {
     /// The tape the forward pass records on.
     pub tape: &'a Tape,
-    /// Training mode: dropout drops, batch norm uses batch statistics.
+    /// Training mode: dropout drops, noise corrupts, batch norm uses batch statistics.
     pub training: bool,
-    /// Randomness for dropout and noise.
-    pub rng: &'a mut Rng,
+    rng: Option<&'a mut Rng>,
 }
 
-impl ForwardCtx<'_> {
+impl<'a> ForwardCtx<'a> {
+    /// Training mode, drawing from `rng`.
+    pub fn train(tape: &'a Tape, rng: &'a mut Rng) -> ForwardCtx<'a> {
+        ForwardCtx { tape, training: true, rng: Some(rng) }
+    }
+    /// Eval mode: nothing is drawn (dropout and noise are the identity).
+    pub fn eval(tape: &'a Tape) -> ForwardCtx<'a> {
+        ForwardCtx { tape, training: false, rng: None }
+    }
+    /// Either mode, with a generator for training.
+    pub fn new(tape: &'a Tape, training: bool, rng: &'a mut Rng) -> ForwardCtx<'a> {
+        ForwardCtx { tape, training, rng: Some(rng) }
+    }
+    /// The generator of a training pass; an error in a pass made without one (a layer that
+    /// draws must do so only in training mode).
+    pub fn rng(&mut self) -> Result<&mut Rng> {
+        self.rng.as_deref_mut().ok_or_else(|| crate::Error::Model("a layer drew random numbers in an eval-mode pass".into()))
+    }
     /// Puts a parameter on the tape.
     pub fn param(&self, p: &Param) -> Var {
         self.tape.param(p)
@@ -80,9 +97,11 @@ pub trait Layer: Send {
     fn output_activation(&self) -> Option<Activation> {
         None
     }
+    /// The trainable parameters (none for a layer without weights).
     fn params(&self) -> Vec<&Param> {
         Vec::new()
     }
+    /// The trainable parameters, mutably (optimizers, loading).
     fn params_mut(&mut self) -> Vec<&mut Param> {
         Vec::new()
     }

@@ -124,14 +124,15 @@ impl Layer for Noise {
         if !ctx.training || amount == 0.0 {
             return Ok(x.clone());
         }
+        let rng = ctx.rng()?;
         match noise {
             NoiseKind::Mask => {
-                let keep: Vec<f32> = (0..x.value().numel()).map(|_| (ctx.rng.uniform() >= amount) as u8 as f32).collect();
+                let keep: Vec<f32> = (0..x.value().numel()).map(|_| (rng.uniform() >= amount) as u8 as f32).collect();
                 x.mul_const(Tensor::from_vec(keep, x.shape())?)
             }
             NoiseKind::Gaussian => {
                 let mut e = vec![0.0; x.value().numel()];
-                ctx.rng.fill_normal(&mut e, 0.0, amount);
+                rng.fill_normal(&mut e, 0.0, amount);
                 x.add(&x.constant(Tensor::from_vec(e, x.shape())?))
             }
         }

@@ -3,7 +3,9 @@
 use super::conv::Pair;
 use super::{ForwardCtx, Layer, LayerSpec};
 use crate::autograd::Var;
-use crate::tensor::pool::{PoolGeom, PoolKind};
+use crate::tensor::pool::PoolGeom;
+/// Which pooling function (from strata-core): max, average or L2.
+pub use crate::tensor::pool::PoolKind;
 use crate::{Error, Result, Rng};
 use serde::{Deserialize, Serialize};
 

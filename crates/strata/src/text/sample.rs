@@ -12,8 +12,7 @@ use crate::{Error, Result, Rng, Tensor};
 fn feed(model: &LanguageModel, ids: &[u32], state: Option<&RecurrentState>) -> Result<(Vec<f32>, RecurrentState)> {
     let input = Tensor::from_vec(ids.iter().map(|&i| i as f32).collect(), &[1, ids.len()])?;
     let tape = Tape::no_grad();
-    let mut rng = Rng::seeded(0);
-    let mut ctx = ForwardCtx { tape: &tape, training: false, rng: &mut rng };
+    let mut ctx = ForwardCtx::eval(&tape);
     let (logits, next) = model.forward(&input, state, &mut ctx)?;
     let v = model.vocab.len();
     let last = logits.value().data()[(ids.len() - 1) * v..].to_vec();

@@ -95,11 +95,10 @@ pub fn evaluate_bits(model: &LanguageModel, ids: &[u32], streams: usize, window_
     }
     let mut state: Option<RecurrentState> = None;
     let (mut total, mut count) = (0.0f64, 0usize);
-    let mut rng = Rng::seeded(0);
     for start in (0..piece).step_by(window_len.max(1)) {
         let (inputs, targets) = window(ids, streams, piece, start, window_len.max(1))?;
         let tape = Tape::no_grad();
-        let mut ctx = ForwardCtx { tape: &tape, training: false, rng: &mut rng };
+        let mut ctx = ForwardCtx::eval(&tape);
         let (logits, next) = model.forward(&inputs, state.as_ref(), &mut ctx)?;
         let loss = logits.softmax_cross_entropy(&targets)?;
         total += loss.value().item()? as f64 * targets.len() as f64;
@@ -153,7 +152,7 @@ pub fn train_lm(
             let (inputs, targets) = window(train, opts.streams, piece, start, opts.seq_len)?;
             let (loss, mut grads, next) = {
                 let tape = Tape::new();
-                let mut ctx = ForwardCtx { tape: &tape, training: true, rng: &mut rng };
+                let mut ctx = ForwardCtx::train(&tape, &mut rng);
                 let (logits, next) = model.forward(&inputs, state.as_ref(), &mut ctx)?;
                 let loss = logits.softmax_cross_entropy(&targets)?;
                 (loss.value().item()?, loss.backward()?, next)

@@ -49,6 +49,7 @@ macro_rules! layers {
 pub struct SubLayer<'a> {
     /// Path within the parent, e.g. `"body.0"` or `"branch2.1"`.
     pub path: String,
+    /// The sub-layer.
     pub layer: &'a dyn Layer,
     /// Per-sample input shape the sub-layer was built for.
     pub input: Vec<usize>,

@@ -32,7 +32,9 @@ use crate::{Error, Result, Rng, Tensor};
 /// Which implementation runs a stack: the fused kernels, or the step-by-step reference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kernel {
+    /// The fused kernels of strata-core (training and inference).
     Fused,
+    /// Step by step with general ops: the definition the fused kernels are tested against.
     Reference,
 }
 
@@ -40,7 +42,9 @@ pub enum Kernel {
 /// each [N, units]. `c` is empty except for an LSTM.
 #[derive(Clone, Debug, Default)]
 pub struct RecurrentState {
+    /// Hidden states `[N, units]`.
     pub h: Vec<Tensor>,
+    /// Cell states `[N, units]` (LSTM only).
     pub c: Vec<Tensor>,
 }
 
@@ -62,7 +66,9 @@ impl RecurrentState {
 /// An initial state on the tape (gradients can flow into it), laid out as [`RecurrentState`].
 #[derive(Clone, Debug)]
 pub struct StateVars {
+    /// Hidden states `[N, units]`.
     pub h: Vec<Var>,
+    /// Cell states `[N, units]` (LSTM only).
     pub c: Vec<Var>,
 }
 
@@ -215,6 +221,7 @@ impl Recurrent {
         self.config.layers = n;
         self
     }
+    /// Runs each layer forward and backward in time, joining the two states (`[N, 2 units]`).
     pub fn bidirectional(mut self, yes: bool) -> Self {
         self.config.bidirectional = yes;
         self
