@@ -307,6 +307,15 @@ fn one_of_each_kind() -> Vec<LayerSpec> {
         EmbeddingConfig { vocab: 50, dim: 4 }.into(),
         Upsample2dConfig { factor: Pair::PerAxis([2, 3]) }.into(),
         UnflattenConfig { shape: vec![1, 4, 4] }.into(),
+        LocallyConnected2dConfig {
+            stride: Pair::Same(2),
+            padding: Padding::Explicit(Pair::Same(1)),
+            use_bias: false,
+            activation: Activation::Relu,
+            init: Some(Init::HeNormal),
+            ..LocallyConnected2dConfig::new(4, (3, 2))
+        }
+        .into(),
         NoiseConfig { noise: NoiseKind::Gaussian, amount: 0.2 }.into(),
         ResidualConfig { body: vec![conv(4, 3)], shortcut: vec![conv(4, 1)], activation: Activation::Linear }.into(),
         ConcatConfig { branches: vec![vec![conv(2, 1)], vec![], vec![conv(3, 3), FlattenConfig {}.into()]] }.into(),
@@ -399,5 +408,132 @@ fn conv2d_remembers_its_algorithm_and_computes_what_conv2d_does() {
         }
         // Still the choice for the built shape.
         assert_eq!(layer.algorithm(), Some(chosen));
+    }
+}
+
+mod locally_connected {
+    use super::forward;
+    use strata::autograd::Tape;
+    use strata::autograd::gradcheck::check_gradients;
+    use strata::nn::{Activation, Conv2d, ForwardCtx, Layer, LocallyConnected2d};
+    use strata::{Rng, Tensor};
+
+    /// y[n, o, oy, ox] = b[o, p] + sum over c, ky, kx of w[o, (c, ky, kx), p] x[n, c, iy, ix]
+    /// with p = oy * OW + ox, iy = oy * stride + ky - pad: the definition, loop by loop.
+    fn reference(x: &Tensor, w: &Tensor, b: &Tensor, k: usize, stride: usize, pad: usize) -> Tensor {
+        let (&[n, c, h, wd], &[o, _, p]) = (x.shape(), w.shape()) else { unreachable!() };
+        let oh = (h + 2 * pad - k) / stride + 1;
+        let ow = (wd + 2 * pad - k) / stride + 1;
+        assert_eq!(oh * ow, p);
+        let mut y = vec![0.0f32; n * o * p];
+        for ni in 0..n {
+            for oi in 0..o {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let pi = oy * ow + ox;
+                        let mut s = b.data()[oi * p + pi];
+                        for ci in 0..c {
+                            for ky in 0..k {
+                                for kx in 0..k {
+                                    let (iy, ix) =
+                                        ((oy * stride + ky) as isize - pad as isize, (ox * stride + kx) as isize - pad as isize);
+                                    if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
+                                        continue;
+                                    }
+                                    let xv = x.data()[((ni * c + ci) * h + iy as usize) * wd + ix as usize];
+                                    s += w.data()[(oi * c * k * k + (ci * k + ky) * k + kx) * p + pi] * xv;
+                                }
+                            }
+                        }
+                        y[(ni * o + oi) * p + pi] = s;
+                    }
+                }
+            }
+        }
+        Tensor::from_vec(y, &[n, o, oh, ow]).unwrap()
+    }
+
+    #[test]
+    fn shapes_params_macs_and_values_against_the_definition() {
+        let mut rng = Rng::seeded(4);
+        let mut l = LocallyConnected2d::new(3, 3).stride(2).padding(1);
+        assert_eq!(l.build(&[2, 7, 6], &mut rng).unwrap(), vec![3, 4, 3]);
+        let (k, p) = (2 * 3 * 3, 4 * 3);
+        assert_eq!(l.params()[0].value.shape(), &[3, k, p]);
+        assert_eq!(l.params()[1].value.shape(), &[3, p]);
+        assert_eq!(l.macs(&[2, 7, 6]), (3 * k * p) as u64);
+        // a non-zero bias, so the bias path is checked too
+        l.params_mut()[1].value = Tensor::rand_normal(&[3, p], 0.0, 1.0, &mut rng);
+        let x = Tensor::rand_normal(&[2, 2, 7, 6], 0.0, 1.0, &mut rng);
+        let y = forward(&l, x.clone(), false, 0);
+        let want = reference(&x, &l.params()[0].value, &l.params()[1].value, 3, 2, 1);
+        assert!(y.max_abs_diff(&want).unwrap() < 1e-4);
+        // one filter per position: unlike a convolution, shifting the input does not shift the output
+        assert!(LocallyConnected2d::new(1, 3).build(&[1, 2, 2], &mut rng).is_err(), "a kernel larger than the input");
+        assert!(LocallyConnected2d::new(0, 3).build(&[1, 5, 5], &mut rng).is_err());
+        assert!(LocallyConnected2d::new(2, 3).build(&[25], &mut rng).is_err(), "needs [C, H, W]");
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        let mut rng = Rng::seeded(5);
+        let mut l = LocallyConnected2d::new(2, 2).stride(1).activation(Activation::Tanh);
+        l.build(&[2, 4, 3], &mut rng).unwrap();
+        let x = Tensor::rand_normal(&[2, 2, 4, 3], 0.0, 1.0, &mut rng);
+        let input = check_gradients(
+            |v| {
+                let mut ctx = ForwardCtx::eval(v[0].tape());
+                l.forward(&v[0], &mut ctx)
+            },
+            &[x.clone()],
+            1e-2,
+            1e-3,
+            1e-2,
+        )
+        .unwrap();
+        assert!(input.worst_ratio <= 1.0, "input gradient: {input:?}");
+        // the weights and the bias, element by element, against sum(layer(x) * r)
+        let r = Tensor::rand_uniform(&[2, 2, 3, 2], 0.5, 1.5, &mut Rng::seeded(6));
+        let loss = |l: &LocallyConnected2d| {
+            let tape = Tape::new();
+            let mut ctx = ForwardCtx::eval(&tape);
+            let y = l.forward(&tape.input(x.clone()), &mut ctx).unwrap();
+            let s = y.mul(&tape.input(r.clone())).unwrap().sum_all().unwrap();
+            let grads = s.backward().unwrap();
+            (s.value().item().unwrap(), l.params().iter().map(|p| grads.get(p).unwrap().clone()).collect::<Vec<_>>())
+        };
+        let (_, analytic) = loss(&l);
+        for (pi, g) in analytic.iter().enumerate() {
+            for j in 0..g.numel() {
+                let orig = l.params()[pi].value.data()[j];
+                l.params_mut()[pi].value.data_mut()[j] = orig + 1e-2;
+                let plus = loss(&l).0;
+                l.params_mut()[pi].value.data_mut()[j] = orig - 1e-2;
+                let minus = loss(&l).0;
+                l.params_mut()[pi].value.data_mut()[j] = orig;
+                let numeric = (plus - minus) / 2e-2;
+                assert!(
+                    (g.data()[j] - numeric).abs() < 2e-2 * (1.0 + numeric.abs()),
+                    "param {pi}[{j}]: {} vs {numeric}",
+                    g.data()[j]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_convolutions_activation_is_applied_once() {
+        // tanh(conv(x)), not tanh(tanh(conv(x))): the same weights with and without tanh
+        let mut rng = Rng::seeded(8);
+        let mut plain = Conv2d::new(2, 3);
+        plain.build(&[1, 5, 5], &mut rng).unwrap();
+        let mut squashed = Conv2d::new(2, 3).activation(Activation::Tanh);
+        squashed.build(&[1, 5, 5], &mut rng).unwrap();
+        squashed.params_mut()[0].value = plain.params()[0].value.clone();
+        squashed.params_mut()[1].value = plain.params()[1].value.clone();
+        let x = Tensor::rand_normal(&[2, 1, 5, 5], 0.0, 2.0, &mut rng);
+        let want: Vec<f32> = forward(&plain, x.clone(), false, 0).data().iter().map(|v| v.tanh()).collect();
+        let got = forward(&squashed, x, false, 0);
+        assert!(got.data().iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-5));
     }
 }

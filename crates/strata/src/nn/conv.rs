@@ -305,7 +305,10 @@ impl Layer for Conv2d {
         Ok(vec![filters, g.oh, g.ow])
     }
     fn forward(&self, x: &Var, ctx: &mut ForwardCtx) -> Result<Var> {
-        self.config.activation.apply(&self.forward_logits(x, ctx)?)
+        // forward_logits applies every activation but an output squashing one
+        let y = self.forward_logits(x, ctx)?;
+        let activation = self.config.activation;
+        if activation.is_output_squash() { activation.apply(&y) } else { Ok(y) }
     }
     fn forward_logits(&self, x: &Var, ctx: &mut ForwardCtx) -> Result<Var> {
         let w = self.weight.as_ref().ok_or_else(|| Error::Model("Conv2d used before build".into()))?;

@@ -83,6 +83,8 @@ registry! {
     Maxout(MaxoutConfig) => Maxout,
     /// `conv2d`: [`Conv2d`].
     Conv2d(Conv2dConfig) => Conv2d,
+    /// `locally_connected2d`: [`LocallyConnected2d`], a convolution without weight sharing.
+    LocallyConnected2d(LocallyConnected2dConfig) => LocallyConnected2d,
     /// `pool2d`: [`Pool2d`], max, average or L2 pooling; the stride defaults to the window.
     Pool2d(Pool2dConfig) => Pool2d,
     /// `global_avg_pool2d`: [`GlobalAvgPool2d`], no fields.
