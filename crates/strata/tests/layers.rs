@@ -485,7 +485,7 @@ mod locally_connected {
                 let mut ctx = ForwardCtx::eval(v[0].tape());
                 l.forward(&v[0], &mut ctx)
             },
-            &[x.clone()],
+            std::slice::from_ref(&x),
             1e-2,
             1e-3,
             1e-2,
