@@ -46,3 +46,22 @@ pub fn dataset_present() -> bool {
     }
     ok
 }
+
+/// A valid tiny MNIST-format directory: `n` train and test images of 4x4.
+pub fn tiny_mnist(dir: &Path, n_train: usize, n_labels: usize) {
+    let px: Vec<u8> = (0..n_train * 16).map(|i| (i * 7 % 256) as u8).collect();
+    write_idx_u8(&dir.join("train-images-idx3-ubyte.gz"), &[n_train, 4, 4], &px, true).unwrap();
+    let labels: Vec<u8> = (0..n_labels).map(|i| (i % 3) as u8).collect();
+    write_idx_u8(&dir.join("train-labels-idx1-ubyte.gz"), &[n_labels], &labels, true).unwrap();
+    write_idx_u8(&dir.join("t10k-images-idx3-ubyte"), &[4, 4, 4], &px[..64], false).unwrap();
+    write_idx_u8(&dir.join("t10k-labels-idx1-ubyte"), &[4], &labels[..4.min(n_labels)].repeat(4)[..4], false).unwrap();
+}
+
+/// A failure as users should see it: non-zero exit, one line naming the culprit, no panic.
+pub fn assert_clean_failure(code: i32, stderr: &str, culprit: &str) {
+    assert!(code == 1 || code == 2, "exit 1 or 2 expected, got {code}; stderr: {stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "panic: {stderr}");
+    assert!(!stderr.contains("internal error"), "bug path: {stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line expected: {stderr}");
+    assert!(stderr.contains(culprit), "'{culprit}' not named in: {stderr}");
+}
