@@ -46,10 +46,12 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     $NICE cargo install cargo-fuzz || exit 2
 fi
 
-echo "building the fuzz targets (cargo +nightly fuzz build)"
-$NICE cargo +nightly fuzz build "${BUILD_OPTS[@]}" || exit 2
-
 mkdir -p fuzz/logs
+echo "building the fuzz targets (cargo +nightly fuzz build; log: fuzz/logs/build.log)"
+if ! $NICE cargo +nightly fuzz build "${BUILD_OPTS[@]}" > fuzz/logs/build.log 2>&1; then
+    tail -n 30 fuzz/logs/build.log >&2
+    exit 2
+fi
 SCRATCH=$(mktemp -d -t strata-fuzz-XXXXXX)
 trap 'rm -rf "$SCRATCH"' EXIT
 export STRATA_FUZZ_TMP=$SCRATCH
