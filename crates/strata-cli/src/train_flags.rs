@@ -83,7 +83,7 @@ pub struct TrainOnlyFlags {
 }
 
 /// A number flag: finite values only (NaN and infinity are refused where they are typed).
-fn finite(s: &str) -> Result<f32, String> {
+pub(crate) fn finite(s: &str) -> Result<f32, String> {
     match s.trim().parse::<f32>() {
         Ok(v) if v.is_finite() => Ok(v),
         Ok(_) => Err("must be a finite number".into()),

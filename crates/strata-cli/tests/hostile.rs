@@ -25,9 +25,9 @@ fn absurd_layer_sizes_in_spec_files() {
         ("units62.toml", "type = \"dense\"\nunits = 4611686018427387904"),
         ("units1e9.toml", "type = \"dense\"\nunits = 1000000000"),
         ("filters.toml", "type = \"conv2d\"\nfilters = 100000000\nkernel = 3"),
-        ("window.toml", "type = \"pool2d\"\nwindow = 4611686018427387904"),
+        ("window.toml", "type = \"pool2d\"\npool = \"max\"\nwindow = 4611686018427387904"),
         ("lstm.toml", "type = \"lstm\"\nunits = 4611686018427387904"),
-        ("maxout.toml", "type = \"maxout\"\nunits = 4611686018427387904\npieces = 4611686018427387904"),
+        ("maxout.toml", "type = \"flatten\"\n[[layers]]\ntype = \"maxout\"\nunits = 4611686018427387904\npieces = 4611686018427387904"),
     ];
     for (name, layer) in cases {
         let spec = spec_with(&d, name, layer);
@@ -69,9 +69,9 @@ fn absurd_training_flags() {
         assert_clean_failure(code, &err, culprit);
     }
     let text = d.join("t.txt");
-    std::fs::write(&text, "the cat sat on the mat. ".repeat(50)).unwrap();
+    std::fs::write(&text, "the cat sat on the mat.\n".repeat(2000)).unwrap();
     let out = d.join("lm");
-    for (flag, value) in [("--hidden", "1000000"), ("--clip-norm", "nan"), ("--embed", "100000000"), ("--layers", "100000")] {
+    for (flag, value) in [("--hidden", "1000000"), ("--clip-norm", "nan"), ("--embed", "1000000000"), ("--layers", "100000")] {
         let (code, _, err) = strata(&[
             "textgen",
             "train",

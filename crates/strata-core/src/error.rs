@@ -61,6 +61,17 @@ pub enum Error {
         reason: String,
     },
 
+    /// A size that does not fit in this machine's memory (see [`crate::memory`]).
+    #[error("{what} needs {}, this machine has {} available", crate::memory::human_bytes(*needed), crate::memory::human_bytes(*available))]
+    TooLarge {
+        /// What needs the memory, e.g. `"the model's parameters"`.
+        what: String,
+        /// Bytes it needs.
+        needed: u64,
+        /// Bytes available to this process.
+        available: u64,
+    },
+
     /// Training diverged.
     #[error("loss became {value} at epoch {epoch}, step {step}: training diverged (try a smaller learning rate)")]
     NonFinite {

@@ -97,7 +97,7 @@ impl Layer for Maxout {
         }
         let (fan_in, width) = (input[0], units * pieces);
         if self.weight.as_ref().map(|w| w.value.shape().to_vec()) != Some(vec![fan_in, width]) {
-            self.weight = Some(Param::new("weight", Init::GlorotUniform.tensor(&[fan_in, width], fan_in, units, rng)));
+            self.weight = Some(Param::new("weight", Init::GlorotUniform.tensor(&[fan_in, width], fan_in, units, rng)?));
             self.bias = Some(Param::new("bias", Tensor::zeros(&[width])));
         }
         Ok(vec![units])
