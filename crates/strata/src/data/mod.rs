@@ -23,4 +23,4 @@ pub mod split;
 pub mod tabular;
 
 pub use augment::Augment;
-pub use dataset::{Batch, Dataset, Target};
+pub use dataset::{Batch, Dataset, MAX_CLASSES, Target};
