@@ -28,6 +28,12 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
     let (mut model, meta) = load_learner(&a.model_file)?;
     let x = if strata::data::tabular::is_tabular_path(&a.input.to_string_lossy()) {
         strata::experiment::table_inputs(&a.input, &meta)?
+    } else if meta.tabular.is_some() {
+        anyhow::bail!(
+            "{}: {} was trained on table rows; give it a .csv or .arff file with the same columns",
+            a.input.display(),
+            a.model_file.display()
+        );
     } else {
         let mut x = strata::data::images::read_images(&a.input, &meta.input_shape)?;
         if let Some(s) = &meta.standardize {

@@ -208,6 +208,40 @@ fn decompression_bombs_are_capped_by_the_declared_size() {
     gz.finish().unwrap();
     let (code, _, err) = strata(&["train", "--model", "mlp", "--data", d.to_str().unwrap(), "--epochs", "1", "--quiet"]);
     assert_clean_failure(code, &err, "train-images-idx3-ubyte.gz");
+    // An honest 32 MiB of images on a machine with 8 MiB to spare: refused before reading,
+    // with both sizes.
+    let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::fast());
+    gz.write_all(&[0, 0, 8, 3, 0, 2, 0, 0, 0, 0, 0, 16, 0, 0, 0, 16]).unwrap();
+    for _ in 0..32 {
+        gz.write_all(&zeros).unwrap();
+    }
+    gz.finish().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["train", "--model", "mlp", "--data", d.to_str().unwrap(), "--epochs", "1", "--quiet"])
+        .env("STRATA_MEMORY_MB", "8")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_clean_failure(out.status.code().unwrap_or(-1), &err, "train-images-idx3-ubyte.gz");
+    assert!(err.contains("needs 32.0 MiB, this machine has 8.0 MiB available"), "{err}");
+    std::fs::remove_dir_all(&d).ok();
+}
+
+#[test]
+fn training_that_would_not_fit_in_memory_is_refused_up_front() {
+    let d = temp_dir("hostile-memory");
+    tiny_mnist(&d, 12, 12);
+    // A 4096-unit hidden layer on 4x4 images at batch 4096: ~170 MiB for the step.
+    let spec = d.join("wide.toml");
+    std::fs::write(&spec, "[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"dense\"\nunits = 4096\n[[layers]]\ntype = \"dense\"\nunits = 4096\n[[layers]]\ntype = \"dense\"\nunits = 3\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["train", "--model", spec.to_str().unwrap(), "--data", d.to_str().unwrap(), "--epochs", "1", "--quiet"])
+        .env("STRATA_MEMORY_MB", "100")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_clean_failure(out.status.code().unwrap_or(-1), &err, "training");
+    assert!(err.contains("this machine has 100.0 MiB available"), "{err}");
     std::fs::remove_dir_all(&d).ok();
 }
 

@@ -197,6 +197,7 @@ impl Split {
             return Err(Error::data(&images_path, reason));
         }
         let labels = to_labels(labels.data).map_err(|reason| Error::data(&labels_path, reason))?;
+        crate::memory::ensure_fits(&format!("{} as 32-bit floats", images_path.display()), bytes.len() as u64 * 4)?;
         // Division (not a multiply by 1/255) keeps 255 at exactly 1.0.
         let pixels = bytes.iter().map(|&b| f32::from(b) / 255.0).collect();
         Ok(Split { pixels, image_dims, labels, images_path, labels_path })

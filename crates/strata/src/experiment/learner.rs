@@ -215,6 +215,13 @@ impl Learner {
     /// inputs as targets); tables come scaled already. Pretrained networks keep the raw
     /// images for pretraining and pictures.
     pub fn prepare(&self, data: &mut TrainingData) -> Result<()> {
+        // Checked here, before anything is printed or trained, not only at fit.
+        if let Learner::Knn(k) = self
+            && k.k() > data.train.len()
+        {
+            let reason = format!("k-NN with k = {} needs at least {} training samples, not {}", k.k(), k.k(), data.train.len());
+            return Err(Error::invalid("k", reason));
+        }
         if data.tabular.is_some() {
             return Ok(());
         }

@@ -229,6 +229,15 @@ impl EvalSums {
 }
 
 impl Sequential {
+    /// An estimate of the memory one training step needs beyond the data: the parameters
+    /// four times (values, gradients, two optimizer moments at most) and every layer's
+    /// output for the batch twice (the value kept for backward and its gradient).
+    pub fn training_bytes(&self, batch: usize) -> u64 {
+        let params = self.num_params() as u64 * 4;
+        let per_sample: u64 = self.shapes.iter().map(|s| s.iter().product::<usize>() as u64).sum();
+        params.saturating_mul(4).saturating_add(per_sample.saturating_mul(batch as u64).saturating_mul(8))
+    }
+
     pub(super) fn ensure_ready(&mut self, sample_shape: &[usize]) -> Result<()> {
         if self.compiled.is_none() {
             return Err(Error::Model("call compile(optimizer, loss, metrics) before fit".into()));
@@ -306,6 +315,8 @@ impl Sequential {
             return Err(Error::invalid("batch size", "must be at least 1"));
         }
         self.ensure_ready(train.sample_shape())?;
+        let what = format!("training {} at batch {}", self.model_name(), opts.batch);
+        crate::memory::ensure_fits(&what, self.training_bytes(opts.batch.min(train.len())))?;
         let augment = opts.augment.clone().filter(|a| !a.is_identity());
         if augment.is_some() && train.inputs.rank() != 4 {
             return Err(Error::bad_shape("augment", train.inputs.shape(), "needs image inputs [N, C, H, W]"));
