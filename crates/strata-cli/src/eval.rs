@@ -1,6 +1,6 @@
 //! `strata eval`: a saved model's loss and accuracy on a dataset's test split (or on a
 //! table), its confusion matrix and per-class figures, and optionally confusion-matrix and
-//! ROC charts.
+//! ROC charts; for a regression model, MSE, RMSE, MAE and R².
 
 use super::output::{print_json, short_name};
 use clap::Args;
@@ -40,6 +40,9 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     let (mut test, note) = load_for_eval(&a.data, &meta)?;
     if let Some(n) = note {
         eprintln!("note: {n}");
+    }
+    if let Some(scaling) = &meta.target_scaling {
+        return eval_regression(&a, &mut model, &meta, &test, scaling);
     }
     // Autoencoders are scored on reconstructing their input (no accuracy).
     if let LoadedModel::Network(m) = &model
@@ -119,6 +122,55 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
             "auc": auc,
             "confusion": confusion,
         }));
+    }
+    Ok(())
+}
+
+/// A regression model: its figures in the target's units (and the loss in standardized
+/// units, as in training); the JSON has train's fields with `test_accuracy` null.
+fn eval_regression(
+    a: &EvalArgs,
+    model: &mut LoadedModel,
+    meta: &strata::model::ModelMeta,
+    test: &strata::Dataset,
+    scaling: &strata::data::normalize::Standardizer,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        a.confusion.is_none() && a.roc.is_none(),
+        "invalid --confusion/--roc: {} is a regression model (no classes to chart)",
+        meta.name
+    );
+    let start = std::time::Instant::now();
+    let pred = model.predict_values(&test.inputs)?;
+    let secs = start.elapsed().as_secs_f64();
+    let (figures, loss) = strata::experiment::regression_figures(&pred, strata::experiment::target_values(test)?, scaling)?;
+    let loss = loss as f32; // as train reports it
+    println!(
+        "{}: test {}, test loss {loss:.4} (standardized) on {} samples ({:.0} rows/s)",
+        meta.name,
+        super::task::figures_line(&figures),
+        test.len(),
+        test.len() as f64 / secs.max(1e-9)
+    );
+    if a.json {
+        let mut v = serde_json::json!({
+            "model": meta.name,
+            "params": model.network().map_or(0, |m| m.num_params()),
+            "epochs": serde_json::Value::Null,
+            "test_accuracy": serde_json::Value::Null,
+            "test_loss": loss,
+            "samples": test.len(),
+            "infer_images_per_sec": test.len() as f64 / secs.max(1e-9),
+            "top5_accuracy": serde_json::Value::Null,
+            "top5_error": serde_json::Value::Null,
+            "train_seconds": serde_json::Value::Null,
+            "train_images_per_sec": serde_json::Value::Null,
+            "auc": serde_json::Value::Null,
+            "confusion": serde_json::Value::Null,
+            "task": "regression",
+        });
+        super::task::add_test_figures(&mut v, &figures);
+        print_json(&v);
     }
     Ok(())
 }

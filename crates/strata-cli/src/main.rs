@@ -51,6 +51,7 @@ mod filters;
 mod output;
 mod predict;
 mod summary;
+mod task;
 mod textgen;
 mod train;
 mod train_flags;

@@ -1,4 +1,5 @@
-//! `strata predict`: classes of the images in an IDX file or an image file (PNG, JPEG, PGM).
+//! `strata predict`: classes of the images in an IDX file or an image file (PNG, JPEG, PGM),
+//! or of table rows; a regression model prints one number per row, in the target's units.
 
 use super::output::print_json;
 use clap::Args;
@@ -41,6 +42,23 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
         }
         x
     };
+    if let Some(scaling) = &meta.target_scaling {
+        let values = strata::experiment::to_target_units(&model.predict_values(&x)?, scaling);
+        let mut rows = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            if i < a.limit {
+                println!("{i}: {v}");
+            }
+            rows.push(serde_json::json!({ "index": i, "value": v }));
+        }
+        if rows.len() > a.limit {
+            println!("... {} more", rows.len() - a.limit);
+        }
+        if a.json {
+            print_json(&serde_json::json!({ "predictions": rows }));
+        }
+        return Ok(());
+    }
     let probs = model.predict_proba(&x)?;
     let c = probs.shape()[1];
     let name = |k: usize| meta.class_names.as_ref().and_then(|n| n.get(k).cloned()).unwrap_or_else(|| k.to_string());

@@ -207,6 +207,16 @@ impl Table {
     /// more than [`MAX_CATEGORIES`] values, a target with a single class or more than
     /// [`MAX_CLASSES`].
     pub fn schema(&self, target: Option<&str>) -> Result<TabularSchema> {
+        self.schema_for(target, None)
+    }
+
+    /// [`Table::schema`] with the kind of target chosen: `None` decides as `schema` does,
+    /// `Some(true)` makes a numeric target a regression target even when its values are
+    /// whole numbers, `Some(false)` asks for classes.
+    ///
+    /// Errors: as for `schema`; for `Some(true)` a categorical target; for `Some(false)` a
+    /// numeric target that is not class-like (fractional values, or 10^6 and beyond).
+    pub fn schema_for(&self, target: Option<&str>, regression: Option<bool>) -> Result<TabularSchema> {
         if self.columns.len() < 2 {
             return Err(Error::data(&self.source, "needs at least one input column and a target column"));
         }
@@ -232,9 +242,14 @@ impl Table {
             })
             .collect::<Result<Vec<_>>>()?;
         let col = &self.columns[t];
-        let classes = match &col.data {
-            ColumnData::Nominal { categories, .. } => Some(categories.clone()),
-            ColumnData::Numeric(v) => {
+        let classes = match (&col.data, regression) {
+            (ColumnData::Nominal { .. }, Some(true)) => {
+                let reason = format!("target '{}' is categorical; regression needs numbers", col.name);
+                return Err(Error::data(&self.source, reason));
+            }
+            (ColumnData::Numeric(_), Some(true)) => None,
+            (ColumnData::Nominal { categories, .. }, _) => Some(categories.clone()),
+            (ColumnData::Numeric(v), _) => {
                 let whole = v.iter().flatten().all(|x| x.fract() == 0.0 && x.abs() < 1e6);
                 whole.then(|| {
                     let mut distinct: Vec<i64> = v.iter().flatten().map(|&x| x as i64).collect();
@@ -244,6 +259,14 @@ impl Table {
                 })
             }
         };
+        if regression == Some(false) && classes.is_none() {
+            let reason = format!(
+                "target '{}' has fractional values (or values of 10^6 and beyond): it is a regression \
+                 target, not classes",
+                col.name
+            );
+            return Err(Error::data(&self.source, reason));
+        }
         match classes.as_deref() {
             Some([only]) => {
                 let reason = format!("target '{}' has a single class ('{only}'): there is nothing to learn", col.name);
@@ -452,6 +475,31 @@ mod tests {
         let bad = Table::new("b.csv", vec![Column::nominal("c", vec!["x".into()], vec![Some(0), Some(1)])], vec![2, 3]);
         let msg = bad.unwrap_err().to_string();
         assert!(msg.contains("line 3") && msg.contains("no category 1"), "{msg}");
+    }
+
+    #[test]
+    fn the_kind_of_target_can_be_chosen() {
+        let t = table();
+        // automatic: whole numbers are classes
+        assert!(t.schema_for(Some("class"), None).unwrap().target.classes.is_some());
+        // regression on the same column: its values, rows without one skipped
+        let s = t.schema_for(Some("class"), Some(true)).unwrap();
+        assert_eq!(s.target.classes, None);
+        let d = s.dataset(&t).unwrap();
+        assert_eq!(d.targets, Target::Values(Tensor::from_vec(vec![2.0, 0.0, 2.0], &[3, 1]).unwrap()));
+        // a categorical target cannot be a regression target
+        let msg = t.schema_for(Some("c"), Some(true)).unwrap_err().to_string();
+        assert!(msg.contains("t.csv") && msg.contains("'c' is categorical"), "{msg}");
+        // fractional values are not classes
+        let real = Table::new(
+            "r.csv",
+            vec![Column::numeric("a", vec![Some(1.0), Some(2.0)]), Column::numeric("y", vec![Some(0.5), Some(1.0)])],
+            vec![2, 3],
+        )
+        .unwrap();
+        assert_eq!(real.schema(None).unwrap().target.classes, None);
+        let msg = real.schema_for(None, Some(false)).unwrap_err().to_string();
+        assert!(msg.contains("r.csv") && msg.contains("'y' has fractional values"), "{msg}");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The data of an experiment: an image dataset (a name such as `fashion-mnist` or an
 //! MNIST-format folder) with its own train/test split, or a CSV/ARFF table with a target
 //! column, a seeded stratified test split and a scaling fitted on the training rows only.
-//! What was fitted on the training data (standardization, the table's schema and scaling)
-//! is kept, saved with the model and applied again to new inputs.
+//! What was fitted on the training data (standardization, the table's schema and scaling,
+//! a regression target's standardization) is kept, saved with the model and applied again
+//! to new inputs.
 
+use super::task::{Task, standardize_target};
 use crate::data::normalize::Standardizer;
 use crate::data::split::train_test_split;
 use crate::data::tabular::{Scaling, TabularMeta, is_tabular_path, read_table};
@@ -23,11 +25,14 @@ pub struct TableOptions {
     pub seed: u64,
     /// Per-feature scaling fitted on the training rows: `standard`, `minmax` or `none`.
     pub scaling: String,
+    /// Classification or regression; `None` decides from the target column (regression
+    /// when it is numeric and not class-like, see [`crate::data::tabular::Table::schema`]).
+    pub task: Option<Task>,
 }
 
 impl Default for TableOptions {
     fn default() -> Self {
-        TableOptions { target: None, test_split: 0.2, seed: 1, scaling: "standard".into() }
+        TableOptions { target: None, test_split: 0.2, seed: 1, scaling: "standard".into(), task: None }
     }
 }
 
@@ -47,12 +52,29 @@ pub struct TrainingData {
     pub raw_train: Option<Tensor>,
     /// Test images in [0, 1] before standardization (pictures of reconstructions).
     pub raw_test: Option<Tensor>,
+    /// For regression: the target's standardization, fitted on `train` and applied to both
+    /// parts' targets (`None` for classes).
+    pub target_scaling: Option<Standardizer>,
 }
 
 impl TrainingData {
     /// Two datasets used as they are.
     pub fn from_parts(train: Dataset, test: Dataset) -> TrainingData {
-        TrainingData { train, test, standardize: None, tabular: None, raw_train: None, raw_test: None }
+        TrainingData { train, test, standardize: None, tabular: None, raw_train: None, raw_test: None, target_scaling: None }
+    }
+    /// The task the data asks for: regression when the targets were standardized as
+    /// values (see [`TrainingData::standardize_target`]), else classification.
+    pub fn task(&self) -> Task {
+        if self.target_scaling.is_some() { Task::Regression } else { Task::Classification }
+    }
+    /// Makes the data a regression problem: standardizes the targets (one value per
+    /// sample) with the mean and standard deviation of the training part, and keeps the
+    /// scaling (saved with the model, so predictions come back in the target's units).
+    ///
+    /// Errors: targets that are classes, or more than one value per sample.
+    pub fn standardize_target(&mut self) -> Result<()> {
+        self.target_scaling = Some(standardize_target(&mut self.train, &mut [&mut self.test])?);
+        Ok(())
     }
     /// Loads `data`: images with their pixels in [0, 1] (not yet standardized: see
     /// `Learner::prepare`), or a table split and scaled by `table`.
@@ -61,14 +83,17 @@ impl TrainingData {
             if table.target.is_some() {
                 return Err(Error::invalid("target", format!("applies to CSV/ARFF data, not to '{data}'")));
             }
+            if table.task == Some(Task::Regression) {
+                return Err(Error::invalid("task", format!("regression needs numeric targets (a CSV/ARFF table); '{data}' has classes")));
+            }
             let (train, test) = mnist::load(data)?;
             return TrainingData::from_parts(train, test).checked(data);
         }
         let path = Path::new(data);
-        let (all, schema) = read_table(path)?.to_dataset(table.target.as_deref())?;
-        if schema.target.classes.is_none() {
-            return Err(Error::data(path, format!("target '{}' has fractional values; train needs classes", schema.target.name)));
-        }
+        let rows = read_table(path)?;
+        let schema = rows.schema_for(table.target.as_deref(), Task::regression_flag(table.task))?;
+        let all = schema.dataset(&rows)?;
+        let regression = schema.target.classes.is_none();
         let f = table.test_split;
         if !(f > 0.0 && f < 1.0) {
             return Err(Error::invalid("test split", format!("{f} is not in (0, 1)")));
@@ -84,7 +109,11 @@ impl TrainingData {
             test_split: Some(f),
             split_seed: table.seed,
         };
-        TrainingData { tabular: Some(tabular), ..TrainingData::from_parts(train, test) }.checked(data)
+        let mut out = TrainingData { tabular: Some(tabular), ..TrainingData::from_parts(train, test) }.checked(data)?;
+        if regression {
+            out.standardize_target()?;
+        }
+        Ok(out)
     }
     /// Both parts must hold samples: figures of an empty test set would read as a result.
     fn checked(self, data: &str) -> Result<TrainingData> {
@@ -110,9 +139,10 @@ fn canonical(path: &str) -> String {
     std::fs::canonicalize(path).map(|p| p.display().to_string()).unwrap_or_else(|_| path.to_string())
 }
 
-/// The data to evaluate a saved model on, preprocessed as its training data was. For a
-/// table: the rows the model held out when `data` is its training file (same split), else
-/// every row; the note says which.
+/// The data to evaluate a saved model on, preprocessed as its training data was (a
+/// regression target standardized with the model's `target_scaling`). For a table: the
+/// rows the model held out when `data` is its training file (same split), else every row;
+/// the note says which.
 pub fn load_for_eval(data: &str, meta: &ModelMeta) -> Result<(Dataset, Option<String>)> {
     if !is_tabular_path(data) {
         let (_, mut test) = mnist::load(data)?;
@@ -134,6 +164,9 @@ pub fn load_for_eval(data: &str, meta: &ModelMeta) -> Result<(Dataset, Option<St
         _ => (all, None),
     };
     t.scaling.apply(&mut test.inputs)?;
+    if let (Some(s), crate::Target::Values(y)) = (&meta.target_scaling, &mut test.targets) {
+        s.apply(y)?;
+    }
     Ok((test, note))
 }
 
