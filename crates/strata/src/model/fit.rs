@@ -284,7 +284,7 @@ impl Sequential {
             // instead of copying storage the tape still shared.
         };
         let threshold = if self.compiled.as_ref().is_some_and(|c| c.loss.fuses(self.output_activation())) { 0.0 } else { 0.5 };
-        let correct = count_correct(&outputs, &batch.targets, threshold).ok();
+        let correct = self.counts_accuracy().then(|| count_correct(&outputs, &batch.targets, threshold).ok()).flatten();
         Ok((loss, correct, grads))
     }
 
@@ -464,6 +464,12 @@ impl Sequential {
         Ok(sums.evaluation(data.len()))
     }
 
+    /// Whether accuracy is measured: when `compile` asked for it (a regression, compiled
+    /// without metrics, has no accuracy; its 0/1 threshold would mean nothing).
+    fn counts_accuracy(&self) -> bool {
+        self.metrics().contains(&crate::metrics::Metric::Accuracy)
+    }
+
     /// Summed loss and correct count over the samples `range` of `data`, in eval mode.
     pub(super) fn evaluate_sums(&self, data: &Dataset, range: std::ops::Range<usize>, batch_size: usize) -> Result<EvalSums> {
         let loss_kind = self.loss().ok_or_else(|| Error::Model("call compile before evaluate".into()))?;
@@ -476,8 +482,8 @@ impl Sequential {
             let loss = loss_kind.compute(&Tape::no_grad().input(out.clone()), &targets, logits)?;
             sums.loss_sum += loss.value().item()? as f64 * idx.len() as f64;
             match count_correct(&out, &targets, threshold) {
-                Ok(c) => sums.correct += c,
-                Err(_) => sums.classified = false,
+                Ok(c) if self.counts_accuracy() => sums.correct += c,
+                _ => sums.classified = false,
             }
             Ok(())
         })?;
