@@ -48,12 +48,10 @@ pub fn run(a: CvArgs) -> anyhow::Result<()> {
     let schema = table.schema_for(a.target.as_deref(), Task::regression_flag(a.task))?;
     let data = schema.dataset(&table)?;
     let classes_count = schema.target.classes.as_ref().map(Vec::len);
-    if let Some(note) = super::task::auto_note(a.task, &schema.target.name, classes_count, data.len()) {
-        eprintln!("note: {note}");
-    }
+    let auto_note = super::task::auto_note(a.task, &schema.target.name, classes_count, data.len());
     let flags = [flags_layer(&a.settings)?];
     let Some(classes) = schema.target.classes.clone() else {
-        return run_regression(&a, &data, &schema, &flags);
+        return run_regression(&a, &data, &schema, &flags, auto_note);
     };
     let input = data.sample_shape().to_vec();
     let mut notes = Vec::new();
@@ -64,7 +62,7 @@ pub fn run(a: CvArgs) -> anyhow::Result<()> {
         }
         Ok(l)
     })?;
-    for n in &notes {
+    for n in auto_note.iter().chain(&notes) {
         eprintln!("note: {n}");
     }
     println!(
@@ -122,7 +120,13 @@ pub fn run(a: CvArgs) -> anyhow::Result<()> {
 /// Cross-validation of a numeric target: MSE, RMSE, MAE and R² per fold and their mean ±
 /// standard deviation (JSON: `mean_mse`, `std_mse`, ... `mean_r2`, `std_r2`, per-fold rows
 /// in `fold_results`).
-fn run_regression(a: &CvArgs, data: &Dataset, schema: &TabularSchema, flags: &[ConfigLayer]) -> anyhow::Result<()> {
+fn run_regression(
+    a: &CvArgs,
+    data: &Dataset,
+    schema: &TabularSchema,
+    flags: &[ConfigLayer],
+    auto_note: Option<String>,
+) -> anyhow::Result<()> {
     let input = data.sample_shape().to_vec();
     let mut notes = Vec::new();
     let report = cross_validate_regression(data, a.folds, a.seed, &a.scaling, |fold, train| {
@@ -132,7 +136,7 @@ fn run_regression(a: &CvArgs, data: &Dataset, schema: &TabularSchema, flags: &[C
         }
         Ok(l)
     })?;
-    for n in &notes {
+    for n in auto_note.iter().chain(&notes) {
         eprintln!("note: {n}");
     }
     println!(

@@ -424,12 +424,13 @@ fn regression_recipe(recipe: &ConfigLayer) -> Result<(ConfigLayer, String)> {
 /// A regression network must end in one unit that does not squash its output.
 fn check_regression_output(name: &str, model: &Sequential) -> Result<()> {
     let shape = model.output_shape().unwrap_or(&[]);
-    let problem = if shape != [1] {
-        format!("its last layer gives {shape:?} outputs per sample; regression needs 1 (a dense layer with units = 1)")
-    } else if let Some(act) = model.output_activation() {
-        format!("its output goes through {act:?}; regression needs a linear output unit")
-    } else {
-        return Ok(());
+    let problem = match (shape, model.output_activation()) {
+        ([1], None) => return Ok(()),
+        ([1], Some(act)) => {
+            format!("its output unit has activation {}; regression needs a linear one", format!("{act:?}").to_lowercase())
+        }
+        ([n], _) => format!("its last layer has {n} units; regression needs 1 (a dense layer with units = 1, linear)"),
+        (other, _) => format!("its output has shape {other:?} per sample; regression needs 1 value (a dense layer with units = 1)"),
     };
     if Path::new(name).is_file() || name.ends_with(".toml") {
         Err(Error::data(name, problem))
