@@ -37,6 +37,11 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         return run_ensemble(&a);
     }
     let (mut model, meta) = load_learner(&a.model_file[0])?;
+    anyhow::ensure!(
+        meta.target_scaling.is_none() || (a.confusion.is_none() && a.roc.is_none()),
+        "invalid --confusion/--roc: {} is a regression model (no classes to chart)",
+        meta.name
+    );
     let (mut test, note) = load_for_eval(&a.data, &meta)?;
     if let Some(n) = note {
         eprintln!("note: {n}");
@@ -135,11 +140,6 @@ fn eval_regression(
     test: &strata::Dataset,
     scaling: &strata::data::normalize::Standardizer,
 ) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        a.confusion.is_none() && a.roc.is_none(),
-        "invalid --confusion/--roc: {} is a regression model (no classes to chart)",
-        meta.name
-    );
     let start = std::time::Instant::now();
     let pred = model.predict_values(&test.inputs)?;
     let secs = start.elapsed().as_secs_f64();
