@@ -6,9 +6,9 @@ use super::output::print_json;
 use super::train_flags::{TrainFlags, flags_layer};
 use clap::Args;
 use std::path::PathBuf;
-use strata::data::tabular::read_table;
 use strata::data::Dataset;
 use strata::data::tabular::TabularSchema;
+use strata::data::tabular::read_table;
 use strata::experiment::{Learner, Task, cross_validate, cross_validate_regression};
 use strata::model::ConfigLayer;
 

@@ -8,7 +8,9 @@ use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use strata::distributed::{Communicator, Fingerprint, SharedComm, agree};
-use strata::experiment::{Learner, RunOptions, TableOptions, Task, TrainingData, regression_figures, save_learner, target_values};
+use strata::experiment::{
+    Learner, RunOptions, TableOptions, Task, TrainingData, regression_figures, save_learner, target_values,
+};
 use strata::metrics::{accuracy, log_loss, predicted_classes};
 use strata::model::{Checkpoint, ConfigLayer, ConfigSource, Verbosity, checkpoint_path};
 

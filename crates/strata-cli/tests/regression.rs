@@ -72,7 +72,10 @@ fn mlp_on_diabetes_reports_r2_and_eval_and_predict_agree() {
     assert!(eval["test_accuracy"].is_null());
     assert_eq!(eval["samples"], 88);
     for field in ["test_mse", "test_rmse", "test_mae", "test_r2", "test_loss"] {
-        assert!((f(&eval, field) - f(&train, field)).abs() <= 1e-9 * f(&train, field).abs().max(1.0), "{field}: {eval} vs {train}");
+        assert!(
+            (f(&eval, field) - f(&train, field)).abs() <= 1e-9 * f(&train, field).abs().max(1.0),
+            "{field}: {eval} vs {train}"
+        );
     }
     // no classes to chart
     let (code, _, err) = strata(&["eval", "--model-file", model.to_str().unwrap(), "--data", &data, "--roc", "x.png"]);
@@ -169,9 +172,8 @@ fn a_spec_file_must_end_in_one_linear_unit() {
     let data = diabetes();
     let spec = |name: &str, last: &str| {
         let p = d.join(name);
-        let text = format!(
-            "[[layers]]\ntype = \"dense\"\nunits = 16\nactivation = \"relu\"\n[[layers]]\ntype = \"dense\"\n{last}\n"
-        );
+        let text =
+            format!("[[layers]]\ntype = \"dense\"\nunits = 16\nactivation = \"relu\"\n[[layers]]\ntype = \"dense\"\n{last}\n");
         std::fs::write(&p, text).unwrap();
         p.to_str().unwrap().to_string()
     };

@@ -84,7 +84,10 @@ impl TrainingData {
                 return Err(Error::invalid("target", format!("applies to CSV/ARFF data, not to '{data}'")));
             }
             if table.task == Some(Task::Regression) {
-                return Err(Error::invalid("task", format!("regression needs numeric targets (a CSV/ARFF table); '{data}' has classes")));
+                return Err(Error::invalid(
+                    "task",
+                    format!("regression needs numeric targets (a CSV/ARFF table); '{data}' has classes"),
+                ));
             }
             let (train, test) = mnist::load(data)?;
             return TrainingData::from_parts(train, test).checked(data);

@@ -430,7 +430,9 @@ fn check_regression_output(name: &str, model: &Sequential) -> Result<()> {
             format!("its output unit has activation {}; regression needs a linear one", format!("{act:?}").to_lowercase())
         }
         ([n], _) => format!("its last layer has {n} units; regression needs 1 (a dense layer with units = 1, linear)"),
-        (other, _) => format!("its output has shape {other:?} per sample; regression needs 1 value (a dense layer with units = 1)"),
+        (other, _) => {
+            format!("its output has shape {other:?} per sample; regression needs 1 value (a dense layer with units = 1)")
+        }
     };
     if Path::new(name).is_file() || name.ends_with(".toml") {
         Err(Error::data(name, problem))

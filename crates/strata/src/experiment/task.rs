@@ -74,9 +74,7 @@ pub fn to_target_units(values: &[f32], scaling: &Standardizer) -> Vec<f32> {
 pub fn target_values(data: &Dataset) -> Result<&[f32]> {
     match &data.targets {
         Target::Values(t) if t.numel() == data.len() => Ok(t.data()),
-        Target::Values(t) => {
-            Err(Error::invalid("regression target", format!("needs one value per sample, not {:?}", t.shape())))
-        }
+        Target::Values(t) => Err(Error::invalid("regression target", format!("needs one value per sample, not {:?}", t.shape()))),
         Target::Classes { .. } => Err(Error::invalid("regression target", "the data has classes, not values")),
     }
 }
