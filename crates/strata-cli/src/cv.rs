@@ -39,7 +39,7 @@ pub fn run(a: CvArgs) -> anyhow::Result<()> {
     let (data, schema) = table.to_dataset(a.target.as_deref())?;
     let Some(classes) = schema.target.classes.clone() else {
         anyhow::bail!(
-            "{}: target '{}' is numeric with fractional values; cv needs classes",
+            "{}: target '{}' is numeric but not class labels (whole numbers below 10^6); cv needs classes",
             a.data.display(),
             schema.target.name
         );

@@ -67,7 +67,7 @@ impl TrainingData {
         let path = Path::new(data);
         let (all, schema) = read_table(path)?.to_dataset(table.target.as_deref())?;
         if schema.target.classes.is_none() {
-            return Err(Error::data(path, format!("target '{}' has fractional values; train needs classes", schema.target.name)));
+            return Err(Error::data(path, format!("target '{}' is numeric but not class labels (whole numbers below 10^6); train needs classes", schema.target.name)));
         }
         let f = table.test_split;
         if !(f > 0.0 && f < 1.0) {
