@@ -109,6 +109,7 @@ pub fn run() -> anyhow::Result<()> {
     };
     let threads = match cli.threads {
         Some(0) => anyhow::bail!("invalid --threads: must be at least 1"),
+        Some(n) if n > 1024 => anyhow::bail!("invalid --threads: {n} is more than 1024"),
         Some(n) => n,
         None => default_threads(),
     };

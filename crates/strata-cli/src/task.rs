@@ -21,7 +21,7 @@ pub fn auto_note(task: Option<Task>, target: &str, classes: Option<usize>, rows:
     }
     match classes {
         None => Some(format!(
-            "target '{target}' is numeric and not class-like (fractional values, or 10^6 and beyond): regression \
+            "target '{target}' is numeric but not class labels (whole numbers below 10^6): regression \
              (--task classification to refuse)"
         )),
         Some(c) if c > 20 && 4 * c > rows => Some(format!(

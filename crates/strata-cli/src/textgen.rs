@@ -46,7 +46,7 @@ struct TrainArgs {
     /// Embedding width.
     #[arg(long, default_value_t = 32)]
     embed: usize,
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     epochs: usize,
     /// Truncation length of backpropagation through time (steps per window).
     #[arg(long, default_value_t = 64)]
@@ -78,7 +78,7 @@ struct TrainArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Generate this many tokens from the trained model at the end (0: none).
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 300, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1_000_000))]
     sample: usize,
     /// Print a JSON summary as the last line of stdout.
     #[arg(long)]
@@ -97,7 +97,7 @@ struct SampleArgs {
     #[arg(long, default_value = "")]
     prompt: String,
     /// Tokens to generate.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 300, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     length: usize,
     /// Sampling temperature: below 1 is more conservative, 0 always takes the likeliest.
     #[arg(long, default_value_t = 0.7, value_parser = crate::train_flags::finite)]

@@ -62,6 +62,8 @@ fn absurd_training_flags() {
         (vec!["--replicas", "1000"], "--replicas"),
         (vec!["--batch-size", "0"], "--batch-size"),
         (vec!["--epochs", "0"], "--epochs"),
+        (vec!["--epochs", "4294967296"], "--epochs"),
+        (vec!["--threads", "99999999"], "--threads"),
     ] {
         let mut args = vec!["train", "--model", "mlp", "--data", data, "--quiet"];
         args.extend(extra);

@@ -110,7 +110,7 @@ fn a_real_valued_target_is_a_regression_without_asking() {
         let out = d.join(model);
         let (code, stdout, err) = strata(&["train", "--model", model, "--data", csv, "--out", out.to_str().unwrap(), "--json"]);
         assert_eq!(code, 0, "{model}: {err}");
-        assert!(err.contains("target 'y' is numeric and not class-like"), "{err}");
+        assert!(err.contains("target 'y' is numeric but not class labels"), "{err}");
         let r = last_json(&stdout);
         assert_eq!(r["task"], "regression");
         assert!(stdout.contains("test R² "), "{stdout}");
@@ -122,7 +122,7 @@ fn a_real_valued_target_is_a_regression_without_asking() {
     }
     // classes asked of a real-valued target
     let (code, _, err) = strata(&["train", "--model", "mlp", "--data", csv, "--task", "classification"]);
-    assert_clean_failure(code, &err, "target 'y' has fractional values");
+    assert_clean_failure(code, &err, "target 'y' is numeric but not class labels");
     // a categorical target is no regression target
     let (code, _, err) = strata(&["train", "--model", "mlp", "--data", csv, "--task", "regression", "--target", "colour"]);
     assert_clean_failure(code, &err, "'colour' is categorical");

@@ -261,8 +261,8 @@ impl Table {
         };
         if regression == Some(false) && classes.is_none() {
             let reason = format!(
-                "target '{}' has fractional values (or values of 10^6 and beyond): it is a regression \
-                 target, not classes",
+                "target '{}' is numeric but not class labels (whole numbers below 10^6): a regression \
+                 target (--task regression)",
                 col.name
             );
             return Err(Error::data(&self.source, reason));
@@ -499,7 +499,7 @@ mod tests {
         .unwrap();
         assert_eq!(real.schema(None).unwrap().target.classes, None);
         let msg = real.schema_for(None, Some(false)).unwrap_err().to_string();
-        assert!(msg.contains("r.csv") && msg.contains("'y' has fractional values"), "{msg}");
+        assert!(msg.contains("r.csv") && msg.contains("'y' is numeric but not class labels"), "{msg}");
     }
 
     #[test]
