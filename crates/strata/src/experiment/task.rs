@@ -145,4 +145,23 @@ mod tests {
         let mut classes = Dataset::new(Tensor::zeros(&[2, 1]), Target::Classes { labels: vec![0, 1], num_classes: 2 }).unwrap();
         assert!(standardize_target(&mut classes, &mut []).is_err());
     }
+
+    #[test]
+    fn model_descriptions_without_a_target_scaling_still_load() {
+        use crate::model::ModelMeta;
+        // a description written before regression existed: a classifier
+        let old = serde_json::json!({
+            "format": "strata-model", "version": 1, "name": "mlp", "input_shape": [4], "layers": [],
+            "loss": "softmax_cross_entropy", "num_classes": 3
+        });
+        let meta: ModelMeta = serde_json::from_value(old).unwrap();
+        assert_eq!(meta.target_scaling, None);
+        // and a classifier's description still has no such field
+        assert!(serde_json::to_value(&meta).unwrap().get("target_scaling").is_none());
+        // a regression model's scaling travels with it
+        let mut reg = meta.clone();
+        reg.target_scaling = Some(Standardizer::new(152.1, 77.0));
+        let back: ModelMeta = serde_json::from_value(serde_json::to_value(&reg).unwrap()).unwrap();
+        assert_eq!(back.target_scaling, reg.target_scaling);
+    }
 }
