@@ -21,7 +21,7 @@ use crate::{Dataset, Error, Result, Target, Tensor};
 use std::path::{Path, PathBuf};
 
 /// Dataset names that [`resolve_dataset`] knows.
-const KNOWN_DATASETS: [&str; 2] = ["fashion-mnist", "mnist"];
+const KNOWN_DATASETS: [&str; 4] = ["fashion-mnist", "mnist", "cifar10", "cifar100"];
 
 /// Where system packages (e.g. `dataset-fashion-mnist`) install datasets.
 const SYSTEM_DATA_DIR: &str = "/usr/share/datasets";
@@ -69,6 +69,7 @@ fn resolve_in(name_or_dir: &str, user_root: Option<&Path>, system_root: &Path) -
     }
     let install = match name {
         "fashion-mnist" => "run `apt-get install -y dataset-fashion-mnist`".to_string(),
+        "cifar10" | "cifar100" => super::cifar::install_hint(name, &user_root.unwrap_or(system_root).join(name)),
         _ => format!("put the four MNIST IDX files (.gz is fine) in {}", dir.display()),
     };
     let user = match user_root {

@@ -6,10 +6,11 @@
 //! to new inputs.
 
 use super::task::{Task, standardize_target};
+use crate::data::formats::{self, Format, LoadOptions};
 use crate::data::normalize::Standardizer;
 use crate::data::split::train_test_split;
 use crate::data::tabular::{Scaling, TabularMeta, is_tabular_path, read_table};
-use crate::data::{Dataset, mnist};
+use crate::data::Dataset;
 use crate::model::ModelMeta;
 use crate::{Error, Result, Rng, Tensor};
 use std::path::Path;
@@ -55,12 +56,14 @@ pub struct TrainingData {
     /// For regression: the target's standardization, fitted on `train` and applied to both
     /// parts' targets (`None` for classes).
     pub target_scaling: Option<Standardizer>,
+    /// What the user should know about the data (files skipped, a test part split off).
+    pub notes: Vec<String>,
 }
 
 impl TrainingData {
     /// Two datasets used as they are.
     pub fn from_parts(train: Dataset, test: Dataset) -> TrainingData {
-        TrainingData { train, test, standardize: None, tabular: None, raw_train: None, raw_test: None, target_scaling: None }
+        TrainingData { train, test, standardize: None, tabular: None, raw_train: None, raw_test: None, target_scaling: None, notes: Vec::new() }
     }
     /// The task the data asks for: regression when the targets were standardized as
     /// values (see [`TrainingData::standardize_target`]), else classification.
@@ -79,6 +82,11 @@ impl TrainingData {
     /// Loads `data`: images with their pixels in [0, 1] (not yet standardized: see
     /// `Learner::prepare`), or a table split and scaled by `table`.
     pub fn load(data: &str, table: &TableOptions) -> Result<TrainingData> {
+        TrainingData::load_with(data, table, &LoadOptions::default())
+    }
+    /// [`load`](Self::load) with options for image data (any format [`formats::load`]
+    /// reads); its test split and seed are `table`'s.
+    pub fn load_with(data: &str, table: &TableOptions, images: &LoadOptions) -> Result<TrainingData> {
         if !is_tabular_path(data) {
             if table.target.is_some() {
                 return Err(Error::invalid("target", format!("applies to CSV/ARFF data, not to '{data}'")));
@@ -89,8 +97,10 @@ impl TrainingData {
                     format!("regression needs numeric targets (a CSV/ARFF table); '{data}' has classes"),
                 ));
             }
-            let (train, test) = mnist::load(data)?;
-            return TrainingData::from_parts(train, test).checked(data);
+            let opts = LoadOptions { test_split: table.test_split, seed: table.seed, ..images.clone() };
+            let l = formats::load(data, &opts)?;
+            let notes = l.notes;
+            return TrainingData { notes, ..TrainingData::from_parts(l.train, l.test) }.checked(data);
         }
         let path = Path::new(data);
         let rows = read_table(path)?;
@@ -128,9 +138,12 @@ impl TrainingData {
         Ok(self)
     }
     /// Standardizes the images with statistics of the training part (one mean and standard
-    /// deviation over all pixels), and keeps the standardizer.
+    /// deviation over all pixels; one per channel for colour images `[N, C > 1, H, W]`),
+    /// and keeps the standardizer.
     pub fn standardize_images(&mut self) -> Result<()> {
-        let s = Standardizer::fit_global(&self.train.inputs)?;
+        let x = &self.train.inputs;
+        let colour = x.rank() == 4 && x.shape()[1] > 1;
+        let s = if colour { Standardizer::fit_per_channel(x)? } else { Standardizer::fit_global(x)? };
         s.apply(&mut self.train.inputs)?;
         s.apply(&mut self.test.inputs)?;
         self.standardize = Some(s);
@@ -147,12 +160,38 @@ fn canonical(path: &str) -> String {
 /// rows the model held out when `data` is its training file (same split), else every row;
 /// the note says which.
 pub fn load_for_eval(data: &str, meta: &ModelMeta) -> Result<(Dataset, Option<String>)> {
+    load_for_eval_with(data, meta, &LoadOptions { seed: meta.seed, ..LoadOptions::default() })
+}
+
+/// [`load_for_eval`] with options for image data. Pictures of a folder are resized and
+/// converted to the model's input `[C, H, W]`, other images converted to its channels; a
+/// folder without `test/` is split with `images.test_split` and `images.seed` (give the
+/// model's seed to evaluate on the images it held out); classes are matched to the
+/// model's by name.
+pub fn load_for_eval_with(data: &str, meta: &ModelMeta, images: &LoadOptions) -> Result<(Dataset, Option<String>)> {
     if !is_tabular_path(data) {
-        let (_, mut test) = mnist::load(data)?;
+        let (format, _) = formats::locate(data)?;
+        let mut opts = images.clone();
+        if let &[c, h, w] = meta.input_shape.as_slice()
+            && (c == 1 || c == 3)
+        {
+            opts.channels = opts.channels.or(Some(c));
+            if format == Format::ImageFolder {
+                opts.image_size = opts.image_size.or(Some((h, w)));
+            }
+        }
+        let l = formats::load(data, &opts)?;
+        let mut test = l.test;
+        if let (Some(model), Some(here)) = (&meta.class_names, &test.class_names)
+            && model != here
+        {
+            test = classes_as_the_model(test, model, data)?;
+        }
         if let Some(s) = &meta.standardize {
             s.apply(&mut test.inputs)?;
         }
-        return Ok((test, None));
+        let note = l.split_off.then(|| l.notes.join("; "));
+        return Ok((test, note));
     }
     let t = trained_on_table(meta, data)?;
     let table = read_table(Path::new(data))?;
@@ -180,6 +219,25 @@ pub fn table_inputs(path: &Path, meta: &ModelMeta) -> Result<Tensor> {
     let mut x = t.schema.encode_inputs(&table)?;
     t.scaling.apply(&mut x)?;
     Ok(x)
+}
+
+/// `test` with its labels renumbered to the model's classes, matched by name.
+fn classes_as_the_model(mut test: Dataset, model: &[String], data: &str) -> Result<Dataset> {
+    let here = test.class_names.clone().unwrap_or_default();
+    let map = here
+        .iter()
+        .map(|name| {
+            model.iter().position(|m| m == name).ok_or_else(|| {
+                Error::data(data, format!("class '{name}' is not one of the model's classes ({})", model.join(", ")))
+            })
+        })
+        .collect::<Result<Vec<usize>>>()?;
+    if let crate::Target::Classes { labels, .. } = &test.targets {
+        let labels = labels.iter().map(|&l| map[l as usize] as u32).collect();
+        test = Dataset::new(test.inputs, crate::Target::Classes { labels, num_classes: model.len() })?;
+        test.class_names = Some(model.to_vec());
+    }
+    Ok(test)
 }
 
 fn trained_on_table<'a>(meta: &'a ModelMeta, data: &str) -> Result<&'a TabularMeta> {

@@ -16,7 +16,7 @@ mod saved;
 mod task;
 
 pub use cv::{CvReport, FoldResult, RegressionCvReport, RegressionFold, cross_validate, cross_validate_regression};
-pub use data::{TableOptions, TrainingData, load_for_eval, table_inputs};
+pub use data::{TableOptions, TrainingData, load_for_eval, load_for_eval_with, table_inputs};
 pub use learner::{BASELINE_NAMES, FitReport, Learner, Network, RunOptions};
 pub use saved::{LoadedModel, load_learner, save_learner};
 pub use task::{Task, regression_figures, standardize_target, target_values, to_target_units};
