@@ -5,7 +5,8 @@
 use super::output::{print_json, short_name};
 use clap::Args;
 use std::path::PathBuf;
-use strata::experiment::load_for_eval;
+use super::train_flags::DataFlags;
+use strata::experiment::load_for_eval_with;
 use strata::experiment::{LoadedModel, load_learner};
 use strata::metrics::{ConfusionMatrix, log_loss, macro_auc, one_vs_rest, predicted_classes};
 use strata::model::Ensemble;
@@ -17,10 +18,17 @@ pub struct EvalArgs {
     /// class probabilities).
     #[arg(long, required = true, value_delimiter = ',')]
     model_file: Vec<PathBuf>,
-    /// Dataset name or MNIST-format directory (its test split is used), or a .csv/.arff
-    /// table (its held-out rows when it is the file the model was trained on).
+    /// Dataset name or directory (MNIST, CIFAR, .npy, class folders of pictures) or .npz file
+    /// (its test part is used), or a .csv/.arff table (its held-out rows when it is the file
+    /// the model was trained on).
     #[arg(long)]
     data: String,
+    /// For a folder of pictures without train/ and test/: the fraction held out in training
+    /// (evaluated with the model's seed).
+    #[arg(long, default_value_t = 0.2)]
+    test_split: f32,
+    #[command(flatten)]
+    images: DataFlags,
     /// Write the confusion matrix as a PNG heat map.
     #[arg(long, value_name = "FILE.png")]
     confusion: Option<PathBuf>,
@@ -42,7 +50,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         "invalid --confusion/--roc: {} is a regression model (no classes to chart)",
         meta.name
     );
-    let (mut test, note) = load_for_eval(&a.data, &meta)?;
+    let (mut test, note) = load_for_eval_with(&a.data, &meta, &a.images.options(a.test_split, meta.seed)?)?;
     if let Some(n) = note {
         eprintln!("note: {n}");
     }
@@ -183,7 +191,7 @@ fn run_ensemble(a: &EvalArgs) -> anyhow::Result<()> {
     for s in saved {
         ensemble.push(s.meta.name.clone(), s.model, s.meta.standardize.clone());
     }
-    let (_, test) = strata::data::mnist::load(&a.data)?;
+    let test = strata::data::formats::load(&a.data, &a.images.options(a.test_split, 1)?)?.test;
     let start = std::time::Instant::now();
     let (eval, members) = ensemble.evaluate_members(&test)?;
     let ips = eval.samples as f64 / start.elapsed().as_secs_f64().max(1e-9);

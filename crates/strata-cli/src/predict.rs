@@ -1,5 +1,6 @@
-//! `strata predict`: classes of the images in an IDX file or an image file (PNG, JPEG, PGM),
-//! or of table rows; a regression model prints one number per row, in the target's units.
+//! `strata predict`: classes of the images in an IDX file or an image file (PNG, JPEG, PGM,
+//! BMP; converted to the model's channels, with a note saying so), or of table rows; a
+//! regression model prints one number per row, in the target's units.
 
 use super::output::print_json;
 use clap::Args;
@@ -36,7 +37,10 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
             a.model_file.display()
         );
     } else {
-        let mut x = strata::data::images::read_images(&a.input, &meta.input_shape)?;
+        let (mut x, note) = strata::data::images::read_images_noted(&a.input, &meta.input_shape)?;
+        if let Some(n) = note {
+            eprintln!("note: {n}");
+        }
         if let Some(s) = &meta.standardize {
             s.apply(&mut x)?;
         }

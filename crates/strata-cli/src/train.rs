@@ -3,7 +3,7 @@
 //! everything else goes through `strata::experiment::Learner`.
 
 use super::output::{print_json, short_name};
-use super::train_flags::{TrainFlags, TrainOnlyFlags, flags_layer};
+use super::train_flags::{DataFlags, TrainFlags, TrainOnlyFlags, flags_layer};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
@@ -18,13 +18,16 @@ use strata::model::{Checkpoint, ConfigLayer, ConfigSource, Verbosity, checkpoint
 pub struct TrainArgs {
     #[arg(long, help = super::model_help())]
     pub(super) model: String,
-    /// Dataset name (fashion-mnist, mnist), an MNIST-format directory, or a .csv/.arff table.
+    /// Dataset name (fashion-mnist, mnist, cifar10, cifar100), a directory (MNIST IDX files,
+    /// CIFAR batches, .npy arrays, or class folders of pictures), an .npz file, or a
+    /// .csv/.arff table.
     #[arg(long)]
     pub(super) data: String,
     /// Table column to predict (default: the last column).
     #[arg(long)]
     pub(super) target: Option<String>,
-    /// Fraction of a table's rows held out as the test set (stratified, seeded by --seed).
+    /// Fraction of a table's rows (or of the pictures of a folder without train/ and test/)
+    /// held out as the test set (stratified, seeded by --seed).
     #[arg(long, default_value_t = 0.2)]
     pub(super) test_split: f32,
     /// Per-feature scaling of table columns, fitted on the training rows: standard, minmax, none.
@@ -36,6 +39,8 @@ pub struct TrainArgs {
     /// RMSE, MAE and R².
     #[arg(long, value_parser = super::task::parse)]
     pub(super) task: Option<Task>,
+    #[command(flatten)]
+    pub(super) images: DataFlags,
     #[command(flatten)]
     pub(super) settings: TrainFlags,
     #[command(flatten)]
@@ -107,6 +112,7 @@ fn agree_on_flags(a: &TrainArgs, comm: &dyn Communicator) -> anyhow::Result<()> 
         .text("target column", &format!("{:?}", a.target))
         .text("test split", &format!("{:?} {}", a.test_split, a.scaling))
         .text("task", &format!("{:?}", a.task))
+        .text("image data flags", &format!("{:?}", a.images))
         .number("resume", a.resume as u64);
     Ok(agree(comm, &fp)?)
 }
@@ -120,7 +126,7 @@ fn load(a: &TrainArgs) -> anyhow::Result<(Learner, TrainingData)> {
         scaling: a.scaling.clone(),
         task: a.task,
     };
-    let mut data = TrainingData::load(&a.data, &table)?;
+    let mut data = TrainingData::load_with(&a.data, &table, &a.images.options(a.test_split, a.seed)?)?;
     let learner = learner_for(a, &data)?;
     learner.prepare(&mut data)?;
     Ok((learner, data))
@@ -178,6 +184,7 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
     }
     let (train, test) = (&data.train, &data.test);
     if rank == 0 {
+        data.notes.iter().for_each(|n| eprintln!("{n}"));
         if let Some(t) = &data.tabular {
             let rows = data.train.len() + data.test.len();
             let classes = t.schema.target.classes.as_ref().map(Vec::len);

@@ -70,7 +70,8 @@ pub struct Loaded {
     pub test: Dataset,
     /// Which format was read.
     pub format: Format,
-    /// What the user should know (files skipped, how the test part was made).
+    /// What the user should know (files skipped, how the test part was made), as lines
+    /// starting with `note:` or `warning:`.
     pub notes: Vec<String>,
     /// Whether the test part was split off the training data (a folder without `test/`),
     /// with [`LoadOptions::test_split`] and [`LoadOptions::seed`].
@@ -113,7 +114,7 @@ pub fn load(data: &str, opts: &LoadOptions) -> Result<Loaded> {
                     split_off = true;
                     let (train, test) = train_test_split(&f.train, s, &mut Rng::seeded(opts.seed))?;
                     notes.push(format!(
-                        "{} has no train/ and test/ folders: {} images held out for testing (--test-split {s}, seed {})",
+                        "note: {} has no train/ and test/ folders: {} images held out for testing (--test-split {s}, seed {})",
                         target.display(),
                         test.len(),
                         opts.seed

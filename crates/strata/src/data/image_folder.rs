@@ -25,7 +25,7 @@ pub struct ImageFolder {
     pub train: Dataset,
     /// `DIR/test`, when there is one.
     pub test: Option<Dataset>,
-    /// Files skipped (with `skip_bad`) and other things the user should know.
+    /// Files skipped (with `skip_bad`), as lines for the user starting with `warning:`.
     pub notes: Vec<String>,
 }
 
@@ -170,7 +170,7 @@ pub fn load(dir: &Path, opts: &LoadOptions) -> Result<ImageFolder> {
     let train = build(train_files)?;
     let test = if split { Some(build(test_files)?) } else { None };
     if !skipped.is_empty() {
-        notes.push(format!("skipped {} unreadable files (--skip-bad); the first: {}", skipped.len(), skipped[0]));
+        notes.push(format!("warning: skipped {} unreadable files (--skip-bad); the first: {}", skipped.len(), skipped[0]));
     }
     if train.is_empty() {
         return Err(Error::data(&train_dir, "no readable pictures"));
@@ -212,7 +212,7 @@ fn list_files(dir: &Path, classes: &[String], skip_bad: bool, notes: &mut Vec<St
             if is_picture(&f) {
                 out.push((f, k));
             } else if skip_bad {
-                notes.push(format!("skipped {} (not a picture: {})", f.display(), EXTENSIONS.join(", ")));
+                notes.push(format!("warning: skipped {} (not a picture: {})", f.display(), EXTENSIONS.join(", ")));
             } else {
                 return Err(Error::data(
                     &f,

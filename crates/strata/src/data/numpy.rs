@@ -203,7 +203,7 @@ pub fn load_npy_dir(dir: &Path, layout: Layout) -> Result<(Dataset, Dataset)> {
     let arrays = ARRAYS
         .iter()
         .map(|name| {
-            let p = dir.join(format!("{name}.npy"));
+            let p = dir.join(&format!("{name}.npy"));
             if !p.is_file() {
                 return Err(Error::data(&p, format!("missing (a .npy dataset holds {}.npy)", ARRAYS.join(".npy, "))));
             }
@@ -379,7 +379,7 @@ pub(crate) mod tests {
             ]
         };
         for deflate in [false, true] {
-            let p = dir.join(format!("d{deflate}.npz"));
+            let p = dir.join(&format!("d{deflate}.npz"));
             write_npz(&p, &members(nhwc.clone(), &[2, 2, 2, 3]), deflate);
             let (train, test) = load_npz(&p, Layout::Nhwc).unwrap();
             assert_eq!(train.inputs.shape(), &[2, 3, 2, 2]);
@@ -387,8 +387,8 @@ pub(crate) mod tests {
             assert_eq!((labels_of(&test), test.num_classes()), (vec![1, 0], Some(2)));
         }
         let p = dir.join("nchw.npz");
-        write_npz(&p, &members(vec![0; 24], &[2, 3, 2, 2]), true);
-        assert_eq!(load_npz(&p, Layout::Nchw).unwrap().0.inputs.shape(), &[2, 3, 2, 2]);
+        write_npz(&p, &members(vec![0; 150], &[2, 3, 5, 5]), true);
+        assert_eq!(load_npz(&p, Layout::Nchw).unwrap().0.inputs.shape(), &[2, 3, 5, 5]);
         let e = load_npz(&p, Layout::Nhwc).unwrap_err().to_string();
         assert!(e.contains("x_train") && e.contains("--layout nchw"), "{e}");
     }
@@ -439,7 +439,7 @@ pub(crate) mod tests {
             ("x_test", npy_bytes("<f4", &[2, 2, 2], &x)),
             ("y_test", npy_bytes("<i4", &[2], &[2, 0, 0, 0, 0, 0, 0, 0])),
         ] {
-            std::fs::File::create(dir.join(format!("{name}.npy"))).unwrap().write_all(&b).unwrap();
+            std::fs::File::create(dir.join(&format!("{name}.npy"))).unwrap().write_all(&b).unwrap();
         }
         assert!(is_npy_dir(&dir.0));
         let (train, _) = load_npy_dir(&dir.0, Layout::Nhwc).unwrap();

@@ -56,7 +56,8 @@ pub struct TrainingData {
     /// For regression: the target's standardization, fitted on `train` and applied to both
     /// parts' targets (`None` for classes).
     pub target_scaling: Option<Standardizer>,
-    /// What the user should know about the data (files skipped, a test part split off).
+    /// What the user should know about the data (files skipped, a test part split off),
+    /// as lines starting with `note:` or `warning:`.
     pub notes: Vec<String>,
 }
 
@@ -190,7 +191,7 @@ pub fn load_for_eval_with(data: &str, meta: &ModelMeta, images: &LoadOptions) ->
         if let Some(s) = &meta.standardize {
             s.apply(&mut test.inputs)?;
         }
-        let note = l.split_off.then(|| l.notes.join("; "));
+        let note = l.split_off.then(|| l.notes.iter().map(|n| n.trim_start_matches("note: ")).collect::<Vec<_>>().join("; "));
         return Ok((test, note));
     }
     let t = trained_on_table(meta, data)?;
