@@ -14,7 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Lowest first: a module may import those listed before it (and itself), never after.
 LAYERS = {
-    "crates/strata-core/src": ["error", "rng", "tensor", "autograd", "lib"],
+    "crates/strata-core/src": ["error", "rng", "memory", "tensor", "autograd", "lib"],
     "crates/strata/src": [
         # strata-core's modules, re-exported at the crate root
         "error", "rng", "tensor", "autograd",

@@ -3,9 +3,9 @@
 //! ROC charts; for a regression model, MSE, RMSE, MAE and R².
 
 use super::output::{print_json, short_name};
+use super::train_flags::DataFlags;
 use clap::Args;
 use std::path::PathBuf;
-use super::train_flags::DataFlags;
 use strata::experiment::load_for_eval_with;
 use strata::experiment::{LoadedModel, load_learner};
 use strata::metrics::{ConfusionMatrix, log_loss, macro_auc, one_vs_rest, predicted_classes};

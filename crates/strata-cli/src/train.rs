@@ -40,7 +40,7 @@ pub struct TrainArgs {
     #[arg(long, value_parser = super::task::parse)]
     pub(super) task: Option<Task>,
     #[command(flatten)]
-    pub(super) images: DataFlags,
+    pub(super) images: Box<DataFlags>,
     #[command(flatten)]
     pub(super) settings: TrainFlags,
     #[command(flatten)]

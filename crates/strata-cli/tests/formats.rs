@@ -104,8 +104,7 @@ fn a_folder_of_colour_shapes_trains_evaluates_and_predicts() {
     let acc = j["test_accuracy"].as_f64().unwrap();
     assert!(acc >= 0.75, "shapes of three colours are easy: {acc}");
     // Saved: 3x16x16 input, class names from the folders, a per-channel standardizer.
-    let meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("run/model.json")).unwrap()).unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("run/model.json")).unwrap()).unwrap();
     assert_eq!(meta["input_shape"], serde_json::json!([3, 16, 16]));
     assert_eq!(meta["class_names"], serde_json::json!(["circle", "square", "triangle"]));
     assert_eq!(meta["standardize"]["mean"].as_array().unwrap().len(), 3);
@@ -126,11 +125,9 @@ fn a_folder_of_colour_shapes_trains_evaluates_and_predicts() {
 
     // --channels 1 trains a gray model on the same folder; predict converts colour to gray.
     let gray_out = dir.join("gray-run");
-    let j = train_json(&[
-        &args[..],
-        &["--channels", "1", "--epochs", "1", "--out", gray_out.to_str().unwrap(), "--json", "--quiet"],
-    ]
-    .concat());
+    let j = train_json(
+        &[&args[..], &["--channels", "1", "--epochs", "1", "--out", gray_out.to_str().unwrap(), "--json", "--quiet"]].concat(),
+    );
     assert!(j["test_accuracy"].as_f64().is_some());
     let colour = dir.join("shapes/test/circle/000.png");
     let gm = gray_out.join("model.safetensors");
@@ -149,8 +146,23 @@ fn a_flat_folder_is_split_and_eval_finds_the_same_held_out_images() {
     std::fs::remove_dir_all(dir.join("all/test")).unwrap();
     let (data, out) = (flat.to_str().unwrap(), dir.join("run"));
     let (code, stdout, err) = strata(&[
-        "train", "--model", "mlp", "--data", data, "--image-size", "12x12", "--epochs", "2", "--test-split", "0.3",
-        "--seed", "5", "--out", out.to_str().unwrap(), "--json", "--quiet",
+        "train",
+        "--model",
+        "mlp",
+        "--data",
+        data,
+        "--image-size",
+        "12x12",
+        "--epochs",
+        "2",
+        "--test-split",
+        "0.3",
+        "--seed",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        "--quiet",
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("note:") && err.contains("9 images held out"), "{err}");
@@ -208,8 +220,21 @@ fn lenet5_on_an_npz_matches_the_same_images_as_idx_files() {
     let run = |data: &Path, out: &str| {
         let out = dir.join(out);
         train_json(&[
-            "train", "--model", "lenet5", "--data", data.to_str().unwrap(), "--epochs", "2", "--batch-size", "32",
-            "--seed", "4", "--out", out.to_str().unwrap(), "--json", "--quiet",
+            "train",
+            "--model",
+            "lenet5",
+            "--data",
+            data.to_str().unwrap(),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "32",
+            "--seed",
+            "4",
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+            "--quiet",
         ])
     };
     let (a, b) = (run(&idx, "idx-run"), run(&npz, "npz-run"));
@@ -258,7 +283,8 @@ fn the_same_colour_images_as_folder_cifar_and_npz_train_alike() {
     // CIFAR-10 binary.
     let cifar = dir.join("cifar");
     std::fs::create_dir_all(&cifar).unwrap();
-    let records = |set: &[(u8, Vec<u8>)]| set.iter().flat_map(|(k, px)| std::iter::once(*k).chain(px.iter().copied())).collect::<Vec<u8>>();
+    let records =
+        |set: &[(u8, Vec<u8>)]| set.iter().flat_map(|(k, px)| std::iter::once(*k).chain(px.iter().copied())).collect::<Vec<u8>>();
     std::fs::write(cifar.join("data_batch_1.bin"), records(&train)).unwrap();
     std::fs::write(cifar.join("test_batch.bin"), records(&test)).unwrap();
     // NumPy, channels last as Keras' cifar10 has them.
@@ -278,8 +304,25 @@ fn the_same_colour_images_as_folder_cifar_and_npz_train_alike() {
     );
     let run = |data: &Path, out: &str| {
         train_json(&[
-            "train", "--model", "mlp", "--data", data.to_str().unwrap(), "--epochs", "4", "--batch-size", "10",
-            "--optimizer", "adam", "--lr", "0.001", "--seed", "2", "--out", dir.join(out).to_str().unwrap(), "--json", "--quiet",
+            "train",
+            "--model",
+            "mlp",
+            "--data",
+            data.to_str().unwrap(),
+            "--epochs",
+            "4",
+            "--batch-size",
+            "10",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.001",
+            "--seed",
+            "2",
+            "--out",
+            dir.join(out).to_str().unwrap(),
+            "--json",
+            "--quiet",
         ])
     };
     let (f, c, n) = (run(&dir.join("folder"), "f"), run(&cifar, "c"), run(&npz, "n"));
@@ -300,7 +343,11 @@ fn cifar_names_resolve_under_strata_data() {
             .env("STRATA_DATA", &dir)
             .output()
             .unwrap();
-        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let (code, _, err) = run();
     assert_clean_failure(code, &err, "data_batch_1.bin");

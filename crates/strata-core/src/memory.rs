@@ -73,14 +73,7 @@ pub fn ensure_fits(what: &str, bytes: u64) -> Result<()> {
 
 /// `bytes` for people: "512 B", "3.0 MiB", "7.5 GiB", "2.0 TiB".
 pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+    crate::error::human_bytes(bytes)
 }
 
 #[cfg(test)]

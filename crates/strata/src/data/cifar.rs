@@ -63,9 +63,7 @@ fn files_dir(dir: &Path) -> Option<(PathBuf, Kind)> {
             None
         }
     };
-    std::iter::once(dir.to_path_buf())
-        .chain(SUBFOLDERS.iter().map(|s| dir.join(s)))
-        .find_map(|d| kind_of(&d).map(|k| (d, k)))
+    std::iter::once(dir.to_path_buf()).chain(SUBFOLDERS.iter().map(|s| dir.join(s))).find_map(|d| kind_of(&d).map(|k| (d, k)))
 }
 
 /// Whether `dir` (or its archive subfolder) holds CIFAR binary files.

@@ -194,7 +194,10 @@ pub fn classes_from_labels(train: &[u32], test: &[u32], train_name: &str, test_n
     }
     let k = (max + 1).max(2);
     if let Some((i, bad)) = test.iter().enumerate().find(|&(_, &l)| l as usize >= k) {
-        return Err(Error::data(test_name, format!("label {bad} (sample {i}) is outside the {k} training classes (0..{})", k - 1)));
+        return Err(Error::data(
+            test_name,
+            format!("label {bad} (sample {i}) is outside the {k} training classes (0..{})", k - 1),
+        ));
     }
     Ok(k)
 }

@@ -32,9 +32,8 @@ pub struct ImageFolder {
 /// Whether `dir` looks like an image folder: `train/` with subfolders, or subfolders of
 /// its own.
 pub fn is_image_folder(dir: &Path) -> bool {
-    let has_subdirs = |d: &Path| {
-        std::fs::read_dir(d).is_ok_and(|mut it| it.any(|e| e.is_ok_and(|e| e.path().is_dir() && !hidden(&e.path()))))
-    };
+    let has_subdirs =
+        |d: &Path| std::fs::read_dir(d).is_ok_and(|mut it| it.any(|e| e.is_ok_and(|e| e.path().is_dir() && !hidden(&e.path()))));
     has_subdirs(&dir.join("train")) || has_subdirs(dir)
 }
 
@@ -137,11 +136,8 @@ pub fn load(dir: &Path, opts: &LoadOptions) -> Result<ImageFolder> {
     crate::memory::ensure_fits(&format!("{} decoded ({n} pictures of {c}x{h}x{w})", dir.display()), bytes)?;
     let mut decode = |files: Vec<(PathBuf, usize)>| -> Result<(Tensor, Vec<u32>)> {
         let mut pixels = vec![0f32; files.len() * per];
-        let results: Vec<std::result::Result<(), String>> = pixels
-            .par_chunks_mut(per.max(1))
-            .zip(files.par_iter())
-            .map(|(out, (p, _))| decode_into(p, c, h, w, out))
-            .collect();
+        let results: Vec<std::result::Result<(), String>> =
+            pixels.par_chunks_mut(per.max(1)).zip(files.par_iter()).map(|(out, (p, _))| decode_into(p, c, h, w, out)).collect();
         let mut labels = Vec::with_capacity(files.len());
         let mut kept = 0;
         for (i, (r, (p, label))) in results.into_iter().zip(&files).enumerate() {

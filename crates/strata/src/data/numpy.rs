@@ -203,7 +203,7 @@ pub fn load_npy_dir(dir: &Path, layout: Layout) -> Result<(Dataset, Dataset)> {
     let arrays = ARRAYS
         .iter()
         .map(|name| {
-            let p = dir.join(&format!("{name}.npy"));
+            let p = dir.join(format!("{name}.npy"));
             if !p.is_file() {
                 return Err(Error::data(&p, format!("missing (a .npy dataset holds {}.npy)", ARRAYS.join(".npy, "))));
             }
@@ -234,7 +234,8 @@ fn to_datasets(arrays: Vec<NpyArray>, file: &Path, layout: Layout) -> Result<(Da
     }
     let y_train = labels(ytr, file, "y_train", x_train.shape()[0], "x_train")?;
     let y_test = labels(yte, file, "y_test", x_test.shape()[0], "x_test")?;
-    let num_classes = classes_from_labels(&y_train, &y_test, &format!("{}: y_train", file.display()), &format!("{}: y_test", file.display()))?;
+    let num_classes =
+        classes_from_labels(&y_train, &y_test, &format!("{}: y_train", file.display()), &format!("{}: y_test", file.display()))?;
     let train = Dataset::new(x_train, Target::Classes { labels: y_train, num_classes })?;
     let test = Dataset::new(x_test, Target::Classes { labels: y_test, num_classes })?;
     Ok((train, test))

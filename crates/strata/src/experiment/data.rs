@@ -6,11 +6,11 @@
 //! to new inputs.
 
 use super::task::{Task, standardize_target};
+use crate::data::Dataset;
 use crate::data::formats::{self, Format, LoadOptions};
 use crate::data::normalize::Standardizer;
 use crate::data::split::train_test_split;
 use crate::data::tabular::{Scaling, TabularMeta, is_tabular_path, read_table};
-use crate::data::Dataset;
 use crate::model::ModelMeta;
 use crate::{Error, Result, Rng, Tensor};
 use std::path::Path;
