@@ -450,3 +450,25 @@ fn bad_inputs_are_one_line_errors_naming_the_culprit() {
     assert_clean_failure(code, &err, "--channels");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The decoded size is checked against the memory before any picture is decoded.
+#[test]
+fn a_folder_too_large_for_memory_is_refused_before_decoding() {
+    let dir = temp_dir("formats-memory");
+    let mut rng = Lcg(5);
+    for (k, class) in ["a", "b"].iter().enumerate() {
+        std::fs::create_dir_all(dir.join(class)).unwrap();
+        shape_image(k, 8, 8, &mut rng).save(dir.join(class).join("0.png")).unwrap();
+        shape_image(k, 8, 8, &mut rng).save(dir.join(class).join("1.png")).unwrap();
+    }
+    // 4 pictures of 3x4096x4096 floats: 768 MiB.
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["train", "--model", "mlp", "--data", dir.to_str().unwrap(), "--image-size", "4096x4096", "--quiet"])
+        .env("STRATA_MEMORY_MB", "100")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_clean_failure(out.status.code().unwrap_or(-1), &err, dir.to_str().unwrap());
+    assert!(err.contains("needs 768.0 MiB") && err.contains("available"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
