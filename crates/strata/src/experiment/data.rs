@@ -64,7 +64,16 @@ pub struct TrainingData {
 impl TrainingData {
     /// Two datasets used as they are.
     pub fn from_parts(train: Dataset, test: Dataset) -> TrainingData {
-        TrainingData { train, test, standardize: None, tabular: None, raw_train: None, raw_test: None, target_scaling: None, notes: Vec::new() }
+        TrainingData {
+            train,
+            test,
+            standardize: None,
+            tabular: None,
+            raw_train: None,
+            raw_test: None,
+            target_scaling: None,
+            notes: Vec::new(),
+        }
     }
     /// The task the data asks for: regression when the targets were standardized as
     /// values (see [`TrainingData::standardize_target`]), else classification.
