@@ -4,6 +4,7 @@
 
 use super::output::{print_json, short_name};
 use super::train_flags::DataFlags;
+use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use strata::experiment::load_for_eval_with;
@@ -187,11 +188,15 @@ fn eval_regression(
 /// reported with top-1 and top-5 error, member by member and together.
 fn run_ensemble(a: &EvalArgs) -> anyhow::Result<()> {
     let saved: Vec<_> = a.model_file.iter().map(|p| strata::model::load_model(p)).collect::<Result<_, _>>()?;
+    // The data as the first member takes it (size, channels, held-out split); each member
+    // standardizes its own copy.
+    let mut first = saved.first().map(|s| s.meta.clone()).context("no model files")?;
+    first.standardize = None;
+    let (test, _) = load_for_eval_with(&a.data, &first, &a.images.options(a.test_split, first.seed)?)?;
     let mut ensemble = Ensemble::default();
     for s in saved {
         ensemble.push(s.meta.name.clone(), s.model, s.meta.standardize.clone());
     }
-    let test = strata::data::formats::load(&a.data, &a.images.options(a.test_split, 1)?)?.test;
     let start = std::time::Instant::now();
     let (eval, members) = ensemble.evaluate_members(&test)?;
     let ips = eval.samples as f64 / start.elapsed().as_secs_f64().max(1e-9);

@@ -115,6 +115,11 @@ fn a_folder_of_colour_shapes_trains_evaluates_and_predicts() {
     let (code, out_e, err) = strata(&["eval", "--model-file", model, "--data", data, "--json"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(last_json(&out_e)["test_accuracy"].as_f64().unwrap() as f32, acc as f32);
+    // So does an ensemble of the model with itself.
+    let twice = format!("{model},{model}");
+    let (code, out_e, err) = strata(&["eval", "--model-file", &twice, "--data", data, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(last_json(&out_e)["test_accuracy"].as_f64().unwrap() as f32, acc as f32);
     // predict takes a gray picture for this colour model, saying it converted it.
     let gray = dir.join("gray.png");
     image::GrayImage::from_pixel(30, 25, image::Luma([120])).save(&gray).unwrap();
