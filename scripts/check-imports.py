@@ -26,6 +26,7 @@ LAYERS = {
         "optim",        # optimizers and schedules
         "distributed",  # communicators, gradient buffers
         "model",        # Sequential, fit, evaluate, saving, training configuration
+        "onnx",         # ONNX export of saved models
         "plot",         # charts of histories and metrics
         "pretrain",     # RBMs, DBNs, autoencoders and their pictures
         "baseline",     # k-NN, perceptron, logistic regression

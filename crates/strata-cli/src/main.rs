@@ -47,6 +47,7 @@ mod bench;
 mod cv;
 mod distributed;
 mod eval;
+mod export;
 mod filters;
 mod output;
 mod predict;
@@ -89,6 +90,8 @@ enum Command {
     Filters(filters::FiltersArgs),
     /// Train a recurrent language model on text, and generate from it.
     Textgen(textgen::TextgenArgs),
+    /// Write a saved model as an ONNX file (preprocessing included; logits out).
+    Export(export::ExportArgs),
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -127,6 +130,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Cv(a) => cv::run(a),
         Command::Filters(a) => filters::run(a),
         Command::Textgen(a) => textgen::run(a),
+        Command::Export(a) => export::run(a),
     })
 }
 

@@ -60,6 +60,7 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod nn;
+pub mod onnx;
 pub mod optim;
 pub mod plot;
 pub mod pretrain;
