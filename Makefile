@@ -1,13 +1,13 @@
 # strata — the two commands of the README's Quick start, and their helpers.
 #   make demo   installs what is missing, builds in release mode, trains a network on Fashion-MNIST
-#   make test   installs what is missing (OpenMPI too) and runs the whole test suite, once,
+#   make test   installs what is missing (OpenMPI too; onnxruntime in .venv-onnx) and runs the whole test suite, once,
 #               with the `mpi` feature (data-parallel training; the default build needs no MPI)
 
 CARGO ?= cargo
 DATA_DIR ?= $(if $(STRATA_DATA),$(STRATA_DATA)/fashion-mnist,/usr/share/datasets/fashion-mnist)
 STRATA := target/release/strata
 
-.PHONY: demo test deps dataset mpi build bench clean
+.PHONY: demo test deps dataset mpi onnx-venv build bench clean
 
 demo: deps build
 	$(STRATA) train --model lenet5 --data fashion-mnist --epochs 10 --seed 1 --out runs/demo-lenet5
@@ -18,7 +18,7 @@ TEST_ENV := CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
 
 # One build of everything, with the `mpi` feature: its tests (tests/distributed.rs) drive
 # `mpirun`, and every other test runs in the same build.
-test: deps mpi
+test: deps mpi onnx-venv
 	python3 scripts/check-imports.py
 	RUSTDOCFLAGS="-D warnings" CARGO_TARGET_DIR=target/test-build $(CARGO) doc --no-deps --workspace --features strata-cli/mpi
 	$(TEST_ENV) $(CARGO) test --release --workspace --all-targets --features strata-cli/mpi
@@ -49,6 +49,29 @@ mpi:
 		echo "installing OpenMPI and libclang (apt-get install libopenmpi-dev openmpi-bin libclang-dev)"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libopenmpi-dev openmpi-bin libclang-dev; \
+	fi
+
+# onnxruntime and numpy (PyPI) in a local virtual environment, .venv-onnx: the ONNX export
+# tests (crates/strata-cli/tests/onnx_export.rs) run every exported model in it. Without
+# PyPI the tests print why and skip that comparison.
+onnx-venv:
+	@if .venv-onnx/bin/python -c "import onnxruntime, numpy" 2>/dev/null; then \
+		echo "onnxruntime found in .venv-onnx"; \
+	else \
+		rm -rf .venv-onnx; \
+		if ! python3 -m venv .venv-onnx >/dev/null 2>&1; then \
+			rm -rf .venv-onnx; \
+			echo "installing python3-venv (apt-get install python3-venv)"; \
+			SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+			$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-venv >/dev/null; \
+			python3 -m venv .venv-onnx || rm -rf .venv-onnx; \
+		fi; \
+		if [ -x .venv-onnx/bin/pip ] && .venv-onnx/bin/pip install -q onnxruntime numpy; then \
+			echo "installed onnxruntime and numpy into .venv-onnx"; \
+		else \
+			rm -rf .venv-onnx; \
+			echo "note: could not install onnxruntime from PyPI; the ONNX tests will skip the onnxruntime comparison"; \
+		fi; \
 	fi
 
 bench: build

@@ -14,7 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Lowest first: a module may import those listed before it (and itself), never after.
 LAYERS = {
-    "crates/strata-core/src": ["error", "rng", "tensor", "autograd", "lib"],
+    "crates/strata-core/src": ["error", "rng", "memory", "tensor", "autograd", "lib"],
     "crates/strata/src": [
         # strata-core's modules, re-exported at the crate root
         "error", "rng", "tensor", "autograd",
@@ -26,6 +26,7 @@ LAYERS = {
         "optim",        # optimizers and schedules
         "distributed",  # communicators, gradient buffers
         "model",        # Sequential, fit, evaluate, saving, training configuration
+        "onnx",         # ONNX export of saved models
         "plot",         # charts of histories and metrics
         "pretrain",     # RBMs, DBNs, autoencoders and their pictures
         "baseline",     # k-NN, perceptron, logistic regression

@@ -9,8 +9,8 @@ use strata::metrics::Metric;
 pub struct BenchArgs {
     #[arg(long, help = super::workload_help())]
     workload: String,
-    /// Steps per timed window (default 200; batch 1 defaults to 2000).
-    #[arg(long)]
+    /// Steps per timed window (default 200; batch 1 defaults to 2000; at most 1,000,000).
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     steps: Option<usize>,
     /// Batch size (default 128).
     #[arg(long, default_value_t = 128)]

@@ -1,11 +1,16 @@
-//! `strata cv`: k-fold cross-validation of a model (network or baseline) on a CSV/ARFF table.
+//! `strata cv`: k-fold cross-validation of a model (network or baseline) on a CSV/ARFF table:
+//! stratified folds and classification figures, or plain folds and regression figures for
+//! a numeric target.
 
 use super::output::print_json;
 use super::train_flags::{TrainFlags, flags_layer};
 use clap::Args;
 use std::path::PathBuf;
+use strata::data::Dataset;
+use strata::data::tabular::TabularSchema;
 use strata::data::tabular::read_table;
-use strata::experiment::{Learner, cross_validate};
+use strata::experiment::{Learner, Task, cross_validate, cross_validate_regression};
+use strata::model::ConfigLayer;
 
 #[derive(Args, Debug)]
 pub struct CvArgs {
@@ -17,9 +22,13 @@ pub struct CvArgs {
     /// The column to predict (default: the last column, as WEKA's class attribute).
     #[arg(long)]
     target: Option<String>,
-    /// Number of folds (stratified by class).
+    /// Number of folds (stratified by class; plain folds for regression).
     #[arg(long, default_value_t = 10)]
     folds: usize,
+    /// classification or regression (default: regression when the target is numeric and
+    /// not class-like, i.e. not whole numbers below 10^6).
+    #[arg(long, value_parser = super::task::parse)]
+    task: Option<Task>,
     /// Seed for the folds, initialization and shuffling.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -36,15 +45,14 @@ pub struct CvArgs {
 
 pub fn run(a: CvArgs) -> anyhow::Result<()> {
     let table = read_table(&a.data)?;
-    let (data, schema) = table.to_dataset(a.target.as_deref())?;
-    let Some(classes) = schema.target.classes.clone() else {
-        anyhow::bail!(
-            "{}: target '{}' is numeric with fractional values; cv needs classes",
-            a.data.display(),
-            schema.target.name
-        );
-    };
+    let schema = table.schema_for(a.target.as_deref(), Task::regression_flag(a.task))?;
+    let data = schema.dataset(&table)?;
+    let classes_count = schema.target.classes.as_ref().map(Vec::len);
+    let auto_note = super::task::auto_note(a.task, &schema.target.name, classes_count, data.len());
     let flags = [flags_layer(&a.settings)?];
+    let Some(classes) = schema.target.classes.clone() else {
+        return run_regression(&a, &data, &schema, &flags, auto_note);
+    };
     let input = data.sample_shape().to_vec();
     let mut notes = Vec::new();
     let report = cross_validate(&data, a.folds, a.seed, &a.scaling, |fold, train| {
@@ -54,7 +62,7 @@ pub fn run(a: CvArgs) -> anyhow::Result<()> {
         }
         Ok(l)
     })?;
-    for n in &notes {
+    for n in auto_note.iter().chain(&notes) {
         eprintln!("note: {n}");
     }
     println!(
@@ -92,6 +100,7 @@ pub fn run(a: CvArgs) -> anyhow::Result<()> {
             "data": a.data,
             "target": schema.target.name,
             "classes": classes,
+            "task": Task::Classification,
             "folds": a.folds,
             "seed": a.seed,
             "samples": data.len(),
@@ -103,6 +112,74 @@ pub fn run(a: CvArgs) -> anyhow::Result<()> {
             "mean_log_loss": report.mean_log_loss,
             "fold_results": report.folds,
             "confusion": report.confusion.counts,
+        }));
+    }
+    Ok(())
+}
+
+/// Cross-validation of a numeric target: MSE, RMSE, MAE and R² per fold and their mean ±
+/// standard deviation (JSON: `mean_mse`, `std_mse`, ... `mean_r2`, `std_r2`, per-fold rows
+/// in `fold_results`).
+fn run_regression(
+    a: &CvArgs,
+    data: &Dataset,
+    schema: &TabularSchema,
+    flags: &[ConfigLayer],
+    auto_note: Option<String>,
+) -> anyhow::Result<()> {
+    let input = data.sample_shape().to_vec();
+    let mut notes = Vec::new();
+    let report = cross_validate_regression(data, a.folds, a.seed, &a.scaling, |fold, train| {
+        let l = Learner::regressor(&a.model, &input, a.seed.wrapping_add(fold as u64), flags, Some(train.len()))?;
+        if fold == 0 {
+            notes = l.notes().to_vec();
+        }
+        Ok(l)
+    })?;
+    for n in auto_note.iter().chain(&notes) {
+        eprintln!("note: {n}");
+    }
+    println!(
+        "{}-fold cross-validation of {} on {} ({} samples, {} features, numeric target '{}': regression)",
+        a.folds,
+        report.model,
+        a.data.display(),
+        data.len(),
+        schema.width(),
+        schema.target.name
+    );
+    for f in &report.folds {
+        println!(
+            "fold {:>2}: {} ({} train / {} test)",
+            f.fold,
+            super::task::figures_line(&f.figures),
+            f.train_samples,
+            f.test_samples
+        );
+    }
+    let (m, s) = (&report.mean, &report.std);
+    println!(
+        "mean: R² {:.4} ± {:.4}, RMSE {:.4} ± {:.4}, MAE {:.4} ± {:.4}, MSE {:.4} ± {:.4}",
+        m.r2, s.r2, m.rmse, s.rmse, m.mae, s.mae, m.mse, s.mse
+    );
+    if a.json {
+        print_json(&serde_json::json!({
+            "model": report.model,
+            "data": a.data,
+            "target": schema.target.name,
+            "task": Task::Regression,
+            "folds": a.folds,
+            "seed": a.seed,
+            "samples": data.len(),
+            "mean_mse": m.mse,
+            "std_mse": s.mse,
+            "mean_rmse": m.rmse,
+            "std_rmse": s.rmse,
+            "mean_mae": m.mae,
+            "std_mae": s.mae,
+            "mean_r2": m.r2,
+            "std_r2": s.r2,
+            "fold_results": report.folds,
         }));
     }
     Ok(())

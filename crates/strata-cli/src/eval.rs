@@ -1,11 +1,13 @@
 //! `strata eval`: a saved model's loss and accuracy on a dataset's test split (or on a
 //! table), its confusion matrix and per-class figures, and optionally confusion-matrix and
-//! ROC charts.
+//! ROC charts; for a regression model, MSE, RMSE, MAE and R².
 
 use super::output::{print_json, short_name};
+use super::train_flags::DataFlags;
+use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
-use strata::experiment::load_for_eval;
+use strata::experiment::load_for_eval_with;
 use strata::experiment::{LoadedModel, load_learner};
 use strata::metrics::{ConfusionMatrix, log_loss, macro_auc, one_vs_rest, predicted_classes};
 use strata::model::Ensemble;
@@ -17,10 +19,17 @@ pub struct EvalArgs {
     /// class probabilities).
     #[arg(long, required = true, value_delimiter = ',')]
     model_file: Vec<PathBuf>,
-    /// Dataset name or MNIST-format directory (its test split is used), or a .csv/.arff
-    /// table (its held-out rows when it is the file the model was trained on).
+    /// Dataset name or directory (MNIST, CIFAR, .npy, class folders of pictures) or .npz file
+    /// (its test part is used), or a .csv/.arff table (its held-out rows when it is the file
+    /// the model was trained on).
     #[arg(long)]
     data: String,
+    /// For a folder of pictures without train/ and test/: the fraction held out in training
+    /// (evaluated with the model's seed).
+    #[arg(long, default_value_t = 0.2)]
+    test_split: f32,
+    #[command(flatten)]
+    images: DataFlags,
     /// Write the confusion matrix as a PNG heat map.
     #[arg(long, value_name = "FILE.png")]
     confusion: Option<PathBuf>,
@@ -37,9 +46,17 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         return run_ensemble(&a);
     }
     let (mut model, meta) = load_learner(&a.model_file[0])?;
-    let (mut test, note) = load_for_eval(&a.data, &meta)?;
+    anyhow::ensure!(
+        meta.target_scaling.is_none() || (a.confusion.is_none() && a.roc.is_none()),
+        "invalid --confusion/--roc: {} is a regression model (no classes to chart)",
+        meta.name
+    );
+    let (mut test, note) = load_for_eval_with(&a.data, &meta, &a.images.options(a.test_split, meta.seed)?)?;
     if let Some(n) = note {
         eprintln!("note: {n}");
+    }
+    if let Some(scaling) = &meta.target_scaling {
+        return eval_regression(&a, &mut model, &meta, &test, scaling);
     }
     // Autoencoders are scored on reconstructing their input (no accuracy).
     if let LoadedModel::Network(m) = &model
@@ -123,15 +140,63 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A regression model: its figures in the target's units (and the loss in standardized
+/// units, as in training); the JSON has train's fields with `test_accuracy` null.
+fn eval_regression(
+    a: &EvalArgs,
+    model: &mut LoadedModel,
+    meta: &strata::model::ModelMeta,
+    test: &strata::Dataset,
+    scaling: &strata::data::normalize::Standardizer,
+) -> anyhow::Result<()> {
+    let start = std::time::Instant::now();
+    let pred = model.predict_values(&test.inputs)?;
+    let secs = start.elapsed().as_secs_f64();
+    let (figures, loss) = strata::experiment::regression_figures(&pred, strata::experiment::target_values(test)?, scaling)?;
+    let loss = loss as f32; // as train reports it
+    println!(
+        "{}: test {}, test loss {loss:.4} (standardized) on {} samples ({:.0} rows/s)",
+        meta.name,
+        super::task::figures_line(&figures),
+        test.len(),
+        test.len() as f64 / secs.max(1e-9)
+    );
+    if a.json {
+        let mut v = serde_json::json!({
+            "model": meta.name,
+            "params": model.network().map_or(0, |m| m.num_params()),
+            "epochs": serde_json::Value::Null,
+            "test_accuracy": serde_json::Value::Null,
+            "test_loss": loss,
+            "samples": test.len(),
+            "infer_images_per_sec": test.len() as f64 / secs.max(1e-9),
+            "top5_accuracy": serde_json::Value::Null,
+            "top5_error": serde_json::Value::Null,
+            "train_seconds": serde_json::Value::Null,
+            "train_images_per_sec": serde_json::Value::Null,
+            "auc": serde_json::Value::Null,
+            "confusion": serde_json::Value::Null,
+            "task": "regression",
+        });
+        super::task::add_test_figures(&mut v, &figures);
+        print_json(&v);
+    }
+    Ok(())
+}
+
 /// Several models: the mean of their class probabilities (the lectures' 7-CNN ensemble),
 /// reported with top-1 and top-5 error, member by member and together.
 fn run_ensemble(a: &EvalArgs) -> anyhow::Result<()> {
     let saved: Vec<_> = a.model_file.iter().map(|p| strata::model::load_model(p)).collect::<Result<_, _>>()?;
+    // The data as the first member takes it (size, channels, held-out split); each member
+    // standardizes its own copy.
+    let mut first = saved.first().map(|s| s.meta.clone()).context("no model files")?;
+    first.standardize = None;
+    let (test, _) = load_for_eval_with(&a.data, &first, &a.images.options(a.test_split, first.seed)?)?;
     let mut ensemble = Ensemble::default();
     for s in saved {
         ensemble.push(s.meta.name.clone(), s.model, s.meta.standardize.clone());
     }
-    let (_, test) = strata::data::mnist::load(&a.data)?;
     let start = std::time::Instant::now();
     let (eval, members) = ensemble.evaluate_members(&test)?;
     let ips = eval.samples as f64 / start.elapsed().as_secs_f64().max(1e-9);

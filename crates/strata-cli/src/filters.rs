@@ -19,8 +19,8 @@ pub struct FiltersArgs {
     /// file, whose first image is used); written next to --out as NAME-maps.png.
     #[arg(long)]
     feature_maps: Option<PathBuf>,
-    /// Pixels per weight.
-    #[arg(long, default_value_t = 8)]
+    /// Pixels per weight (1 to 64).
+    #[arg(long, default_value_t = 8, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
     scale: usize,
 }
 

@@ -47,10 +47,12 @@ mod bench;
 mod cv;
 mod distributed;
 mod eval;
+mod export;
 mod filters;
 mod output;
 mod predict;
 mod summary;
+mod task;
 mod textgen;
 mod train;
 mod train_flags;
@@ -88,6 +90,8 @@ enum Command {
     Filters(filters::FiltersArgs),
     /// Train a recurrent language model on text, and generate from it.
     Textgen(textgen::TextgenArgs),
+    /// Write a saved model as an ONNX file (preprocessing included; logits out).
+    Export(export::ExportArgs),
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -108,6 +112,7 @@ pub fn run() -> anyhow::Result<()> {
     };
     let threads = match cli.threads {
         Some(0) => anyhow::bail!("invalid --threads: must be at least 1"),
+        Some(n) if n > 1024 => anyhow::bail!("invalid --threads: {n} is more than 1024"),
         Some(n) => n,
         None => default_threads(),
     };
@@ -125,6 +130,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Cv(a) => cv::run(a),
         Command::Filters(a) => filters::run(a),
         Command::Textgen(a) => textgen::run(a),
+        Command::Export(a) => export::run(a),
     })
 }
 

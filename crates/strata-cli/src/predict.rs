@@ -1,4 +1,6 @@
-//! `strata predict`: classes of the images in an IDX file or an image file (PNG, JPEG, PGM).
+//! `strata predict`: classes of the images in an IDX file or an image file (PNG, JPEG, PGM,
+//! BMP; converted to the model's channels, with a note saying so), or of table rows; a
+//! regression model prints one number per row, in the target's units.
 
 use super::output::print_json;
 use clap::Args;
@@ -28,13 +30,39 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
     let (mut model, meta) = load_learner(&a.model_file)?;
     let x = if strata::data::tabular::is_tabular_path(&a.input.to_string_lossy()) {
         strata::experiment::table_inputs(&a.input, &meta)?
+    } else if meta.tabular.is_some() {
+        anyhow::bail!(
+            "{}: {} was trained on table rows; give it a .csv or .arff file with the same columns",
+            a.input.display(),
+            a.model_file.display()
+        );
     } else {
-        let mut x = strata::data::images::read_images(&a.input, &meta.input_shape)?;
+        let (mut x, note) = strata::data::images::read_images_noted(&a.input, &meta.input_shape)?;
+        if let Some(n) = note {
+            eprintln!("note: {n}");
+        }
         if let Some(s) = &meta.standardize {
             s.apply(&mut x)?;
         }
         x
     };
+    if let Some(scaling) = &meta.target_scaling {
+        let values = strata::experiment::to_target_units(&model.predict_values(&x)?, scaling);
+        let mut rows = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            if i < a.limit {
+                println!("{i}: {v}");
+            }
+            rows.push(serde_json::json!({ "index": i, "value": v }));
+        }
+        if rows.len() > a.limit {
+            println!("... {} more", rows.len() - a.limit);
+        }
+        if a.json {
+            print_json(&serde_json::json!({ "predictions": rows }));
+        }
+        return Ok(());
+    }
     let probs = model.predict_proba(&x)?;
     let c = probs.shape()[1];
     let name = |k: usize| meta.class_names.as_ref().and_then(|n| n.get(k).cloned()).unwrap_or_else(|| k.to_string());

@@ -28,7 +28,10 @@ pub struct SummaryArgs {
 pub fn parse_shape(s: &str) -> anyhow::Result<Vec<usize>> {
     let dims: Result<Vec<usize>, _> = s.split(['x', 'X', ',']).map(|d| d.trim().parse::<usize>()).collect();
     match dims {
-        Ok(d) if !d.is_empty() && d.iter().all(|&v| v > 0) => Ok(d),
+        Ok(d) if !d.is_empty() && d.iter().all(|&v| v > 0) => match strata::memory::element_count(&d) {
+            Some(_) => Ok(d),
+            None => anyhow::bail!("invalid --input '{s}': more than 2^40 values per sample"),
+        },
         _ => anyhow::bail!("invalid --input '{s}': expected positive sizes like 1x28x28"),
     }
 }
@@ -38,7 +41,13 @@ pub fn run(a: SummaryArgs) -> anyhow::Result<()> {
     if a.classes == 0 {
         anyhow::bail!("invalid --classes: must be at least 1");
     }
-    let mut choice = strata::zoo::choose(&a.model, &input, a.classes, 0)?;
+    let mut choice = strata::zoo::choose(&a.model, &input, a.classes, 0).map_err(|e| match e {
+        // A named model that cannot be built: the sizes asked for are at fault.
+        strata::Error::Model(_) | strata::Error::TooLarge { .. } | strata::Error::BadShape { .. } => {
+            anyhow::anyhow!("{} with --input {} and --classes {}: {e}", a.model, a.input, a.classes)
+        }
+        other => other.into(),
+    })?;
     for n in &choice.notes {
         eprintln!("note: {n}");
     }

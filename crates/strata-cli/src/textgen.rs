@@ -46,7 +46,7 @@ struct TrainArgs {
     /// Embedding width.
     #[arg(long, default_value_t = 32)]
     embed: usize,
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     epochs: usize,
     /// Truncation length of backpropagation through time (steps per window).
     #[arg(long, default_value_t = 64)]
@@ -55,13 +55,13 @@ struct TrainArgs {
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
     /// Adam learning rate.
-    #[arg(long, default_value_t = 2e-3)]
+    #[arg(long, default_value_t = 2e-3, value_parser = crate::train_flags::finite)]
     lr: f32,
     /// Learning-rate factor applied after each epoch.
-    #[arg(long, default_value_t = 0.7)]
+    #[arg(long, default_value_t = 0.7, value_parser = crate::train_flags::finite)]
     lr_decay: f32,
     /// Clip gradients to this global norm (0: no clipping).
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 5.0, value_parser = crate::train_flags::finite)]
     clip_norm: f32,
     /// Fraction of the text held out for evaluation (every k-th block of ~4 KB).
     #[arg(long, default_value_t = 0.05)]
@@ -78,7 +78,7 @@ struct TrainArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Generate this many tokens from the trained model at the end (0: none).
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 300, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1_000_000))]
     sample: usize,
     /// Print a JSON summary as the last line of stdout.
     #[arg(long)]
@@ -97,10 +97,10 @@ struct SampleArgs {
     #[arg(long, default_value = "")]
     prompt: String,
     /// Tokens to generate.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 300, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     length: usize,
     /// Sampling temperature: below 1 is more conservative, 0 always takes the likeliest.
-    #[arg(long, default_value_t = 0.7)]
+    #[arg(long, default_value_t = 0.7, value_parser = crate::train_flags::finite)]
     temperature: f32,
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -138,6 +138,9 @@ pub fn run(a: TextgenArgs) -> anyhow::Result<()> {
 }
 
 fn train(a: TrainArgs) -> anyhow::Result<()> {
+    if a.clip_norm < 0.0 {
+        anyhow::bail!("invalid --clip-norm {}: must be 0 (no clipping) or positive", a.clip_norm);
+    }
     let level: Level = a.level.parse()?;
     let mut corpus = text::read_corpus(&a.text)?;
     if let Some(n) = a.max_chars {
@@ -155,7 +158,9 @@ fn train(a: TrainArgs) -> anyhow::Result<()> {
     let chars_per_token = heldout_text.chars().count() as f64 / heldout_ids.len().max(1) as f64;
 
     let config = LmConfig { cell: a.cell.clone(), embed: a.embed, hidden: a.hidden, layers: a.layers };
-    let mut model = LanguageModel::new(config, vocab, a.seed)?;
+    let mut model = LanguageModel::new(config, vocab, a.seed).map_err(|e| {
+        anyhow::anyhow!("a model of --embed {} --hidden {} --layers {}: {e}", a.embed, a.hidden, a.layers)
+    })?;
     let opts = LmTrainOptions {
         epochs: a.epochs,
         streams: a.batch_size,

@@ -3,12 +3,14 @@
 //! everything else goes through `strata::experiment::Learner`.
 
 use super::output::{print_json, short_name};
-use super::train_flags::{TrainFlags, TrainOnlyFlags, flags_layer};
+use super::train_flags::{DataFlags, TrainFlags, TrainOnlyFlags, flags_layer};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use strata::distributed::{Communicator, Fingerprint, SharedComm, agree};
-use strata::experiment::{Learner, RunOptions, TableOptions, TrainingData, save_learner};
+use strata::experiment::{
+    Learner, RunOptions, TableOptions, Task, TrainingData, regression_figures, save_learner, target_values,
+};
 use strata::metrics::{accuracy, log_loss, predicted_classes};
 use strata::model::{Checkpoint, ConfigLayer, ConfigSource, Verbosity, checkpoint_path};
 
@@ -16,18 +18,29 @@ use strata::model::{Checkpoint, ConfigLayer, ConfigSource, Verbosity, checkpoint
 pub struct TrainArgs {
     #[arg(long, help = super::model_help())]
     pub(super) model: String,
-    /// Dataset name (fashion-mnist, mnist), an MNIST-format directory, or a .csv/.arff table.
+    /// Dataset name (fashion-mnist, mnist, cifar10, cifar100), a directory (MNIST IDX files,
+    /// CIFAR batches, .npy arrays, or class folders of pictures), an .npz file, or a
+    /// .csv/.arff table.
     #[arg(long)]
     pub(super) data: String,
     /// Table column to predict (default: the last column).
     #[arg(long)]
     pub(super) target: Option<String>,
-    /// Fraction of a table's rows held out as the test set (stratified, seeded by --seed).
+    /// Fraction of a table's rows (or of the pictures of a folder without train/ and test/)
+    /// held out as the test set (stratified, seeded by --seed).
     #[arg(long, default_value_t = 0.2)]
     pub(super) test_split: f32,
     /// Per-feature scaling of table columns, fitted on the training rows: standard, minmax, none.
     #[arg(long, default_value = "standard")]
     pub(super) scaling: String,
+    /// classification or regression (default: regression when a table's target is numeric
+    /// and not class-like, i.e. not whole numbers below 10^6). Regression standardizes the
+    /// target on the training rows, trains one linear output with MSE and reports MSE,
+    /// RMSE, MAE and R².
+    #[arg(long, value_parser = super::task::parse)]
+    pub(super) task: Option<Task>,
+    #[command(flatten)]
+    pub(super) images: Box<DataFlags>,
     #[command(flatten)]
     pub(super) settings: TrainFlags,
     #[command(flatten)]
@@ -98,14 +111,22 @@ fn agree_on_flags(a: &TrainArgs, comm: &dyn Communicator) -> anyhow::Result<()> 
         .text("more training settings", &serde_json::to_string(&a.more)?)
         .text("target column", &format!("{:?}", a.target))
         .text("test split", &format!("{:?} {}", a.test_split, a.scaling))
+        .text("task", &format!("{:?}", a.task))
+        .text("image data flags", &format!("{:?}", a.images))
         .number("resume", a.resume as u64);
     Ok(agree(comm, &fp)?)
 }
 
 /// The data (prepared for the model) and the learner, built from the flags.
 fn load(a: &TrainArgs) -> anyhow::Result<(Learner, TrainingData)> {
-    let table = TableOptions { target: a.target.clone(), test_split: a.test_split, seed: a.seed, scaling: a.scaling.clone() };
-    let mut data = TrainingData::load(&a.data, &table)?;
+    let table = TableOptions {
+        target: a.target.clone(),
+        test_split: a.test_split,
+        seed: a.seed,
+        scaling: a.scaling.clone(),
+        task: a.task,
+    };
+    let mut data = TrainingData::load_with(&a.data, &table, &a.images.options(a.test_split, a.seed)?)?;
     let learner = learner_for(a, &data)?;
     learner.prepare(&mut data)?;
     Ok((learner, data))
@@ -114,10 +135,13 @@ fn load(a: &TrainArgs) -> anyhow::Result<(Learner, TrainingData)> {
 /// The learner the flags ask for, made for `data`.
 fn learner_for(a: &TrainArgs, data: &TrainingData) -> anyhow::Result<Learner> {
     let flags = [flags_layer(&a.settings)?, flags_layer(&a.more)?];
-    let classes = data.train.num_classes().context("the training data has no class labels")?;
     // A recipe made for 60,000 images is adapted to a small table (not to small image sets,
     // which are tests and demonstrations of the image models as they are).
     let small = data.tabular.is_some().then_some(data.train.len());
+    if data.task() == Task::Regression {
+        return Ok(Learner::regressor(&a.model, data.train.sample_shape(), a.seed, &flags, small)?);
+    }
+    let classes = data.train.num_classes().context("the training data has no class labels")?;
     Ok(Learner::new(&a.model, data.train.sample_shape(), classes, a.seed, &flags, small)?)
 }
 
@@ -160,6 +184,14 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
     }
     let (train, test) = (&data.train, &data.test);
     if rank == 0 {
+        data.notes.iter().for_each(|n| eprintln!("{n}"));
+        if let Some(t) = &data.tabular {
+            let rows = data.train.len() + data.test.len();
+            let classes = t.schema.target.classes.as_ref().map(Vec::len);
+            if let Some(note) = super::task::auto_note(a.task, &t.schema.target.name, classes, rows) {
+                eprintln!("note: {note}");
+            }
+        }
         for n in learner.notes() {
             eprintln!("note: {n}");
         }
@@ -205,7 +237,15 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
     let start = std::time::Instant::now();
     let report = learner.fit(&data, &run)?;
     let fit_seconds = start.elapsed().as_secs_f64();
+    let mut regression = None;
     let (test_accuracy, test_loss) = match learner.network() {
+        _ if data.task() == Task::Regression => {
+            let pred = learner.predict_values(&test.inputs)?;
+            let scaling = data.target_scaling.as_ref().context("regression without a target scaling")?;
+            let (figures, loss) = regression_figures(&pred, target_values(test)?, scaling)?;
+            regression = Some(figures);
+            (None, loss as f32)
+        }
         Some(n) => {
             let e = match &comm {
                 Some(c) => n.model.evaluate_distributed(test, 1000, c.as_ref())?,
@@ -260,12 +300,17 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
         );
     }
     if !quiet {
-        match test_accuracy {
-            Some(acc) => println!(
+        match (test_accuracy, &regression) {
+            (_, Some(r)) => println!(
+                "test {}, test loss {test_loss:.4} (standardized), {train_seconds:.1}s ({ips:.0} rows/s); saved {}",
+                super::task::figures_line(r),
+                weights.display()
+            ),
+            (Some(acc), None) => println!(
                 "test accuracy {acc:.4}, test loss {test_loss:.4}, {train_seconds:.1}s ({ips:.0} img/s); saved {}",
                 weights.display()
             ),
-            None => println!(
+            (None, None) => println!(
                 "test reconstruction loss {test_loss:.4}, {train_seconds:.1}s ({ips:.0} img/s); saved {}",
                 weights.display()
             ),
@@ -274,7 +319,7 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
     }
     if a.json {
         let pretrained = report.pretrained.as_ref();
-        print_json(&serde_json::json!({
+        let mut summary = serde_json::json!({
             "model": learner.name(),
             "params": learner.network().map_or(0, |n| n.model.num_params()),
             "epochs": config.as_ref().map_or(0, |c| c.epochs),
@@ -293,7 +338,12 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
             "pretrain_epochs": pretrained.map(|p| p.epochs),
             "pretrain_seconds": pretrained.map(|p| p.seconds),
             "pictures": pictures,
-        }));
+            "task": data.task(),
+        });
+        if let Some(r) = &regression {
+            super::task::add_test_figures(&mut summary, r);
+        }
+        print_json(&summary);
     }
     Ok(())
 }

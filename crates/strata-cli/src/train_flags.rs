@@ -82,8 +82,63 @@ pub struct TrainOnlyFlags {
     pub noise: Option<String>,
 }
 
+/// How to read image data: folders of pictures, NumPy arrays (not training settings).
+#[derive(Args, Clone, Debug, Default)]
+pub struct DataFlags {
+    /// Resize the pictures of an image folder to HxW, e.g. 32x32 (default: the size of the
+    /// first picture; pictures of other sizes are then an error).
+    #[arg(long, value_name = "HxW", value_parser = image_size)]
+    pub image_size: Option<(usize, usize)>,
+    /// Convert images to 1 (gray) or 3 (RGB) channels (default: 3 when any picture of an
+    /// image folder has colour; the stored channels otherwise).
+    #[arg(long, value_name = "1|3", value_parser = channels)]
+    pub channels: Option<usize>,
+    /// Skip pictures that cannot be read (with a warning and a count) instead of stopping.
+    #[arg(long)]
+    pub skip_bad: bool,
+    /// Where the channels of rank-4 NumPy images are: nhwc (N, H, W, C; default) or nchw.
+    #[arg(long, default_value = "nhwc")]
+    pub layout: String,
+}
+
+impl DataFlags {
+    /// The options the library's loaders take; `test_split` and `seed` split an image
+    /// folder without train/ and test/.
+    pub fn options(&self, test_split: f32, seed: u64) -> strata::Result<strata::data::formats::LoadOptions> {
+        Ok(strata::data::formats::LoadOptions {
+            test_split,
+            seed,
+            image_size: self.image_size,
+            channels: self.channels,
+            skip_bad: self.skip_bad,
+            layout: self.layout.parse()?,
+        })
+    }
+}
+
+/// `HxW` (or one number for a square) as `(height, width)`, each 1..=16384.
+fn image_size(s: &str) -> Result<(usize, usize), String> {
+    let parse = |v: &str| match v.trim().parse::<usize>() {
+        Ok(n) if (1..=16384).contains(&n) => Ok(n),
+        _ => Err(format!("'{s}' is not HxW with sides 1..=16384 (e.g. 32x32)")),
+    };
+    match s.to_ascii_lowercase().split_once('x') {
+        Some((h, w)) => Ok((parse(h)?, parse(w)?)),
+        None => parse(s).map(|n| (n, n)),
+    }
+}
+
+/// 1 or 3.
+fn channels(s: &str) -> Result<usize, String> {
+    match s.trim() {
+        "1" => Ok(1),
+        "3" => Ok(3),
+        _ => Err(format!("'{s}' is not 1 (gray) or 3 (RGB)")),
+    }
+}
+
 /// A number flag: finite values only (NaN and infinity are refused where they are typed).
-fn finite(s: &str) -> Result<f32, String> {
+pub(crate) fn finite(s: &str) -> Result<f32, String> {
     match s.trim().parse::<f32>() {
         Ok(v) if v.is_finite() => Ok(v),
         Ok(_) => Err("must be a finite number".into()),

@@ -25,9 +25,9 @@ fn absurd_layer_sizes_in_spec_files() {
         ("units62.toml", "type = \"dense\"\nunits = 4611686018427387904"),
         ("units1e9.toml", "type = \"dense\"\nunits = 1000000000"),
         ("filters.toml", "type = \"conv2d\"\nfilters = 100000000\nkernel = 3"),
-        ("window.toml", "type = \"pool2d\"\nwindow = 4611686018427387904"),
+        ("window.toml", "type = \"pool2d\"\npool = \"max\"\nwindow = 4611686018427387904"),
         ("lstm.toml", "type = \"lstm\"\nunits = 4611686018427387904"),
-        ("maxout.toml", "type = \"maxout\"\nunits = 4611686018427387904\npieces = 4611686018427387904"),
+        ("maxout.toml", "type = \"flatten\"\n[[layers]]\ntype = \"maxout\"\nunits = 4611686018427387904\npieces = 4611686018427387904"),
     ];
     for (name, layer) in cases {
         let spec = spec_with(&d, name, layer);
@@ -62,6 +62,8 @@ fn absurd_training_flags() {
         (vec!["--replicas", "1000"], "--replicas"),
         (vec!["--batch-size", "0"], "--batch-size"),
         (vec!["--epochs", "0"], "--epochs"),
+        (vec!["--epochs", "4294967296"], "--epochs"),
+        (vec!["--threads", "99999999"], "--threads"),
     ] {
         let mut args = vec!["train", "--model", "mlp", "--data", data, "--quiet"];
         args.extend(extra);
@@ -69,9 +71,9 @@ fn absurd_training_flags() {
         assert_clean_failure(code, &err, culprit);
     }
     let text = d.join("t.txt");
-    std::fs::write(&text, "the cat sat on the mat. ".repeat(50)).unwrap();
+    std::fs::write(&text, "the cat sat on the mat.\n".repeat(2000)).unwrap();
     let out = d.join("lm");
-    for (flag, value) in [("--hidden", "1000000"), ("--clip-norm", "nan"), ("--embed", "100000000"), ("--layers", "100000")] {
+    for (flag, value) in [("--hidden", "1000000"), ("--clip-norm", "nan"), ("--embed", "1000000000"), ("--layers", "100000")] {
         let (code, _, err) = strata(&[
             "textgen",
             "train",
@@ -156,7 +158,7 @@ fn labels_outside_the_training_classes() {
     write_idx_u8(&e.join("t10k-images-idx3-ubyte"), &[0, 4, 4], &[], false).unwrap();
     write_idx_u8(&e.join("t10k-labels-idx1-ubyte"), &[0], &[], false).unwrap();
     let (code, _, err) = strata(&["train", "--model", "mlp", "--data", e.to_str().unwrap(), "--epochs", "1", "--quiet"]);
-    assert_clean_failure(code, &err, "t10k-images-idx3-ubyte");
+    assert_clean_failure(code, &err, "test part has no samples");
     std::fs::remove_dir_all(&d).ok();
     std::fs::remove_dir_all(&e).ok();
 }
@@ -208,6 +210,40 @@ fn decompression_bombs_are_capped_by_the_declared_size() {
     gz.finish().unwrap();
     let (code, _, err) = strata(&["train", "--model", "mlp", "--data", d.to_str().unwrap(), "--epochs", "1", "--quiet"]);
     assert_clean_failure(code, &err, "train-images-idx3-ubyte.gz");
+    // An honest 32 MiB of images on a machine with 8 MiB to spare: refused before reading,
+    // with both sizes.
+    let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::fast());
+    gz.write_all(&[0, 0, 8, 3, 0, 2, 0, 0, 0, 0, 0, 16, 0, 0, 0, 16]).unwrap();
+    for _ in 0..32 {
+        gz.write_all(&zeros).unwrap();
+    }
+    gz.finish().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["train", "--model", "mlp", "--data", d.to_str().unwrap(), "--epochs", "1", "--quiet"])
+        .env("STRATA_MEMORY_MB", "8")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_clean_failure(out.status.code().unwrap_or(-1), &err, "train-images-idx3-ubyte.gz");
+    assert!(err.contains("needs 32.0 MiB, this machine has 8.0 MiB available"), "{err}");
+    std::fs::remove_dir_all(&d).ok();
+}
+
+#[test]
+fn training_that_would_not_fit_in_memory_is_refused_up_front() {
+    let d = temp_dir("hostile-memory");
+    tiny_mnist(&d, 12, 12);
+    // A 4096-unit hidden layer on 4x4 images at batch 4096: ~170 MiB for the step.
+    let spec = d.join("wide.toml");
+    std::fs::write(&spec, "[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"dense\"\nunits = 4096\n[[layers]]\ntype = \"dense\"\nunits = 4096\n[[layers]]\ntype = \"dense\"\nunits = 3\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["train", "--model", spec.to_str().unwrap(), "--data", d.to_str().unwrap(), "--epochs", "1", "--quiet"])
+        .env("STRATA_MEMORY_MB", "100")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_clean_failure(out.status.code().unwrap_or(-1), &err, "training");
+    assert!(err.contains("this machine has 100.0 MiB available"), "{err}");
     std::fs::remove_dir_all(&d).ok();
 }
 

@@ -61,6 +61,17 @@ pub enum Error {
         reason: String,
     },
 
+    /// A size that does not fit in this machine's memory (see [`crate::memory`]).
+    #[error("{what} needs {}, this machine has {} available", human_bytes(*needed), human_bytes(*available))]
+    TooLarge {
+        /// What needs the memory, e.g. `"the model's parameters"`.
+        what: String,
+        /// Bytes it needs.
+        needed: u64,
+        /// Bytes available to this process.
+        available: u64,
+    },
+
     /// Training diverged.
     #[error("loss became {value} at epoch {epoch}, step {step}: training diverged (try a smaller learning rate)")]
     NonFinite {
@@ -98,4 +109,17 @@ impl Error {
     pub fn bad_shape(op: &'static str, shape: &[usize], reason: impl Into<String>) -> Self {
         Error::BadShape { op, shape: shape.to_vec(), reason: reason.into() }
     }
+}
+
+/// `bytes` for people (see `memory::human_bytes`); here so that `error` needs no module
+/// above it.
+pub(crate) fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }

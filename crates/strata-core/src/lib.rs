@@ -18,6 +18,7 @@
 
 pub mod autograd;
 pub mod error;
+pub mod memory;
 pub mod rng;
 pub mod tensor;
 

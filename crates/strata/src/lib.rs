@@ -60,6 +60,7 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod nn;
+pub mod onnx;
 pub mod optim;
 pub mod plot;
 pub mod pretrain;
@@ -68,7 +69,7 @@ pub mod zoo;
 
 /// Reverse-mode automatic differentiation (from strata-core): [`autograd::Var`],
 /// [`autograd::Tape`], [`autograd::Param`] — what a custom [`nn::Layer`] works with.
-pub use strata_core::autograd;
+pub use strata_core::{autograd, memory};
 pub use strata_core::{Error, Result, Rng, Tensor};
 // The kernels are strata-core's; the library uses them as if they were its own module
 // (users who want kernels depend on strata-core).

@@ -59,10 +59,11 @@ impl PoolGeom {
         if kernel.0 == 0 || kernel.1 == 0 || stride.0 == 0 || stride.1 == 0 {
             return Err(bad("window and stride must be at least 1"));
         }
-        if pad.0 * 2 > kernel.0 || pad.1 * 2 > kernel.1 {
+        if pad.0 > kernel.0 / 2 || pad.1 > kernel.1 / 2 {
             return Err(bad("padding must be at most half the window"));
         }
-        if h + 2 * pad.0 < kernel.0 || w + 2 * pad.1 < kernel.1 {
+        // 2 * pad <= kernel cannot overflow; the sums with the input size can.
+        if h.saturating_add(2 * pad.0) < kernel.0 || w.saturating_add(2 * pad.1) < kernel.1 {
             return Err(bad("the window is larger than the padded input"));
         }
         Ok(PoolGeom {

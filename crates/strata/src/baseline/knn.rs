@@ -1,4 +1,4 @@
-//! k-nearest-neighbour classification with Euclidean distance.
+//! k-nearest-neighbour classification (and regression) with Euclidean distance.
 //!
 //! Squared distances between a batch of queries `Q` and the training points `X` come from
 //! one matrix product: `||q - x||² = ||q||² - 2 q·x + ||x||²`, with `Q Xᵀ` computed by
@@ -13,6 +13,12 @@
 //! knn.fit(&train).unwrap();
 //! let q = Tensor::from_vec(vec![4.0, 4.0, 0.2, 0.1], &[2, 2]).unwrap();
 //! assert_eq!(knn.predict(&q).unwrap(), vec![1, 0]);
+//!
+//! // Regression: fitted on values, it predicts the mean of the k nearest points' values.
+//! let y = Tensor::from_vec(vec![1.0, 3.0, 10.0, 20.0], &[4, 1]).unwrap();
+//! let mut knn = Knn::new(2);
+//! knn.fit(&Dataset::new(train.inputs.clone(), Target::Values(y)).unwrap()).unwrap();
+//! assert_eq!(knn.predict_values(&q).unwrap(), vec![15.0, 2.0]);
 //! ```
 
 use super::{Classifier, as_matrix, class_labels};
@@ -25,7 +31,9 @@ use rayon::prelude::*;
 const BLOCK_FLOATS: usize = 16 << 20;
 
 /// The k-NN classifier: remembers the training set; predicts the majority class of the
-/// `k` nearest training points (ties go to the class of the nearer neighbours).
+/// `k` nearest training points (ties go to the class of the nearer neighbours). Fitted on
+/// real-valued targets ([`crate::Target::Values`], one per sample) it is the k-NN
+/// regressor: [`Knn::predict_values`] is the mean of the `k` nearest points' values.
 #[derive(Clone, Debug)]
 pub struct Knn {
     k: usize,
@@ -33,6 +41,8 @@ pub struct Knn {
     norms: Vec<f32>,
     labels: Vec<u32>,
     classes: usize,
+    /// The training points' values when fitted for regression (else empty).
+    values: Vec<f32>,
     dim: usize,
 }
 
@@ -54,7 +64,7 @@ pub fn squared_distances(a: &[f32], b: &[f32], b_norms: &[f32], m: usize, n: usi
 impl Knn {
     /// A k-NN classifier (k at least 1; checked at `fit`).
     pub fn new(k: usize) -> Knn {
-        Knn { k, x: Vec::new(), norms: Vec::new(), labels: Vec::new(), classes: 0, dim: 0 }
+        Knn { k, x: Vec::new(), norms: Vec::new(), labels: Vec::new(), classes: 0, values: Vec::new(), dim: 0 }
     }
     /// Neighbours that vote.
     pub fn k(&self) -> usize {
@@ -67,22 +77,39 @@ impl Knn {
         knn.fit(&data)?;
         Ok(knn)
     }
-    /// The stored training points `[N, d]`, labels and class count (for saving).
+    /// A fitted regressor from stored training points `[N, d]` and their values.
+    pub fn from_values(k: usize, x: &Tensor, values: Vec<f32>) -> Result<Knn> {
+        let mut knn = Knn::new(k);
+        let n = values.len();
+        let data = Dataset::new(x.clone(), crate::Target::Values(Tensor::from_vec(values, &[n, 1])?))?;
+        knn.fit(&data)?;
+        Ok(knn)
+    }
+    /// The stored training points `[N, d]`, labels and class count (for saving; no labels
+    /// and 0 classes for a regressor).
     pub fn parts(&self) -> Result<(Tensor, &[u32], usize)> {
-        Ok((Tensor::from_vec(self.x.clone(), &[self.labels.len(), self.dim])?, &self.labels, self.classes))
+        Ok((Tensor::from_vec(self.x.clone(), &[self.points(), self.dim])?, &self.labels, self.classes))
+    }
+    /// The training points' values, when fitted for regression.
+    pub fn values(&self) -> Option<&[f32]> {
+        (!self.values.is_empty()).then_some(self.values.as_slice())
+    }
+    /// Number of stored training points.
+    fn points(&self) -> usize {
+        self.labels.len().max(self.values.len())
     }
 
     /// Indices and squared distances of the `k` nearest training points of each query,
     /// nearest first (equal distances: lower index first).
     pub fn neighbours(&self, q: &Tensor) -> Result<Vec<Vec<(usize, f32)>>> {
         let (m, d) = as_matrix(q)?;
-        if self.labels.is_empty() {
+        let n = self.points();
+        if n == 0 {
             return Err(Error::Model("k-NN used before fit".into()));
         }
         if d != self.dim {
-            return Err(Error::ShapeMismatch { op: "knn query", left: vec![m, d], right: vec![self.labels.len(), self.dim] });
+            return Err(Error::ShapeMismatch { op: "knn query", left: vec![m, d], right: vec![n, self.dim] });
         }
-        let n = self.labels.len();
         let k = self.k.min(n);
         let rows = (BLOCK_FLOATS / n.max(1)).clamp(1, 4096);
         let mut out = Vec::with_capacity(m);
@@ -111,6 +138,17 @@ impl Knn {
     pub fn predict(&self, q: &Tensor) -> Result<Vec<usize>> {
         crate::metrics::predicted_classes(&self.predict_proba(q)?)
     }
+
+    /// Predicted values of a regressor: the mean of the `k` nearest training points' values.
+    ///
+    /// Errors: fitted on classes (or not fitted), or queries of another width.
+    pub fn predict_values(&self, q: &Tensor) -> Result<Vec<f32>> {
+        if self.values.is_empty() && !self.labels.is_empty() {
+            return Err(Error::Model("this k-NN was fitted on classes; it predicts classes, not values".into()));
+        }
+        let nbrs = self.neighbours(q)?;
+        Ok(nbrs.iter().map(|nb| nb.iter().map(|&(i, _)| self.values[i]).sum::<f32>() / nb.len().max(1) as f32).collect())
+    }
 }
 
 impl Classifier for Knn {
@@ -121,8 +159,18 @@ impl Classifier for Knn {
         if self.k == 0 {
             return Err(Error::invalid("k", "k-NN needs k >= 1"));
         }
-        let (labels, classes) = class_labels(train)?;
         let (n, d) = as_matrix(&train.inputs)?;
+        let (labels, classes, values) = match &train.targets {
+            crate::Target::Values(t) if t.numel() == n => (&[][..], 0, t.data().to_vec()),
+            crate::Target::Values(t) => {
+                let reason = format!("k-NN regression needs one value per sample, not {:?} for {n} samples", t.shape());
+                return Err(Error::invalid("targets", reason));
+            }
+            _ => {
+                let (labels, classes) = class_labels(train)?;
+                (labels, classes, Vec::new())
+            }
+        };
         if n == 0 {
             return Err(Error::invalid("training data", "is empty"));
         }
@@ -136,12 +184,16 @@ impl Classifier for Knn {
         self.norms = self.x.chunks_exact(d.max(1)).map(|r| r.iter().map(|v| v * v).sum()).collect();
         self.labels = labels.to_vec();
         self.classes = classes;
+        self.values = values;
         self.dim = d;
         Ok(())
     }
     /// The share of the k neighbours in each class; a tiny extra weight for nearer
     /// neighbours breaks ties in their favour.
     fn predict_proba(&self, q: &Tensor) -> Result<Tensor> {
+        if !self.values.is_empty() {
+            return Err(Error::Model("this k-NN was fitted on values; it predicts values, not classes".into()));
+        }
         let nbrs = self.neighbours(q)?;
         let c = self.classes;
         let mut out = vec![0.0f32; nbrs.len() * c];
@@ -197,5 +249,25 @@ mod tests {
         knn2.fit(&train).unwrap();
         assert_eq!(knn2.predict(&Tensor::from_vec(vec![6.0], &[1, 1]).unwrap()).unwrap(), vec![0]);
         assert!(Knn::new(0).fit(&train).is_err());
+    }
+
+    #[test]
+    fn regression_is_the_mean_of_the_neighbours_values() {
+        let x = Tensor::from_vec(vec![0.0, 1.0, 2.0, 10.0, 11.0], &[5, 1]).unwrap();
+        let y = Tensor::from_vec(vec![1.0, 2.0, 6.0, 100.0, 200.0], &[5, 1]).unwrap();
+        let train = Dataset::new(x.clone(), crate::Target::Values(y)).unwrap();
+        let mut knn = Knn::new(3);
+        knn.fit(&train).unwrap();
+        let q = Tensor::from_vec(vec![0.4, 10.4], &[2, 1]).unwrap();
+        // 0.4: neighbours 0, 1, 2 -> (1 + 2 + 6) / 3; 10.4: neighbours 3, 4, 2 -> (100 + 200 + 6) / 3
+        assert_eq!(knn.predict_values(&q).unwrap(), vec![3.0, 102.0]);
+        assert!(knn.predict_proba(&q).is_err());
+        let again = Knn::from_values(3, &x, knn.values().unwrap().to_vec()).unwrap();
+        assert_eq!(again.predict_values(&q).unwrap(), vec![3.0, 102.0]);
+        // a classifier predicts no values
+        let classes = Dataset::new(x, crate::Target::Classes { labels: vec![0, 0, 0, 1, 1], num_classes: 2 }).unwrap();
+        let mut c = Knn::new(1);
+        c.fit(&classes).unwrap();
+        assert!(c.predict_values(&q).is_err() && c.values().is_none());
     }
 }

@@ -58,6 +58,11 @@ pub struct Dataset {
     pub class_names: Option<Vec<String>>,
 }
 
+/// The most classes a classification dataset may have. More is a mistake (a label that is
+/// not a class index, an ID column taken as the target), and the output layer it asks for
+/// would not fit.
+pub const MAX_CLASSES: usize = 100_000;
+
 /// One mini-batch: rows of a [`Dataset`], gathered by [`Dataset::batch`].
 #[derive(Clone, Debug)]
 pub struct Batch {
@@ -76,6 +81,11 @@ impl Dataset {
         let n = inputs.shape().first().copied().unwrap_or(0);
         if n != targets.len() {
             return Err(Error::invalid("dataset", format!("{n} inputs but {} targets", targets.len())));
+        }
+        if let Target::Classes { num_classes, .. } = &targets
+            && *num_classes > MAX_CLASSES
+        {
+            return Err(Error::invalid("dataset", format!("{num_classes} classes (at most {MAX_CLASSES})")));
         }
         if let Target::Classes { labels, num_classes } = &targets
             && let Some(bad) = labels.iter().find(|&&l| l as usize >= *num_classes)

@@ -171,6 +171,7 @@ pub fn read_idx(path: &Path) -> Result<IdxArray> {
         bytes
     };
 
+    crate::memory::ensure_fits(&format!("{} (dims {dims:?})", src.path.display()), bytes as u64)?;
     let mut raw = Vec::with_capacity(capacity);
     (&mut src.reader).take(bytes as u64).read_to_end(&mut raw).map_err(|e| src.read_error(e))?;
     raw.shrink_to_fit();
@@ -180,7 +181,8 @@ pub fn read_idx(path: &Path) -> Result<IdxArray> {
     // One more read: finds trailing bytes, and for gzip verifies the stream's checksum.
     if src.read_up_to(&mut [0u8; 1])? > 0 {
         let extra = match src.gzip {
-            true => "trailing data".to_string(),
+            // Reading stops at the declared size: a bomb costs no more memory than an honest file.
+            true => "decompresses to more than its header declares: trailing data".to_string(),
             false => format!("{} trailing bytes", file_len.saturating_sub(header + bytes as u64)),
         };
         return Err(src.corrupt(format!("{extra} after the {count} values of dims {dims:?}")));

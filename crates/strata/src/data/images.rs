@@ -6,7 +6,7 @@ use crate::{Error, Result, Tensor};
 use std::path::Path;
 
 /// File extensions read as one picture; anything else is read as an IDX array.
-const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "pgm", "ppm", "pnm"];
+const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "pgm", "ppm", "pnm", "bmp"];
 
 /// Whether `path` names a picture file (by its extension).
 fn is_image_file(path: &Path) -> bool {
@@ -27,10 +27,17 @@ fn is_image_file(path: &Path) -> bool {
 /// Errors: the file cannot be read or decoded, `shape` is neither `[C, H, W]` nor `[F]`
 /// for a picture, or an IDX array does not fit `shape`.
 pub fn read_images(path: &Path, shape: &[usize]) -> Result<Tensor> {
+    read_images_noted(path, shape).map(|(x, _)| x)
+}
+
+/// [`read_images`], with a note when a picture's colours were converted to what the model
+/// takes ("converted the colour picture to gray: the model takes 1 channel").
+pub fn read_images_noted(path: &Path, shape: &[usize]) -> Result<(Tensor, Option<String>)> {
     if !is_image_file(path) {
-        return read_idx_images(path, shape);
+        return read_idx_images(path, shape).map(|x| (x, None));
     }
     let img = image::open(path).map_err(|e| Error::data(path, format!("cannot read image: {e}")))?;
+    let colour = img.color().has_color();
     let (c, h, w) = match *shape {
         [c, h, w] => (c, h, w),
         [f] => (1, 1, f),
@@ -46,9 +53,14 @@ pub fn read_images(path: &Path, shape: &[usize]) -> Result<Tensor> {
         let rgb = img.to_rgb8();
         (0..c).flat_map(|ch| rgb.pixels().map(move |p| p.0[ch.min(2)] as f32 / 255.0).collect::<Vec<_>>()).collect()
     };
+    let note = match (colour, c) {
+        (true, 1) => Some(format!("converted the colour picture {} to gray: the model takes 1 channel", path.display())),
+        (false, 3) => Some(format!("converted the gray picture {} to RGB: the model takes 3 channels", path.display())),
+        _ => None,
+    };
     let mut full = vec![1];
     full.extend(shape);
-    Tensor::from_vec(data, &full)
+    Ok((Tensor::from_vec(data, &full)?, note))
 }
 
 fn read_idx_images(path: &Path, shape: &[usize]) -> Result<Tensor> {
@@ -83,6 +95,9 @@ mod tests {
         assert_eq!(x.shape(), &[1, 1, 4, 4]);
         assert!(x.data().iter().all(|&v| (v - 1.0).abs() < 1e-6));
         assert_eq!(read_images(&png, &[3, 2, 5]).unwrap().shape(), &[1, 3, 2, 5]);
+        let (_, note) = read_images_noted(&png, &[1, 4, 4]).unwrap();
+        assert!(note.unwrap().contains("to gray"));
+        assert!(read_images_noted(&png, &[3, 4, 4]).unwrap().1.is_none());
         assert!(read_images(&png, &[2, 2]).is_err());
         let idx = dir.join("images-idx3-ubyte");
         crate::data::idx::write_idx_u8(&idx, &[2, 3, 3], &[255; 18], false).unwrap();

@@ -15,12 +15,13 @@
 //! # Ok::<(), strata::Error>(())
 //! ```
 
+use super::dataset::MAX_CLASSES;
 use super::idx::{IdxData, read_idx};
 use crate::{Dataset, Error, Result, Target, Tensor};
 use std::path::{Path, PathBuf};
 
 /// Dataset names that [`resolve_dataset`] knows.
-const KNOWN_DATASETS: [&str; 2] = ["fashion-mnist", "mnist"];
+const KNOWN_DATASETS: [&str; 4] = ["fashion-mnist", "mnist", "cifar10", "cifar100"];
 
 /// Where system packages (e.g. `dataset-fashion-mnist`) install datasets.
 const SYSTEM_DATA_DIR: &str = "/usr/share/datasets";
@@ -68,6 +69,7 @@ fn resolve_in(name_or_dir: &str, user_root: Option<&Path>, system_root: &Path) -
     }
     let install = match name {
         "fashion-mnist" => "run `apt-get install -y dataset-fashion-mnist`".to_string(),
+        "cifar10" | "cifar100" => super::cifar::install_hint(name, &user_root.unwrap_or(system_root).join(name)),
         _ => format!("put the four MNIST IDX files (.gz is fine) in {}", dir.display()),
     };
     let user = match user_root {
@@ -92,7 +94,8 @@ fn fashion_mnist_class_names() -> Vec<String> {
 
 /// Loads an MNIST-format directory as `(train, test)`.
 ///
-/// Both splits share `num_classes` (largest label of either, plus one, at least 2), and
+/// Both splits share `num_classes` (the largest training label plus one, at least 2; at most
+/// [`MAX_CLASSES`]; a test label outside them is an error), and
 /// get Fashion-MNIST's class names when the directory's name contains "fashion" and there
 /// are ten classes.
 ///
@@ -117,8 +120,32 @@ pub fn load_mnist_dir(dir: &Path) -> Result<(Dataset, Dataset)> {
             ),
         ));
     }
-    let max_label = train.labels.iter().chain(&test.labels).copied().max().unwrap_or(0);
+    // The training labels define the classes; a test label outside them is an error (a
+    // wider model would silently never predict it).
+    let max_label = train.labels.iter().copied().max().unwrap_or(0);
+    if max_label as usize >= MAX_CLASSES {
+        return Err(Error::data(
+            &train.labels_path,
+            format!("label {max_label} means more than {MAX_CLASSES} classes; labels must be class indices 0..K-1"),
+        ));
+    }
+    if let Some(&first) = train.labels.first()
+        && train.labels.iter().all(|&l| l == first)
+    {
+        let reason = format!("every label is {first}: a single class, there is nothing to learn");
+        return Err(Error::data(&train.labels_path, reason));
+    }
     let num_classes = (max_label as usize + 1).max(2);
+    if let Some((i, bad)) = test.labels.iter().enumerate().find(|&(_, &l)| l as usize >= num_classes) {
+        return Err(Error::data(
+            &test.labels_path,
+            format!(
+                "label {bad} (sample {i}) is outside the {num_classes} classes of {} (0..{})",
+                train.labels_path.display(),
+                num_classes - 1
+            ),
+        ));
+    }
     let class_names = is_fashion(dir).then(fashion_mnist_class_names).filter(|n| n.len() == num_classes);
     let build = |split: Split| -> Result<Dataset> {
         let [n, h, w] = split.image_dims;
@@ -141,6 +168,7 @@ struct Split {
     image_dims: [usize; 3],
     labels: Vec<u32>,
     images_path: PathBuf,
+    labels_path: PathBuf,
 }
 
 impl Split {
@@ -170,9 +198,10 @@ impl Split {
             return Err(Error::data(&images_path, reason));
         }
         let labels = to_labels(labels.data).map_err(|reason| Error::data(&labels_path, reason))?;
+        crate::memory::ensure_fits(&format!("{} as 32-bit floats", images_path.display()), bytes.len() as u64 * 4)?;
         // Division (not a multiply by 1/255) keeps 255 at exactly 1.0.
         let pixels = bytes.iter().map(|&b| f32::from(b) / 255.0).collect();
-        Ok(Split { pixels, image_dims, labels, images_path })
+        Ok(Split { pixels, image_dims, labels, images_path, labels_path })
     }
 }
 
@@ -238,19 +267,38 @@ mod tests {
     fn loads_a_generated_directory() {
         let dir = TestDir::new("mnist-ok");
         write_split(&dir.0, "train", &[0, 1, 2, 3, 1], (3, 4), true);
-        write_split(&dir.0, "t10k", &[4, 0], (3, 4), false);
+        write_split(&dir.0, "t10k", &[3, 0], (3, 4), false);
         let (train, test) = load_mnist_dir(&dir.0).unwrap();
         assert_eq!(train.inputs.shape(), &[5, 1, 3, 4]);
         assert_eq!(test.inputs.shape(), &[2, 1, 3, 4]);
         assert_eq!(labels_of(&train), &[0, 1, 2, 3, 1]);
-        assert_eq!(labels_of(&test), &[4, 0]);
-        // A label seen only in the test split still counts.
-        assert_eq!((train.num_classes(), test.num_classes()), (Some(5), Some(5)));
+        assert_eq!(labels_of(&test), &[3, 0]);
+        assert_eq!((train.num_classes(), test.num_classes()), (Some(4), Some(4)));
         // Sample 2, row 1, col 3: (2 * 7 + 1 * 4 + 3) / 255.
         let x = train.inputs.data();
         assert_eq!(x[2 * 12 + 4 + 3], 21.0 / 255.0);
         assert!(x.iter().all(|v| (0.0..=1.0).contains(v)));
         assert!(train.class_names.is_none());
+    }
+
+    #[test]
+    fn classes_come_from_the_training_labels() {
+        let dir = TestDir::new("mnist-classes");
+        write_split(&dir.0, "train", &[0, 1, 2, 1], (2, 2), false);
+        write_split(&dir.0, "t10k", &[1, 200], (2, 2), false);
+        let err = load_mnist_dir(&dir.0).unwrap_err().to_string();
+        assert!(err.contains("t10k-labels") && err.contains("label 200 (sample 1) is outside the 3 classes"), "{err}");
+        write_split(&dir.0, "t10k", &[1, 0], (2, 2), false);
+        write_split(&dir.0, "train", &[2, 2, 2], (2, 2), false);
+        let err = load_mnist_dir(&dir.0).unwrap_err().to_string();
+        assert!(err.contains("train-labels") && err.contains("single class"), "{err}");
+        // i32 labels (IDX type 0x0C): 0 and 200,000.
+        write_split(&dir.0, "train", &[0, 1], (2, 2), false);
+        let mut bytes = vec![0, 0, 0x0C, 1, 0, 0, 0, 2, 0, 0, 0, 0];
+        bytes.extend(200_000i32.to_be_bytes());
+        std::fs::write(dir.0.join("train-labels-idx1-ubyte"), bytes).unwrap();
+        let err = load_mnist_dir(&dir.0).unwrap_err().to_string();
+        assert!(err.contains("more than 100000 classes"), "{err}");
     }
 
     #[test]

@@ -34,12 +34,16 @@ pub struct Standardizer {
     /// Population standard deviations, as many as `mean`; a zero or non-finite one divides
     /// by 1 instead.
     pub std: Vec<f32>,
+    /// One mean and std per channel (axis 1) of `[N, C, ...]` inputs instead of per
+    /// feature (absent in models saved before it existed: `false`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub per_channel: bool,
 }
 
 impl Standardizer {
     /// A global standardizer with known statistics (a zero `std` is treated as 1).
     pub fn new(mean: f32, std: f32) -> Standardizer {
-        Standardizer { mean: vec![mean], std: vec![safe_scale(std as f64)] }
+        Standardizer { mean: vec![mean], std: vec![safe_scale(std as f64)], per_channel: false }
     }
     /// The published Fashion-MNIST statistics.
     pub fn fashion_mnist() -> Standardizer {
@@ -51,7 +55,7 @@ impl Standardizer {
     pub fn fit_global(x: &Tensor) -> Result<Standardizer> {
         let flat = nonempty(x, "Standardizer::fit_global")?;
         let (mean, std) = moments(flat, 1);
-        Ok(Standardizer { mean, std })
+        Ok(Standardizer { mean, std, per_channel: false })
     }
     /// A mean and std per feature (per position of a sample), over the samples of axis 0.
     ///
@@ -59,7 +63,44 @@ impl Standardizer {
     pub fn fit_per_feature(x: &Tensor) -> Result<Standardizer> {
         let f = features(x, "Standardizer::fit_per_feature")?;
         let (mean, std) = moments(nonempty(x, "Standardizer::fit_per_feature")?, f);
-        Ok(Standardizer { mean, std })
+        Ok(Standardizer { mean, std, per_channel: false })
+    }
+    /// A mean and std per channel (axis 1) of `[N, C, ...]` inputs, over the samples and
+    /// every position of the channel (colour images: one per R, G, B).
+    ///
+    /// Errors: `x` has rank below 2 or is empty.
+    pub fn fit_per_channel(x: &Tensor) -> Result<Standardizer> {
+        let data = nonempty(x, "Standardizer::fit_per_channel")?;
+        if x.rank() < 2 {
+            return Err(Error::bad_shape("Standardizer::fit_per_channel", x.shape(), "needs [samples, channels, ...]"));
+        }
+        let c = x.shape()[1];
+        let plane: usize = x.shape()[2..].iter().product();
+        // Per sample and channel: sum and sum of squared deviations from the plane's own
+        // mean (combined exactly below), in parallel over samples.
+        let per_sample: Vec<Vec<(f64, f64)>> = data
+            .par_chunks(c * plane.max(1))
+            .map(|sample| {
+                sample
+                    .chunks(plane.max(1))
+                    .map(|p| {
+                        let m = p.iter().map(|&v| v as f64).sum::<f64>() / p.len().max(1) as f64;
+                        (m, p.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>())
+                    })
+                    .collect()
+            })
+            .collect();
+        let n = per_sample.len() as f64;
+        let (mut mean, mut std) = (Vec::with_capacity(c), Vec::with_capacity(c));
+        for ch in 0..c {
+            let m = per_sample.iter().map(|s| s[ch].0).sum::<f64>() / n;
+            // Total variance = mean within-plane variance + variance of the plane means.
+            let within = per_sample.iter().map(|s| s[ch].1).sum::<f64>() / (n * plane.max(1) as f64);
+            let between = per_sample.iter().map(|s| (s[ch].0 - m).powi(2)).sum::<f64>() / n;
+            mean.push(m as f32);
+            std.push(safe_scale((within + between).sqrt()));
+        }
+        Ok(Standardizer { mean, std, per_channel: true })
     }
     /// True for one value shared by every input.
     pub fn is_global(&self) -> bool {
@@ -71,6 +112,9 @@ impl Standardizer {
     /// sample, or `mean` and `std` of different lengths.
     pub fn apply(&self, x: &mut Tensor) -> Result<()> {
         let inv: Vec<f32> = self.std.iter().map(|&s| 1.0 / safe_scale(s as f64)).collect();
+        if self.per_channel {
+            return per_channel_affine(x, &self.mean, &inv);
+        }
         affine(x, &self.mean, &inv, "Standardizer::apply")
     }
     /// A standardized copy of `x`.
@@ -187,6 +231,25 @@ where
     partials.into_iter().fold(vec![init; f], |total, part| total.into_iter().zip(part).map(|(t, p)| merge(t, p)).collect())
 }
 
+/// `x -> (x - offset[c]) * scale[c]` for every value of channel `c` of `[N, C, ...]` inputs.
+fn per_channel_affine(x: &mut Tensor, offset: &[f32], scale: &[f32]) -> Result<()> {
+    let op = "Standardizer::apply";
+    let c = offset.len();
+    if c == 0 || scale.len() != c {
+        return Err(Error::invalid(op, format!("{c} offsets but {} scales", scale.len())));
+    }
+    if x.rank() < 2 || x.shape()[1] != c {
+        return Err(Error::bad_shape(op, x.shape(), format!("fitted on {c} channels")));
+    }
+    let plane: usize = x.shape()[2..].iter().product::<usize>().max(1);
+    x.data_mut().par_chunks_mut(c * plane).for_each(|sample| {
+        for (p, (&o, &s)) in sample.chunks_mut(plane).zip(offset.iter().zip(scale)) {
+            p.iter_mut().for_each(|v| *v = (*v - o) * s);
+        }
+    });
+    Ok(())
+}
+
 /// `x -> (x - offset) * scale`, per feature when `offset` has more than one value.
 fn affine(x: &mut Tensor, offset: &[f32], scale: &[f32], op: &'static str) -> Result<()> {
     let f = offset.len();
@@ -293,6 +356,31 @@ mod tests {
         let y = s.transform(&big).unwrap();
         assert!(y.data().iter().all(|v| (0.0..=1.0).contains(v)));
         assert_eq!(s.min[3], (0..1000).map(|i| big.data()[i * 100 + 3]).fold(f32::INFINITY, f32::min));
+    }
+
+    #[test]
+    fn per_channel_standardizer_and_old_saved_form() {
+        // Channel 0 is 0..8, channel 1 constant 5, over 2 samples of 2x2.
+        let data: Vec<f32> = vec![0.0, 1.0, 2.0, 3.0, 5.0, 5.0, 5.0, 5.0, 4.0, 5.0, 6.0, 7.0, 5.0, 5.0, 5.0, 5.0];
+        let x = Tensor::from_vec(data, &[2, 2, 2, 2]).unwrap();
+        let s = Standardizer::fit_per_channel(&x).unwrap();
+        assert!(s.per_channel);
+        assert_eq!(s.mean, vec![3.5, 5.0]);
+        let ch0: Vec<f32> = (0..8).map(|v| v as f32).collect();
+        assert!((s.std[0] as f64 - mean_std(&ch0).1).abs() < 1e-6, "{s:?}");
+        assert_eq!(s.std[1], 1.0);
+        let y = s.transform(&x).unwrap();
+        assert_eq!(&y.data()[4..8], &[0.0; 4]);
+        let (m, sd) = mean_std(&[&y.data()[0..4], &y.data()[8..12]].concat());
+        assert!(m.abs() < 1e-6 && (sd - 1.0).abs() < 1e-5, "{m} {sd}");
+        assert!(s.transform(&Tensor::zeros(&[1, 3, 2, 2])).is_err());
+        // Saved with the flag; a model saved before it loads as it was (not per channel).
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(json.contains("per_channel"));
+        assert_eq!(serde_json::from_str::<Standardizer>(&json).unwrap(), s);
+        let old: Standardizer = serde_json::from_str(r#"{"mean":[0.5],"std":[0.25]}"#).unwrap();
+        assert!(!old.per_channel && old.is_global());
+        assert!(!serde_json::to_string(&old).unwrap().contains("per_channel"));
     }
 
     #[test]

@@ -62,7 +62,7 @@ impl Scaling {
                         (m as f32, ((sq / n - m * m).max(0.0)).sqrt() as f32)
                     })
                     .unzip();
-                Scaling::Standard(Standardizer { mean, std })
+                Scaling::Standard(Standardizer { mean, std, per_channel: false })
             }
             "minmax" => {
                 let (min, max) =

@@ -20,10 +20,14 @@
 //! ```
 
 pub use super::scaling::Scaling;
-use super::{Dataset, Target};
+use super::{Dataset, MAX_CLASSES, Target};
 use crate::{Error, Result, Tensor};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+
+/// The most categories a categorical input column may have: each becomes an input of its
+/// own (one-hot), and a column with more is an identifier or free text, not a category.
+pub const MAX_CATEGORIES: usize = 1_000;
 
 /// The values of one column: numbers, or category indices into `categories`.
 /// `None` is a missing value (`?` in ARFF, empty or `?`/`NA` in CSV).
@@ -199,8 +203,20 @@ impl Table {
     /// whole numbers below 10^6 in magnitude (named by value, in increasing order), else a
     /// regression target.
     ///
-    /// Errors: fewer than two columns, or no column called `target`.
+    /// Errors: fewer than two columns, no column called `target`, a categorical input with
+    /// more than [`MAX_CATEGORIES`] values, a target with a single class or more than
+    /// [`MAX_CLASSES`].
     pub fn schema(&self, target: Option<&str>) -> Result<TabularSchema> {
+        self.schema_for(target, None)
+    }
+
+    /// [`Table::schema`] with the kind of target chosen: `None` decides as `schema` does,
+    /// `Some(true)` makes a numeric target a regression target even when its values are
+    /// whole numbers, `Some(false)` asks for classes.
+    ///
+    /// Errors: as for `schema`; for `Some(true)` a categorical target; for `Some(false)` a
+    /// numeric target that is not class-like (fractional values, or 10^6 and beyond).
+    pub fn schema_for(&self, target: Option<&str>, regression: Option<bool>) -> Result<TabularSchema> {
         if self.columns.len() < 2 {
             return Err(Error::data(&self.source, "needs at least one input column and a target column"));
         }
@@ -210,16 +226,30 @@ impl Table {
         };
         let inputs = (self.columns.iter().enumerate().filter(|(i, _)| *i != t))
             .map(|(_, c)| match &c.data {
-                ColumnData::Numeric(_) => InputColumn::Numeric { name: c.name.clone() },
+                ColumnData::Numeric(_) => Ok(InputColumn::Numeric { name: c.name.clone() }),
+                ColumnData::Nominal { categories, .. } if categories.len() > MAX_CATEGORIES => Err(Error::data(
+                    &self.source,
+                    format!(
+                        "column '{}' has {} distinct values, more than the {MAX_CATEGORIES} a one-hot input may have \
+                         (an identifier? drop the column)",
+                        c.name,
+                        categories.len()
+                    ),
+                )),
                 ColumnData::Nominal { categories, .. } => {
-                    InputColumn::OneHot { name: c.name.clone(), categories: categories.clone() }
+                    Ok(InputColumn::OneHot { name: c.name.clone(), categories: categories.clone() })
                 }
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         let col = &self.columns[t];
-        let classes = match &col.data {
-            ColumnData::Nominal { categories, .. } => Some(categories.clone()),
-            ColumnData::Numeric(v) => {
+        let classes = match (&col.data, regression) {
+            (ColumnData::Nominal { .. }, Some(true)) => {
+                let reason = format!("target '{}' is categorical; regression needs numbers", col.name);
+                return Err(Error::data(&self.source, reason));
+            }
+            (ColumnData::Numeric(_), Some(true)) => None,
+            (ColumnData::Nominal { categories, .. }, _) => Some(categories.clone()),
+            (ColumnData::Numeric(v), _) => {
                 let whole = v.iter().flatten().all(|x| x.fract() == 0.0 && x.abs() < 1e6);
                 whole.then(|| {
                     let mut distinct: Vec<i64> = v.iter().flatten().map(|&x| x as i64).collect();
@@ -229,6 +259,25 @@ impl Table {
                 })
             }
         };
+        if regression == Some(false) && classes.is_none() {
+            let reason = format!(
+                "target '{}' is numeric but not class labels (whole numbers below 10^6): a regression \
+                 target (--task regression)",
+                col.name
+            );
+            return Err(Error::data(&self.source, reason));
+        }
+        match classes.as_deref() {
+            Some([only]) => {
+                let reason = format!("target '{}' has a single class ('{only}'): there is nothing to learn", col.name);
+                return Err(Error::data(&self.source, reason));
+            }
+            Some(many) if many.len() > MAX_CLASSES => {
+                let reason = format!("target '{}' has {} classes, more than {MAX_CLASSES}", col.name, many.len());
+                return Err(Error::data(&self.source, reason));
+            }
+            _ => {}
+        }
         Ok(TabularSchema { inputs, target: TargetColumn { name: col.name.clone(), classes } })
     }
 
@@ -426,5 +475,48 @@ mod tests {
         let bad = Table::new("b.csv", vec![Column::nominal("c", vec!["x".into()], vec![Some(0), Some(1)])], vec![2, 3]);
         let msg = bad.unwrap_err().to_string();
         assert!(msg.contains("line 3") && msg.contains("no category 1"), "{msg}");
+    }
+
+    #[test]
+    fn the_kind_of_target_can_be_chosen() {
+        let t = table();
+        // automatic: whole numbers are classes
+        assert!(t.schema_for(Some("class"), None).unwrap().target.classes.is_some());
+        // regression on the same column: its values, rows without one skipped
+        let s = t.schema_for(Some("class"), Some(true)).unwrap();
+        assert_eq!(s.target.classes, None);
+        let d = s.dataset(&t).unwrap();
+        assert_eq!(d.targets, Target::Values(Tensor::from_vec(vec![2.0, 0.0, 2.0], &[3, 1]).unwrap()));
+        // a categorical target cannot be a regression target
+        let msg = t.schema_for(Some("c"), Some(true)).unwrap_err().to_string();
+        assert!(msg.contains("t.csv") && msg.contains("'c' is categorical"), "{msg}");
+        // fractional values are not classes
+        let real = Table::new(
+            "r.csv",
+            vec![Column::numeric("a", vec![Some(1.0), Some(2.0)]), Column::numeric("y", vec![Some(0.5), Some(1.0)])],
+            vec![2, 3],
+        )
+        .unwrap();
+        assert_eq!(real.schema(None).unwrap().target.classes, None);
+        let msg = real.schema_for(None, Some(false)).unwrap_err().to_string();
+        assert!(msg.contains("r.csv") && msg.contains("'y' is numeric but not class labels"), "{msg}");
+    }
+
+    #[test]
+    fn single_classes_and_identifier_columns_are_refused() {
+        let one = Table::new(
+            "one.csv",
+            vec![Column::numeric("a", vec![Some(1.0), Some(2.0)]), Column::numeric("class", vec![Some(3.0), Some(3.0)])],
+            vec![2, 3],
+        )
+        .unwrap();
+        let msg = one.schema(None).unwrap_err().to_string();
+        assert!(msg.contains("one.csv") && msg.contains("single class ('3')"), "{msg}");
+        let n = MAX_CATEGORIES + 1;
+        let ids = Column::nominal("id", (0..n).map(|i| format!("v{i}")).collect(), (0..n as u32).map(Some).collect());
+        let labels = Column::numeric("class", (0..n).map(|i| Some((i % 2) as f64)).collect());
+        let wide = Table::new("wide.csv", vec![ids, labels], (2..n + 2).collect()).unwrap();
+        let msg = wide.schema(None).unwrap_err().to_string();
+        assert!(msg.contains("wide.csv") && msg.contains("column 'id' has 1001 distinct values"), "{msg}");
     }
 }

@@ -5,15 +5,18 @@
 //! - `data`: [`TrainingData`], image datasets and tables with their preprocessing;
 //! - `learner`: [`Learner`], one interface for networks, logistic regression, k-NN and the
 //!   perceptron, and the one path from a model name to `fit`;
-//! - `cv`: k-fold cross-validation with per-fold and mean ± std figures;
-//! - `saved`: saving and loading any learner with its preprocessing.
+//! - `cv`: k-fold cross-validation with per-fold and mean ± std figures (classes or values);
+//! - `saved`: saving and loading any learner with its preprocessing;
+//! - `task`: [`Task`] (classification or regression) and a regression target's scaling.
 
 mod cv;
 mod data;
 mod learner;
 mod saved;
+mod task;
 
-pub use cv::{CvReport, FoldResult, cross_validate};
-pub use data::{TableOptions, TrainingData, load_for_eval, table_inputs};
+pub use cv::{CvReport, FoldResult, RegressionCvReport, RegressionFold, cross_validate, cross_validate_regression};
+pub use data::{TableOptions, TrainingData, load_for_eval, load_for_eval_with, table_inputs};
 pub use learner::{BASELINE_NAMES, FitReport, Learner, Network, RunOptions};
 pub use saved::{LoadedModel, load_learner, save_learner};
+pub use task::{Task, regression_figures, standardize_target, target_values, to_target_units};

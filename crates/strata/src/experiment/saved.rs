@@ -1,10 +1,12 @@
 //! Saving and loading any [`Learner`]: networks (and the perceptron, as its one-layer
-//! network) through `io::save_model`; k-NN as its stored training points and labels.
+//! network) through `io::save_model`; k-NN as its stored training points and labels (or
+//! values, for regression). A regression model's description carries the target's
+//! standardization, so its predictions come back in the target's units.
 //! The description can carry the tabular schema and scaling, so new rows are encoded and
 //! scaled exactly as the training rows were.
 
 use super::data::TrainingData;
-use super::learner::{Learner, network_proba};
+use super::learner::{Learner, network_proba, network_values};
 use crate::baseline::Knn;
 use crate::io::load_tensors;
 use crate::loss::Loss;
@@ -27,6 +29,17 @@ impl LoadedModel {
         match self {
             LoadedModel::Network(m) => network_proba(m, x),
             LoadedModel::Knn(k) => crate::baseline::Classifier::predict_proba(k, x),
+        }
+    }
+    /// A regression model's predictions, one per sample, standardized as its targets were
+    /// in training: `experiment::to_target_units` with the description's `target_scaling`
+    /// gives them in the target's units.
+    ///
+    /// Errors: the model classifies.
+    pub fn predict_values(&mut self, x: &Tensor) -> Result<Vec<f32>> {
+        match self {
+            LoadedModel::Network(m) => network_values(m, x),
+            LoadedModel::Knn(k) => k.predict_values(x),
         }
     }
     /// The network, if it is one.
@@ -59,10 +72,24 @@ pub fn save_learner(learner: &Learner, path: &Path, data: &TrainingData) -> Resu
         let mut meta = model_meta(model, data.standardize.clone(), class_names)?;
         meta.tabular = data.tabular.clone();
         meta.training = learner.network().map(|n| n.config.clone());
+        if learner.is_regressor() {
+            meta.num_classes = None;
+            meta.target_scaling = data.target_scaling.clone();
+        }
         return save_model_meta(model, path, &meta);
     }
     let Learner::Knn(knn) = learner else { return Err(Error::Model("unsupported learner".into())) };
     let (x, labels, classes) = knn.parts()?;
+    if let Some(values) = knn.values() {
+        let y = Tensor::from_vec(values.to_vec(), &[values.len()])?;
+        let mut meta = ModelMeta::for_baseline(&knn_name(knn), input_shape.to_vec(), 0, None, BaselineSpec::Knn { k: knn.k() });
+        meta.num_classes = None;
+        meta.loss = Loss::Mse;
+        meta.standardize = data.standardize.clone();
+        meta.tabular = data.tabular.clone();
+        meta.target_scaling = data.target_scaling.clone();
+        return save_model_file(path, &[("knn.inputs".into(), x), ("knn.values".into(), y)], &meta);
+    }
     let y = Tensor::from_vec(labels.iter().map(|&l| l as f32).collect(), &[labels.len()])?;
     let mut meta =
         ModelMeta::for_baseline(&knn_name(knn), input_shape.to_vec(), classes, class_names, BaselineSpec::Knn { k: knn.k() });
@@ -92,7 +119,15 @@ pub fn load_learner(path: &Path) -> Result<(LoadedModel, ModelMeta)> {
                     .map(|(_, t)| t.clone())
                     .ok_or_else(|| Error::data(path, format!("missing tensor '{name}'")))
             };
-            let (x, y) = (get("knn.inputs")?, get("knn.labels")?);
+            let x = get("knn.inputs")?;
+            if meta.target_scaling.is_some() {
+                let values = get("knn.values")?.data().to_vec();
+                let mut shape = vec![values.len()];
+                shape.extend(&meta.input_shape);
+                let knn = Knn::from_values(*k, &x.reshape(&shape)?, values).map_err(|e| Error::data(path, e.to_string()))?;
+                return Ok((LoadedModel::Knn(knn), meta));
+            }
+            let y = get("knn.labels")?;
             let classes = meta.num_classes.unwrap_or(0);
             let labels: Vec<u32> = y.data().iter().map(|&v| v as u32).collect();
             let mut shape = vec![labels.len()];

@@ -3,14 +3,14 @@
 //! - this file: accuracy (`count_correct`, `accuracy`, `top_k_accuracy`) and `log_loss`;
 //! - `confusion`: the confusion matrix and per-class precision, recall and F1;
 //! - `roc`: ROC curves and the area under them (binary and one-vs-rest);
-//! - `regression`: MSE, RMSE, MAE.
+//! - `regression`: MSE, RMSE, MAE, R² ([`RegressionReport`]).
 
 mod confusion;
 mod regression;
 mod roc;
 
 pub use confusion::{ClassReport, ClassificationReport, ConfusionMatrix};
-pub use regression::{mae, mse, rmse};
+pub use regression::{RegressionReport, mae, mse, r2, rmse};
 pub use roc::{RocCurve, macro_auc, one_vs_rest, roc_auc, roc_curve};
 
 use crate::data::Target;

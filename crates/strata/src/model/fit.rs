@@ -229,6 +229,15 @@ impl EvalSums {
 }
 
 impl Sequential {
+    /// An estimate of the memory one training step needs beyond the data: the parameters
+    /// four times (values, gradients, two optimizer moments at most) and every layer's
+    /// output for the batch twice (the value kept for backward and its gradient).
+    pub fn training_bytes(&self, batch: usize) -> u64 {
+        let params = self.num_params() as u64 * 4;
+        let per_sample: u64 = self.shapes.iter().map(|s| s.iter().product::<usize>() as u64).sum();
+        params.saturating_mul(4).saturating_add(per_sample.saturating_mul(batch as u64).saturating_mul(8))
+    }
+
     pub(super) fn ensure_ready(&mut self, sample_shape: &[usize]) -> Result<()> {
         if self.compiled.is_none() {
             return Err(Error::Model("call compile(optimizer, loss, metrics) before fit".into()));
@@ -275,7 +284,7 @@ impl Sequential {
             // instead of copying storage the tape still shared.
         };
         let threshold = if self.compiled.as_ref().is_some_and(|c| c.loss.fuses(self.output_activation())) { 0.0 } else { 0.5 };
-        let correct = count_correct(&outputs, &batch.targets, threshold).ok();
+        let correct = self.counts_accuracy().then(|| count_correct(&outputs, &batch.targets, threshold).ok()).flatten();
         Ok((loss, correct, grads))
     }
 
@@ -306,6 +315,8 @@ impl Sequential {
             return Err(Error::invalid("batch size", "must be at least 1"));
         }
         self.ensure_ready(train.sample_shape())?;
+        let what = format!("training {} at batch {}", self.model_name(), opts.batch);
+        crate::memory::ensure_fits(&what, self.training_bytes(opts.batch.min(train.len())))?;
         let augment = opts.augment.clone().filter(|a| !a.is_identity());
         if augment.is_some() && train.inputs.rank() != 4 {
             return Err(Error::bad_shape("augment", train.inputs.shape(), "needs image inputs [N, C, H, W]"));
@@ -453,6 +464,12 @@ impl Sequential {
         Ok(sums.evaluation(data.len()))
     }
 
+    /// Whether accuracy is measured: when `compile` asked for it (a regression, compiled
+    /// without metrics, has no accuracy; its 0/1 threshold would mean nothing).
+    fn counts_accuracy(&self) -> bool {
+        self.metrics().contains(&crate::metrics::Metric::Accuracy)
+    }
+
     /// Summed loss and correct count over the samples `range` of `data`, in eval mode.
     pub(super) fn evaluate_sums(&self, data: &Dataset, range: std::ops::Range<usize>, batch_size: usize) -> Result<EvalSums> {
         let loss_kind = self.loss().ok_or_else(|| Error::Model("call compile before evaluate".into()))?;
@@ -465,8 +482,8 @@ impl Sequential {
             let loss = loss_kind.compute(&Tape::no_grad().input(out.clone()), &targets, logits)?;
             sums.loss_sum += loss.value().item()? as f64 * idx.len() as f64;
             match count_correct(&out, &targets, threshold) {
-                Ok(c) => sums.correct += c,
-                Err(_) => sums.classified = false,
+                Ok(c) if self.counts_accuracy() => sums.correct += c,
+                _ => sums.classified = false,
             }
             Ok(())
         })?;

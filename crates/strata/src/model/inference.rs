@@ -46,6 +46,13 @@ impl Sequential {
         Ok(())
     }
 
+    /// The logits for a batch of inputs `[N, ...]` in eval mode: the outputs of
+    /// [`Sequential::predict`] without the last layer's softmax/sigmoid (what an ONNX export
+    /// outputs). The model must be built.
+    pub fn predict_logits(&self, x: &Tensor) -> Result<Tensor> {
+        self.eval_outputs(x, EVAL_BATCH, true, Ok)
+    }
+
     /// The outputs of every batch of [`Sequential::eval_batches`] over all of `x`, joined.
     pub(crate) fn eval_outputs(
         &self,

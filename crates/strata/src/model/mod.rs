@@ -30,4 +30,4 @@ pub use saving::{BaselineSpec, ModelMeta, SavedModel, description_path, load_mod
 pub(crate) use saving::{model_meta, read_meta, save_model_file, save_model_meta};
 pub use sequential::Sequential;
 pub use summary::{Summary, SummaryRow};
-pub use train_config::{ConfigLayer, ConfigSource, FIELDS, Resolved, SMALL_DATA, SMALL_DATA_STEPS, TrainConfig};
+pub use train_config::{ConfigLayer, ConfigSource, FIELDS, MAX_EPOCHS, Resolved, SMALL_DATA, SMALL_DATA_STEPS, TrainConfig};

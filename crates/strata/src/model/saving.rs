@@ -63,6 +63,12 @@ pub struct ModelMeta {
     /// For a baseline that is not a network (k-NN): what it is; `layers` is then empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineSpec>,
+    /// For a regression model: the standardization of the target fitted on the training
+    /// rows (one mean and standard deviation). The model predicts standardized values;
+    /// `value * std + mean` is a prediction in the target's units. Absent for classifiers
+    /// (and for models saved before regression existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_scaling: Option<Standardizer>,
 }
 
 impl ModelMeta {
@@ -88,6 +94,7 @@ impl ModelMeta {
             tabular: None,
             training: None,
             baseline: Some(baseline),
+            target_scaling: None,
         }
     }
 }
@@ -144,6 +151,7 @@ pub fn model_meta(model: &Sequential, standardize: Option<Standardizer>, class_n
         tabular: None,
         training: None,
         baseline: None,
+        target_scaling: None,
     })
 }
 

@@ -119,9 +119,12 @@ impl Sequential {
         let mut shape = input.to_vec();
         let mut shapes = Vec::with_capacity(self.layers.len());
         for (i, layer) in self.layers.iter_mut().enumerate() {
-            shape = layer
-                .build(&shape, &mut self.rng)
-                .map_err(|e| Error::Model(format!("layer {} ({}): {e}", i + 1, layer.kind())))?;
+            let kind = layer.kind();
+            let at = |e: Error| Error::Model(format!("layer {} ({kind}): {e}", i + 1));
+            shape = layer.build(&shape, &mut self.rng).map_err(at)?;
+            // A model that cannot hold one sample's activations cannot run at all.
+            let values = crate::memory::checked_element_count("output", &shape).map_err(at)?;
+            crate::memory::ensure_fits(&format!("one sample's output {shape:?}"), values as u64 * 4).map_err(at)?;
             shapes.push(shape.clone());
         }
         self.input_shape = Some(input.to_vec());

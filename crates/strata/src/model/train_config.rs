@@ -35,6 +35,9 @@ pub const SMALL_DATA: usize = 10_000;
 /// Updates a network gets by default on a small dataset.
 pub const SMALL_DATA_STEPS: usize = 1000;
 
+/// The most epochs a run may ask for: more is a typo that would train for ever.
+pub const MAX_EPOCHS: usize = 1_000_000;
+
 /// How to train a network. Unset fields of a spec file's `[training]` table take these
 /// defaults; see the module docs for how recipes, spec files, checkpoints and flags combine.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -335,7 +338,18 @@ impl TrainConfig {
         let at_least_one = |field: &str, v: usize| {
             if v >= 1 { Ok(()) } else { Err(Error::invalid(source(field).label(field), "must be at least 1")) }
         };
+        let at_most = |field: &str, v: usize| {
+            if v <= MAX_EPOCHS {
+                Ok(())
+            } else {
+                Err(Error::invalid(source(field).label(field), format!("{v} is more than {MAX_EPOCHS}")))
+            }
+        };
         at_least_one("epochs", self.epochs)?;
+        at_most("epochs", self.epochs)?;
+        if let Some(n) = self.pretrain_epochs {
+            at_most("pretrain_epochs", n)?;
+        }
         at_least_one("batch_size", self.batch_size)?;
         if let Some(n) = self.steps_per_epoch {
             at_least_one("steps_per_epoch", n)?;

@@ -81,9 +81,15 @@ impl Padding {
                 (ph, ph, pw, pw)
             }
             Padding::Named(PaddingMode::Same) => {
+                // Saturating: absurd sizes (and a stride of 0) are refused by the geometry
+                // that follows, not here.
                 let total = |n: usize, k: usize, s: usize, d: usize| {
+                    let s = s.max(1);
                     let out = n.div_ceil(s);
-                    ((out - 1) * s + d * (k - 1) + 1).saturating_sub(n)
+                    (out.saturating_sub(1).saturating_mul(s))
+                        .saturating_add(d.saturating_mul(k.saturating_sub(1)))
+                        .saturating_add(1)
+                        .saturating_sub(n)
                 };
                 let (th, tw) = (total(h, k.0, s.0, d.0), total(w, k.1, s.1, d.1));
                 (th / 2, th - th / 2, tw / 2, tw - tw / 2)
@@ -296,7 +302,7 @@ impl Layer for Conv2d {
             let fan_in = g.k();
             let fan_out = filters / g.groups * g.kh * g.kw;
             let init = init.unwrap_or(if activation.is_rectifier() { Init::HeUniform } else { Init::GlorotUniform });
-            self.weight = Some(Param::new("weight", init.tensor(&shape, fan_in, fan_out, rng)));
+            self.weight = Some(Param::new("weight", init.tensor(&shape, fan_in, fan_out, rng)?));
             self.bias = use_bias.then(|| Param::new("bias", Tensor::zeros(&[filters])));
         }
         // Chosen on every build (not only with new weights): the weights fit any image size,

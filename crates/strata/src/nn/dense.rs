@@ -148,7 +148,7 @@ impl Layer for Dense {
         let have = self.weight.as_ref().map(|w| w.value.shape().to_vec());
         if have.as_deref() != Some(&[fan_in, units][..]) {
             let init = init.unwrap_or(if activation.is_rectifier() { Init::HeUniform } else { Init::GlorotUniform });
-            self.weight = Some(Param::new("weight", init.tensor(&[fan_in, units], fan_in, units, rng)));
+            self.weight = Some(Param::new("weight", init.tensor(&[fan_in, units], fan_in, units, rng)?));
             self.bias = use_bias.then(|| Param::new("bias", crate::Tensor::zeros(&[units])));
         }
         let mut out = input.to_vec();

@@ -91,6 +91,7 @@ impl Layer for Embedding {
             return Err(Error::invalid("Embedding", "vocab and dim must be at least 1"));
         }
         if self.weight.as_ref().map(|w| w.value.shape()) != Some(&[vocab, dim][..]) {
+            super::init::check_weights(&[vocab, dim])?;
             // N(0, 1) like PyTorch: inputs of unit scale for the layer that follows
             self.weight = Some(Param::new("weight", Tensor::rand_normal(&[vocab, dim], 0.0, 1.0, rng)));
         }

@@ -25,10 +25,11 @@ pub enum Init {
 
 impl Init {
     /// A tensor of `shape` drawn by this scheme for a layer with `fan_in` inputs and `fan_out`
-    /// outputs per unit.
-    pub fn tensor(self, shape: &[usize], fan_in: usize, fan_out: usize, rng: &mut Rng) -> Tensor {
+    /// outputs per unit; an error (naming the shape) when it is too large to allocate.
+    pub fn tensor(self, shape: &[usize], fan_in: usize, fan_out: usize, rng: &mut Rng) -> Result<Tensor> {
+        check_weights(shape)?;
         let (fi, fo) = (fan_in.max(1) as f32, fan_out.max(1) as f32);
-        match self {
+        Ok(match self {
             Init::Zeros => Tensor::zeros(shape),
             Init::GlorotUniform => {
                 let l = (6.0 / (fi + fo)).sqrt();
@@ -44,8 +45,16 @@ impl Init {
                 let l = 1.0 / fi.sqrt();
                 Tensor::rand_uniform(shape, -l, l, rng)
             }
-        }
+        })
     }
+}
+
+/// Refuses a weight tensor of `shape` before it is allocated when its size passes
+/// [`memory::MAX_ELEMENTS`](crate::memory::MAX_ELEMENTS) or the available memory (sizes come
+/// from spec files, saved descriptions and flags).
+pub(crate) fn check_weights(shape: &[usize]) -> Result<()> {
+    let n = crate::memory::checked_element_count("weights", shape)?;
+    crate::memory::ensure_fits(&format!("a weight tensor {shape:?}"), n as u64 * 4)
 }
 
 impl std::fmt::Display for Init {
@@ -118,16 +127,16 @@ mod tests {
             (Init::TorchDefault, 1.0 / (3.0 * fi as f32)),
         ];
         for (init, want) in cases {
-            let v = variance(&init.tensor(&shape, fi, fo, &mut rng));
+            let v = variance(&init.tensor(&shape, fi, fo, &mut rng).unwrap());
             assert!((v / want - 1.0).abs() < 0.05, "{init}: variance {v} vs {want}");
         }
-        assert_eq!(Init::Zeros.tensor(&shape, fi, fo, &mut rng).sum_all(), 0.0);
+        assert_eq!(Init::Zeros.tensor(&shape, fi, fo, &mut rng).unwrap().sum_all(), 0.0);
     }
 
     #[test]
     fn same_seed_same_weights() {
-        let a = Init::HeNormal.tensor(&[10, 10], 10, 10, &mut Rng::seeded(3));
-        let b = Init::HeNormal.tensor(&[10, 10], 10, 10, &mut Rng::seeded(3));
+        let a = Init::HeNormal.tensor(&[10, 10], 10, 10, &mut Rng::seeded(3)).unwrap();
+        let b = Init::HeNormal.tensor(&[10, 10], 10, 10, &mut Rng::seeded(3)).unwrap();
         assert_eq!(a, b);
         assert!("bogus".parse::<Init>().is_err());
     }

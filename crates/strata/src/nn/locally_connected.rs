@@ -177,7 +177,7 @@ impl Layer for LocallyConnected2d {
         let shape = [filters, k, p];
         if self.weight.as_ref().map(|w| w.value.shape() != shape).unwrap_or(true) {
             let init = init.unwrap_or(if activation.is_rectifier() { Init::HeUniform } else { Init::GlorotUniform });
-            self.weight = Some(Param::new("weight", init.tensor(&shape, k, filters, rng)));
+            self.weight = Some(Param::new("weight", init.tensor(&shape, k, filters, rng)?));
             self.bias = use_bias.then(|| Param::new("bias", Tensor::zeros(&[filters, p])));
         }
         self.patches = Some(one_hot_kernels(g.c, g.kh, g.kw)?);

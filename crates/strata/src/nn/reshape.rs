@@ -95,9 +95,12 @@ impl Layer for Maxout {
         if units == 0 || pieces == 0 {
             return Err(Error::invalid("Maxout", "units and pieces must be at least 1"));
         }
-        let (fan_in, width) = (input[0], units * pieces);
+        let width = units
+            .checked_mul(pieces)
+            .ok_or_else(|| Error::invalid("Maxout", format!("{units} units x {pieces} pieces is too large")))?;
+        let fan_in = input[0];
         if self.weight.as_ref().map(|w| w.value.shape().to_vec()) != Some(vec![fan_in, width]) {
-            self.weight = Some(Param::new("weight", Init::GlorotUniform.tensor(&[fan_in, width], fan_in, units, rng)));
+            self.weight = Some(Param::new("weight", Init::GlorotUniform.tensor(&[fan_in, width], fan_in, units, rng)?));
             self.bias = Some(Param::new("bias", Tensor::zeros(&[width])));
         }
         Ok(vec![units])

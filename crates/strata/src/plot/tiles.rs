@@ -41,6 +41,10 @@ fn range(values: &[f32]) -> (f32, f32) {
     if hi > lo { (lo, hi) } else { (lo, lo + 1.0) }
 }
 
+/// The largest side of a grid image, in pixels: more is unviewable and, at three bytes a
+/// pixel, a needless allocation.
+const MAX_SIDE: usize = 16_384;
+
 /// Draws `tiles` in a grid and writes a PNG (atomically) to `path`.
 pub fn save_grid(path: &Path, tiles: &[Tile], style: GridStyle) -> Result<()> {
     let first = tiles.first().ok_or_else(|| Error::invalid("image grid", "no tiles to draw"))?;
@@ -54,8 +58,15 @@ pub fn save_grid(path: &Path, tiles: &[Tile], style: GridStyle) -> Result<()> {
     let cols = if style.columns > 0 { style.columns } else { (tiles.len() as f64).sqrt().ceil() as usize };
     let rows = tiles.len().div_ceil(cols);
     let s = style.scale.max(1);
+    let side = |n: usize, t: usize| n.checked_mul(t.checked_mul(s)?.checked_add(style.gap)?)?.checked_add(style.gap);
+    let (img_w, img_h) = match (side(cols, tw), side(rows, th)) {
+        (Some(w), Some(h)) if w <= MAX_SIDE && h <= MAX_SIDE => (w, h),
+        _ => {
+            let reason = format!("{} tiles of {th}x{tw} at {s} pixels per value exceed {MAX_SIDE} pixels a side", tiles.len());
+            return Err(Error::invalid("image grid", reason));
+        }
+    };
     let (cell_w, cell_h) = (tw * s + style.gap, th * s + style.gap);
-    let (img_w, img_h) = (cols * cell_w + style.gap, rows * cell_h + style.gap);
     let mut img = image::RgbImage::from_pixel(img_w as u32, img_h as u32, image::Rgb([64, 64, 64]));
     let global = range(&tiles.iter().flat_map(|t| t.values.iter().copied()).collect::<Vec<_>>());
     for (i, t) in tiles.iter().enumerate() {

@@ -121,7 +121,7 @@ pub fn choose(name_or_path: &str, input: &[usize], classes: usize, seed: u64) ->
         }
         let name = spec.name.clone().unwrap_or_else(|| path.file_stem().and_then(|s| s.to_str()).unwrap_or("spec").to_string());
         let mut model = Sequential::from_specs(&spec.layers).name(name).seed(seed);
-        model.build(input)?;
+        model.build(input).map_err(|e| Error::data(path, e.to_string()))?;
         return Ok(ModelChoice {
             model,
             recipe: spec.recipe(path)?,

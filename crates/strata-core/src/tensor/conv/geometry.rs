@@ -64,11 +64,19 @@ impl Conv2dGeom {
         if stride.0 == 0 || stride.1 == 0 || dilation.0 == 0 || dilation.1 == 0 || kh == 0 || kw == 0 {
             return Err(mismatch("kernel, stride and dilation must be at least 1"));
         }
-        let span_h = dilation.0 * (kh - 1) + 1;
-        let span_w = dilation.1 * (kw - 1) + 1;
-        let (ph, pw) = (h + pad.0 + pad.1, w + pad.2 + pad.3);
+        // Sizes come from files and flags: arithmetic that overflows is a refused shape.
+        let span = |d: usize, k: usize| d.checked_mul(k - 1)?.checked_add(1);
+        let padded = |n: usize, a: usize, b: usize| n.checked_add(a)?.checked_add(b);
+        let sizes = (span(dilation.0, kh), span(dilation.1, kw), padded(h, pad.0, pad.1), padded(w, pad.2, pad.3));
+        let (Some(span_h), Some(span_w), Some(ph), Some(pw)) = sizes else {
+            return Err(mismatch("sizes too large (the padded input or the dilated kernel overflows)"));
+        };
         if ph < span_h || pw < span_w {
             return Err(mismatch("the kernel is larger than the padded input"));
+        }
+        let (oh, ow) = ((ph - span_h) / stride.0 + 1, (pw - span_w) / stride.1 + 1);
+        if crate::memory::element_count(&[c, kh, kw, oh, ow]).is_none() || crate::memory::element_count(&[o, oh, ow]).is_none() {
+            return Err(mismatch("sizes too large (the unfolded input or the output has more than 2^40 values)"));
         }
         Ok(Conv2dGeom {
             n,
@@ -82,8 +90,8 @@ impl Conv2dGeom {
             pad,
             dilation,
             groups,
-            oh: (ph - span_h) / stride.0 + 1,
-            ow: (pw - span_w) / stride.1 + 1,
+            oh,
+            ow,
         })
     }
     /// Rows of the im2col matrix per group: C/groups * KH * KW.

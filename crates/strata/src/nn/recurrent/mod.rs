@@ -336,12 +336,15 @@ impl Layer for Recurrent {
         let dirs = self.config.directions();
         if self.features != Some(f) {
             let g = cell.gates();
+            // Every pass's weights at once (input and recurrent), before any is allocated.
+            let widest_input = f.max(dirs.saturating_mul(h)).saturating_add(h);
+            super::init::check_weights(&[layers, dirs, widest_input, g, h])?;
             self.passes.clear();
             for l in 0..layers {
                 let fan_in = if l == 0 { f } else { dirs * h };
                 for d in 0..dirs {
                     let suffix = format!("l{l}{}", if d == 1 { "_reverse" } else { "" });
-                    let w_ih = Init::GlorotUniform.tensor(&[fan_in, g * h], fan_in, g * h, rng);
+                    let w_ih = Init::GlorotUniform.tensor(&[fan_in, g * h], fan_in, g * h, rng)?;
                     // w_hh: an orthogonal block per gate, so a step starts norm-preserving
                     let mut w_hh = vec![0.0; h * g * h];
                     for k in 0..g {

@@ -1,0 +1,479 @@
+//! Your own data (issue 15): image folders, CIFAR binary batches and NumPy arrays, read by
+//! `train`, `eval` and `predict`; the same images in two formats train to the same
+//! figures; every bad input is one line naming the file, folder or array.
+
+mod common;
+use common::*;
+use std::io::Write;
+
+/// A small deterministic generator (the tests must not depend on a seed's library).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u32 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) as u32
+    }
+    fn below(&mut self, n: u32) -> u32 {
+        self.next() % n
+    }
+}
+
+/// A coloured shape of class `k` (0: red disc, 1: green square, 2: blue triangle) on a
+/// noisy gray background, `w` x `h`.
+fn shape_image(k: usize, w: u32, h: u32, rng: &mut Lcg) -> image::RgbImage {
+    let colour = [[220, 30, 30], [30, 200, 40], [40, 50, 230]][k];
+    let (cx, cy, r) = (w as i64 / 2, h as i64 / 2, (w.min(h) as i64 * 3) / 8);
+    image::RgbImage::from_fn(w, h, |x, y| {
+        let (dx, dy) = (x as i64 - cx, y as i64 - cy);
+        let inside = match k {
+            0 => dx * dx + dy * dy <= r * r,
+            1 => dx.abs() <= r && dy.abs() <= r,
+            _ => dy <= r && dy >= -r && dx.abs() <= (dy + r) / 2,
+        };
+        if inside {
+            image::Rgb(colour)
+        } else {
+            let g = 100 + rng.below(50) as u8;
+            image::Rgb([g, g, g])
+        }
+    })
+}
+
+/// An image folder of coloured shapes: `DIR/train/<class>/` and `DIR/test/<class>/`,
+/// PNG and JPEG mixed, sizes varied between 20 and 40 pixels a side.
+fn shapes_folder(dir: &Path, train_per_class: usize, test_per_class: usize) {
+    let mut rng = Lcg(7);
+    for (k, class) in ["circle", "square", "triangle"].iter().enumerate() {
+        for (part, n) in [("train", train_per_class), ("test", test_per_class)] {
+            let folder = dir.join(part).join(class);
+            std::fs::create_dir_all(&folder).unwrap();
+            for i in 0..n {
+                let (w, h) = (20 + rng.below(21), 20 + rng.below(21));
+                let ext = if i % 2 == 0 { "png" } else { "jpg" };
+                shape_image(k, w, h, &mut rng).save(folder.join(format!("{i:03}.{ext}"))).unwrap();
+            }
+        }
+    }
+}
+
+/// A version-1 `.npy` of `descr` and `shape` holding the raw bytes `data`.
+fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let tuple = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {tuple}, }}");
+    while (h.len() + 11) % 64 != 0 {
+        h.push(' ');
+    }
+    h.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((h.len() as u16).to_le_bytes());
+    out.extend(h.as_bytes());
+    out.extend(data);
+    out
+}
+
+/// An `.npz` (deflated, as `np.savez_compressed` writes) of `(name, npy bytes)`.
+fn write_npz(path: &Path, members: &[(&str, Vec<u8>)]) {
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in members {
+        z.start_file(format!("{name}.npy"), opts).unwrap();
+        z.write_all(bytes).unwrap();
+    }
+    z.finish().unwrap();
+}
+
+fn train_json(args: &[&str]) -> serde_json::Value {
+    let (code, out, err) = strata(args);
+    assert_eq!(code, 0, "{err}");
+    last_json(&out)
+}
+
+#[test]
+fn a_folder_of_colour_shapes_trains_evaluates_and_predicts() {
+    let dir = temp_dir("formats-shapes");
+    shapes_folder(&dir.join("shapes"), 12, 4);
+    let data = dir.join("shapes");
+    let out = dir.join("run");
+    let (data, out) = (data.to_str().unwrap(), out.to_str().unwrap());
+    // Mixed sizes need --image-size.
+    let (code, _, err) = strata(&["train", "--model", "mlp", "--data", data, "--epochs", "1", "--out", out]);
+    assert_clean_failure(code, &err, "--image-size");
+    let args = ["train", "--model", "mlp", "--data", data, "--image-size", "16x16", "--batch-size", "8"];
+    let j = train_json(&[&args[..], &["--epochs", "8", "--seed", "3", "--out", out, "--json", "--quiet"]].concat());
+    let acc = j["test_accuracy"].as_f64().unwrap();
+    assert!(acc >= 0.75, "shapes of three colours are easy: {acc}");
+    // Saved: 3x16x16 input, class names from the folders, a per-channel standardizer.
+    let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("run/model.json")).unwrap()).unwrap();
+    assert_eq!(meta["input_shape"], serde_json::json!([3, 16, 16]));
+    assert_eq!(meta["class_names"], serde_json::json!(["circle", "square", "triangle"]));
+    assert_eq!(meta["standardize"]["mean"].as_array().unwrap().len(), 3);
+    assert_eq!(meta["standardize"]["per_channel"], true);
+    // eval resizes to the model's input by itself and gets the same figure.
+    let model = dir.join("run/model.safetensors");
+    let model = model.to_str().unwrap();
+    let (code, out_e, err) = strata(&["eval", "--model-file", model, "--data", data, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(last_json(&out_e)["test_accuracy"].as_f64().unwrap() as f32, acc as f32);
+    // So does an ensemble of the model with itself.
+    let twice = format!("{model},{model}");
+    let (code, out_e, err) = strata(&["eval", "--model-file", &twice, "--data", data, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(last_json(&out_e)["test_accuracy"].as_f64().unwrap() as f32, acc as f32);
+    // predict takes a gray picture for this colour model, saying it converted it.
+    let gray = dir.join("gray.png");
+    image::GrayImage::from_pixel(30, 25, image::Luma([120])).save(&gray).unwrap();
+    let (code, out_p, err) = strata(&["predict", "--model-file", model, gray.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("note: converted the gray picture") && err.contains("RGB"), "{err}");
+    assert!(out_p.starts_with("0: "), "{out_p}");
+
+    // --channels 1 trains a gray model on the same folder; predict converts colour to gray.
+    let gray_out = dir.join("gray-run");
+    let j = train_json(
+        &[&args[..], &["--channels", "1", "--epochs", "1", "--out", gray_out.to_str().unwrap(), "--json", "--quiet"]].concat(),
+    );
+    assert!(j["test_accuracy"].as_f64().is_some());
+    let colour = dir.join("shapes/test/circle/000.png");
+    let gm = gray_out.join("model.safetensors");
+    let (code, _, err) = strata(&["predict", "--model-file", gm.to_str().unwrap(), colour.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("note: converted the colour picture") && err.contains("to gray"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_flat_folder_is_split_and_eval_finds_the_same_held_out_images() {
+    let dir = temp_dir("formats-flat");
+    shapes_folder(&dir.join("all"), 10, 0);
+    // No train/test: the class folders are DIR/train/<class>; use them as a flat folder.
+    let flat = dir.join("all/train");
+    std::fs::remove_dir_all(dir.join("all/test")).unwrap();
+    let (data, out) = (flat.to_str().unwrap(), dir.join("run"));
+    let (code, stdout, err) = strata(&[
+        "train",
+        "--model",
+        "mlp",
+        "--data",
+        data,
+        "--image-size",
+        "12x12",
+        "--epochs",
+        "2",
+        "--test-split",
+        "0.3",
+        "--seed",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("note:") && err.contains("9 images held out"), "{err}");
+    let acc = last_json(&stdout)["test_accuracy"].as_f64().unwrap();
+    let model = out.join("model.safetensors");
+    let (code, stdout, err) =
+        strata(&["eval", "--model-file", model.to_str().unwrap(), "--data", data, "--test-split", "0.3", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("9 images held out"), "{err}");
+    let j = last_json(&stdout);
+    assert_eq!((j["samples"].as_u64(), j["test_accuracy"].as_f64().map(|v| v as f32)), (Some(9), Some(acc as f32)));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// 28x28 digits-like images: a bar whose position is the class.
+fn bars(n: usize, seed: u64) -> (Vec<u8>, Vec<u8>) {
+    let mut rng = Lcg(seed);
+    let mut px = vec![0u8; n * 784];
+    let mut labels = Vec::with_capacity(n);
+    for i in 0..n {
+        let k = rng.below(4) as usize;
+        labels.push(k as u8);
+        for r in 0..28 {
+            for c in 0..28 {
+                let on = c / 7 == k && r > 4 && r < 24;
+                px[i * 784 + r * 28 + c] = if on { 200 + rng.below(56) as u8 } else { rng.below(60) as u8 };
+            }
+        }
+    }
+    (px, labels)
+}
+
+#[test]
+fn lenet5_on_an_npz_matches_the_same_images_as_idx_files() {
+    let dir = temp_dir("formats-npz-idx");
+    let (xtr, ytr) = bars(192, 1);
+    let (xte, yte) = bars(64, 2);
+    let idx = dir.join("idx");
+    std::fs::create_dir_all(&idx).unwrap();
+    write_idx_u8(&idx.join("train-images-idx3-ubyte.gz"), &[192, 28, 28], &xtr, true).unwrap();
+    write_idx_u8(&idx.join("train-labels-idx1-ubyte.gz"), &[192], &ytr, true).unwrap();
+    write_idx_u8(&idx.join("t10k-images-idx3-ubyte"), &[64, 28, 28], &xte, false).unwrap();
+    write_idx_u8(&idx.join("t10k-labels-idx1-ubyte"), &[64], &yte, false).unwrap();
+    let npz = dir.join("bars.npz");
+    let y64 = |y: &[u8]| y.iter().flat_map(|&v| (v as i64).to_le_bytes()).collect::<Vec<u8>>();
+    write_npz(
+        &npz,
+        &[
+            ("x_train", npy("|u1", &[192, 28, 28], &xtr)),
+            ("y_train", npy("<i8", &[192], &y64(&ytr))),
+            ("x_test", npy("|u1", &[64, 28, 28], &xte)),
+            ("y_test", npy("<i8", &[64], &y64(&yte))),
+        ],
+    );
+    let run = |data: &Path, out: &str| {
+        let out = dir.join(out);
+        train_json(&[
+            "train",
+            "--model",
+            "lenet5",
+            "--data",
+            data.to_str().unwrap(),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "32",
+            "--seed",
+            "4",
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+            "--quiet",
+        ])
+    };
+    let (a, b) = (run(&idx, "idx-run"), run(&npz, "npz-run"));
+    assert_eq!(a["test_accuracy"], b["test_accuracy"]);
+    assert_eq!(a["test_loss"], b["test_loss"]);
+    assert!(a["test_accuracy"].as_f64().unwrap() > 0.5, "{a}");
+    // eval reads the npz too.
+    let model = dir.join("npz-run/model.safetensors");
+    let (code, out, err) = strata(&["eval", "--model-file", model.to_str().unwrap(), "--data", npz.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(last_json(&out)["test_accuracy"].as_f64().map(|v| v as f32), b["test_accuracy"].as_f64().map(|v| v as f32));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Ten classes of 32x32 RGB images (hue by class, noise), sorted by class: the order an
+/// image folder reads them in.
+fn colour_set(per_class: usize, seed: u64) -> Vec<(u8, Vec<u8>)> {
+    let mut rng = Lcg(seed);
+    (0..10u8)
+        .flat_map(|k| (0..per_class).map(move |_| k))
+        .map(|k| {
+            let base = [(k as u32 * 25) % 256, (255 - k as u32 * 20) % 256, (k as u32 * 70) % 256];
+            // Planar R, G, B as CIFAR stores them.
+            let px = (0..3).flat_map(|c| (0..1024).map(move |_| c)).map(|c| (base[c] + rng.below(40)).min(255) as u8).collect();
+            (k, px)
+        })
+        .collect()
+}
+
+#[test]
+fn the_same_colour_images_as_folder_cifar_and_npz_train_alike() {
+    let dir = temp_dir("formats-three");
+    let (train, test) = (colour_set(6, 11), colour_set(2, 12));
+    // Image folder: DIR/{train,test}/class_K/NNN.png (PNG: lossless).
+    for (part, set) in [("train", &train), ("test", &test)] {
+        for (i, (k, px)) in set.iter().enumerate() {
+            let folder = dir.join("folder").join(part).join(format!("class_{k}"));
+            std::fs::create_dir_all(&folder).unwrap();
+            let img = image::RgbImage::from_fn(32, 32, |x, y| {
+                let p = (y * 32 + x) as usize;
+                image::Rgb([px[p], px[1024 + p], px[2048 + p]])
+            });
+            img.save(folder.join(format!("{i:04}.png"))).unwrap();
+        }
+    }
+    // CIFAR-10 binary.
+    let cifar = dir.join("cifar");
+    std::fs::create_dir_all(&cifar).unwrap();
+    let records =
+        |set: &[(u8, Vec<u8>)]| set.iter().flat_map(|(k, px)| std::iter::once(*k).chain(px.iter().copied())).collect::<Vec<u8>>();
+    std::fs::write(cifar.join("data_batch_1.bin"), records(&train)).unwrap();
+    std::fs::write(cifar.join("test_batch.bin"), records(&test)).unwrap();
+    // NumPy, channels last as Keras' cifar10 has them.
+    let nhwc = |set: &[(u8, Vec<u8>)]| {
+        set.iter().flat_map(|(_, px)| (0..1024).flat_map(move |p| (0..3).map(move |c| px[c * 1024 + p]))).collect::<Vec<u8>>()
+    };
+    let labels = |set: &[(u8, Vec<u8>)]| set.iter().map(|(k, _)| *k).collect::<Vec<u8>>();
+    let npz = dir.join("colours.npz");
+    write_npz(
+        &npz,
+        &[
+            ("x_train", npy("|u1", &[60, 32, 32, 3], &nhwc(&train))),
+            ("y_train", npy("|u1", &[60, 1], &labels(&train))),
+            ("x_test", npy("|u1", &[20, 32, 32, 3], &nhwc(&test))),
+            ("y_test", npy("|u1", &[20, 1], &labels(&test))),
+        ],
+    );
+    let run = |data: &Path, out: &str| {
+        train_json(&[
+            "train",
+            "--model",
+            "mlp",
+            "--data",
+            data.to_str().unwrap(),
+            "--epochs",
+            "4",
+            "--batch-size",
+            "10",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.001",
+            "--seed",
+            "2",
+            "--out",
+            dir.join(out).to_str().unwrap(),
+            "--json",
+            "--quiet",
+        ])
+    };
+    let (f, c, n) = (run(&dir.join("folder"), "f"), run(&cifar, "c"), run(&npz, "n"));
+    assert_eq!(f["test_accuracy"], c["test_accuracy"], "folder vs CIFAR");
+    assert_eq!(f["test_accuracy"], n["test_accuracy"], "folder vs npz");
+    assert_eq!((&f["test_loss"], &f["test_loss"]), (&c["test_loss"], &n["test_loss"]));
+    assert!(f["test_accuracy"].as_f64().unwrap() > 0.3, "{f}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn cifar_names_resolve_under_strata_data() {
+    let dir = temp_dir("formats-cifar-name");
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(["train", "--model", "mlp", "--data", "cifar10", "--epochs", "1", "--quiet", "--json"])
+            .args(["--out", dir.join("run").to_str().unwrap()])
+            .env("STRATA_DATA", &dir)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, _, err) = run();
+    assert_clean_failure(code, &err, "data_batch_1.bin");
+    assert!(err.contains(dir.join("cifar10").to_str().unwrap()), "{err}");
+    // The archive's folder inside $STRATA_DATA/cifar10 is found.
+    let sub = dir.join("cifar10/cifar-10-batches-bin");
+    std::fs::create_dir_all(&sub).unwrap();
+    let set = colour_set(2, 3);
+    let bytes: Vec<u8> = set.iter().flat_map(|(k, px)| std::iter::once(*k).chain(px.iter().copied())).collect();
+    std::fs::write(sub.join("data_batch_1.bin"), &bytes).unwrap();
+    std::fs::write(sub.join("test_batch.bin"), &bytes).unwrap();
+    let (code, out, err) = run();
+    assert_eq!(code, 0, "{err}");
+    assert!(last_json(&out)["test_accuracy"].as_f64().is_some());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Every bad input: one line naming the culprit, exit 1.
+#[test]
+fn bad_inputs_are_one_line_errors_naming_the_culprit() {
+    let dir = temp_dir("formats-bad");
+    let train = |data: &Path, extra: &[&str]| {
+        let out = dir.join("run");
+        let args = ["train", "--model", "mlp", "--data", data.to_str().unwrap(), "--epochs", "1", "--quiet"];
+        strata(&[&args[..], &["--out", out.to_str().unwrap()], extra].concat())
+    };
+    let folder = dir.join("folder");
+    let mut rng = Lcg(1);
+    for (k, class) in ["a", "b"].iter().enumerate() {
+        for i in 0..3 {
+            std::fs::create_dir_all(folder.join(class)).unwrap();
+            shape_image(k, 8, 8, &mut rng).save(folder.join(class).join(format!("{i}.png"))).unwrap();
+        }
+    }
+    // An empty class folder.
+    std::fs::create_dir_all(folder.join("c")).unwrap();
+    let (code, _, err) = train(&folder, &[]);
+    assert_clean_failure(code, &err, &folder.join("c").display().to_string());
+    assert!(err.contains("no pictures"), "{err}");
+    std::fs::remove_dir(folder.join("c")).unwrap();
+    // A file that is not a picture (by name), then one that is not (by content).
+    let notes = folder.join("a/notes.txt");
+    std::fs::write(&notes, "hello").unwrap();
+    let (code, _, err) = train(&folder, &[]);
+    assert_clean_failure(code, &err, "notes.txt");
+    let (code, _, err) = train(&folder, &["--skip-bad"]);
+    assert_eq!(code, 0, "--skip-bad skips it: {err}");
+    assert!(err.contains("warning: skipped") && err.contains("notes.txt"), "{err}");
+    std::fs::remove_file(&notes).unwrap();
+    std::fs::write(folder.join("a/fake.png"), "not a png at all").unwrap();
+    let (code, _, err) = train(&folder, &[]);
+    assert_clean_failure(code, &err, "fake.png");
+    std::fs::remove_file(folder.join("a/fake.png")).unwrap();
+    // A truncated JPEG: a whole one cut in half.
+    let jpeg = folder.join("b/cut.jpg");
+    shape_image(1, 64, 64, &mut rng).save(&jpeg).unwrap();
+    let bytes = std::fs::read(&jpeg).unwrap();
+    std::fs::write(&jpeg, &bytes[..bytes.len() / 3]).unwrap();
+    let (code, _, err) = train(&folder, &["--image-size", "8x8"]);
+    assert_clean_failure(code, &err, "cut.jpg");
+    let (code, _, err) = train(&folder, &["--image-size", "8x8", "--skip-bad"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("warning: skipped 1 unreadable files") && err.contains("cut.jpg"), "{err}");
+    // Mixed sizes without --image-size (the whole JPEG is 64x64, the rest 8x8).
+    std::fs::write(&jpeg, &bytes).unwrap();
+    let (code, _, err) = train(&folder, &[]);
+    assert_clean_failure(code, &err, "cut.jpg");
+    assert!(err.contains("--image-size"), "{err}");
+    // A CIFAR file of the wrong length.
+    let cifar = dir.join("cifar");
+    std::fs::create_dir_all(&cifar).unwrap();
+    std::fs::write(cifar.join("data_batch_1.bin"), vec![1u8; 3073 * 2]).unwrap();
+    std::fs::write(cifar.join("test_batch.bin"), vec![1u8; 3073 + 100]).unwrap();
+    let (code, _, err) = train(&cifar, &[]);
+    assert_clean_failure(code, &err, "test_batch.bin");
+    assert!(err.contains("3173 bytes") && err.contains("3073-byte records"), "{err}");
+    // npz without y_test; x and y of different lengths.
+    let npz = dir.join("bad.npz");
+    let x = npy("|u1", &[4, 2, 2], &[9; 16]);
+    write_npz(&npz, &[("x_train", x.clone()), ("y_train", npy("|u1", &[4], &[0, 1, 0, 1])), ("x_test", x.clone())]);
+    let (code, _, err) = train(&npz, &[]);
+    assert_clean_failure(code, &err, "bad.npz");
+    assert!(err.contains("no y_test array"), "{err}");
+    write_npz(
+        &npz,
+        &[
+            ("x_train", x.clone()),
+            ("y_train", npy("|u1", &[3], &[0, 1, 0])),
+            ("x_test", x),
+            ("y_test", npy("|u1", &[4], &[0, 1, 0, 1])),
+        ],
+    );
+    let (code, _, err) = train(&npz, &[]);
+    assert_clean_failure(code, &err, "bad.npz");
+    assert!(err.contains("y_train") && err.contains("x_train holds 4"), "{err}");
+    // Flags that do not apply to the format.
+    let (code, _, err) = train(&npz, &["--image-size", "4x4"]);
+    assert_clean_failure(code, &err, "image-size");
+    let (code, _, err) = train(&npz, &["--channels", "2"]);
+    assert_clean_failure(code, &err, "--channels");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The decoded size is checked against the memory before any picture is decoded.
+#[test]
+fn a_folder_too_large_for_memory_is_refused_before_decoding() {
+    let dir = temp_dir("formats-memory");
+    let mut rng = Lcg(5);
+    for (k, class) in ["a", "b"].iter().enumerate() {
+        std::fs::create_dir_all(dir.join(class)).unwrap();
+        shape_image(k, 8, 8, &mut rng).save(dir.join(class).join("0.png")).unwrap();
+        shape_image(k, 8, 8, &mut rng).save(dir.join(class).join("1.png")).unwrap();
+    }
+    // 4 pictures of 3x4096x4096 floats: 768 MiB.
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["train", "--model", "mlp", "--data", dir.to_str().unwrap(), "--image-size", "4096x4096", "--quiet"])
+        .env("STRATA_MEMORY_MB", "100")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_clean_failure(out.status.code().unwrap_or(-1), &err, dir.to_str().unwrap());
+    assert!(err.contains("needs 768.0 MiB") && err.contains("available"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
