@@ -34,6 +34,9 @@ done
 
 NICE="nice -n ${FUZZ_JOBS_NICE:-10}"
 export RAYON_NUM_THREADS=${RAYON_NUM_THREADS:-1}
+# strata refuses what would not fit in 1 GiB (its own memory check, as on a small machine),
+# so an honest refusal is not mistaken for libFuzzer's 2 GiB allocation limit.
+export STRATA_MEMORY_MB=${STRATA_MEMORY_MB:-1024}
 # The same build options for `build` and `run`, so that `run` does not rebuild.
 BUILD_OPTS=(--codegen-units 4)
 
