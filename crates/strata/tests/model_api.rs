@@ -119,3 +119,12 @@ fn training_errors_are_values() {
     let bad = Dataset::new(Tensor::zeros(&[4, 3]), Target::Classes { labels: vec![0; 4], num_classes: 2 }).unwrap();
     assert!(m.evaluate(&bad, 4).is_err());
 }
+
+/// Found by the `model` fuzz target: a saved conv2d with `"stride": 0` and `"padding":
+/// "same"` divided by zero while the network was built. Now an error naming the file.
+#[test]
+fn fuzz_regression_conv_stride_zero_with_same_padding() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz/model-conv-stride0-same.safetensors");
+    let err = load_model(&path).err().expect("a stride of 0 is refused").to_string();
+    assert!(err.contains("model-conv-stride0-same.safetensors") && err.contains("stride"), "{err}");
+}
