@@ -158,9 +158,8 @@ fn train(a: TrainArgs) -> anyhow::Result<()> {
     let chars_per_token = heldout_text.chars().count() as f64 / heldout_ids.len().max(1) as f64;
 
     let config = LmConfig { cell: a.cell.clone(), embed: a.embed, hidden: a.hidden, layers: a.layers };
-    let mut model = LanguageModel::new(config, vocab, a.seed).map_err(|e| {
-        anyhow::anyhow!("a model of --embed {} --hidden {} --layers {}: {e}", a.embed, a.hidden, a.layers)
-    })?;
+    let mut model = LanguageModel::new(config, vocab, a.seed)
+        .map_err(|e| anyhow::anyhow!("a model of --embed {} --hidden {} --layers {}: {e}", a.embed, a.hidden, a.layers))?;
     let opts = LmTrainOptions {
         epochs: a.epochs,
         streams: a.batch_size,

@@ -10,7 +10,9 @@ use std::io::Write;
 /// A spec file with one layer (TOML fields given as text) before a flatten and the output.
 fn spec_with(dir: &Path, name: &str, layer: &str) -> String {
     let path = dir.join(name);
-    let text = format!("name = \"hostile\"\n[[layers]]\n{layer}\n[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"dense\"\nunits = 3\n");
+    let text = format!(
+        "name = \"hostile\"\n[[layers]]\n{layer}\n[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"dense\"\nunits = 3\n"
+    );
     std::fs::write(&path, text).unwrap();
     path.to_str().unwrap().to_string()
 }
@@ -27,7 +29,10 @@ fn absurd_layer_sizes_in_spec_files() {
         ("filters.toml", "type = \"conv2d\"\nfilters = 100000000\nkernel = 3"),
         ("window.toml", "type = \"pool2d\"\npool = \"max\"\nwindow = 4611686018427387904"),
         ("lstm.toml", "type = \"lstm\"\nunits = 4611686018427387904"),
-        ("maxout.toml", "type = \"flatten\"\n[[layers]]\ntype = \"maxout\"\nunits = 4611686018427387904\npieces = 4611686018427387904"),
+        (
+            "maxout.toml",
+            "type = \"flatten\"\n[[layers]]\ntype = \"maxout\"\nunits = 4611686018427387904\npieces = 4611686018427387904",
+        ),
     ];
     for (name, layer) in cases {
         let spec = spec_with(&d, name, layer);

@@ -67,10 +67,10 @@ pub mod pretrain;
 pub mod text;
 pub mod zoo;
 
+pub use strata_core::{Error, Result, Rng, Tensor};
 /// Reverse-mode automatic differentiation (from strata-core): [`autograd::Var`],
 /// [`autograd::Tape`], [`autograd::Param`] — what a custom [`nn::Layer`] works with.
 pub use strata_core::{autograd, memory};
-pub use strata_core::{Error, Result, Rng, Tensor};
 // The kernels are strata-core's; the library uses them as if they were its own module
 // (users who want kernels depend on strata-core).
 pub(crate) use strata_core::tensor;

@@ -78,21 +78,7 @@ impl Conv2dGeom {
         if crate::memory::element_count(&[c, kh, kw, oh, ow]).is_none() || crate::memory::element_count(&[o, oh, ow]).is_none() {
             return Err(mismatch("sizes too large (the unfolded input or the output has more than 2^40 values)"));
         }
-        Ok(Conv2dGeom {
-            n,
-            c,
-            h,
-            w,
-            o,
-            kh,
-            kw,
-            stride,
-            pad,
-            dilation,
-            groups,
-            oh,
-            ow,
-        })
+        Ok(Conv2dGeom { n, c, h, w, o, kh, kw, stride, pad, dilation, groups, oh, ow })
     }
     /// Rows of the im2col matrix per group: C/groups * KH * KW.
     pub fn k(&self) -> usize {
