@@ -223,15 +223,22 @@ fn decompression_bombs_are_capped_by_the_declared_size() {
         gz.write_all(&zeros).unwrap();
     }
     gz.finish().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(["train", "--model", "mlp", "--data", d.to_str().unwrap(), "--epochs", "1", "--quiet"])
-        .env("STRATA_MEMORY_MB", "8")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_clean_failure(out.status.code().unwrap_or(-1), &err, "train-images-idx3-ubyte.gz");
+    let err = train_with_memory_mb("mlp", &d, "8");
+    assert_clean_failure(1, &err, "train-images-idx3-ubyte.gz");
     assert!(err.contains("needs 32.0 MiB, this machine has 8.0 MiB available"), "{err}");
     std::fs::remove_dir_all(&d).ok();
+}
+
+/// `strata train --model MODEL --data DIR` on a machine with `mb` MiB to spare
+/// (`STRATA_MEMORY_MB`); its stderr, after checking that it exited with 1.
+fn train_with_memory_mb(model: &str, data: &Path, mb: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["train", "--model", model, "--data", data.to_str().unwrap(), "--epochs", "1", "--quiet"])
+        .env("STRATA_MEMORY_MB", mb)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
@@ -241,13 +248,8 @@ fn training_that_would_not_fit_in_memory_is_refused_up_front() {
     // A 4096-unit hidden layer on 4x4 images at batch 4096: ~170 MiB for the step.
     let spec = d.join("wide.toml");
     std::fs::write(&spec, "[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"dense\"\nunits = 4096\n[[layers]]\ntype = \"dense\"\nunits = 4096\n[[layers]]\ntype = \"dense\"\nunits = 3\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(["train", "--model", spec.to_str().unwrap(), "--data", d.to_str().unwrap(), "--epochs", "1", "--quiet"])
-        .env("STRATA_MEMORY_MB", "100")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_clean_failure(out.status.code().unwrap_or(-1), &err, "training");
+    let err = train_with_memory_mb(spec.to_str().unwrap(), &d, "100");
+    assert_clean_failure(1, &err, "training");
     assert!(err.contains("this machine has 100.0 MiB available"), "{err}");
     std::fs::remove_dir_all(&d).ok();
 }
