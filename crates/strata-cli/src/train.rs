@@ -93,6 +93,13 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         }
         // The replicas share one copy of the data, loaded and prepared once.
         let (learner, data) = load(&a)?;
+        // The replicas start together, each checking its own step against the free memory
+        // as it starts: their sum is checked once, here.
+        if let Some(n) = learner.network() {
+            let batch = n.config.batch_size.min(data.train.len()).div_ceil(a.replicas);
+            let what = format!("training {} replicas of {}", a.replicas, learner.name());
+            strata::memory::ensure_fits(&what, n.model.training_bytes(batch).saturating_mul(a.replicas as u64))?;
+        }
         drop(learner);
         return super::distributed::run_thread_ranks(a.replicas, |c| train(a.clone(), Some(c), Some(&data)));
     }

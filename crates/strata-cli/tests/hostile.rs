@@ -223,7 +223,7 @@ fn decompression_bombs_are_capped_by_the_declared_size() {
         gz.write_all(&zeros).unwrap();
     }
     gz.finish().unwrap();
-    let err = train_with_memory_mb("mlp", &d, "8");
+    let err = train_with_memory_mb("mlp", &d, "8", &[]);
     assert_clean_failure(1, &err, "train-images-idx3-ubyte.gz");
     assert!(err.contains("needs 32.0 MiB, this machine has 8.0 MiB available"), "{err}");
     std::fs::remove_dir_all(&d).ok();
@@ -231,9 +231,10 @@ fn decompression_bombs_are_capped_by_the_declared_size() {
 
 /// `strata train --model MODEL --data DIR` on a machine with `mb` MiB to spare
 /// (`STRATA_MEMORY_MB`); its stderr, after checking that it exited with 1.
-fn train_with_memory_mb(model: &str, data: &Path, mb: &str) -> String {
+fn train_with_memory_mb(model: &str, data: &Path, mb: &str, extra: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_strata"))
         .args(["train", "--model", model, "--data", data.to_str().unwrap(), "--epochs", "1", "--quiet"])
+        .args(extra)
         .env("STRATA_MEMORY_MB", mb)
         .output()
         .unwrap();
@@ -248,9 +249,12 @@ fn training_that_would_not_fit_in_memory_is_refused_up_front() {
     // A 4096-unit hidden layer on 4x4 images at batch 4096: ~170 MiB for the step.
     let spec = d.join("wide.toml");
     std::fs::write(&spec, "[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"dense\"\nunits = 4096\n[[layers]]\ntype = \"dense\"\nunits = 4096\n[[layers]]\ntype = \"dense\"\nunits = 3\n").unwrap();
-    let err = train_with_memory_mb(spec.to_str().unwrap(), &d, "100");
+    let err = train_with_memory_mb(spec.to_str().unwrap(), &d, "100", &[]);
     assert_clean_failure(1, &err, "training");
     assert!(err.contains("this machine has 100.0 MiB available"), "{err}");
+    // One copy (~270 MiB) fits in 400 MiB, two replicas do not: the sum is checked up front.
+    let err = train_with_memory_mb(spec.to_str().unwrap(), &d, "400", &["--replicas", "2"]);
+    assert_clean_failure(1, &err, "training 2 replicas");
     std::fs::remove_dir_all(&d).ok();
 }
 

@@ -42,6 +42,13 @@ pub fn fit_replicated<'a>(
             ),
         ));
     }
+    // Each replica checks its own step against the free memory as it starts, but they start
+    // together: the sum is checked once, before any starts.
+    let probe = make()?;
+    let per_replica = probe.training_bytes(options().batch.div_ceil(replicas).min(train.len()));
+    let what = format!("training {replicas} replicas of {}", probe.model_name());
+    crate::memory::ensure_fits(&what, per_replica.saturating_mul(replicas as u64))?;
+    drop(probe);
     let world = ThreadWorld::new(replicas);
     let results: Vec<Result<(Sequential, History)>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..replicas)
