@@ -21,12 +21,41 @@ pub fn last_json(stdout: &str) -> serde_json::Value {
     serde_json::from_str(stdout.trim().lines().last().expect("some output")).expect("JSON on the last line")
 }
 
-/// A fresh scratch folder for one test (the process id keeps parallel runs apart).
-pub fn temp_dir(name: &str) -> PathBuf {
+/// A fresh scratch folder for one test (the process id keeps parallel runs apart), removed
+/// when the test ends (also when it fails).
+pub fn temp_dir(name: &str) -> TempDir {
     let d = std::env::temp_dir().join(format!("strata-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TempDir(d)
+}
+
+/// A scratch folder, removed on drop; used as a `Path`.
+pub struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TempDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// A fixture file shipped with the library's tests (`crates/strata/tests/data`).
