@@ -1,7 +1,7 @@
 //! Conv2d: 2-D convolution with channels, any kernel size, stride, padding (incl. "same"),
 //! dilation and groups. Per-sample input [C, H, W] -> output [O, OH, OW].
 
-use super::spec::yes;
+use super::spec::{linear, one, valid, yes};
 use super::{Activation, ForwardCtx, Init, Layer, LayerSpec};
 use crate::autograd::{Param, Var};
 /// How a convolution is computed (from strata-core): chosen per layer shape, see
@@ -141,17 +141,8 @@ pub struct Conv2dConfig {
     pub init: Option<Init>,
 }
 
-fn one() -> Pair {
-    Pair::Same(1)
-}
 fn one_usize() -> usize {
     1
-}
-fn valid() -> Padding {
-    Padding::Named(PaddingMode::Valid)
-}
-fn linear() -> Activation {
-    Activation::Linear
 }
 
 impl Conv2dConfig {

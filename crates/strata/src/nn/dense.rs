@@ -1,6 +1,6 @@
 //! Dense (fully connected) layer: `y = activation(x W + b)`, W of shape [in, out].
 
-use super::spec::yes;
+use super::spec::{linear, yes};
 use super::{Activation, ForwardCtx, Init, Layer, LayerSpec};
 use crate::autograd::{Param, Var};
 use crate::{Error, Result, Rng};
@@ -34,10 +34,6 @@ pub struct DenseConfig {
     /// this is; default (absent): whatever the previous layer gives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_dim: Option<usize>,
-}
-
-fn linear() -> Activation {
-    Activation::Linear
 }
 
 impl DenseConfig {

@@ -8,8 +8,8 @@
 //! as a broadcast product summed over k. Its gradient is the tape's, checked against finite
 //! differences in tests/layers.rs.
 
-use super::conv::{Padding, PaddingMode, Pair};
-use super::spec::yes;
+use super::conv::{Padding, Pair};
+use super::spec::{linear, one, valid, yes};
 use super::{Activation, ForwardCtx, Init, Layer, LayerSpec};
 use crate::autograd::{Param, Var};
 use crate::tensor::conv::Conv2dGeom;
@@ -50,16 +50,6 @@ pub struct LocallyConnected2dConfig {
     /// uniform otherwise (fan-in: one patch, C * KH * KW).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init: Option<Init>,
-}
-
-fn one() -> Pair {
-    Pair::Same(1)
-}
-fn valid() -> Padding {
-    Padding::Named(PaddingMode::Valid)
-}
-fn linear() -> Activation {
-    Activation::Linear
 }
 
 impl LocallyConnected2dConfig {

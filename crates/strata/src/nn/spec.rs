@@ -10,6 +10,7 @@
 
 // Every layer type and its config, by glob: the registry below names them all, and a list
 // here would be a second registry to keep in step.
+use super::conv::{PaddingMode, Pair};
 use super::*;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,21 @@ use std::fmt;
 /// The serde default of the `use_bias` fields (`true`), shared by the configs that have one.
 pub(super) fn yes() -> bool {
     true
+}
+
+/// The serde default of the `activation` fields (`"linear"`).
+pub(super) fn linear() -> Activation {
+    Activation::Linear
+}
+
+/// The serde default of the stride and dilation fields (1).
+pub(super) fn one() -> Pair {
+    Pair::Same(1)
+}
+
+/// The serde default of the `padding` fields (`"valid"`).
+pub(super) fn valid() -> Padding {
+    Padding::Named(PaddingMode::Valid)
 }
 
 /// Generates [`LayerSpec`] from `Variant(Config) => Layer` lines: the enum of newtype
