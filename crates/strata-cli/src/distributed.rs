@@ -9,8 +9,9 @@ use strata::distributed::{SharedComm, launched_size};
 const REBUILD: &str = "rebuild with `cargo build --release --features strata-cli/mpi` (needs OpenMPI: apt-get install libopenmpi-dev openmpi-bin libclang-dev)";
 
 /// The MPI world when training is distributed: `--distributed` was given, or the process
-/// was started by `mpirun` with more than one process. `None` for a plain run.
-pub fn start(flag: bool) -> anyhow::Result<Option<SharedComm>> {
+/// was started by `mpirun` with more than one process. `None` for a plain run. A rank that
+/// waits longer than `timeout_s` seconds in one collective stops the job (`--comm-timeout`).
+pub fn start(flag: bool, timeout_s: f64) -> anyhow::Result<Option<SharedComm>> {
     let launched = launched_size().filter(|&n| n > 1);
     if !flag && launched.is_none() {
         return Ok(None);
@@ -18,7 +19,7 @@ pub fn start(flag: bool) -> anyhow::Result<Option<SharedComm>> {
     #[cfg(feature = "mpi")]
     {
         use strata::distributed::Communicator;
-        let comm = strata::distributed::MpiComm::init()?;
+        let comm = strata::distributed::MpiComm::init()?.with_timeout(std::time::Duration::from_secs_f64(timeout_s));
         // An mpirun of another MPI than the one strata was linked with starts N singletons,
         // each of which would train alone.
         if let Some(n) = launched.filter(|&n| n != comm.size()) {
@@ -31,6 +32,7 @@ pub fn start(flag: bool) -> anyhow::Result<Option<SharedComm>> {
     }
     #[cfg(not(feature = "mpi"))]
     {
+        let _ = timeout_s;
         match launched {
             Some(n) if !flag => anyhow::bail!("strata runs under mpirun with {n} processes but was built without MPI; {REBUILD}"),
             _ => anyhow::bail!("invalid --distributed: this strata was built without MPI; {REBUILD}"),

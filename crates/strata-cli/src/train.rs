@@ -67,6 +67,11 @@ pub struct TrainArgs {
     /// the global batch. Needs strata built with `--features strata-cli/mpi`.
     #[arg(long)]
     pub(super) distributed: bool,
+    /// With --distributed: a rank that waits this many seconds for the others in one
+    /// collective (a rank died or hangs, a host lost its network) stops the whole job with
+    /// one line, instead of waiting forever.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300.0, value_parser = comm_timeout)]
+    pub(super) comm_timeout: f64,
     /// Train N replicas of the network in this process, one per thread with its kernels on
     /// that thread, each on a slice of every batch, gradients summed after each step (data
     /// parallelism without MPI; on small networks faster than one model on N threads).
@@ -103,9 +108,17 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         drop(learner);
         return super::distributed::run_thread_ranks(a.replicas, |c| train(a.clone(), Some(c), Some(&data)));
     }
-    match super::distributed::start(a.distributed)? {
+    match super::distributed::start(a.distributed, a.comm_timeout)? {
         None => train(a, None, None),
         Some(comm) => super::distributed::run_ranks(comm, |c| train(a, Some(c), None)),
+    }
+}
+
+/// `--comm-timeout`: seconds, from 1 to a week.
+fn comm_timeout(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (1.0..=604_800.0).contains(&v) => Ok(v),
+        _ => Err(format!("'{s}' is not a number of seconds from 1 to 604800")),
     }
 }
 

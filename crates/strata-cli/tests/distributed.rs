@@ -300,3 +300,135 @@ fn a_diverging_loss_stops_every_rank_with_one_line() {
     assert_eq!(errors.len(), 1, "{}", r.stderr);
     assert!(errors[0].starts_with("error: loss became NaN at epoch 1") && errors[0].contains("diverged"), "{}", errors[0]);
 }
+
+// ---- Several hosts: scripts/multihost.sh, network namespaces joined by a bridge, TCP only ----
+
+/// Why the multi-host tests cannot run here (they need root and network namespaces), if so.
+fn netns_unavailable() -> Option<String> {
+    let probe = format!("strata-probe-{}", std::process::id());
+    match Command::new("ip").args(["netns", "add", &probe]).output() {
+        Ok(o) if o.status.success() => {
+            let _ = Command::new("ip").args(["netns", "del", &probe]).status();
+            None
+        }
+        Ok(o) => Some(String::from_utf8_lossy(&o.stderr).trim().to_string()),
+        Err(e) => Some(format!("cannot run `ip`: {e}")),
+    }
+}
+
+/// `scripts/multihost.sh N ARGS` with this build of strata, under `timeout`.
+fn multihost(n: usize, args: &[&str]) -> Run {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/multihost.sh");
+    let start = std::time::Instant::now();
+    let out = Command::new("timeout")
+        .args(["-k", "10", &HANG_SECONDS.to_string()])
+        .arg(&script)
+        .arg(n.to_string())
+        .args(args)
+        .env("STRATA_BIN", STRATA)
+        .env("MULTIHOST_TIMEOUT", (HANG_SECONDS - 20).to_string())
+        .output()
+        .expect("run scripts/multihost.sh");
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(start.elapsed().as_secs() < HANG_SECONDS, "multihost.sh hung; stderr: {}", run.stderr);
+    // The script removes what it made, whatever happened.
+    let left = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&left.stdout).contains("mh"), "namespaces left behind: {}", String::from_utf8_lossy(&left.stdout));
+    run
+}
+
+#[test]
+fn two_hosts_over_tcp_train_the_same_weights_as_one_process() {
+    if let Some(why) = netns_unavailable() {
+        eprintln!("skipped: network namespaces are not available here ({why})");
+        return;
+    }
+    let d = temp_dir("hosts");
+    tiny_images(&d, false);
+    let model = tiny_convnet(&d);
+    let (data, model) = (d.to_str().unwrap(), model.to_str().unwrap());
+    let one = d.join("one");
+    let args = train_args(model, data, one.to_str().unwrap(), "4");
+    let out = Command::new(STRATA).args(&args[1..]).arg("--quiet").env("RAYON_NUM_THREADS", "1").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let two = d.join("two");
+    let r = multihost(2, &train_args(model, data, two.to_str().unwrap(), "4")[2..]); // the script says `strata train`
+    assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+    assert!(r.stderr.contains("2 hosts"), "{}", r.stderr);
+    let json = last_json(&r.stdout);
+    assert_eq!(json["distributed"]["ranks"], 2, "{json}");
+    assert!(json["distributed"]["allreduce_calls"].as_u64().unwrap() >= 30, "{json}");
+    let diff = max_relative_difference(&one.join("model.safetensors"), &two.join("model.safetensors"));
+    assert!(diff <= 1e-5, "2 hosts: weights differ from one process by {diff:e} (relative)");
+}
+
+/// A long run on 3 hosts, the failure injected 2 s in; returns the run and its --out.
+fn failing_run(d: &Path, failure: &str, rank: &str) -> (Run, std::path::PathBuf) {
+    tiny_images(d, false);
+    let model = tiny_convnet(d);
+    let out = d.join("out");
+    let mut args = vec![failure, rank, "--after", "2"];
+    let train = train_args(model.to_str().unwrap(), d.to_str().unwrap(), out.to_str().unwrap(), "1");
+    args.extend(&train[2..]); // the script says `strata train`
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let mut args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    let epochs = args.iter().position(|a| *a == "--epochs").unwrap() + 1;
+    args[epochs] = "100000"; // far longer than the test may take
+    args.extend(["--quiet", "--comm-timeout", "5"]);
+    let start = std::time::Instant::now();
+    let r = multihost(3, &args);
+    assert!(start.elapsed().as_secs() < 60, "the job took {:?} to end", start.elapsed());
+    assert_ne!(r.code, 0, "the job cannot finish without a rank");
+    assert_no_panic(&r);
+    (r, out)
+}
+
+/// The last checkpoint of a failed run loads, and training resumes from it on one process.
+fn resumes_after(out: &Path, data: &Path) {
+    let checkpoint = strata::model::checkpoint_path(out);
+    let (_, epoch) = strata::model::Checkpoint::read_training(&checkpoint).expect("the last checkpoint loads");
+    assert!(epoch >= 1, "a checkpoint after epoch {epoch}");
+    let model = data.join("tiny.toml");
+    let target = (epoch + 2).to_string();
+    let args = ["train", "--model", model.to_str().unwrap(), "--data", data.to_str().unwrap(), "--epochs", &target];
+    let r = Command::new(STRATA)
+        .args(args)
+        .args(["--batch-size", "10", "--seed", "1", "--out", out.to_str().unwrap(), "--resume", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "resume: {}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stderr).contains(&format!("resuming after epoch {epoch}")));
+}
+
+#[test]
+fn a_rank_killed_on_another_host_ends_the_job_and_the_checkpoint_resumes() {
+    if let Some(why) = netns_unavailable() {
+        eprintln!("skipped: network namespaces are not available here ({why})");
+        return;
+    }
+    let d = temp_dir("host-killed");
+    let (r, out) = failing_run(&d, "--kill-rank", "2");
+    assert!(r.stderr.contains("killing rank 2"), "{}", r.stderr);
+    resumes_after(&out, &d);
+}
+
+#[test]
+fn a_host_cut_off_the_network_ends_the_job_with_one_line_per_rank() {
+    if let Some(why) = netns_unavailable() {
+        eprintln!("skipped: network namespaces are not available here ({why})");
+        return;
+    }
+    let d = temp_dir("host-cut");
+    let (r, out) = failing_run(&d, "--cut-link", "1");
+    // MPI has no time-outs: the watchdog (--comm-timeout 5) stops the ranks left waiting.
+    let errors = strata_errors(&r.stderr);
+    assert!(!errors.is_empty(), "{}", r.stderr);
+    for e in &errors {
+        assert!(e.starts_with("error: rank ") && e.contains("no answer from the other ranks for"), "{e}");
+    }
+    resumes_after(&out, &d);
+}
