@@ -6,12 +6,14 @@
 # that runs `ip netns exec HOST`), and its byte-transfer layer is forced to TCP over the
 # links: nothing travels through shared memory between hosts.
 #
-#   scripts/multihost.sh N [--netem "delay 1ms rate 1gbit"] [--kill-rank R | --cut-link R]
+#   scripts/multihost.sh N [--netem "delay 1ms rate 1gbit" | --rate 1gbit] [--kill-rank R | --cut-link R]
 #                          [--after S] [train flags...]
 #
 # Train flags default to `--model mlp --data fashion-mnist --epochs 2 --seed 1`; flags given
 # replace only the ones they name. The last line printed is rank 0's `train --json` object.
-# --netem applies a `tc netem` discipline to every host's link (both directions' egress).
+# --netem applies a `tc netem` discipline to every host's outgoing traffic (so each message
+# crosses one such link); --rate limits it with `tc tbf` alone (for kernels without netem). --exec PROGRAM runs `PROGRAM [args...]` on every host instead of
+# `strata train` (e.g. the all-reduce timing example).
 # Failure tests: --kill-rank R kills rank R's process (SIGKILL), --cut-link R takes rank R's
 # host off the network (its link goes down), --after S seconds after the start (default 3).
 # The namespaces, the bridge and the files made for them are removed on exit, also on
@@ -29,7 +31,7 @@ die() { echo "multihost: $*" >&2; exit 2; }
 N=$1; shift
 [[ "$N" =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le 64 ] || die "N must be a number of hosts from 1 to 64, not '$N'"
 
-NETEM=""; FAIL=""; FAIL_RANK=""; FAIL_AFTER=3
+NETEM=""; RATE=""; FAIL=""; FAIL_RANK=""; FAIL_AFTER=3; EXEC=""
 TRAIN=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -38,7 +40,9 @@ while [ $# -gt 0 ]; do
             [ -z "$FAIL" ] || die "give one of --kill-rank and --cut-link"
             [ $# -ge 2 ] || die "$1 needs a rank"
             FAIL=${1#--}; FAIL_RANK=$2; shift 2 ;;
+        --rate) [ $# -ge 2 ] || die "--rate needs a value, e.g. 1gbit"; RATE=$2; shift 2 ;;
         --after) [ $# -ge 2 ] || die "--after needs seconds"; FAIL_AFTER=$2; shift 2 ;;
+        --exec) [ $# -ge 2 ] || die "--exec needs a program"; EXEC=$2; shift 2 ;;
         *) TRAIN+=("$1"); shift ;;
     esac
 done
@@ -49,19 +53,24 @@ fi
 
 # Defaults for the flags the user did not give.
 has_flag() { local f; for f in "${TRAIN[@]+"${TRAIN[@]}"}"; do [ "$f" = "$1" ] && return 0; done; return 1; }
-has_flag --model || TRAIN+=(--model mlp)
-has_flag --data || TRAIN+=(--data fashion-mnist)
-has_flag --epochs || TRAIN+=(--epochs 2)
-has_flag --seed || TRAIN+=(--seed 1)
-has_flag --json || TRAIN+=(--json)
+if [ -z "$EXEC" ]; then
+    has_flag --model || TRAIN+=(--model mlp)
+    has_flag --data || TRAIN+=(--data fashion-mnist)
+    has_flag --epochs || TRAIN+=(--epochs 2)
+    has_flag --seed || TRAIN+=(--seed 1)
+    has_flag --json || TRAIN+=(--json)
+fi
 
 [ "$(id -u)" = 0 ] || die "needs root to make network namespaces (run with sudo)"
 command -v ip >/dev/null || die "needs iproute2 (apt-get install iproute2)"
 command -v mpirun >/dev/null || die "needs OpenMPI (apt-get install openmpi-bin libopenmpi-dev)"
-[ -z "$NETEM" ] || command -v tc >/dev/null || die "--netem needs tc (apt-get install iproute2)"
+[ -z "$NETEM$RATE" ] || command -v tc >/dev/null || die "--netem and --rate need tc (apt-get install iproute2)"
+[ -z "$NETEM" ] || [ -z "$RATE" ] || die "give --netem or --rate, not both (netem has its own rate)"
 
 BIN=${STRATA_BIN:-target/mpi/release/strata}
-if [ -z "${STRATA_BIN:-}" ]; then
+if [ -n "$EXEC" ]; then
+    BIN=$(command -v "$EXEC") || die "--exec: no program $EXEC"
+elif [ -z "${STRATA_BIN:-}" ]; then
     echo "multihost: building strata with MPI into target/mpi" >&2
     cargo build --release -q -p strata-cli --features strata-cli/mpi --target-dir target/mpi >&2
 fi
@@ -116,11 +125,13 @@ for i in $(seq 0 $(( N - 1 ))); do
     ip -n "$SWITCH" link set "mh${ID}s$i" master br0
     ip -n "$SWITCH" link set "mh${ID}s$i" up
     if [ -n "$NETEM" ]; then
-        # Both directions of the link: the host's egress and the switch port's egress.
         # shellcheck disable=SC2086
-        ip netns exec "$ns" tc qdisc add dev eth0 root netem $NETEM
-        # shellcheck disable=SC2086
-        ip netns exec "$SWITCH" tc qdisc add dev "mh${ID}s$i" root netem $NETEM
+        ip netns exec "$ns" tc qdisc add dev eth0 root netem $NETEM 2>"$WORK/tc.err" ||
+            die "--netem: tc refused 'netem $NETEM': $(head -n 1 "$WORK/tc.err") (a kernel without CONFIG_NET_SCH_NETEM has no netem; --rate needs only tbf)"
+    elif [ -n "$RATE" ]; then
+        # Token bucket: the rate, a burst of a few packets' worth, queueing up to 50 ms.
+        ip netns exec "$ns" tc qdisc add dev eth0 root tbf rate "$RATE" burst 256kb latency 50ms 2>"$WORK/tc.err" ||
+            die "--rate: tc refused 'tbf rate $RATE': $(head -n 1 "$WORK/tc.err")"
     fi
     # `ip netns exec` bind-mounts /etc/netns/NAME/hosts over /etc/hosts: every host
     # resolves every other host's name.
@@ -151,13 +162,14 @@ MPI_ARGS=(
 )
 [ -z "${STRATA_DATA:-}" ] || MPI_ARGS+=(-x STRATA_DATA)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-echo "multihost: $N hosts $(host 0)..$(host $(( N - 1 ))) on $NET.0/24${NETEM:+, netem: $NETEM}" >&2
+echo "multihost: $N hosts $(host 0)..$(host $(( N - 1 ))) on $NET.0/24${NETEM:+, netem: $NETEM}${RATE:+, rate: $RATE}" >&2
 
+if [ -n "$EXEC" ]; then COMMAND=("${TRAIN[@]+"${TRAIN[@]}"}"); else COMMAND=(train "${TRAIN[@]}" --distributed); fi
 OUT="$WORK/stdout"
 ERR="$WORK/stderr"
 : >"$ERR"
 ip netns exec "$(host 0)" unshare --uts sh -c 'hostname "$0"; exec "$@"' "$(host 0)" \
-    timeout "${MULTIHOST_TIMEOUT:-600}" mpirun "${MPI_ARGS[@]}" "$BIN" train "${TRAIN[@]}" --distributed \
+    timeout "${MULTIHOST_TIMEOUT:-600}" mpirun "${MPI_ARGS[@]}" "$BIN" "${COMMAND[@]}" \
     >"$OUT" 2>"$ERR" &
 MPIRUN_PID=$!
 tail -n +1 -f "$ERR" --pid "$MPIRUN_PID" >&2 &
