@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use strata::data::Dataset;
 use strata::data::tabular::TabularSchema;
 use strata::data::tabular::read_table;
-use strata::experiment::{Learner, Task, cross_validate, cross_validate_regression};
+use strata::distributed::{Communicator, Local, SharedComm};
+use strata::experiment::{Learner, Task, cross_validate_regression_with, cross_validate_with};
 use strata::model::ConfigLayer;
 
 #[derive(Args, Debug)]
@@ -41,9 +42,26 @@ pub struct CvArgs {
     /// Print a JSON summary as the last line of stdout.
     #[arg(long)]
     json: bool,
+    /// Share the folds out over the processes of an MPI job (`mpirun -n N strata cv ...
+    /// --distributed`; fold i on rank i mod N, each computed as in one process, so the
+    /// figures are those of a plain run). Needs strata built with `--features strata-cli/mpi`.
+    #[arg(long)]
+    distributed: bool,
+    /// With --distributed: seconds a rank waits for the others before it stops the job (a
+    /// rank that finishes its folds early waits for the slowest one's, hence a day).
+    #[arg(long, value_name = "SECONDS", default_value_t = 86_400.0, value_parser = super::train::comm_timeout)]
+    comm_timeout: f64,
 }
 
 pub fn run(a: CvArgs) -> anyhow::Result<()> {
+    match super::distributed::start(a.distributed, a.comm_timeout)? {
+        None => run_on(&a, Local::shared()),
+        Some(comm) => super::distributed::run_ranks(comm, |c| run_on(&a, c)),
+    }
+}
+
+/// The cross-validation on this rank; rank 0 alone prints.
+fn run_on(a: &CvArgs, comm: SharedComm) -> anyhow::Result<()> {
     let table = read_table(&a.data)?;
     let schema = table.schema_for(a.target.as_deref(), Task::regression_flag(a.task))?;
     let data = schema.dataset(&table)?;
@@ -51,17 +69,18 @@ pub fn run(a: CvArgs) -> anyhow::Result<()> {
     let auto_note = super::task::auto_note(a.task, &schema.target.name, classes_count, data.len());
     let flags = [flags_layer(&a.settings)?];
     let Some(classes) = schema.target.classes.clone() else {
-        return run_regression(&a, &data, &schema, &flags, auto_note);
+        return run_regression(a, &data, &schema, &flags, auto_note, comm.as_ref());
     };
     let input = data.sample_shape().to_vec();
     let mut notes = Vec::new();
-    let report = cross_validate(&data, a.folds, a.seed, &a.scaling, |fold, train| {
+    let report = cross_validate_with(&data, a.folds, a.seed, &a.scaling, comm.as_ref(), |fold, train| {
         let l = Learner::new(&a.model, &input, classes.len(), a.seed.wrapping_add(fold as u64), &flags, Some(train.len()))?;
-        if fold == 0 {
-            notes = l.notes().to_vec();
-        }
+        notes = l.notes().to_vec();
         Ok(l)
     })?;
+    if comm.rank() != 0 {
+        return Ok(());
+    }
     for n in auto_note.iter().chain(&notes) {
         eprintln!("note: {n}");
     }
@@ -126,16 +145,18 @@ fn run_regression(
     schema: &TabularSchema,
     flags: &[ConfigLayer],
     auto_note: Option<String>,
+    comm: &dyn Communicator,
 ) -> anyhow::Result<()> {
     let input = data.sample_shape().to_vec();
     let mut notes = Vec::new();
-    let report = cross_validate_regression(data, a.folds, a.seed, &a.scaling, |fold, train| {
+    let report = cross_validate_regression_with(data, a.folds, a.seed, &a.scaling, comm, |fold, train| {
         let l = Learner::regressor(&a.model, &input, a.seed.wrapping_add(fold as u64), flags, Some(train.len()))?;
-        if fold == 0 {
-            notes = l.notes().to_vec();
-        }
+        notes = l.notes().to_vec();
         Ok(l)
     })?;
+    if comm.rank() != 0 {
+        return Ok(());
+    }
     for n in auto_note.iter().chain(&notes) {
         eprintln!("note: {n}");
     }

@@ -115,7 +115,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
 }
 
 /// `--comm-timeout`: seconds, from 1 to a week.
-fn comm_timeout(s: &str) -> Result<f64, String> {
+pub(super) fn comm_timeout(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if (1.0..=604_800.0).contains(&v) => Ok(v),
         _ => Err(format!("'{s}' is not a number of seconds from 1 to 604800")),

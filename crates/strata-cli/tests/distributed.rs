@@ -435,3 +435,28 @@ fn a_host_cut_off_the_network_ends_the_job_with_one_line_per_rank() {
     }
     resumes_after(&out, &d);
 }
+
+#[test]
+fn cv_folds_shared_out_over_ranks_give_the_plain_figures() {
+    let iris = fixture("iris.csv").to_string_lossy().into_owned();
+    let args = ["cv", "--model", "mlp", "--data", &iris, "--folds", "4", "--seed", "2", "--epochs", "5", "--json"];
+    let plain = Command::new(STRATA).args(args).env("RAYON_NUM_THREADS", "1").output().unwrap();
+    assert!(plain.status.success(), "{}", String::from_utf8_lossy(&plain.stderr));
+    let plain = last_json(&String::from_utf8_lossy(&plain.stdout));
+    for n in ["2", "3"] {
+        let mut mpi = vec!["-n", n, STRATA];
+        mpi.extend(args);
+        mpi.push("--distributed");
+        let r = mpirun(&mpi);
+        assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+        // Rank 0 alone prints.
+        assert_eq!(r.stdout.matches("-fold cross-validation").count(), 1, "{}", r.stdout);
+        let shared = last_json(&r.stdout);
+        let figures = |j: &serde_json::Value| -> Vec<serde_json::Value> {
+            j["fold_results"].as_array().unwrap().iter().map(|f| serde_json::json!([f["fold"], f["accuracy"], f["log_loss"], f["auc"]])).collect()
+        };
+        assert_eq!(figures(&shared), figures(&plain), "{n} ranks");
+        assert_eq!(shared["confusion"], plain["confusion"]);
+        assert_eq!(shared["mean_accuracy"], plain["mean_accuracy"]);
+    }
+}

@@ -201,3 +201,38 @@ fn early_stopping_restores_the_best_epoch() {
     let best_epoch = h.epochs.iter().position(|r| r.val_loss == Some(best)).unwrap() + 1;
     assert_eq!(h.epochs.len(), best_epoch + 3);
 }
+
+/// Cross-validation of iris on 1 rank and on 3 thread ranks (folds shared out, results
+/// gathered): every rank holds the same report, fold for fold equal to the one-rank run.
+#[test]
+fn folds_shared_out_over_ranks_give_the_one_rank_figures() {
+    use strata::distributed::ThreadWorld;
+    use strata::experiment::{Learner, cross_validate, cross_validate_with};
+    let table = read_table(&data("iris.csv")).unwrap();
+    let set = table.schema_for(None, None).unwrap().dataset(&table).unwrap();
+    let make = |fold: usize, train: &Dataset| Learner::new("mlp", &[4], 3, 7 + fold as u64, &[], Some(train.len()));
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(|| cross_validate(&set, 5, 3, "standard", make).unwrap());
+    let world = ThreadWorld::new(3);
+    let reports: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..3)
+            .map(|r| {
+                let (world, set) = (&world, &set);
+                s.spawn(move || {
+                    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+                    pool.install(|| cross_validate_with(set, 5, 3, "standard", &world.comm(r), make).unwrap())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in &reports {
+        assert_eq!(r.folds.len(), 5);
+        for (a, b) in one.folds.iter().zip(&r.folds) {
+            assert_eq!((a.fold, a.train_samples, a.test_samples), (b.fold, b.train_samples, b.test_samples));
+            assert_eq!((a.accuracy, a.log_loss, a.auc), (b.accuracy, b.log_loss, b.auc), "fold {}", a.fold);
+        }
+        assert_eq!(r.confusion, one.confusion);
+        assert_eq!(r.mean_accuracy, one.mean_accuracy);
+    }
+    assert!(one.mean_accuracy > 0.8, "{}", one.mean_accuracy);
+}

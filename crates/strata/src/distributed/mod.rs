@@ -59,6 +59,21 @@ pub trait Communicator: fmt::Debug {
     }
 }
 
+/// Every rank's `bytes` (of any lengths), in rank order: two all-gathers, the lengths and
+/// then the bytes padded to the longest. Every rank must call it.
+pub fn all_gather_bytes(comm: &dyn Communicator, bytes: &[u8]) -> Vec<Vec<u8>> {
+    let lens = comm.all_gather_u64(&[bytes.len() as u64]);
+    let words = lens.iter().map(|&l| (l as usize).div_ceil(8)).max().unwrap_or(0).max(1);
+    let mut local = vec![0u64; words];
+    for (word, chunk) in local.iter_mut().zip(bytes.chunks(8)) {
+        let mut w = [0u8; 8];
+        w[..chunk.len()].copy_from_slice(chunk);
+        *word = u64::from_le_bytes(w);
+    }
+    let all = comm.all_gather_u64(&local);
+    all.chunks(words).zip(&lens).map(|(ws, &len)| ws.iter().flat_map(|w| w.to_le_bytes()).take(len as usize).collect()).collect()
+}
+
 /// The number of processes `mpirun` (OpenMPI, MPICH, or another PMI launcher) started,
 /// read from the environment it gives each process; `None` outside such a launch.
 pub fn launched_size() -> Option<usize> {

@@ -5,6 +5,10 @@
 //! target standardized on each fold's training rows, MSE / RMSE / MAE / R² per fold in the
 //! target's units, then their means and standard deviations.
 //!
+//! The folds are independent, so they can be shared out over the ranks of a data-parallel
+//! job ([`cross_validate_with`]): rank r computes folds r, r + size, ..., each as it would
+//! alone, and every rank ends with every fold's figures (one gather), in fold order.
+//!
 //! ```
 //! use strata::{Tensor, Target, Dataset, experiment::{cross_validate, Learner}};
 //! // two well-separated 1-D classes
@@ -20,16 +24,18 @@ use super::data::TrainingData;
 use super::learner::{Learner, RunOptions};
 use super::task::{regression_figures, target_values};
 use crate::data::Dataset;
+use crate::distributed::{Communicator, Local, all_gather_bytes};
 use crate::data::split::{kfold, labels_of, stratified_kfold};
 use crate::data::tabular::Scaling;
 use crate::metrics::{ConfusionMatrix, RegressionReport, accuracy, log_loss, macro_auc, predicted_classes};
 use crate::model::Verbosity;
 use crate::{Error, Result, Rng};
-use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 /// Figures of one fold.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FoldResult {
     /// 1-based.
     pub fold: usize,
@@ -85,6 +91,21 @@ pub fn cross_validate(
     k: usize,
     seed: u64,
     scaling: &str,
+    make: impl FnMut(usize, &Dataset) -> Result<Learner>,
+) -> Result<CvReport> {
+    cross_validate_with(data, k, seed, scaling, &Local::new(), make)
+}
+
+/// [`cross_validate`] with the folds shared out over the ranks of `comm` (fold i on rank
+/// i mod size); every rank must call it with the same arguments, and every rank returns
+/// the whole report. Each fold is computed exactly as in one process, so the figures do
+/// not depend on the number of ranks.
+pub fn cross_validate_with(
+    data: &Dataset,
+    k: usize,
+    seed: u64,
+    scaling: &str,
+    comm: &dyn Communicator,
     mut make: impl FnMut(usize, &Dataset) -> Result<Learner>,
 ) -> Result<CvReport> {
     let (labels, classes) = match (labels_of(data), data.num_classes()) {
@@ -93,10 +114,8 @@ pub fn cross_validate(
     };
     let mut rng = Rng::seeded(seed);
     let folds = if labels.len() >= k { stratified_kfold(labels, k, &mut rng)? } else { kfold(labels.len(), k, &mut rng)? };
-    let mut confusion = ConfusionMatrix::new(&[], &[], classes)?;
-    let mut results = Vec::with_capacity(k);
-    let mut name = String::new();
-    for (i, fold) in folds.iter().enumerate() {
+    let done = on_ranks(comm, folds.len(), |i| -> Result<(String, FoldResult, Vec<Vec<usize>>)> {
+        let fold = &folds[i];
         let start = Instant::now();
         let mut train = data.subset(&fold.train)?;
         let mut test = data.subset(&fold.test)?;
@@ -104,7 +123,6 @@ pub fn cross_validate(
         scaler.apply(&mut train.inputs)?;
         scaler.apply(&mut test.inputs)?;
         let mut learner = make(i, &train)?;
-        name = learner.name();
         let fold_data = TrainingData::from_parts(train, test);
         learner.fit(&fold_data, &RunOptions { verbosity: Verbosity::Silent, ..RunOptions::default() })?;
         let (train, test) = (&fold_data.train, &fold_data.test);
@@ -112,10 +130,7 @@ pub fn cross_validate(
         let truth = labels_of(test).unwrap_or(&[]);
         let predicted = predicted_classes(&probs)?;
         let m = ConfusionMatrix::new(truth, &predicted, classes)?;
-        for (row, add) in confusion.counts.iter_mut().zip(&m.counts) {
-            row.iter_mut().zip(add).for_each(|(a, b)| *a += b);
-        }
-        results.push(FoldResult {
+        let result = FoldResult {
             fold: i + 1,
             train_samples: train.len(),
             test_samples: test.len(),
@@ -123,7 +138,18 @@ pub fn cross_validate(
             auc: macro_auc(&probs, truth).ok(),
             log_loss: log_loss(&probs, truth)? as f64,
             seconds: start.elapsed().as_secs_f64(),
-        });
+        };
+        Ok((learner.name(), result, m.counts))
+    })?;
+    let mut confusion = ConfusionMatrix::new(&[], &[], classes)?;
+    let mut results = Vec::with_capacity(k);
+    let mut name = String::new();
+    for (learner, result, counts) in done {
+        for (row, add) in confusion.counts.iter_mut().zip(&counts) {
+            row.iter_mut().zip(add).for_each(|(a, b)| *a += b);
+        }
+        name = learner;
+        results.push(result);
     }
     let (mean_accuracy, std_accuracy) = mean_std(&results.iter().map(|r| r.accuracy).collect::<Vec<_>>());
     let aucs: Vec<f64> = results.iter().filter_map(|r| r.auc).collect();
@@ -138,7 +164,7 @@ pub fn cross_validate(
 }
 
 /// Figures of one fold of a regression.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RegressionFold {
     /// 1-based.
     pub fold: usize,
@@ -189,13 +215,25 @@ pub fn cross_validate_regression(
     k: usize,
     seed: u64,
     scaling: &str,
+    make: impl FnMut(usize, &Dataset) -> Result<Learner>,
+) -> Result<RegressionCvReport> {
+    cross_validate_regression_with(data, k, seed, scaling, &Local::new(), make)
+}
+
+/// [`cross_validate_regression`] with the folds shared out over the ranks of `comm`, as
+/// [`cross_validate_with`] does.
+pub fn cross_validate_regression_with(
+    data: &Dataset,
+    k: usize,
+    seed: u64,
+    scaling: &str,
+    comm: &dyn Communicator,
     mut make: impl FnMut(usize, &Dataset) -> Result<Learner>,
 ) -> Result<RegressionCvReport> {
     target_values(data)?;
     let folds = kfold(data.len(), k, &mut Rng::seeded(seed))?;
-    let mut results = Vec::with_capacity(k);
-    let mut name = String::new();
-    for (i, fold) in folds.iter().enumerate() {
+    let done = on_ranks(comm, folds.len(), |i| -> Result<(String, RegressionFold)> {
+        let fold = &folds[i];
         let start = Instant::now();
         let mut fold_data = TrainingData::from_parts(data.subset(&fold.train)?, data.subset(&fold.test)?);
         let scaler = Scaling::fit(scaling, &fold_data.train.inputs)?;
@@ -203,19 +241,21 @@ pub fn cross_validate_regression(
         scaler.apply(&mut fold_data.test.inputs)?;
         fold_data.standardize_target()?;
         let mut learner = make(i, &fold_data.train)?;
-        name = learner.name();
         learner.fit(&fold_data, &RunOptions { verbosity: Verbosity::Silent, ..RunOptions::default() })?;
         let pred = learner.predict_values(&fold_data.test.inputs)?;
         let target_scaling = fold_data.target_scaling.as_ref().ok_or_else(|| Error::Model("no target scaling".into()))?;
         let (figures, _) = regression_figures(&pred, target_values(&fold_data.test)?, target_scaling)?;
-        results.push(RegressionFold {
+        let result = RegressionFold {
             fold: i + 1,
             train_samples: fold_data.train.len(),
             test_samples: fold_data.test.len(),
             figures,
             seconds: start.elapsed().as_secs_f64(),
-        });
-    }
+        };
+        Ok((learner.name(), result))
+    })?;
+    let name = done.last().map(|(n, _)| n.clone()).unwrap_or_default();
+    let results: Vec<RegressionFold> = done.into_iter().map(|(_, r)| r).collect();
     let stat = |f: fn(&RegressionReport) -> f64| mean_std(&results.iter().map(|r| f(&r.figures)).collect::<Vec<_>>());
     let (mse, rmse, mae, r2) = (stat(|r| r.mse), stat(|r| r.rmse), stat(|r| r.mae), stat(|r| r.r2));
     Ok(RegressionCvReport {
@@ -237,4 +277,27 @@ mod tests {
         assert!((s - (5.0f64 / 3.0).sqrt()).abs() < 1e-12);
         assert_eq!(mean_std(&[0.7]), (0.7, 0.0));
     }
+}
+
+/// Runs `one(i)` for the folds `0..k` this rank owns (i mod size == rank), then gathers
+/// every rank's results so that all ranks hold all `k`, in fold order. One rank alone
+/// runs every fold and gathers nothing.
+fn on_ranks<R: Serialize + DeserializeOwned>(comm: &dyn Communicator, k: usize, mut one: impl FnMut(usize) -> Result<R>) -> Result<Vec<R>> {
+    let (rank, size) = (comm.rank(), comm.size());
+    let mine: Vec<(usize, R)> = (rank..k).step_by(size).map(|i| Ok((i, one(i)?))).collect::<Result<_>>()?;
+    if size == 1 {
+        return Ok(mine.into_iter().map(|(_, r)| r).collect());
+    }
+    let bytes = serde_json::to_vec(&mine).map_err(|e| Error::Model(format!("cannot encode fold results: {e}")))?;
+    let mut all: Vec<(usize, R)> = Vec::with_capacity(k);
+    for (r, part) in all_gather_bytes(comm, &bytes).iter().enumerate() {
+        let folds: Vec<(usize, R)> = serde_json::from_slice(part)
+            .map_err(|e| Error::Distributed(format!("rank {r} sent fold results that do not decode: {e}")))?;
+        all.extend(folds);
+    }
+    all.sort_by_key(|(i, _)| *i);
+    if all.iter().map(|(i, _)| *i).ne(0..k) {
+        return Err(Error::Distributed(format!("the ranks returned folds {:?}, not 0..{k}", all.iter().map(|(i, _)| i).collect::<Vec<_>>())));
+    }
+    Ok(all.into_iter().map(|(_, r)| r).collect())
 }
