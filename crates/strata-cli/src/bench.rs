@@ -34,6 +34,9 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     let s = Standardizer::fashion_mnist();
     s.apply(&mut train.inputs)?;
     s.apply(&mut test.inputs)?;
+    if strata::bench::is_colour32(&a.workload) {
+        (train, test) = (strata::bench::colour32(&train)?, strata::bench::colour32(&test)?);
+    }
     let classes = train.num_classes().unwrap_or(10);
     let make = || -> strata::Result<strata::model::Sequential> {
         let w = strata::zoo::workload(&a.workload, train.sample_shape(), classes)?;

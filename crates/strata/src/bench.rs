@@ -47,6 +47,30 @@ pub struct BenchReport {
     pub accuracy_after: Option<f32>,
 }
 
+/// Whether a workload trains on W6's colour inputs ([`colour32`]) rather than the 1x28x28
+/// images.
+pub fn is_colour32(workload: &str) -> bool {
+    matches!(workload, "resnet20-rgb32" | "W6")
+}
+
+/// W6's inputs, as the shared protocol's `data.colour32` makes them: each 1x28x28 image
+/// zero-padded by 2 pixels to 32x32, its grey plane copied to 3 channels.
+pub fn colour32(d: &Dataset) -> Result<Dataset> {
+    let [n, 1, h, w] = d.inputs.shape()[..] else {
+        return Err(Error::invalid("workload W6", format!("needs 1-channel images, not samples of shape {:?}", d.sample_shape())));
+    };
+    let (oh, ow) = (h + 4, w + 4);
+    let mut out = vec![0.0f32; n * 3 * oh * ow];
+    for (src, dst) in d.inputs.data().chunks_exact(h * w).zip(out.chunks_exact_mut(3 * oh * ow)) {
+        for plane in dst.chunks_exact_mut(oh * ow) {
+            for (row, line) in src.chunks_exact(w).enumerate() {
+                plane[(row + 2) * ow + 2..(row + 2) * ow + 2 + w].copy_from_slice(line);
+            }
+        }
+    }
+    Dataset::new(crate::Tensor::from_vec(out, &[n, 3, oh, ow])?, d.targets.clone())
+}
+
 fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(|a, b| a.total_cmp(b));
@@ -178,4 +202,32 @@ pub fn gemm_gflops() -> f64 {
         })
         .fold(f64::INFINITY, f64::min);
     2.0 * (d * d * d) as f64 / best / 1e9
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Target;
+
+    #[test]
+    fn colour32_pads_by_two_and_copies_the_grey_plane() {
+        let px: Vec<f32> = (0..2 * 28 * 28).map(|i| 1.0 + i as f32).collect();
+        let d = Dataset::new(crate::Tensor::from_vec(px.clone(), &[2, 1, 28, 28]).unwrap(), Target::Classes { labels: vec![0, 1], num_classes: 2 }).unwrap();
+        let c = colour32(&d).unwrap();
+        assert_eq!(c.inputs.shape(), &[2, 3, 32, 32]);
+        let out = c.inputs.data();
+        for s in 0..2 {
+            for ch in 0..3 {
+                for y in 0..32 {
+                    for x in 0..32 {
+                        let inside = (2..30).contains(&y) && (2..30).contains(&x);
+                        let want = if inside { px[s * 784 + (y - 2) * 28 + (x - 2)] } else { 0.0 };
+                        assert_eq!(out[((s * 3 + ch) * 32 + y) * 32 + x], want, "sample {s} channel {ch} at ({y}, {x})");
+                    }
+                }
+            }
+        }
+        assert_eq!(c.targets, d.targets);
+        assert!(colour32(&c).is_err(), "3-channel input is refused");
+    }
 }

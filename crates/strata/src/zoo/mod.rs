@@ -185,6 +185,7 @@ pub const WORKLOADS: &[(&str, Option<&str>)] = &[
     ("cnn", Some("W3")),
     ("lstm", Some("W4")),
     ("resnet20", Some("W5")),
+    ("resnet20-rgb32", Some("W6")),
     ("gru", None),
     ("rnn", None),
 ];
@@ -204,7 +205,9 @@ pub fn workload(name: &str, input: &[usize], classes: usize) -> Result<Workload>
         "mlp" | "W1" => (mlp(classes), Box::new(crate::optim::Sgd::new(0.05).momentum(0.9)), 200),
         "lenet5" | "W2" => (lenet5(classes), Box::new(crate::optim::Sgd::new(0.05).momentum(0.9)), 200),
         "cnn" | "W3" => (cnn(classes), Box::new(crate::optim::Sgd::new(0.05).momentum(0.9)), 200),
-        "resnet20" | "W5" => {
+        // W6 is W5's network on 3x32x32 input (see crate::bench::colour32); the stem
+        // takes its channels from the input.
+        "resnet20" | "W5" | "resnet20-rgb32" | "W6" => {
             (resnet::resnet20(classes), Box::new(crate::optim::Sgd::new(0.1).momentum(0.9).weight_decay(5e-4)), 50)
         }
         other => return Err(Error::invalid("workload", format!("unknown '{other}' (known: {})", workload_names()))),
