@@ -456,7 +456,8 @@ fn bad_inputs_are_one_line_errors_naming_the_culprit() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// The decoded size is checked against the memory before any picture is decoded.
+/// The decoded size is checked against the memory before any picture is decoded, when the
+/// cache budget asks for the pictures in memory.
 #[test]
 fn a_folder_too_large_for_memory_is_refused_before_decoding() {
     let dir = temp_dir("formats-memory");
@@ -469,11 +470,100 @@ fn a_folder_too_large_for_memory_is_refused_before_decoding() {
     // 4 pictures of 3x4096x4096 floats: 768 MiB.
     let out = Command::new(env!("CARGO_BIN_EXE_strata"))
         .args(["train", "--model", "mlp", "--data", dir.to_str().unwrap(), "--image-size", "4096x4096", "--quiet"])
+        // A budget above the memory asks for the pictures in memory (the default budget,
+        // half the available memory, would stream them instead).
+        .args(["--cache-mb", "100000"])
         .env("STRATA_MEMORY_MB", "100")
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_clean_failure(out.status.code().unwrap_or(-1), &err, dir.to_str().unwrap());
     assert!(err.contains("needs 768.0 MiB") && err.contains("available"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Trains `args` and returns the JSON summary and stderr.
+fn train_with_stderr(args: &[&str]) -> (serde_json::Value, String) {
+    let (code, out, err) = strata(args);
+    assert_eq!(code, 0, "{err}");
+    (last_json(&out), err)
+}
+
+/// A folder over the cache budget is streamed from disk (batches decoded ahead on another
+/// thread) and trains exactly as the same folder in memory: same standardization, batches,
+/// augmentation (with colour jitter), validation split, figures.
+#[test]
+fn a_folder_over_the_cache_budget_streams_and_trains_exactly_as_cached() {
+    let dir = temp_dir("formats-stream");
+    shapes_folder(&dir.join("shapes"), 12, 4);
+    let data = dir.join("shapes");
+    let data = data.to_str().unwrap();
+    let run = |cache: &str, out: &str, extra: &[&str]| {
+        let out = dir.join(out);
+        let args = [
+            "train", "--model", "mlp", "--data", data, "--image-size", "12x12", "--batch-size", "8", "--epochs", "3",
+            "--seed", "5", "--augment", "crop:2,flip,jitter:0.3", "--validation-split", "0.25", "--cache-mb", cache,
+            "--out", out.to_str().unwrap(), "--json", "--quiet",
+        ];
+        train_with_stderr(&[&args[..], extra].concat())
+    };
+    // 48 pictures of 3x12x12 floats: 81 KiB, over a budget of 0 MiB, under one of 64.
+    let (cached, err_c) = run("64", "cached", &[]);
+    let (streamed, err_s) = run("0", "streamed", &[]);
+    assert!(!err_c.contains("streaming"), "{err_c}");
+    assert!(err_s.contains("streaming") && err_s.contains("--cache-mb"), "{err_s}");
+    assert_eq!(cached["test_accuracy"], streamed["test_accuracy"]);
+    assert_eq!(cached["test_loss"], streamed["test_loss"]);
+    for epoch in 0..3 {
+        for key in ["loss", "accuracy", "val_loss", "val_accuracy"] {
+            assert_eq!(cached["history"][epoch][key], streamed["history"][epoch][key], "epoch {epoch} {key}");
+        }
+    }
+    assert!(cached["history"][2]["val_loss"].as_f64().is_some(), "{cached}");
+    // The standardizer saved with the streamed model is the one fitted in memory.
+    let meta = |run: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(run).join("model.json")).unwrap()).unwrap()
+    };
+    assert_eq!(meta("cached")["standardize"], meta("streamed")["standardize"]);
+    // Gray, and a flat folder split by --test-split: still the same.
+    let flat = dir.join("flat");
+    for class in ["circle", "square", "triangle"] {
+        std::fs::create_dir_all(flat.join(class)).unwrap();
+        for part in ["train", "test"] {
+            for f in std::fs::read_dir(dir.join("shapes").join(part).join(class)).unwrap() {
+                let f = f.unwrap().path();
+                let name = format!("{part}-{}", f.file_name().unwrap().to_string_lossy());
+                std::fs::copy(&f, flat.join(class).join(name)).unwrap();
+            }
+        }
+    }
+    let gray = |cache: &str, out: &str| {
+        let out = dir.join(out);
+        train_json(&[
+            "train", "--model", "mlp", "--data", flat.to_str().unwrap(), "--image-size", "12x12", "--channels", "1",
+            "--batch-size", "8", "--epochs", "2", "--seed", "2", "--augment", "jitter:0.5", "--cache-mb", cache,
+            "--out", out.to_str().unwrap(), "--json", "--quiet",
+        ])
+    };
+    let (a, b) = (gray("64", "gray-cached"), gray("0", "gray-streamed"));
+    assert_eq!(a["test_accuracy"], b["test_accuracy"]);
+    assert_eq!(a["history"][1]["loss"], b["history"][1]["loss"]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// What needs the pictures in memory (the baselines, pretraining) says so when they are
+/// streamed, naming --cache-mb.
+#[test]
+fn streamed_pictures_are_refused_where_memory_is_needed() {
+    let dir = temp_dir("formats-stream-refused");
+    shapes_folder(&dir.join("shapes"), 3, 1);
+    let data = dir.join("shapes");
+    for model in ["knn", "sae"] {
+        let (code, _, err) = strata(&[
+            "train", "--model", model, "--data", data.to_str().unwrap(), "--image-size", "8x8", "--cache-mb", "0",
+            "--epochs", "1", "--quiet", "--out", dir.join(model).to_str().unwrap(),
+        ]);
+        assert_clean_failure(code, &err, "--cache-mb");
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
