@@ -359,6 +359,8 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
             "pretrain_seconds": pretrained.map(|p| p.seconds),
             "pictures": pictures,
             "task": data.task(),
+            "data_streamed": train.is_streamed(),
+            "peak_rss_mib": super::output::peak_rss_mib(),
         });
         if let Some(r) = &regression {
             super::task::add_test_figures(&mut summary, r);

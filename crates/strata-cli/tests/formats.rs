@@ -567,3 +567,140 @@ fn streamed_pictures_are_refused_where_memory_is_needed() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The ten photographs patches are cut from (`crates/strata/tests/data/photos`, 64x64; see
+/// LICENCES.txt there), sorted by name: the classes.
+fn photos() -> Vec<(String, image::DynamicImage)> {
+    let dir = fixture("photos");
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "png")).collect();
+    files.sort();
+    assert_eq!(files.len(), 10, "ten photographs in {}", dir.display());
+    files.iter().map(|p| (p.file_stem().unwrap().to_string_lossy().into_owned(), image::open(p).unwrap())).collect()
+}
+
+/// A natural-photo image folder: `DIR/train/<photo>/` and `DIR/test/<photo>/`, patches of
+/// side 16 to 48 pixels cut at random places of the ten photographs (mirrored at random),
+/// PNG and JPEG alternating, gray photographs kept gray.
+fn photo_folder(dir: &Path, train_per_class: usize, test_per_class: usize, seed: u64) {
+    let mut rng = Lcg(seed);
+    for (class, photo) in photos() {
+        for (part, n) in [("train", train_per_class), ("test", test_per_class)] {
+            let folder = dir.join(part).join(&class);
+            std::fs::create_dir_all(&folder).unwrap();
+            for i in 0..n {
+                let (w, h) = (16 + rng.below(33), 16 + rng.below(33));
+                let (x, y) = (rng.below(64 - w + 1), rng.below(64 - h + 1));
+                let mut patch = photo.crop_imm(x, y, w, h);
+                if rng.below(2) == 1 {
+                    patch = patch.fliph();
+                }
+                let ext = if i % 2 == 0 { "png" } else { "jpg" };
+                patch.save(folder.join(format!("{i:05}.{ext}"))).unwrap();
+            }
+        }
+    }
+}
+
+/// The pictures of the image folder `folder`, read as strata reads them with
+/// `--image-size 32x32` (same decoder, same resize), as CIFAR-10 records (label, planar
+/// RGB) of its train and test parts, in strata's order (classes, then files, sorted).
+fn folder_as_records(folder: &Path) -> [Vec<(u8, Vec<u8>)>; 2] {
+    let read = |part: &str| {
+        let mut classes: Vec<PathBuf> = std::fs::read_dir(folder.join(part)).unwrap().map(|e| e.unwrap().path()).collect();
+        classes.sort();
+        let mut out = Vec::new();
+        for (k, class) in classes.iter().enumerate() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(class).unwrap().map(|e| e.unwrap().path()).collect();
+            files.sort();
+            for f in files {
+                let img = image::ImageReader::open(&f).unwrap().with_guessed_format().unwrap().decode().unwrap();
+                let img = if (img.width(), img.height()) == (32, 32) {
+                    img
+                } else {
+                    img.resize_exact(32, 32, image::imageops::FilterType::Triangle)
+                };
+                let rgb = img.to_rgb8();
+                let px = (0..3).flat_map(|c| rgb.pixels().map(move |p| p.0[c])).collect();
+                out.push((k as u8, px));
+            }
+        }
+        out
+    };
+    [read("train"), read("test")]
+}
+
+/// `records` (train, test) as CIFAR-10 binary files in `cifar` and a Keras-layout `.npz`.
+fn write_cifar_and_npz(records: &[Vec<(u8, Vec<u8>)>; 2], cifar: &Path, npz: &Path) {
+    std::fs::create_dir_all(cifar).unwrap();
+    let bin = |set: &[(u8, Vec<u8>)]| set.iter().flat_map(|(k, px)| std::iter::once(*k).chain(px.iter().copied())).collect::<Vec<u8>>();
+    std::fs::write(cifar.join("data_batch_1.bin"), bin(&records[0])).unwrap();
+    std::fs::write(cifar.join("test_batch.bin"), bin(&records[1])).unwrap();
+    let nhwc = |set: &[(u8, Vec<u8>)]| {
+        set.iter().flat_map(|(_, px)| (0..1024).flat_map(move |p| (0..3).map(move |c| px[c * 1024 + p]))).collect::<Vec<u8>>()
+    };
+    let labels = |set: &[(u8, Vec<u8>)]| set.iter().map(|(k, _)| *k).collect::<Vec<u8>>();
+    let (ntr, nte) = (records[0].len(), records[1].len());
+    write_npz(
+        npz,
+        &[
+            ("x_train", npy("|u1", &[ntr, 32, 32, 3], &nhwc(&records[0]))),
+            ("y_train", npy("|u1", &[ntr], &labels(&records[0]))),
+            ("x_test", npy("|u1", &[nte, 32, 32, 3], &nhwc(&records[1]))),
+            ("y_test", npy("|u1", &[nte], &labels(&records[1]))),
+        ],
+    );
+}
+
+/// Done means of issue 15 in small: resnet20 on a folder of natural-photo patches (ten
+/// classes, PNG and JPEG, sizes 16 to 48 resized to 32x32) trains to the same accuracy as
+/// the same pictures as CIFAR-10 binary files and as an `.npz`.
+#[test]
+fn resnet20_on_photo_patches_matches_as_folder_cifar_and_npz() {
+    let dir = temp_dir("formats-photos");
+    let folder = dir.join("photos");
+    photo_folder(&folder, 4, 2, 3);
+    let records = folder_as_records(&folder);
+    assert_eq!((records[0].len(), records[1].len()), (40, 20));
+    write_cifar_and_npz(&records, &dir.join("cifar"), &dir.join("photos.npz"));
+    let run = |data: &Path, out: &str, size: &[&str]| {
+        let args = [
+            "train", "--model", "resnet20", "--data", data.to_str().unwrap(), "--epochs", "2", "--batch-size", "20",
+            "--seed", "1", "--out", dir.join(out).to_str().unwrap(), "--json", "--quiet",
+        ];
+        train_json(&[&args[..], size].concat())
+    };
+    let f = run(&folder, "f", &["--image-size", "32x32"]);
+    let c = run(&dir.join("cifar"), "c", &[]);
+    let n = run(&dir.join("photos.npz"), "n", &[]);
+    let acc = |j: &serde_json::Value| j["test_accuracy"].as_f64().unwrap();
+    assert!((acc(&f) - acc(&c)).abs() <= 0.01 && (acc(&f) - acc(&n)).abs() <= 0.01, "{f} {c} {n}");
+    // The same bytes in: the very same run.
+    assert_eq!((&f["test_loss"], &c["test_loss"]), (&n["test_loss"], &n["test_loss"]));
+    assert!(f["params"].as_u64().unwrap() > 270_000, "{f}");
+    // `filters` draws the colour first-layer kernels as RGB composites: 16 kernels of 3x3.
+    let png = dir.join("filters.png");
+    let model = dir.join("f/model.safetensors");
+    let (code, out, err) = strata(&["filters", "--model-file", model.to_str().unwrap(), "--out", png.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("16 filters"), "{out}");
+    let img = image::open(&png).unwrap().to_rgb8();
+    let coloured = img.pixels().filter(|p| p.0[0] != p.0[1] || p.0[1] != p.0[2]).count();
+    assert!(coloured > img.pixels().len() / 4, "RGB kernels are drawn in colour: {coloured} coloured pixels");
+}
+
+/// Writes bigger photo folders for BENCHMARKS.md: `STRATA_PHOTOS_DIR=DIR
+/// STRATA_PHOTOS_PER_CLASS=N cargo test --release -p strata-cli --test formats -- --ignored
+/// write_photo_folders` makes DIR/photos (N train and N/5 test patches per class),
+/// DIR/cifar and DIR/photos.npz.
+#[test]
+#[ignore]
+fn write_photo_folders() {
+    let dir = PathBuf::from(std::env::var("STRATA_PHOTOS_DIR").expect("STRATA_PHOTOS_DIR"));
+    let n: usize = std::env::var("STRATA_PHOTOS_PER_CLASS").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
+    let folder = dir.join("photos");
+    photo_folder(&folder, n, (n / 5).max(1), 1);
+    if std::env::var("STRATA_PHOTOS_FOLDER_ONLY").is_err() {
+        write_cifar_and_npz(&folder_as_records(&folder), &dir.join("cifar"), &dir.join("photos.npz"));
+    }
+}
