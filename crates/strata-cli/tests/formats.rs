@@ -561,7 +561,7 @@ fn streamed_pictures_are_refused_where_memory_is_needed() {
     for model in ["knn", "sae"] {
         let (code, _, err) = strata(&[
             "train", "--model", model, "--data", data.to_str().unwrap(), "--image-size", "8x8", "--cache-mb", "0",
-            "--epochs", "1", "--quiet", "--out", dir.join(model).to_str().unwrap(),
+            "--quiet", "--out", dir.join(model).to_str().unwrap(),
         ]);
         assert_clean_failure(code, &err, "--cache-mb");
     }
@@ -664,9 +664,10 @@ fn resnet20_on_photo_patches_matches_as_folder_cifar_and_npz() {
     assert_eq!((records[0].len(), records[1].len()), (40, 20));
     write_cifar_and_npz(&records, &dir.join("cifar"), &dir.join("photos.npz"));
     let run = |data: &Path, out: &str, size: &[&str]| {
+        let out = dir.join(out);
         let args = [
             "train", "--model", "resnet20", "--data", data.to_str().unwrap(), "--epochs", "2", "--batch-size", "20",
-            "--seed", "1", "--out", dir.join(out).to_str().unwrap(), "--json", "--quiet",
+            "--seed", "1", "--out", out.to_str().unwrap(), "--json", "--quiet",
         ];
         train_json(&[&args[..], size].concat())
     };
