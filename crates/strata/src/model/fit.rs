@@ -178,6 +178,11 @@ impl<'a> FitOptions<'a> {
     }
 }
 
+/// The most samples of a streamed dataset evaluated at once (in memory, `evaluate`'s
+/// batch size is used as given). The accuracy does not depend on it; the mean loss only in
+/// the rounding of its sum.
+const STREAMED_EVAL_BATCH: usize = 256;
+
 /// Batches decoded ahead of training: how many may wait, decoded, besides the one being
 /// decoded and the one training.
 const PREFETCH_BATCHES: usize = 2;
@@ -527,11 +532,12 @@ impl Sequential {
             Ok(())
         };
         if data.is_streamed() {
-            // Decoded a batch at a time from the picture files.
+            // Decoded a batch at a time from the picture files, at most STREAMED_EVAL_BATCH
+            // (the data is streamed to keep memory down; so are the activations).
             if range.end > data.len() {
                 return Err(Error::invalid("evaluate", format!("rows {range:?} past the {} given", data.len())));
             }
-            let batch = batch_size.max(1);
+            let batch = batch_size.clamp(1, STREAMED_EVAL_BATCH);
             for start in range.clone().step_by(batch) {
                 let idx: Vec<usize> = (start..(start + batch).min(range.end)).collect();
                 let x = data.inputs_of(&idx)?;
