@@ -705,3 +705,24 @@ fn write_photo_folders() {
         write_cifar_and_npz(&folder_as_records(&folder), &dir.join("cifar"), &dir.join("photos.npz"));
     }
 }
+
+/// A picture whose header reads but whose pixels do not (a truncated PNG) is found by the
+/// opening pass of a streamed folder: an error naming it, or skipped under --skip-bad.
+#[test]
+fn a_truncated_picture_in_a_streamed_folder_is_named_or_skipped() {
+    let dir = temp_dir("formats-stream-bad");
+    shapes_folder(&dir.join("shapes"), 4, 2);
+    let bad = dir.join("shapes/train/square/000.png");
+    let bytes = std::fs::read(&bad).unwrap();
+    std::fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
+    let (data, out) = (dir.join("shapes"), dir.join("run"));
+    let args = [
+        "train", "--model", "mlp", "--data", data.to_str().unwrap(), "--image-size", "8x8", "--cache-mb", "0", "--epochs",
+        "1", "--out", out.to_str().unwrap(), "--quiet",
+    ];
+    let (code, _, err) = strata(&args);
+    assert_clean_failure(code, &err, "square/000.png");
+    let (code, _, err) = strata(&[&args[..], &["--skip-bad", "--json"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("skipped 1") && err.contains("000.png") && err.contains("streaming"), "{err}");
+}
