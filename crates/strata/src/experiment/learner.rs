@@ -280,8 +280,8 @@ impl Learner {
         }
         // Pictures streamed from disk train networks batch by batch; pretraining, the
         // reconstruction models and the baselines need them in memory.
-        if data.train.is_streamed() && !self.network().is_some_and(|n| n.plan.is_none()) {
-            data.train.in_memory(&format!("{}", self.name()))?;
+        if data.train.is_streamed() && self.network().is_none_or(|n| n.plan.is_some()) {
+            data.train.in_memory(&self.name())?;
         }
         if self.network().is_some_and(|n| n.plan.is_some()) {
             data.raw_train = Some(data.train.inputs.clone());

@@ -74,7 +74,7 @@ pub fn resnet20(classes: usize) -> Sequential {
 /// 44, 56, 110): [`resnet20`]'s design with n basic blocks per stage. `None` for a depth
 /// that is not 6n + 2 with n >= 1.
 pub fn cifar_resnet(depth: usize, classes: usize) -> Option<Sequential> {
-    if depth < 8 || (depth - 2) % 6 != 0 {
+    if depth < 8 || !(depth - 2).is_multiple_of(6) {
         return None;
     }
     let n = (depth - 2) / 6;
