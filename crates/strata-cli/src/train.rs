@@ -41,6 +41,12 @@ pub struct TrainArgs {
     pub(super) task: Option<Task>,
     #[command(flatten)]
     pub(super) images: Box<DataFlags>,
+    /// Memory budget in MiB for the decoded pictures of an image folder (default: half the
+    /// memory available when training starts). A folder whose pictures decoded would take
+    /// more is streamed from disk: batches are decoded in parallel on a background thread
+    /// while the previous one trains. CIFAR, NumPy and MNIST data are always loaded whole.
+    #[arg(long, value_name = "MB")]
+    pub(super) cache_mb: Option<u64>,
     #[command(flatten)]
     pub(super) settings: TrainFlags,
     #[command(flatten)]
@@ -132,7 +138,7 @@ fn agree_on_flags(a: &TrainArgs, comm: &dyn Communicator) -> anyhow::Result<()> 
         .text("target column", &format!("{:?}", a.target))
         .text("test split", &format!("{:?} {}", a.test_split, a.scaling))
         .text("task", &format!("{:?}", a.task))
-        .text("image data flags", &format!("{:?}", a.images))
+        .text("image data flags", &format!("{:?} {:?}", a.images, a.cache_mb))
         .number("resume", a.resume as u64);
     Ok(agree(comm, &fp)?)
 }
@@ -146,10 +152,17 @@ fn load(a: &TrainArgs) -> anyhow::Result<(Learner, TrainingData)> {
         scaling: a.scaling.clone(),
         task: a.task,
     };
-    let mut data = TrainingData::load_with(&a.data, &table, &a.images.options(a.test_split, a.seed)?)?;
+    let mut images = a.images.options(a.test_split, a.seed)?;
+    images.cache_mb = Some(a.cache_mb.unwrap_or_else(default_cache_mb));
+    let mut data = TrainingData::load_with(&a.data, &table, &images)?;
     let learner = learner_for(a, &data)?;
     learner.prepare(&mut data)?;
     Ok((learner, data))
+}
+
+/// The default `--cache-mb`: half the memory available now (no limit where that is unknown).
+fn default_cache_mb() -> u64 {
+    strata::memory::available_bytes().map_or(u64::MAX >> 20, |b| (b / 2) >> 20)
 }
 
 /// The learner the flags ask for, made for `data`.
@@ -359,6 +372,8 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
             "pretrain_seconds": pretrained.map(|p| p.seconds),
             "pictures": pictures,
             "task": data.task(),
+            "data_streamed": train.is_streamed(),
+            "peak_rss_mib": super::output::peak_rss_mib(),
         });
         if let Some(r) = &regression {
             super::task::add_test_figures(&mut summary, r);

@@ -64,7 +64,9 @@ pub struct TrainOnlyFlags {
     #[arg(long, value_parser = finite)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clip_value: Option<f32>,
-    /// Augment training images: a comma list of crop:PIXELS, flip, translate:PIXELS, rotate:DEGREES.
+    /// Augment training images: a comma list of crop:PIXELS, flip, translate:PIXELS, rotate:DEGREES,
+    /// and colour jitter brightness:F, contrast:F, saturation:F (F in [0, 1]; jitter:F sets all three;
+    /// gray images get brightness and contrast only).
     #[arg(long, value_name = "SPEC")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub augment: Option<String>,
@@ -112,6 +114,7 @@ impl DataFlags {
             channels: self.channels,
             skip_bad: self.skip_bad,
             layout: self.layout.parse()?,
+            cache_mb: None,
         })
     }
 }

@@ -456,7 +456,8 @@ fn bad_inputs_are_one_line_errors_naming_the_culprit() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// The decoded size is checked against the memory before any picture is decoded.
+/// The decoded size is checked against the memory before any picture is decoded, when the
+/// cache budget asks for the pictures in memory.
 #[test]
 fn a_folder_too_large_for_memory_is_refused_before_decoding() {
     let dir = temp_dir("formats-memory");
@@ -469,6 +470,9 @@ fn a_folder_too_large_for_memory_is_refused_before_decoding() {
     // 4 pictures of 3x4096x4096 floats: 768 MiB.
     let out = Command::new(env!("CARGO_BIN_EXE_strata"))
         .args(["train", "--model", "mlp", "--data", dir.to_str().unwrap(), "--image-size", "4096x4096", "--quiet"])
+        // A budget above the memory asks for the pictures in memory (the default budget,
+        // half the available memory, would stream them instead).
+        .args(["--cache-mb", "100000"])
         .env("STRATA_MEMORY_MB", "100")
         .output()
         .unwrap();
@@ -476,4 +480,249 @@ fn a_folder_too_large_for_memory_is_refused_before_decoding() {
     assert_clean_failure(out.status.code().unwrap_or(-1), &err, dir.to_str().unwrap());
     assert!(err.contains("needs 768.0 MiB") && err.contains("available"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Trains `args` and returns the JSON summary and stderr.
+fn train_with_stderr(args: &[&str]) -> (serde_json::Value, String) {
+    let (code, out, err) = strata(args);
+    assert_eq!(code, 0, "{err}");
+    (last_json(&out), err)
+}
+
+/// A folder over the cache budget is streamed from disk (batches decoded ahead on another
+/// thread) and trains exactly as the same folder in memory: same standardization, batches,
+/// augmentation (with colour jitter), validation split, figures.
+#[test]
+fn a_folder_over_the_cache_budget_streams_and_trains_exactly_as_cached() {
+    let dir = temp_dir("formats-stream");
+    shapes_folder(&dir.join("shapes"), 12, 4);
+    let data = dir.join("shapes");
+    let data = data.to_str().unwrap();
+    let run = |cache: &str, out: &str, extra: &[&str]| {
+        let out = dir.join(out);
+        let args = [
+            "train", "--model", "mlp", "--data", data, "--image-size", "12x12", "--batch-size", "8", "--epochs", "3",
+            "--seed", "5", "--augment", "crop:2,flip,jitter:0.3", "--validation-split", "0.25", "--cache-mb", cache,
+            "--out", out.to_str().unwrap(), "--json", "--quiet",
+        ];
+        train_with_stderr(&[&args[..], extra].concat())
+    };
+    // 48 pictures of 3x12x12 floats: 81 KiB, over a budget of 0 MiB, under one of 64.
+    let (cached, err_c) = run("64", "cached", &[]);
+    let (streamed, err_s) = run("0", "streamed", &[]);
+    assert!(!err_c.contains("streaming"), "{err_c}");
+    assert!(err_s.contains("streaming") && err_s.contains("--cache-mb"), "{err_s}");
+    assert_eq!(cached["test_accuracy"], streamed["test_accuracy"]);
+    assert_eq!(cached["test_loss"], streamed["test_loss"]);
+    for epoch in 0..3 {
+        for key in ["loss", "accuracy", "val_loss", "val_accuracy"] {
+            assert_eq!(cached["history"][epoch][key], streamed["history"][epoch][key], "epoch {epoch} {key}");
+        }
+    }
+    assert!(cached["history"][2]["val_loss"].as_f64().is_some(), "{cached}");
+    // The standardizer saved with the streamed model is the one fitted in memory.
+    let meta = |run: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(run).join("model.json")).unwrap()).unwrap()
+    };
+    assert_eq!(meta("cached")["standardize"], meta("streamed")["standardize"]);
+    // Gray, and a flat folder split by --test-split: still the same.
+    let flat = dir.join("flat");
+    for class in ["circle", "square", "triangle"] {
+        std::fs::create_dir_all(flat.join(class)).unwrap();
+        for part in ["train", "test"] {
+            for f in std::fs::read_dir(dir.join("shapes").join(part).join(class)).unwrap() {
+                let f = f.unwrap().path();
+                let name = format!("{part}-{}", f.file_name().unwrap().to_string_lossy());
+                std::fs::copy(&f, flat.join(class).join(name)).unwrap();
+            }
+        }
+    }
+    let gray = |cache: &str, out: &str| {
+        let out = dir.join(out);
+        train_json(&[
+            "train", "--model", "mlp", "--data", flat.to_str().unwrap(), "--image-size", "12x12", "--channels", "1",
+            "--batch-size", "8", "--epochs", "2", "--seed", "2", "--augment", "jitter:0.5", "--cache-mb", cache,
+            "--out", out.to_str().unwrap(), "--json", "--quiet",
+        ])
+    };
+    let (a, b) = (gray("64", "gray-cached"), gray("0", "gray-streamed"));
+    assert_eq!(a["test_accuracy"], b["test_accuracy"]);
+    assert_eq!(a["history"][1]["loss"], b["history"][1]["loss"]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// What needs the pictures in memory (the baselines, pretraining) says so when they are
+/// streamed, naming --cache-mb.
+#[test]
+fn streamed_pictures_are_refused_where_memory_is_needed() {
+    let dir = temp_dir("formats-stream-refused");
+    shapes_folder(&dir.join("shapes"), 3, 1);
+    let data = dir.join("shapes");
+    for model in ["knn", "sae"] {
+        let (code, _, err) = strata(&[
+            "train", "--model", model, "--data", data.to_str().unwrap(), "--image-size", "8x8", "--cache-mb", "0",
+            "--quiet", "--out", dir.join(model).to_str().unwrap(),
+        ]);
+        assert_clean_failure(code, &err, "--cache-mb");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The ten photographs patches are cut from (`crates/strata/tests/data/photos`, 64x64; see
+/// LICENCES.txt there), sorted by name: the classes.
+fn photos() -> Vec<(String, image::DynamicImage)> {
+    let dir = fixture("photos");
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "png")).collect();
+    files.sort();
+    assert_eq!(files.len(), 10, "ten photographs in {}", dir.display());
+    files.iter().map(|p| (p.file_stem().unwrap().to_string_lossy().into_owned(), image::open(p).unwrap())).collect()
+}
+
+/// A natural-photo image folder: `DIR/train/<photo>/` and `DIR/test/<photo>/`, patches of
+/// side 16 to 48 pixels cut at random places of the ten photographs (mirrored at random),
+/// PNG and JPEG alternating, gray photographs kept gray.
+fn photo_folder(dir: &Path, train_per_class: usize, test_per_class: usize, seed: u64) {
+    let mut rng = Lcg(seed);
+    for (class, photo) in photos() {
+        for (part, n) in [("train", train_per_class), ("test", test_per_class)] {
+            let folder = dir.join(part).join(&class);
+            std::fs::create_dir_all(&folder).unwrap();
+            for i in 0..n {
+                let (w, h) = (16 + rng.below(33), 16 + rng.below(33));
+                let (x, y) = (rng.below(64 - w + 1), rng.below(64 - h + 1));
+                let mut patch = photo.crop_imm(x, y, w, h);
+                if rng.below(2) == 1 {
+                    patch = patch.fliph();
+                }
+                let ext = if i % 2 == 0 { "png" } else { "jpg" };
+                patch.save(folder.join(format!("{i:05}.{ext}"))).unwrap();
+            }
+        }
+    }
+}
+
+/// The pictures of the image folder `folder`, read as strata reads them with
+/// `--image-size 32x32` (same decoder, same resize), as CIFAR-10 records (label, planar
+/// RGB) of its train and test parts, in strata's order (classes, then files, sorted).
+fn folder_as_records(folder: &Path) -> [Vec<(u8, Vec<u8>)>; 2] {
+    let read = |part: &str| {
+        let mut classes: Vec<PathBuf> = std::fs::read_dir(folder.join(part)).unwrap().map(|e| e.unwrap().path()).collect();
+        classes.sort();
+        let mut out = Vec::new();
+        for (k, class) in classes.iter().enumerate() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(class).unwrap().map(|e| e.unwrap().path()).collect();
+            files.sort();
+            for f in files {
+                let img = image::ImageReader::open(&f).unwrap().with_guessed_format().unwrap().decode().unwrap();
+                let img = if (img.width(), img.height()) == (32, 32) {
+                    img
+                } else {
+                    img.resize_exact(32, 32, image::imageops::FilterType::Triangle)
+                };
+                let rgb = img.to_rgb8();
+                let px = (0..3).flat_map(|c| rgb.pixels().map(move |p| p.0[c])).collect();
+                out.push((k as u8, px));
+            }
+        }
+        out
+    };
+    [read("train"), read("test")]
+}
+
+/// `records` (train, test) as CIFAR-10 binary files in `cifar` and a Keras-layout `.npz`.
+fn write_cifar_and_npz(records: &[Vec<(u8, Vec<u8>)>; 2], cifar: &Path, npz: &Path) {
+    std::fs::create_dir_all(cifar).unwrap();
+    let bin = |set: &[(u8, Vec<u8>)]| set.iter().flat_map(|(k, px)| std::iter::once(*k).chain(px.iter().copied())).collect::<Vec<u8>>();
+    std::fs::write(cifar.join("data_batch_1.bin"), bin(&records[0])).unwrap();
+    std::fs::write(cifar.join("test_batch.bin"), bin(&records[1])).unwrap();
+    let nhwc = |set: &[(u8, Vec<u8>)]| {
+        set.iter().flat_map(|(_, px)| (0..1024).flat_map(move |p| (0..3).map(move |c| px[c * 1024 + p]))).collect::<Vec<u8>>()
+    };
+    let labels = |set: &[(u8, Vec<u8>)]| set.iter().map(|(k, _)| *k).collect::<Vec<u8>>();
+    let (ntr, nte) = (records[0].len(), records[1].len());
+    write_npz(
+        npz,
+        &[
+            ("x_train", npy("|u1", &[ntr, 32, 32, 3], &nhwc(&records[0]))),
+            ("y_train", npy("|u1", &[ntr], &labels(&records[0]))),
+            ("x_test", npy("|u1", &[nte, 32, 32, 3], &nhwc(&records[1]))),
+            ("y_test", npy("|u1", &[nte], &labels(&records[1]))),
+        ],
+    );
+}
+
+/// Done means of issue 15 in small: resnet20 on a folder of natural-photo patches (ten
+/// classes, PNG and JPEG, sizes 16 to 48 resized to 32x32) trains to the same accuracy as
+/// the same pictures as CIFAR-10 binary files and as an `.npz`.
+#[test]
+fn resnet20_on_photo_patches_matches_as_folder_cifar_and_npz() {
+    let dir = temp_dir("formats-photos");
+    let folder = dir.join("photos");
+    photo_folder(&folder, 4, 2, 3);
+    let records = folder_as_records(&folder);
+    assert_eq!((records[0].len(), records[1].len()), (40, 20));
+    write_cifar_and_npz(&records, &dir.join("cifar"), &dir.join("photos.npz"));
+    let run = |data: &Path, out: &str, size: &[&str]| {
+        let out = dir.join(out);
+        let args = [
+            "train", "--model", "resnet20", "--data", data.to_str().unwrap(), "--epochs", "2", "--batch-size", "20",
+            "--seed", "1", "--out", out.to_str().unwrap(), "--json", "--quiet",
+        ];
+        train_json(&[&args[..], size].concat())
+    };
+    let f = run(&folder, "f", &["--image-size", "32x32"]);
+    let c = run(&dir.join("cifar"), "c", &[]);
+    let n = run(&dir.join("photos.npz"), "n", &[]);
+    let acc = |j: &serde_json::Value| j["test_accuracy"].as_f64().unwrap();
+    assert!((acc(&f) - acc(&c)).abs() <= 0.01 && (acc(&f) - acc(&n)).abs() <= 0.01, "{f} {c} {n}");
+    // The same bytes in: the very same run.
+    assert_eq!((&f["test_loss"], &c["test_loss"]), (&n["test_loss"], &n["test_loss"]));
+    assert!(f["params"].as_u64().unwrap() > 270_000, "{f}");
+    // `filters` draws the colour first-layer kernels as RGB composites: 16 kernels of 3x3.
+    let png = dir.join("filters.png");
+    let model = dir.join("f/model.safetensors");
+    let (code, out, err) = strata(&["filters", "--model-file", model.to_str().unwrap(), "--out", png.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("16 filters"), "{out}");
+    let img = image::open(&png).unwrap().to_rgb8();
+    let coloured = img.pixels().filter(|p| p.0[0] != p.0[1] || p.0[1] != p.0[2]).count();
+    assert!(coloured > img.pixels().len() / 4, "RGB kernels are drawn in colour: {coloured} coloured pixels");
+}
+
+/// Writes bigger photo folders for BENCHMARKS.md: `STRATA_PHOTOS_DIR=DIR
+/// STRATA_PHOTOS_PER_CLASS=N cargo test --release -p strata-cli --test formats -- --ignored
+/// write_photo_folders` makes DIR/photos (N train and N/5 test patches per class),
+/// DIR/cifar and DIR/photos.npz.
+#[test]
+#[ignore]
+fn write_photo_folders() {
+    let dir = PathBuf::from(std::env::var("STRATA_PHOTOS_DIR").expect("STRATA_PHOTOS_DIR"));
+    let n: usize = std::env::var("STRATA_PHOTOS_PER_CLASS").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
+    let folder = dir.join("photos");
+    photo_folder(&folder, n, (n / 5).max(1), 1);
+    if std::env::var("STRATA_PHOTOS_FOLDER_ONLY").is_err() {
+        write_cifar_and_npz(&folder_as_records(&folder), &dir.join("cifar"), &dir.join("photos.npz"));
+    }
+}
+
+/// A picture whose header reads but whose pixels do not (a truncated PNG) is found by the
+/// opening pass of a streamed folder: an error naming it, or skipped under --skip-bad.
+#[test]
+fn a_truncated_picture_in_a_streamed_folder_is_named_or_skipped() {
+    let dir = temp_dir("formats-stream-bad");
+    shapes_folder(&dir.join("shapes"), 4, 2);
+    let bad = dir.join("shapes/train/square/000.png");
+    let bytes = std::fs::read(&bad).unwrap();
+    std::fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
+    let (data, out) = (dir.join("shapes"), dir.join("run"));
+    let args = [
+        "train", "--model", "mlp", "--data", data.to_str().unwrap(), "--image-size", "8x8", "--cache-mb", "0", "--epochs",
+        "1", "--out", out.to_str().unwrap(), "--quiet",
+    ];
+    let (code, _, err) = strata(&args);
+    assert_clean_failure(code, &err, "square/000.png");
+    let (code, _, err) = strata(&[&args[..], &["--skip-bad", "--json"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("skipped 1") && err.contains("000.png") && err.contains("streaming"), "{err}");
 }

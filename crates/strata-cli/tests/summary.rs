@@ -41,3 +41,42 @@ fn verbose_summary_shows_configurations_and_convolution_algorithms() {
     assert_eq!(header.trim_end(), header, "no trailing column");
     assert!(header.ends_with("MACs"), "{header}");
 }
+
+/// Every zoo model builds for gray 28x28 and colour 32x32 input (CIFAR-style stems), and
+/// the ImageNet-style ones for 3x224x224 with their reference stems (shapes only: no
+/// forward pass).
+#[test]
+fn every_zoo_model_builds_for_gray_and_colour_inputs() {
+    // The zoo's names, as the error for an unknown one lists them.
+    let (code, _, err) = strata(&["summary", "--model", "no-such-model"]);
+    assert_ne!(code, 0);
+    let known = err.split("known: ").nth(1).and_then(|r| r.split(';').next()).expect("the known names");
+    let names: Vec<&str> = known.split(", ").map(str::trim).collect();
+    for must in ["resnet20", "resnet56", "vgg11", "googlenet", "resnet50", "alexnet"] {
+        assert!(names.contains(&must), "{must} not in {names:?}");
+    }
+    let imagenet = ["alexnet", "vgg11", "vgg16", "vgg19", "nin", "googlenet", "resnet18", "resnet34", "resnet50"];
+    for name in &names {
+        let mut inputs = vec!["1x28x28", "3x32x32"];
+        if imagenet.contains(name) {
+            inputs.push("3x224x224");
+        }
+        for input in inputs {
+            let (code, out, err) = strata(&["summary", "--model", name, "--input", input, "--classes", "10", "--json"]);
+            assert_eq!(code, 0, "{name} at {input}: {err}");
+            let j = last_json(&out);
+            let shape: Vec<usize> = input.split('x').map(|d| d.parse().unwrap()).collect();
+            assert_eq!(j["input_shape"], serde_json::json!(shape), "{name} at {input}");
+            assert!(j["params"].as_u64().unwrap() > 0, "{name} at {input}");
+            let last = j["layers"].as_array().unwrap().last().unwrap()["output_shape"].clone();
+            assert!(last == serde_json::json!([10]) || name.contains("autoencoder"), "{name} at {input}: output {last}");
+        }
+    }
+    // The CIFAR ResNets keep their 3x3 stem at 32x32; resnet56 is three times resnet20's depth.
+    let (code, out, err) = strata(&["summary", "--model", "resnet56", "--input", "3x32x32", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let j = last_json(&out);
+    assert_eq!(j["model"], "resnet56");
+    let params = j["params"].as_u64().unwrap();
+    assert!((850_000..870_000).contains(&params), "resnet56 has about 0.85 M parameters, not {params}");
+}

@@ -7,6 +7,11 @@
 //! rotation is drawn, and interpolated (bilinear) only once when one is, so stacking
 //! transforms does not blur. Where the map lands outside the source image, the output is 0
 //! (the zero padding of the crop, the fill of translation and rotation).
+//!
+//! Colour jitter (brightness, contrast, saturation, as torchvision's `ColorJitter`) follows
+//! the geometric transforms, on pixel values in [0, 1]: inputs already standardized are
+//! taken back to pixels with the standardizer's statistics ([`Augment::pixel_statistics`]),
+//! jittered, clamped to [0, 1] and standardized again.
 
 use crate::tensor::parallel::{ELEMENTWISE_PARALLEL_MIN, threads};
 use crate::{Error, Result, Rng, Tensor};
@@ -14,7 +19,9 @@ use rayon::prelude::*;
 use std::str::FromStr;
 
 /// Which random transforms to apply to training image batches `[N, C, H, W]`; all off by
-/// default. Parses from a comma list such as `crop:4,flip,translate:2,rotate:10`.
+/// default. Parses from a comma list such as `crop:4,flip,translate:2,rotate:10`, with
+/// colour jitter `brightness:0.2,contrast:0.2,saturation:0.2` (or `jitter:0.2` for all
+/// three).
 ///
 /// Each image draws its own transform from the one seeded [`Rng`] (same seed, same
 /// batches). The transforms an image draws are composed and the image is resampled once:
@@ -43,10 +50,24 @@ pub struct Augment {
     /// Rotate about the centre by an angle uniform in +-this many degrees (counter-clockwise
     /// positive), bilinear, filling with zeros.
     pub max_rotate_degrees: f32,
+    /// Multiply each image's pixels by a factor uniform in `[1 - b, 1 + b]` (0: off; at
+    /// most 1).
+    pub brightness: f32,
+    /// Blend each image with its mean gray level: `mean + c * (x - mean)`, with a factor
+    /// `c` uniform in `[1 - v, 1 + v]` (0: off; at most 1).
+    pub contrast: f32,
+    /// Blend each pixel of a colour image with its own gray (luma): `gray + s * (x - gray)`,
+    /// with `s` uniform in `[1 - v, 1 + v]` (0: off; at most 1). Gray images are left as
+    /// they are (brightness and contrast still apply).
+    pub saturation: f32,
+    /// Per-channel (or one global) mean and std the inputs were standardized with: colour
+    /// jitter undoes it to work on pixels in [0, 1], then redoes it. Empty: the inputs are
+    /// the pixels.
+    pub pixel_statistics: (Vec<f32>, Vec<f32>),
 }
 
 /// The transform one image drew.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct Draw {
     /// Content shift (rows, columns) from the crop and from the translation.
     crop: (isize, isize),
@@ -54,6 +75,23 @@ struct Draw {
     flip: bool,
     /// Radians, counter-clockwise as displayed.
     angle: f32,
+    /// Brightness, contrast and saturation factors (1: unchanged).
+    colour: [f32; 3],
+}
+
+impl Default for Draw {
+    fn default() -> Draw {
+        Draw { crop: (0, 0), translate: (0, 0), flip: false, angle: 0.0, colour: [1.0; 3] }
+    }
+}
+
+impl Draw {
+    fn geometric(&self) -> bool {
+        *self != Draw { colour: self.colour, ..Draw::default() }
+    }
+    fn jitters(&self) -> bool {
+        self.colour != [1.0; 3]
+    }
 }
 
 impl Augment {
@@ -81,9 +119,23 @@ impl Augment {
         self.max_rotate_degrees = max_degrees;
         self
     }
+    /// Sets the three colour jitter strengths (see [`Augment::brightness`]; 0: off).
+    pub fn colour_jitter(mut self, brightness: f32, contrast: f32, saturation: f32) -> Self {
+        (self.brightness, self.contrast, self.saturation) = (brightness, contrast, saturation);
+        self
+    }
+    /// Says the inputs were standardized with `mean` and `std` (one value, or one per
+    /// channel), so colour jitter works on the pixels they came from.
+    pub fn standardized_with(mut self, mean: &[f32], std: &[f32]) -> Self {
+        self.pixel_statistics = (mean.to_vec(), std.to_vec());
+        self
+    }
     /// True when no transform is switched on.
     pub fn is_identity(&self) -> bool {
-        *self == Augment::default()
+        Augment { pixel_statistics: Default::default(), ..self.clone() } == Augment::default()
+    }
+    fn jitter_strengths(&self) -> [f32; 3] {
+        [self.brightness, self.contrast, self.saturation]
     }
 
     fn draw(&self, rng: &mut Rng) -> Draw {
@@ -104,6 +156,11 @@ impl Augment {
             let m = self.max_rotate_degrees;
             d.angle = rng.uniform_range(-m, m).to_radians();
         }
+        for (f, v) in d.colour.iter_mut().zip(self.jitter_strengths()) {
+            if v > 0.0 {
+                *f = rng.uniform_range(1.0 - v, 1.0 + v);
+            }
+        }
         d
     }
 
@@ -121,18 +178,31 @@ impl Augment {
                 format!("{} degrees is not a finite angle >= 0", self.max_rotate_degrees),
             ));
         }
+        if let Some(v) = self.jitter_strengths().into_iter().find(|v| !(0.0..=1.0).contains(v)) {
+            return Err(Error::invalid("augment colour jitter", format!("{v} is not a strength in [0, 1]")));
+        }
         let (n, c, h, w) = (batch.shape()[0], batch.shape()[1], batch.shape()[2], batch.shape()[3]);
         if self.is_identity() || n * c * h * w == 0 {
             return Ok(());
+        }
+        let (mean, std) = &self.pixel_statistics;
+        if mean.len() != std.len() || !(mean.is_empty() || mean.len() == 1 || mean.len() == c) {
+            return Err(Error::invalid(
+                "augment colour jitter",
+                format!("standardized with {} means and {} stds for {c} channels", mean.len(), std.len()),
+            ));
         }
         let draws: Vec<Draw> = (0..n).map(|_| self.draw(rng)).collect();
         let chw = c * h * w;
         let data = batch.data_mut();
         let one = |scratch: &mut Vec<f32>, (img, d): (&mut [f32], &Draw)| {
-            if *d != Draw::default() {
+            if d.geometric() {
                 scratch.clear();
                 scratch.extend_from_slice(img);
                 transform(img, scratch, h, w, d);
+            }
+            if d.jitters() {
+                jitter(img, c, h * w, d.colour, mean, std);
             }
         };
         if data.len() >= ELEMENTWISE_PARALLEL_MIN && threads() > 1 {
@@ -142,6 +212,44 @@ impl Augment {
             data.chunks_mut(chw).zip(draws.iter()).for_each(|p| one(&mut scratch, p));
         }
         Ok(())
+    }
+}
+
+/// Luma weights of RGB (ITU-R BT.709, as converting to gray elsewhere).
+const LUMA: [f32; 3] = [0.2126, 0.7152, 0.0722];
+
+/// Colour jitter of one image `[C, H, W]` (`plane` = H x W) in place: brightness, contrast
+/// then saturation (colour only) by the factors `f`, on pixels (the inputs with the
+/// standardization `mean`/`std` undone, when given), clamped to [0, 1], standardized again.
+fn jitter(img: &mut [f32], c: usize, plane: usize, f: [f32; 3], mean: &[f32], std: &[f32]) {
+    let stat = |v: &[f32], ch: usize, default: f32| if v.is_empty() { default } else { v[ch.min(v.len() - 1)] };
+    for (ch, p) in img.chunks_exact_mut(plane).enumerate() {
+        let (m, s) = (stat(mean, ch, 0.0), stat(std, ch, 1.0));
+        p.iter_mut().for_each(|v| *v = (*v * s + m) * f[0]);
+    }
+    let luma = |img: &[f32], i: usize| (0..3).map(|k| LUMA[k] * img[k * plane + i]).sum::<f32>();
+    if f[1] != 1.0 {
+        // The image's mean gray level (torchvision: the mean of its grayscale version).
+        let gray_mean = if c == 3 {
+            (0..plane).map(|i| luma(img, i).clamp(0.0, 1.0) as f64).sum::<f64>() / plane.max(1) as f64
+        } else {
+            img.iter().map(|&v| v.clamp(0.0, 1.0) as f64).sum::<f64>() / img.len().max(1) as f64
+        } as f32;
+        img.iter_mut().for_each(|v| *v = gray_mean + f[1] * (v.clamp(0.0, 1.0) - gray_mean));
+    }
+    if f[2] != 1.0 && c == 3 {
+        img.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
+        for i in 0..plane {
+            let g = luma(img, i);
+            for k in 0..3 {
+                img[k * plane + i] = g + f[2] * (img[k * plane + i] - g);
+            }
+        }
+    }
+    for (ch, p) in img.chunks_exact_mut(plane).enumerate() {
+        let (m, s) = (stat(mean, ch, 0.0), stat(std, ch, 1.0));
+        let inv = if s != 0.0 { 1.0 / s } else { 1.0 };
+        p.iter_mut().for_each(|v| *v = (v.clamp(0.0, 1.0) - m) * inv);
     }
 }
 
@@ -230,8 +338,9 @@ fn bilinear(p: &[f32], h: usize, w: usize, u: f32, v: f32) -> f32 {
 
 impl FromStr for Augment {
     type Err = Error;
-    /// Parses a comma list of `crop:PIXELS`, `flip`, `translate:PIXELS` and
-    /// `rotate:DEGREES` (e.g. `crop:4,flip`); items not given stay off.
+    /// Parses a comma list of `crop:PIXELS`, `flip`, `translate:PIXELS`,
+    /// `rotate:DEGREES`, `brightness:F`, `contrast:F`, `saturation:F` and `jitter:F` (the
+    /// three at once), F in [0, 1] (e.g. `crop:4,flip,jitter:0.2`); items not given stay off.
     ///
     /// Errors: an unknown or malformed item, or a negative or non-finite angle.
     fn from_str(spec: &str) -> Result<Augment> {
@@ -240,7 +349,10 @@ impl FromStr for Augment {
             let bad = || {
                 Error::invalid(
                     "augment item",
-                    format!("'{item}' (expected crop:PIXELS, flip, translate:PIXELS or rotate:DEGREES)"),
+                    format!(
+                        "'{item}' (expected crop:PIXELS, flip, translate:PIXELS, rotate:DEGREES, brightness:F, \
+                         contrast:F, saturation:F or jitter:F, F in [0, 1])"
+                    ),
                 )
             };
             let (name, value) = match item.split_once(':') {
@@ -253,6 +365,15 @@ impl FromStr for Augment {
                 ("translate", Some(v)) => a.max_translate = v.parse().map_err(|_| bad())?,
                 ("rotate", Some(v)) => {
                     a.max_rotate_degrees = v.parse().ok().filter(|d: &f32| d.is_finite() && *d >= 0.0).ok_or_else(bad)?
+                }
+                ("brightness" | "contrast" | "saturation" | "jitter", Some(v)) => {
+                    let f: f32 = v.parse().ok().filter(|f| (0.0..=1.0).contains(f)).ok_or_else(bad)?;
+                    match name {
+                        "brightness" => a.brightness = f,
+                        "contrast" => a.contrast = f,
+                        "saturation" => a.saturation = f,
+                        _ => (a.brightness, a.contrast, a.saturation) = (f, f, f),
+                    }
                 }
                 _ => return Err(bad()),
             }
@@ -333,7 +454,7 @@ mod tests {
         for crop in [(0, 0), (1, -2), (-1, 1)] {
             for translate in [(0, 0), (2, 1), (-1, -3)] {
                 for flip in [false, true] {
-                    let d = Draw { crop, translate, flip, angle: 0.0 };
+                    let d = Draw { crop, translate, flip, angle: 0.0, ..Draw::default() };
                     let exact = one(d, &x);
                     let interp = one(Draw { angle: 1e-6, ..d }, &x);
                     assert!(exact.max_abs_diff(&interp).unwrap() < 1e-2, "{d:?}");
@@ -363,7 +484,65 @@ mod tests {
     }
 
     #[test]
+    fn colour_jitter_stays_within_its_bounds() {
+        // Mid-range colour pixels, so no clamping: brightness alone scales every pixel of an
+        // image by one factor in [0.8, 1.2].
+        let x = Tensor::rand_uniform(&[16, 3, 4, 4], 0.2, 0.6, &mut Rng::seeded(2));
+        let mut y = x.clone();
+        Augment::new().colour_jitter(0.2, 0.0, 0.0).apply(&mut y, &mut Rng::seeded(1)).unwrap();
+        let mut factors = Vec::new();
+        for (a, b) in x.data().chunks(48).zip(y.data().chunks(48)) {
+            let f = b[0] / a[0];
+            assert!((0.8..=1.2).contains(&f), "{f}");
+            assert!(a.iter().zip(b).all(|(a, b)| (b / a - f).abs() < 1e-4));
+            factors.push(f);
+        }
+        assert!(factors.iter().any(|&f| (f - factors[0]).abs() > 1e-3), "each image draws its own factor");
+        // Saturation 0..2 moves each pixel along the line through its gray: gray is kept.
+        let mut z = x.clone();
+        Augment::new().colour_jitter(0.0, 0.0, 1.0).apply(&mut z, &mut Rng::seeded(1)).unwrap();
+        let luma = |d: &[f32], i: usize| 0.2126 * d[i] + 0.7152 * d[16 + i] + 0.0722 * d[32 + i];
+        for (a, b) in x.data().chunks(48).zip(z.data().chunks(48)) {
+            for i in 0..16 {
+                let (ga, gb) = (luma(a, i), luma(b, i));
+                // clamping to [0, 1] may move gray only where a channel left the range
+                if b.iter().all(|v| *v > 0.0 && *v < 1.0) {
+                    assert!((ga - gb).abs() < 1e-4, "{ga} {gb}");
+                }
+            }
+        }
+        assert_ne!(z, x);
+        // Every jitter keeps pixels in [0, 1], also on standardized inputs undone and redone.
+        let (m, sd) = (vec![0.4, 0.5, 0.6], vec![0.2, 0.25, 0.3]);
+        let mut st = x.clone();
+        for (ch, p) in st.data_mut().chunks_mut(16).enumerate() {
+            p.iter_mut().for_each(|v| *v = (*v - m[ch % 3]) / sd[ch % 3]);
+        }
+        let aug = Augment::new().colour_jitter(1.0, 1.0, 1.0).standardized_with(&m, &sd);
+        aug.apply(&mut st, &mut Rng::seeded(3)).unwrap();
+        for (i, p) in st.data().chunks(16).enumerate() {
+            let ch = i % 3;
+            assert!(p.iter().all(|v| (-1e-5..=1.0 + 1e-5).contains(&(v * sd[ch] + m[ch]))));
+        }
+        // Gray images: brightness and contrast apply, saturation leaves them as they are.
+        let g = Tensor::rand_uniform(&[4, 1, 4, 4], 0.2, 0.6, &mut Rng::seeded(2));
+        let mut g2 = g.clone();
+        Augment::new().colour_jitter(0.0, 0.0, 1.0).apply(&mut g2, &mut Rng::seeded(1)).unwrap();
+        assert_eq!(g2, g);
+        Augment::new().colour_jitter(0.3, 0.3, 0.0).apply(&mut g2, &mut Rng::seeded(1)).unwrap();
+        assert_ne!(g2, g);
+        // Off by default, and bad strengths are errors.
+        assert!(Augment::new().colour_jitter(0.0, 0.0, 0.0).is_identity());
+        assert!(Augment::new().colour_jitter(1.5, 0.0, 0.0).apply(&mut g2, &mut Rng::seeded(1)).is_err());
+        let bad_stats = Augment::new().colour_jitter(0.1, 0.0, 0.0).standardized_with(&[0.1, 0.2], &[1.0, 1.0]);
+        assert!(bad_stats.apply(&mut g2, &mut Rng::seeded(1)).is_err());
+    }
+
+    #[test]
     fn parse_and_errors() {
+        let j: Augment = "flip,jitter:0.3,contrast:0.1".parse().unwrap();
+        assert_eq!(j, Augment::new().hflip(true).colour_jitter(0.3, 0.1, 0.3));
+        assert!("brightness:2".parse::<Augment>().is_err() && "saturation".parse::<Augment>().is_err());
         let a: Augment = "crop:4, flip,translate:2,rotate:10".parse().unwrap();
         assert_eq!(a, Augment::new().random_crop(4).hflip(true).translate(2).rotate(10.0));
         for bad in ["blur", "crop", "crop:x", "flip:1", "rotate:-5", "", "crop:4,,flip"] {

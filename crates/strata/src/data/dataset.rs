@@ -1,6 +1,9 @@
-//! An in-memory dataset (inputs + targets) and seeded, shuffled mini-batches.
+//! A dataset (inputs + targets), in memory or streamed from picture files, and seeded,
+//! shuffled mini-batches.
 
+use super::stream::ImageFiles;
 use crate::{Error, Result, Rng, Tensor};
+use std::sync::Arc;
 
 /// What a model is trained to predict.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,16 +49,23 @@ impl Target {
     }
 }
 
-/// Samples held in memory: inputs and what to predict from them, sample `i` being row `i`
-/// of both.
+/// Samples: inputs and what to predict from them, sample `i` being row `i` of both.
+///
+/// The inputs are held in memory, or, for a picture folder too large for the cache budget,
+/// read from disk batch by batch ([`Dataset::streamed`]): then `inputs` is an empty
+/// `[0, C, H, W]` placeholder and [`Dataset::batch`], [`Dataset::subset`] and
+/// [`Dataset::inputs_of`] decode the files.
 #[derive(Clone, Debug)]
 pub struct Dataset {
     /// The inputs `[N, ...]`: images `[N, C, H, W]`, table rows `[N, features]`, etc.
+    /// (`[0, C, H, W]` when the dataset is [streamed](Dataset::is_streamed)).
     pub inputs: Tensor,
     /// One target per sample.
     pub targets: Target,
     /// Human-readable class names, when known (e.g. "T-shirt/top").
     pub class_names: Option<Vec<String>>,
+    /// The picture files of a streamed dataset.
+    files: Option<Arc<ImageFiles>>,
 }
 
 /// The most classes a classification dataset may have. More is a mistake (a label that is
@@ -92,7 +102,60 @@ impl Dataset {
         {
             return Err(Error::invalid("dataset", format!("label {bad} >= {num_classes} classes")));
         }
-        Ok(Dataset { inputs, targets, class_names: None })
+        Ok(Dataset { inputs, targets, class_names: None, files: None })
+    }
+
+    /// A dataset whose inputs are the pictures `files`, decoded batch by batch when needed.
+    ///
+    /// Errors: as for [`Dataset::new`].
+    pub fn streamed(files: ImageFiles, targets: Target) -> Result<Dataset> {
+        let mut shape = vec![0];
+        shape.extend_from_slice(files.sample_shape());
+        if files.len() != targets.len() {
+            return Err(Error::invalid("dataset", format!("{} pictures but {} targets", files.len(), targets.len())));
+        }
+        // The targets are checked as `new` checks them, against one empty row each.
+        let checked = Dataset::new(Tensor::zeros(&[targets.len(), 0]), targets)?;
+        Ok(Dataset { inputs: Tensor::zeros(&shape), targets: checked.targets, class_names: None, files: Some(Arc::new(files)) })
+    }
+    /// True when the inputs are read from picture files batch by batch.
+    pub fn is_streamed(&self) -> bool {
+        self.files.is_some()
+    }
+    /// The picture files of a streamed dataset.
+    pub fn files(&self) -> Option<&ImageFiles> {
+        self.files.as_deref()
+    }
+    /// The picture files of a streamed dataset, to change (e.g. set its standardizer).
+    pub fn files_mut(&mut self) -> Option<&mut ImageFiles> {
+        self.files.as_mut().map(Arc::make_mut)
+    }
+    /// The inputs in memory, for what needs them whole.
+    ///
+    /// Errors: the dataset is streamed; the message says that `what` needs the data in
+    /// memory and how to get it there.
+    pub fn in_memory(&self, what: &str) -> Result<&Tensor> {
+        match &self.files {
+            Some(f) => Err(Error::invalid(
+                "cache-mb",
+                format!(
+                    "{what} needs the whole dataset in memory, but its {} pictures ({} decoded) are streamed from disk \
+                     because they exceed the cache budget; raise --cache-mb or use a smaller folder",
+                    f.len(),
+                    crate::memory::human_bytes(f.decoded_bytes())
+                ),
+            )),
+            None => Ok(&self.inputs),
+        }
+    }
+    /// The inputs of samples `indices`, in that order (decoded from disk when streamed).
+    ///
+    /// Errors: an index `>= len()`, or a picture that does not decode.
+    pub fn inputs_of(&self, indices: &[usize]) -> Result<Tensor> {
+        match &self.files {
+            Some(f) => f.decode(indices),
+            None => self.inputs.gather_rows(indices),
+        }
     }
 
     /// Number of samples.
@@ -117,16 +180,18 @@ impl Dataset {
 
     /// The samples `indices`, in that order, with the same class names.
     pub fn subset(&self, indices: &[usize]) -> Result<Dataset> {
+        let files = self.files.as_ref().map(|f| f.subset(indices).map(Arc::new)).transpose()?;
         Ok(Dataset {
-            inputs: self.inputs.gather_rows(indices)?,
+            inputs: if files.is_some() { self.inputs.clone() } else { self.inputs.gather_rows(indices)? },
             targets: self.targets.gather(indices)?,
             class_names: self.class_names.clone(),
+            files,
         })
     }
 
-    /// The samples `indices` as one batch, in that order.
+    /// The samples `indices` as one batch, in that order (decoded from disk when streamed).
     pub fn batch(&self, indices: &[usize]) -> Result<Batch> {
-        Ok(Batch { inputs: self.inputs.gather_rows(indices)?, targets: self.targets.gather(indices)? })
+        Ok(Batch { inputs: self.inputs_of(indices)?, targets: self.targets.gather(indices)? })
     }
 
     /// Splits off `round(fraction * N)` samples of a shuffle drawn from `rng` as a validation

@@ -38,11 +38,15 @@ pub struct LoadOptions {
     pub skip_bad: bool,
     /// Where the channels of rank-4 NumPy images are.
     pub layout: Layout,
+    /// Memory budget for decoded pictures of an image folder, in MiB: a folder whose
+    /// pictures decoded would take more is streamed from disk batch by batch
+    /// ([`crate::data::stream`]). `None`: always decoded into memory (as far as it fits).
+    pub cache_mb: Option<u64>,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { test_split: 0.2, seed: 1, image_size: None, channels: None, skip_bad: false, layout: Layout::Nhwc }
+        LoadOptions { test_split: 0.2, seed: 1, image_size: None, channels: None, skip_bad: false, layout: Layout::Nhwc, cache_mb: None }
     }
 }
 

@@ -10,6 +10,7 @@
 //! is checked before any picture is decoded.
 
 use super::formats::LoadOptions;
+use super::stream::ImageFiles;
 use crate::{Dataset, Error, Result, Target, Tensor};
 use image::ImageDecoder;
 use rayon::prelude::*;
@@ -133,8 +134,19 @@ pub fn load(dir: &Path, opts: &LoadOptions) -> Result<ImageFolder> {
     let per = c * h * w;
     let n = train_files.len() + test_files.len();
     let bytes = (n as u64).saturating_mul(per as u64).saturating_mul(4);
-    crate::memory::ensure_fits(&format!("{} decoded ({n} pictures of {c}x{h}x{w})", dir.display()), bytes)?;
-    let mut decode = |files: Vec<(PathBuf, usize)>| -> Result<(Tensor, Vec<u32>)> {
+    let stream = opts.cache_mb.is_some_and(|mb| bytes > mb.saturating_mul(1 << 20));
+    if stream {
+        notes.push(format!(
+            "note: {} decoded would take {} ({n} pictures of {c}x{h}x{w}), more than the cache budget of {} MiB \
+             (--cache-mb): streaming it from disk, decoding batches ahead of training",
+            dir.display(),
+            crate::memory::human_bytes(bytes),
+            opts.cache_mb.unwrap_or(0)
+        ));
+    } else {
+        crate::memory::ensure_fits(&format!("{} decoded ({n} pictures of {c}x{h}x{w})", dir.display()), bytes)?;
+    }
+    let decode = |files: Vec<(PathBuf, usize)>, skipped: &mut Vec<String>| -> Result<(Tensor, Vec<u32>)> {
         let mut pixels = vec![0f32; files.len() * per];
         let results: Vec<std::result::Result<(), String>> =
             pixels.par_chunks_mut(per.max(1)).zip(files.par_iter()).map(|(out, (p, _))| decode_into(p, c, h, w, out)).collect();
@@ -157,9 +169,17 @@ pub fn load(dir: &Path, opts: &LoadOptions) -> Result<ImageFolder> {
         Ok((Tensor::from_vec(pixels, &[kept, c, h, w])?, labels))
     };
     let num_classes = classes.len();
-    let mut build = |files| -> Result<Dataset> {
-        let (x, labels) = decode(files)?;
-        let mut ds = Dataset::new(x, Target::Classes { labels, num_classes })?;
+    let mut build = |files: Vec<(PathBuf, usize)>| -> Result<Dataset> {
+        let mut ds = if stream {
+            let labels: Vec<usize> = files.iter().map(|f| f.1).collect();
+            let paths = files.into_iter().map(|f| f.0).collect();
+            let (images, kept) = ImageFiles::scan(paths, [c, h, w], opts.skip_bad, &mut skipped)?;
+            let labels = kept.iter().map(|&i| labels[i] as u32).collect();
+            Dataset::streamed(images, Target::Classes { labels, num_classes })?
+        } else {
+            let (x, labels) = decode(files, &mut skipped)?;
+            Dataset::new(x, Target::Classes { labels, num_classes })?
+        };
         ds.class_names = Some(classes.clone());
         Ok(ds)
     };
@@ -249,7 +269,7 @@ fn header(p: &Path) -> std::result::Result<(u32, u32, bool), String> {
 }
 
 /// Decodes `p` into `out` as `c` channels of `h` x `w`, planes in order, bytes in [0, 1].
-fn decode_into(p: &Path, c: usize, h: usize, w: usize, out: &mut [f32]) -> std::result::Result<(), String> {
+pub(crate) fn decode_into(p: &Path, c: usize, h: usize, w: usize, out: &mut [f32]) -> std::result::Result<(), String> {
     let reader = image::ImageReader::open(p).map_err(|e| format!("cannot open: {e}"))?;
     let img = reader
         .with_guessed_format()

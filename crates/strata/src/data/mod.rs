@@ -11,6 +11,7 @@
 //! - [`csv`], [`arff`], [`tabular`]: tables of numeric and categorical columns → datasets,
 //!   with per-feature [`tabular::Scaling`] fitted on training rows.
 //! - [`split`]: train/validation/test splits, k-fold and stratified k-fold.
+//! - [`stream`]: pictures read from disk batch by batch when they exceed the cache budget.
 
 pub mod arff;
 mod augment;
@@ -26,6 +27,7 @@ pub mod normalize;
 pub mod numpy;
 mod scaling;
 pub mod split;
+pub mod stream;
 pub mod tabular;
 
 pub use augment::Augment;

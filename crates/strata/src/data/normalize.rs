@@ -76,31 +76,33 @@ impl Standardizer {
         }
         let c = x.shape()[1];
         let plane: usize = x.shape()[2..].iter().product();
-        // Per sample and channel: sum and sum of squared deviations from the plane's own
+        // Per sample and channel: mean and sum of squared deviations from the plane's own
         // mean (combined exactly below), in parallel over samples.
-        let per_sample: Vec<Vec<(f64, f64)>> = data
-            .par_chunks(c * plane.max(1))
-            .map(|sample| {
-                sample
-                    .chunks(plane.max(1))
-                    .map(|p| {
-                        let m = p.iter().map(|&v| v as f64).sum::<f64>() / p.len().max(1) as f64;
-                        (m, p.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>())
-                    })
-                    .collect()
-            })
-            .collect();
-        let n = per_sample.len() as f64;
+        let per_sample: Vec<Vec<(f64, f64)>> = data.par_chunks(c * plane.max(1)).map(|s| plane_moments(s, c)).collect();
+        Ok(Standardizer::from_plane_moments(per_sample.iter().map(Vec::as_slice), c, plane, true))
+    }
+    /// The standardizer made of per-sample statistics ([`plane_moments`] of each sample of
+    /// `c` planes of `plane` values), combined exactly: per channel when `per_channel`, else
+    /// one value for a single channel (the same figures as [`Standardizer::fit_global`] of
+    /// one-channel images, up to rounding). Lets a dataset streamed from disk be fitted
+    /// from statistics gathered while it was read, without holding its pixels.
+    pub fn from_plane_moments<'a>(
+        per_sample: impl Iterator<Item = &'a [(f64, f64)]> + Clone,
+        c: usize,
+        plane: usize,
+        per_channel: bool,
+    ) -> Standardizer {
+        let n = per_sample.clone().count().max(1) as f64;
         let (mut mean, mut std) = (Vec::with_capacity(c), Vec::with_capacity(c));
         for ch in 0..c {
-            let m = per_sample.iter().map(|s| s[ch].0).sum::<f64>() / n;
+            let m = per_sample.clone().map(|s| s[ch].0).sum::<f64>() / n;
             // Total variance = mean within-plane variance + variance of the plane means.
-            let within = per_sample.iter().map(|s| s[ch].1).sum::<f64>() / (n * plane.max(1) as f64);
-            let between = per_sample.iter().map(|s| (s[ch].0 - m).powi(2)).sum::<f64>() / n;
+            let within = per_sample.clone().map(|s| s[ch].1).sum::<f64>() / (n * plane.max(1) as f64);
+            let between = per_sample.clone().map(|s| (s[ch].0 - m).powi(2)).sum::<f64>() / n;
             mean.push(m as f32);
             std.push(safe_scale((within + between).sqrt()));
         }
-        Ok(Standardizer { mean, std, per_channel: true })
+        Standardizer { mean, std, per_channel }
     }
     /// True for one value shared by every input.
     pub fn is_global(&self) -> bool {
@@ -166,6 +168,19 @@ impl MinMaxScaler {
         self.apply(&mut out)?;
         Ok(out)
     }
+}
+
+/// Per channel of one sample (`c` planes, in order): the plane's mean and the sum of
+/// squared deviations from it, in f64 (see [`Standardizer::from_plane_moments`]).
+pub fn plane_moments(sample: &[f32], c: usize) -> Vec<(f64, f64)> {
+    let plane = (sample.len() / c.max(1)).max(1);
+    sample
+        .chunks(plane)
+        .map(|p| {
+            let m = p.iter().map(|&v| v as f64).sum::<f64>() / p.len().max(1) as f64;
+            (m, p.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>())
+        })
+        .collect()
 }
 
 /// A divisor that is safe to use: zero (constant data) or non-finite becomes 1.

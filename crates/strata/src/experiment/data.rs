@@ -150,7 +150,22 @@ impl TrainingData {
     /// Standardizes the images with statistics of the training part (one mean and standard
     /// deviation over all pixels; one per channel for colour images `[N, C > 1, H, W]`),
     /// and keeps the standardizer.
+    ///
+    /// A streamed training part is fitted from the statistics gathered when its pictures
+    /// were opened (the same figures); the standardizer is then applied as batches are
+    /// decoded.
     pub fn standardize_images(&mut self) -> Result<()> {
+        if let Some(files) = self.train.files() {
+            let s = files.fit_standardizer()?;
+            for part in [&mut self.train, &mut self.test] {
+                match part.files_mut() {
+                    Some(f) => f.set_standardizer(s.clone()),
+                    None => s.apply(&mut part.inputs)?,
+                }
+            }
+            self.standardize = Some(s);
+            return Ok(());
+        }
         let x = &self.train.inputs;
         let colour = x.rank() == 4 && x.shape()[1] > 1;
         let s = if colour { Standardizer::fit_per_channel(x)? } else { Standardizer::fit_global(x)? };

@@ -278,6 +278,11 @@ impl Learner {
         if data.tabular.is_some() {
             return Ok(());
         }
+        // Pictures streamed from disk train networks batch by batch; pretraining, the
+        // reconstruction models and the baselines need them in memory.
+        if data.train.is_streamed() && self.network().is_none_or(|n| n.plan.is_some()) {
+            data.train.in_memory(&self.name())?;
+        }
         if self.network().is_some_and(|n| n.plan.is_some()) {
             data.raw_train = Some(data.train.inputs.clone());
             data.raw_test = Some(data.test.inputs.clone());
@@ -323,6 +328,10 @@ impl Learner {
         let mut opts = FitOptions::from_config(&n.config)?.verbosity(run.verbosity).resume(run.resume);
         opts.checkpoint_dir = run.checkpoint_dir.clone();
         opts.distributed = run.distributed.clone();
+        // Colour jitter works on pixels: it undoes the images' standardization.
+        if let (Some(a), Some(s)) = (opts.augment.as_mut(), &data.standardize) {
+            *a = a.clone().standardized_with(&s.mean, &s.std);
+        }
         let history = n.model.fit(train, opts)?;
         Ok(FitReport { history: Some(history), pretrained })
     }

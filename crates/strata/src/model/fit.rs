@@ -178,6 +178,36 @@ impl<'a> FitOptions<'a> {
     }
 }
 
+/// The most samples of a streamed dataset evaluated at once (in memory, `evaluate`'s
+/// batch size is used as given). The accuracy does not depend on it; the mean loss only in
+/// the rounding of its sum.
+const STREAMED_EVAL_BATCH: usize = 256;
+
+/// Batches decoded ahead of training: how many may wait, decoded, besides the one being
+/// decoded and the one training.
+const PREFETCH_BATCHES: usize = 2;
+
+/// Starts a thread in `scope` that decodes the batches `order` of the streamed `train`, in
+/// that order, up to [`PREFETCH_BATCHES`] ahead of the receiver. It stops at the first
+/// error (which it sends) or when the receiver is dropped.
+fn prefetch<'s, 'e: 's>(
+    scope: &'s std::thread::Scope<'s, 'e>,
+    train: &'e Dataset,
+    order: &'e [Vec<usize>],
+) -> std::sync::mpsc::Receiver<Result<Batch>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH_BATCHES);
+    scope.spawn(move || {
+        for idx in order {
+            let batch = train.batch(idx);
+            let failed = batch.is_err();
+            if tx.send(batch).is_err() || failed {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 /// Result of one training step.
 #[derive(Clone, Copy, Debug)]
 pub struct StepOutcome {
@@ -317,6 +347,9 @@ impl Sequential {
         self.ensure_ready(train.sample_shape())?;
         let what = format!("training {} at batch {}", self.model_name(), opts.batch);
         crate::memory::ensure_fits(&what, self.training_bytes(opts.batch.min(train.len())))?;
+        if train.is_streamed() && opts.distributed.is_some() {
+            train.in_memory("data-parallel training (--distributed, --replicas)")?;
+        }
         let augment = opts.augment.clone().filter(|a| !a.is_identity());
         if augment.is_some() && train.inputs.rank() != 4 {
             return Err(Error::bad_shape("augment", train.inputs.shape(), "needs image inputs [N, C, H, W]"));
@@ -379,30 +412,42 @@ impl Sequential {
             progress.start_epoch(epoch, batches.len());
             let start = Instant::now();
             let (mut loss_sum, mut correct, mut seen, mut classified) = (0.0f64, 0usize, 0usize, true);
-            for (step, idx) in batches.iter().enumerate() {
-                let out = match parallel.as_mut() {
-                    Some(p) => self.train_step_data_parallel(train, idx, augment.as_ref(), p, opts.clip_norm, opts.clip_value)?,
-                    None => {
-                        let mut batch = train.batch(idx)?;
-                        if let Some(a) = &augment {
-                            a.apply(&mut batch.inputs, &mut self.rng)?;
+            std::thread::scope(|scope| -> Result<()> {
+                // A streamed dataset's batches are decoded ahead, on another thread.
+                let mut prefetched = (train.is_streamed() && parallel.is_none()).then(|| prefetch(scope, train, &batches));
+                for (step, idx) in batches.iter().enumerate() {
+                    let out = match parallel.as_mut() {
+                        Some(p) => {
+                            self.train_step_data_parallel(train, idx, augment.as_ref(), p, opts.clip_norm, opts.clip_value)?
                         }
-                        self.train_step_clipped(&batch, opts.clip_norm, opts.clip_value)?
+                        None => {
+                            let mut batch = match prefetched.as_mut() {
+                                Some(rx) => rx.recv().map_err(|_| Error::Model("the batch decoding thread stopped".into()))??,
+                                None => train.batch(idx)?,
+                            };
+                            if let Some(a) = &augment {
+                                a.apply(&mut batch.inputs, &mut self.rng)?;
+                            }
+                            self.train_step_clipped(&batch, opts.clip_norm, opts.clip_value)?
+                        }
+                    };
+                    if !out.loss.is_finite() {
+                        return Err(Error::NonFinite { value: out.loss, epoch, step: step + 1 });
                     }
-                };
-                if !out.loss.is_finite() {
-                    return Err(Error::NonFinite { value: out.loss, epoch, step: step + 1 });
+                    loss_sum += out.loss as f64 * out.samples as f64;
+                    seen += out.samples;
+                    match out.correct {
+                        Some(c) => correct += c,
+                        None => classified = false,
+                    }
+                    let secs = start.elapsed().as_secs_f64().max(1e-9);
+                    let acc = classified.then(|| correct as f32 / seen as f32);
+                    progress.step(step + 1, (loss_sum / seen as f64) as f32, acc, seen as f64 / secs);
                 }
-                loss_sum += out.loss as f64 * out.samples as f64;
-                seen += out.samples;
-                match out.correct {
-                    Some(c) => correct += c,
-                    None => classified = false,
-                }
-                let secs = start.elapsed().as_secs_f64().max(1e-9);
-                let acc = classified.then(|| correct as f32 / seen as f32);
-                progress.step(step + 1, (loss_sum / seen as f64) as f32, acc, seen as f64 / secs);
-            }
+                // Dropping the receiver ends the decoding thread (it may be waiting to send).
+                prefetched.take();
+                Ok(())
+            })?;
             let seconds = start.elapsed().as_secs_f64();
             if let Some(shared) = shared_rng {
                 self.rng = shared;
@@ -476,8 +521,7 @@ impl Sequential {
         let logits = loss_kind.fuses(self.output_activation());
         let threshold = if logits { 0.0 } else { 0.5 };
         let mut sums = EvalSums { loss_sum: 0.0, correct: 0, classified: true };
-        self.eval_batches(&data.inputs, range, batch_size, logits, |rows, out| {
-            let idx: Vec<usize> = rows.collect();
+        let mut each = |idx: Vec<usize>, out: Tensor| -> Result<()> {
             let targets = data.targets.gather(&idx)?;
             let loss = loss_kind.compute(&Tape::no_grad().input(out.clone()), &targets, logits)?;
             sums.loss_sum += loss.value().item()? as f64 * idx.len() as f64;
@@ -486,7 +530,23 @@ impl Sequential {
                 _ => sums.classified = false,
             }
             Ok(())
-        })?;
+        };
+        if data.is_streamed() {
+            // Decoded a batch at a time from the picture files, at most STREAMED_EVAL_BATCH
+            // (the data is streamed to keep memory down; so are the activations).
+            if range.end > data.len() {
+                return Err(Error::invalid("evaluate", format!("rows {range:?} past the {} given", data.len())));
+            }
+            let batch = batch_size.clamp(1, STREAMED_EVAL_BATCH);
+            for start in range.clone().step_by(batch) {
+                let idx: Vec<usize> = (start..(start + batch).min(range.end)).collect();
+                let x = data.inputs_of(&idx)?;
+                let n = idx.len();
+                self.eval_batches(&x, 0..n, n, logits, |_, out| each(idx.clone(), out))?;
+            }
+            return Ok(sums);
+        }
+        self.eval_batches(&data.inputs, range, batch_size, logits, |rows, out| each(rows.collect(), out))?;
         Ok(sums)
     }
 

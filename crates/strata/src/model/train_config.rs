@@ -72,7 +72,8 @@ pub struct TrainConfig {
     /// Clamp every gradient element to [-v, v] before each update. Default none.
     pub clip_value: Option<f32>,
     /// Random transforms of training images: a comma list of `crop:PIXELS`, `flip`,
-    /// `translate:PIXELS`, `rotate:DEGREES`. Default none.
+    /// `translate:PIXELS`, `rotate:DEGREES`, `brightness:F`, `contrast:F`, `saturation:F`,
+    /// `jitter:F` (see [`Augment`]). Default none.
     pub augment: Option<String>,
     /// End every epoch after this many steps (quick runs, measurements). Default none.
     pub steps_per_epoch: Option<usize>,

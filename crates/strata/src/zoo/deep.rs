@@ -3,13 +3,30 @@
 
 use super::classic::{alexnet, nin, vgg, vgg_config};
 use super::googlenet::googlenet;
-use super::resnet::{resnet, resnet_config, resnet20};
+use super::resnet::{cifar_resnet, resnet, resnet_config, resnet20};
 use crate::model::{Sequential, TrainConfig};
 use crate::{Error, Result};
 
 /// The deep architectures `zoo::choose` knows.
-pub const NAMES: &[&str] =
-    &["alexnet", "vgg11", "vgg16", "vgg19", "nin", "googlenet", "resnet18", "resnet34", "resnet50", "resnet20"];
+pub const NAMES: &[&str] = &[
+    "alexnet",
+    "vgg11",
+    "vgg16",
+    "vgg19",
+    "nin",
+    "googlenet",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet20",
+    "resnet32",
+    "resnet44",
+    "resnet56",
+    "resnet110",
+];
+
+/// The CIFAR ResNets (3x3 stem at any input size; He et al. 2016, section 4.2).
+pub const CIFAR_RESNETS: &[&str] = &["resnet20", "resnet32", "resnet44", "resnet56", "resnet110"];
 
 /// Inputs with a side below this many pixels get the small-input variant: the ImageNet
 /// stems divide the resolution by 4 to 32 before the body, which 28x28 images do not
@@ -25,7 +42,7 @@ pub fn build(name: &str, input: &[usize], classes: usize) -> Result<Option<(Sequ
     let &[_, h, w] = input else {
         return Err(Error::invalid("model", format!("{name} needs image input [C, H, W], the data has {input:?}")));
     };
-    let small = h.min(w) < SMALL_BELOW && name != "resnet20";
+    let small = h.min(w) < SMALL_BELOW && !CIFAR_RESNETS.contains(&name);
     let mut notes = Vec::new();
     if small {
         let change = match name {
@@ -55,6 +72,11 @@ pub fn build(name: &str, input: &[usize], classes: usize) -> Result<Option<(Sequ
         "nin" => (nin(classes, small), sgd(0.01, 10, "step:4:0.3")),
         "googlenet" => (googlenet(classes, small), sgd(0.05, 10, "step:4:0.3")),
         "resnet20" => (resnet20(classes), sgd(0.1, 5, "step:2:0.2")),
+        n if CIFAR_RESNETS.contains(&n) => {
+            let depth: usize = n.trim_start_matches("resnet").parse().map_err(|_| Error::invalid("model", n))?;
+            let model = cifar_resnet(depth, classes).ok_or_else(|| Error::invalid("model", n))?;
+            (model, sgd(0.1, 10, "step:4:0.2"))
+        }
         n => {
             if let Some(cfg) = n.strip_prefix("vgg").and_then(|d| d.parse().ok()).and_then(vgg_config) {
                 (vgg(cfg, classes, small), sgd(0.01, 10, "step:4:0.3"))

@@ -67,14 +67,25 @@ pub fn resnet(depth: usize, kind: BlockKind, stages: [usize; 4], classes: usize,
 /// start of stages 2 and 3), global average pooling, one dense layer. 272,186 parameters
 /// at 1x28x28 and 10 classes.
 pub fn resnet20(classes: usize) -> Sequential {
-    let mut m = Sequential::new().name("resnet20").add(Block::new(conv_bn_relu(16, 3, 1, 1, 1e-5)));
+    cifar_resnet(20, classes).unwrap_or_default()
+}
+
+/// The CIFAR ResNets of He et al. 2016, section 4.2, of `depth` = 6n + 2 layers (20, 32,
+/// 44, 56, 110): [`resnet20`]'s design with n basic blocks per stage. `None` for a depth
+/// that is not 6n + 2 with n >= 1.
+pub fn cifar_resnet(depth: usize, classes: usize) -> Option<Sequential> {
+    if depth < 8 || !(depth - 2).is_multiple_of(6) {
+        return None;
+    }
+    let n = (depth - 2) / 6;
+    let mut m = Sequential::new().name(format!("resnet{depth}")).add(Block::new(conv_bn_relu(16, 3, 1, 1, 1e-5)));
     let mut channels = 16;
     for (stage, width) in [16, 32, 64].into_iter().enumerate() {
-        for b in 0..3 {
+        for b in 0..n {
             let stride = if stage > 0 && b == 0 { 2 } else { 1 };
             m = m.add(basic_block(channels, width, stride));
             channels = width;
         }
     }
-    m.add(GlobalAvgPool2d).add(Dense::new(classes))
+    Some(m.add(GlobalAvgPool2d).add(Dense::new(classes)))
 }
