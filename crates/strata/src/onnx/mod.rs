@@ -15,10 +15,12 @@
 
 mod export;
 mod graph;
+mod import;
 pub mod proto;
 mod recurrent;
 
 pub use export::{DEFAULT_OPSET, ExportOptions, MAX_OPSET, MIN_OPSET, to_onnx, to_onnx_bytes};
+pub use import::{SUPPORTED_OPS, import_bytes, import_file, is_onnx_path, normalize_from_str};
 
 use crate::{Error, Result};
 use std::path::Path;
