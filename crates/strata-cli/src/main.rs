@@ -49,6 +49,7 @@ mod distributed;
 mod eval;
 mod export;
 mod filters;
+mod normalize;
 mod output;
 mod predict;
 mod summary;
@@ -150,7 +151,7 @@ pub(crate) fn one_line(e: &anyhow::Error) -> String {
 /// The `--model` help, from the zoo's and the baselines' registries (so it cannot drift).
 fn model_help() -> String {
     format!(
-        "Model: a zoo name ({}), a baseline ({}), or a TOML spec file",
+        "Model: a zoo name ({}), a baseline ({}), a TOML spec file, or an .onnx file to fine-tune",
         strata::zoo::NAMES.join(", "),
         strata::experiment::BASELINE_NAMES.join(", ")
     )

@@ -24,10 +24,13 @@ pub struct PredictArgs {
     /// Print the predictions as JSON on the last line.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    normalize: super::normalize::NormalizeFlag,
 }
 
 pub fn run(a: PredictArgs) -> anyhow::Result<()> {
-    let (mut model, meta) = load_learner(&a.model_file)?;
+    let (mut model, mut meta) = load_learner(&a.model_file)?;
+    a.normalize.apply(&a.model_file, &mut meta)?;
     let x = if strata::data::tabular::is_tabular_path(&a.input.to_string_lossy()) {
         strata::experiment::table_inputs(&a.input, &meta)?
     } else if meta.tabular.is_some() {
