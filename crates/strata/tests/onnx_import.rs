@@ -137,3 +137,67 @@ fn unsupported_ops_wrong_dtypes_and_non_image_inputs_are_refused_by_node() {
     let err = import_bytes(&m.encode_to_vec(), Path::new("ids.onnx")).err().unwrap().to_string();
     assert!(err.contains("ids.onnx") && err.contains("int64") && err.contains("not an image"), "{err}");
 }
+
+/// The PyTorch-made fixtures of the CLI tests (`scripts/make-onnx-fixtures.py`).
+fn fixtures() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../strata-cli/tests/data/onnx-torch")
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn pytorch_exports_give_pytorchs_logits() {
+    let images = json(&fixtures().join("first16-test-images.json"));
+    let pixels: Vec<f32> = images["pixels_u8"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|img| img.as_array().unwrap().iter().flat_map(|v| v.as_array().cloned().unwrap_or_else(|| vec![v.clone()])))
+        .map(|v| v.as_f64().unwrap() as f32 / 255.0)
+        .collect();
+    let x = Tensor::from_vec(pixels, &[16, 1, 28, 28]).unwrap();
+    for name in ["mlp", "lenet5", "lenet5_normalized", "resnet_bn_folded", "resnet_bn_node", "lstm", "gru"] {
+        let saved = strata::onnx::import_file(&fixtures().join(format!("{name}.onnx"))).unwrap();
+        let expected = json(&fixtures().join(format!("{name}.expected.json")));
+        let mut input = x.clone();
+        if let Some(n) = expected["input_normalization"].as_object() {
+            let v = |k: &str| n[k].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect::<Vec<_>>();
+            Standardizer { mean: v("mean"), std: v("std"), per_channel: false }.apply(&mut input).unwrap();
+        }
+        let got = saved.model.predict_logits(&input).unwrap();
+        let want: Vec<f32> = expected["first_test_logits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32))
+            .collect();
+        assert_eq!(got.data().len(), want.len(), "{name}");
+        let worst = got.data().iter().zip(&want).map(|(g, w)| (g - w).abs() / w.abs().max(1.0)).fold(0.0, f32::max);
+        println!("{name}: largest logit difference {worst:.2e} (relative, floor 1)");
+        assert!(worst < 1e-4, "{name}: logits differ by {worst}");
+        assert_eq!(saved.meta.name, name);
+        assert_eq!(saved.meta.input_shape, [1, 28, 28]);
+        assert_eq!(saved.meta.num_classes, Some(10));
+    }
+}
+
+#[test]
+fn pytorch_graphs_become_strata_layers() {
+    let kinds = |name: &str| -> Vec<String> {
+        let s = strata::onnx::import_file(&fixtures().join(format!("{name}.onnx"))).unwrap();
+        s.model.layers().iter().map(|l| l.spec().variant().to_string()).collect()
+    };
+    assert_eq!(kinds("mlp"), ["Flatten", "Dense", "Dense", "Dense"]);
+    assert_eq!(kinds("lenet5"), ["Conv2d", "Pool2d", "Conv2d", "Pool2d", "Flatten", "Dense", "Dense", "Dense"]);
+    assert_eq!(kinds("lstm"), ["Unflatten", "Lstm", "Dense"]);
+    assert_eq!(kinds("gru"), ["Unflatten", "Gru", "Dense"]);
+    let resnet = kinds("resnet_bn_node");
+    assert!(resnet.iter().filter(|k| *k == "Residual").count() == 3, "{resnet:?}");
+    let s = strata::onnx::import_file(&fixtures().join("lstm.onnx")).unwrap();
+    match s.model.layers()[1].spec() {
+        strata::nn::LayerSpec::Lstm(c) => assert!(!c.return_sequences, "the last-step Gather folds into the layer"),
+        other => panic!("{other:?}"),
+    }
+}
