@@ -14,7 +14,8 @@ use strata::model::Ensemble;
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// The model.safetensors written by `strata train` (model.json must be beside it).
+    /// The model.safetensors written by `strata train` (model.json must be beside it), or an
+    /// .onnx file to import.
     /// Repeat the flag, or give a comma list, to evaluate an ensemble (mean of the models'
     /// class probabilities).
     #[arg(long, required = true, value_delimiter = ',')]

@@ -9,7 +9,7 @@ use strata::plot::tiles::{GridStyle, Tile, save_grid};
 
 #[derive(Args, Debug)]
 pub struct FiltersArgs {
-    /// The model.safetensors written by `strata train`.
+    /// The model.safetensors written by `strata train`, or an .onnx file to import.
     #[arg(long)]
     model_file: PathBuf,
     /// Where to write the filter grid (PNG).

@@ -9,7 +9,7 @@ use strata::experiment::load_learner;
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
-    /// The model.safetensors written by `strata train`.
+    /// The model.safetensors written by `strata train`, or an .onnx file to import.
     #[arg(long)]
     model_file: PathBuf,
     /// An IDX images file (e.g. t10k-images-idx3-ubyte.gz), an image file, or (for a model

@@ -1,5 +1,7 @@
 //! ONNX: saved strata models written as ONNX files, to run in onnxruntime and other
-//! engines. (Reading ONNX files into strata is not built yet.)
+//! engines ([`export_file`]); ONNX files (PyTorch's, Keras', strata's own) read as strata
+//! models that evaluate, train and export again ([`import_file`]; `load_model` reads `.onnx`
+//! files through it).
 //!
 //! The exported graph takes what strata's datasets hold — images as float32 NCHW with
 //! pixels in `[0, 1]`, any batch size — and does the rest of strata's preprocessing itself

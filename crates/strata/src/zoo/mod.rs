@@ -219,8 +219,9 @@ pub fn workload(name: &str, input: &[usize], classes: usize) -> Result<Workload>
 }
 
 /// An imported ONNX network to fine-tune: its weights, checked against the data's input
-/// shape and classes, with a gentle recipe (SGD 0.005, momentum 0.9, 3 epochs) so training
-/// starts from what it learned instead of undoing it.
+/// shape and classes, with a gentle recipe (Adam at 1e-4, 3 epochs) so training starts
+/// from what it learned instead of undoing it (SGD at 0.005 with momentum cost a small
+/// batch-norm ResNet 16 points of accuracy in its first epoch).
 fn imported(path: &Path, input: &[usize], classes: usize, seed: u64) -> Result<ModelChoice> {
     let saved = crate::onnx::import_file(path)?;
     let (mut model, meta) = (saved.model, saved.meta);
@@ -231,7 +232,7 @@ fn imported(path: &Path, input: &[usize], classes: usize, seed: u64) -> Result<M
         return Err(Error::data(path, format!("has {} outputs but the data has {classes} classes", meta.num_classes.unwrap_or(0))));
     }
     model = model.seed(seed);
-    let config = TrainConfig { lr: 0.005, epochs: 3, ..TrainConfig::default() };
+    let config = TrainConfig { optimizer: "adam".into(), lr: 1e-4, epochs: 3, ..TrainConfig::default() };
     Ok(ModelChoice {
         model,
         recipe: crate::model::ConfigLayer::recipe(&meta.name, &config)?,
