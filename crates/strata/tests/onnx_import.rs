@@ -6,13 +6,13 @@
 
 use prost::Message;
 use std::path::Path;
+use strata::Rng;
 use strata::data::normalize::Standardizer;
 use strata::loss::Loss;
 use strata::model::{SavedModel, Sequential, model_meta};
 use strata::onnx::proto::{self, ModelProto};
 use strata::onnx::{ExportOptions, import_bytes, to_onnx_bytes};
 use strata::prelude::*;
-use strata::Rng;
 
 /// `model` built for `input`, its weights and batch-norm statistics randomized (so every
 /// tensor's layout matters), as a saved model.
@@ -123,7 +123,8 @@ fn unsupported_ops_wrong_dtypes_and_non_image_inputs_are_refused_by_node() {
     let g = m.graph.as_mut().unwrap();
     let w = g.initializer.iter_mut().find(|t| t.dims.len() == 2).unwrap();
     let wname = w.name.clone().unwrap();
-    let vals: Vec<f64> = w.raw_data.as_ref().unwrap().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap()) as f64).collect();
+    let vals: Vec<f64> =
+        w.raw_data.as_ref().unwrap().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap()) as f64).collect();
     w.raw_data = Some(vals.iter().flat_map(|v| v.to_le_bytes()).collect());
     w.data_type = Some(11);
     let err = import_bytes(&m.encode_to_vec(), Path::new("f64.onnx")).err().unwrap().to_string();

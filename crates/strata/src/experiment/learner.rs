@@ -247,7 +247,10 @@ impl Learner {
             Some(Some(Some(_))) => {
                 Err(Error::invalid("--normalize", format!("{name} standardizes its input in its graph already")))
             }
-            _ => Err(Error::invalid("--normalize", "applies to imported ONNX networks (strata fits its own models' standardization)")),
+            _ => Err(Error::invalid(
+                "--normalize",
+                "applies to imported ONNX networks (strata fits its own models' standardization)",
+            )),
         }
     }
 

@@ -229,7 +229,10 @@ fn imported(path: &Path, input: &[usize], classes: usize, seed: u64) -> Result<M
         return Err(Error::data(path, format!("takes input {:?} but the data has {input:?}", meta.input_shape)));
     }
     if meta.num_classes.is_some_and(|k| k != classes) {
-        return Err(Error::data(path, format!("has {} outputs but the data has {classes} classes", meta.num_classes.unwrap_or(0))));
+        return Err(Error::data(
+            path,
+            format!("has {} outputs but the data has {classes} classes", meta.num_classes.unwrap_or(0)),
+        ));
     }
     model = model.seed(seed);
     let config = TrainConfig { optimizer: "adam".into(), lr: 1e-4, epochs: 3, ..TrainConfig::default() };

@@ -101,7 +101,12 @@ pub fn is_onnx_path(path: &Path) -> bool {
 /// `channels` channels: the standardization `(x - mean) / std` the network was trained
 /// with, applied to pixels in `[0, 1]`.
 pub fn normalize_from_str(s: &str, channels: usize) -> Result<Standardizer> {
-    let bad = |why: String| Error::invalid("--normalize", format!("'{s}': {why} (expected MEAN/STD, e.g. 0.2860/0.3530 or 0.485,0.456,0.406/0.229,0.224,0.225)"));
+    let bad = |why: String| {
+        Error::invalid(
+            "--normalize",
+            format!("'{s}': {why} (expected MEAN/STD, e.g. 0.2860/0.3530 or 0.485,0.456,0.406/0.229,0.224,0.225)"),
+        )
+    };
     let (m, d) = s.split_once('/').ok_or_else(|| bad("no '/' between the means and the standard deviations".into()))?;
     let parse = |part: &str| -> Result<Vec<f32>> {
         part.split(',')
@@ -160,7 +165,9 @@ fn import_model(m: &ModelProto, name: &str) -> std::result::Result<SavedModel, S
         consts.insert(tname, value);
     }
     let inputs: Vec<_> = g.input.iter().filter(|i| !consts.contains_key(i.name.as_deref().unwrap_or(""))).collect();
-    let [input] = inputs[..] else { return Err(format!("the graph has {} inputs; strata imports networks with one", inputs.len())) };
+    let [input] = inputs[..] else {
+        return Err(format!("the graph has {} inputs; strata imports networks with one", inputs.len()));
+    };
     let input_name = input.name.clone().unwrap_or_default();
     let Some(type_proto::Value::TensorType(tt)) = input.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
         return Err(format!("input '{input_name}' is not a tensor"));
@@ -181,7 +188,11 @@ fn import_model(m: &ModelProto, name: &str) -> std::result::Result<SavedModel, S
     let sample: Option<Vec<usize>> = dims.iter().skip(1).map(|d| d.map(|v| v as usize)).collect();
     let shape_text = format!(
         "[{}]",
-        dims.iter().enumerate().map(|(i, d)| d.map(|v| v.to_string()).unwrap_or(if i == 0 { "N".into() } else { "?".into() })).collect::<Vec<_>>().join(", ")
+        dims.iter()
+            .enumerate()
+            .map(|(i, d)| d.map(|v| v.to_string()).unwrap_or(if i == 0 { "N".into() } else { "?".into() }))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let input_shape = match (elem, sample) {
         (super::proto::FLOAT, Some(s)) if s.len() == 3 || s.len() == 2 => s,
@@ -228,7 +239,12 @@ fn import_model(m: &ModelProto, name: &str) -> std::result::Result<SavedModel, S
         for (pname, p) in layer.named_params_mut() {
             let v = t.remove(&pname).ok_or_else(|| format!("layer {} ({kind}): no weights for '{pname}'", i + 1))?;
             if v.shape() != p.value.shape() {
-                return Err(format!("layer {} ({kind}): '{pname}' is {:?}, the layer needs {:?}", i + 1, v.shape(), p.value.shape()));
+                return Err(format!(
+                    "layer {} ({kind}): '{pname}' is {:?}, the layer needs {:?}",
+                    i + 1,
+                    v.shape(),
+                    p.value.shape()
+                ));
             }
             p.value = v;
         }
@@ -257,8 +273,7 @@ fn import_model(m: &ModelProto, name: &str) -> std::result::Result<SavedModel, S
         .find(|p| p.key.as_deref() == Some("strata.class_names"))
         .and_then(|p| serde_json::from_str::<Vec<String>>(p.value.as_deref().unwrap_or("")).ok())
         .filter(|n| n.len() == classes);
-    let standardize =
-        walker.standardize.take().map(|(mean, std)| Standardizer { per_channel: mean.len() > 1, mean, std });
+    let standardize = walker.standardize.take().map(|(mean, std)| Standardizer { per_channel: mean.len() > 1, mean, std });
     let mut meta = model_meta(&model, standardize, class_names).map_err(|e| e.to_string())?;
     if classes == 0 {
         meta.num_classes = None;

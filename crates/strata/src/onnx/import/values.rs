@@ -191,7 +191,9 @@ impl Const {
     pub fn floats(&self) -> Result<Vec<f32>, String> {
         match &self.data {
             Data::F32(v) => Ok(v.clone()),
-            Data::Int(v) => v.iter().map(|x| x.map(|x| x as f32).ok_or_else(|| "depends on the batch size".to_string())).collect(),
+            Data::Int(v) => {
+                v.iter().map(|x| x.map(|x| x as f32).ok_or_else(|| "depends on the batch size".to_string())).collect()
+            }
         }
     }
     /// The values as integers (`None`: the batch size); an error for floats.
@@ -346,8 +348,7 @@ pub(super) fn fold(node: &NodeProto, ins: &[Option<&Value>], opset: i64) -> Resu
             let x = c(0)?;
             let dims = match opt_ints(1, "axes")? {
                 Some(axes) => {
-                    let axes: Vec<usize> =
-                        axes.iter().map(|&a| normalize_axis(a, x.dims.len())).collect::<Result<_, _>>()?;
+                    let axes: Vec<usize> = axes.iter().map(|&a| normalize_axis(a, x.dims.len())).collect::<Result<_, _>>()?;
                     x.dims.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect()
                 }
                 None => x.dims.iter().copied().filter(|&d| d != 1).collect(),
@@ -361,7 +362,15 @@ pub(super) fn fold(node: &NodeProto, ins: &[Option<&Value>], opset: i64) -> Resu
             let known: usize = target
                 .iter()
                 .enumerate()
-                .map(|(i, &d)| if d == 0 { x.dims.get(i).copied().unwrap_or(1) } else if d < 0 { 1 } else { d as usize })
+                .map(|(i, &d)| {
+                    if d == 0 {
+                        x.dims.get(i).copied().unwrap_or(1)
+                    } else if d < 0 {
+                        1
+                    } else {
+                        d as usize
+                    }
+                })
                 .product();
             let dims = target
                 .iter()
@@ -407,7 +416,8 @@ pub(super) fn fold(node: &NodeProto, ins: &[Option<&Value>], opset: i64) -> Resu
             let starts = opt_ints(1, "starts")?.ok_or("no starts")?;
             let ends = opt_ints(2, "ends")?.ok_or("no ends")?;
             let axes = opt_ints(3, "axes")?.unwrap_or_else(|| (0..starts.len() as i64).collect());
-            let steps = if opset >= 10 { opt_ints(4, "")?.unwrap_or_else(|| vec![1; starts.len()]) } else { vec![1; starts.len()] };
+            let steps =
+                if opset >= 10 { opt_ints(4, "")?.unwrap_or_else(|| vec![1; starts.len()]) } else { vec![1; starts.len()] };
             let ranges = slice_ranges(&x.dims, &starts, &ends, &axes, &steps)?;
             let dims: Vec<usize> = ranges.iter().map(Vec::len).collect();
             let st = strides(&x.dims);
@@ -519,16 +529,13 @@ fn elementwise(op: &str, a: &Const, b: &Const) -> Result<Const, String> {
 
 /// The tensor of a `Constant` node.
 fn constant_attr(node: &NodeProto) -> Result<Const, String> {
-    for a in &node.attribute {
-        let name = a.name.as_deref().unwrap_or("");
-        return Ok(match name {
-            "value" => decode_tensor(a.t.as_ref().ok_or("no tensor in 'value'")?)?,
-            "value_float" => Const::f32(vec![], vec![a.f.unwrap_or(0.0)]),
-            "value_floats" => Const::f32(vec![a.floats.len()], a.floats.clone()),
-            "value_int" => Const { dims: vec![], data: Data::Int(vec![a.i]) },
-            "value_ints" => Const::ints(a.ints.iter().map(|&v| Some(v)).collect()),
-            other => return Err(format!("a constant given as '{other}'")),
-        });
-    }
-    Err("a constant without a value".into())
+    let a = node.attribute.first().ok_or("a constant without a value")?;
+    Ok(match a.name.as_deref().unwrap_or("") {
+        "value" => decode_tensor(a.t.as_ref().ok_or("no tensor in 'value'")?)?,
+        "value_float" => Const::f32(vec![], vec![a.f.unwrap_or(0.0)]),
+        "value_floats" => Const::f32(vec![a.floats.len()], a.floats.clone()),
+        "value_int" => Const { dims: vec![], data: Data::Int(vec![a.i]) },
+        "value_ints" => Const::ints(a.ints.iter().map(|&v| Some(v)).collect()),
+        other => return Err(format!("a constant given as '{other}'")),
+    })
 }

@@ -9,15 +9,14 @@
 
 use super::recurrent::{OnnxWeights, strata_tensors};
 use super::values::{
-    Const, Data, Val, Value, attr, attr_float, attr_int, attr_ints, attr_str, attr_strs, fold, normalize_axis,
-    slice_ranges,
+    Const, Data, Val, Value, attr, attr_float, attr_int, attr_ints, attr_str, attr_strs, fold, normalize_axis, slice_ranges,
 };
+use crate::nn::conv::{PaddingMode, Pair};
 use crate::nn::recurrent::Cell;
 use crate::nn::{
     Activation, ActivationConfig, Conv2dConfig, DenseConfig, DropoutConfig, GlobalAvgPool2dConfig, LayerSpec, Padding,
     Pool2dConfig, PoolKind, RecurrentConfig, ResidualConfig,
 };
-use crate::nn::conv::{PaddingMode, Pair};
 use crate::onnx::proto::NodeProto;
 use crate::{Rng, Tensor};
 use std::collections::{HashMap, HashSet};
@@ -129,12 +128,8 @@ impl<'a> Walker<'a> {
         let mut users: HashMap<&str, Vec<usize>> = HashMap::new();
         let mut data: HashSet<&str> = HashSet::from([input.0]);
         // Nodes are in topological order: one pass finds every value computed from the input.
-        let input_name: &'a str = nodes
-            .iter()
-            .flat_map(|n| n.input.iter())
-            .find(|i| i.as_str() == input.0)
-            .map(String::as_str)
-            .unwrap_or("");
+        let input_name: &'a str =
+            nodes.iter().flat_map(|n| n.input.iter()).find(|i| i.as_str() == input.0).map(String::as_str).unwrap_or("");
         if !input_name.is_empty() {
             data.insert(input_name);
         }
@@ -241,7 +236,9 @@ impl<'a> Walker<'a> {
             None => Ok(None),
             Some(Value::Const(c)) => Ok(Some(c)),
             Some(Value::Fill { .. }) => fail(n, format!("input {i} ('{name}') has a shape that depends on the batch size")),
-            Some(Value::Data(_)) => fail(n, format!("input {i} ('{name}') is computed from the input; strata needs a constant here")),
+            Some(Value::Data(_)) => {
+                fail(n, format!("input {i} ('{name}') is computed from the input; strata needs a constant here"))
+            }
         }
     }
 
@@ -322,7 +319,9 @@ impl<'a> Walker<'a> {
                 starts.push(None);
                 continue;
             }
-            let Some(&p) = self.producer.get(v.as_str()) else { return fail(join, format!("input '{v}' is not computed from '{cur}'")) };
+            let Some(&p) = self.producer.get(v.as_str()) else {
+                return fail(join, format!("input '{v}' is not computed from '{cur}'"));
+            };
             let owners: Vec<usize> = (0..users.len()).filter(|&k| users[k] == p || reaches[k].contains(&p)).collect();
             let [k] = owners[..] else {
                 return fail(join, format!("input '{v}' does not come from exactly one path out of '{cur}'"));
@@ -414,7 +413,10 @@ impl<'a> Walker<'a> {
         let op = self.op(n);
         let x = self.data_val(cur, n)?;
         if node.input.iter().any(|i| i != cur && self.users.get(i.as_str()).is_some_and(|u| u.contains(&n))) {
-            return fail(n, "combines two values computed from the input where strata expects one path (only Add and Concat join branches)");
+            return fail(
+                n,
+                "combines two values computed from the input where strata expects one path (only Add and Concat join branches)",
+            );
         }
         if matches!(op, "LSTM" | "GRU" | "RNN") {
             return self.recurrent(n, cur, x, chain);
@@ -468,7 +470,9 @@ impl<'a> Walker<'a> {
                 let mut d = x.onnx_dims();
                 if op == "Squeeze" {
                     let axes: Vec<usize> = match axes {
-                        Some(a) => a.iter().map(|&a| normalize_axis(a, d.len())).collect::<Result<_, _>>().or_else(|e| fail(n, e))?,
+                        Some(a) => {
+                            a.iter().map(|&a| normalize_axis(a, d.len())).collect::<Result<_, _>>().or_else(|e| fail(n, e))?
+                        }
                         None => (0..d.len()).filter(|&i| d[i] == Some(1)).collect(),
                     };
                     if axes.iter().any(|&a| d[a] != Some(1)) {
@@ -501,7 +505,12 @@ impl<'a> Walker<'a> {
                 let before = order(&d, &(0..d.len()).collect::<Vec<_>>());
                 let after = order(&d, &perm);
                 if before != after {
-                    return fail(n, format!("Transpose {perm:?} reorders the values of a sample (strata supports moving the batch axis only)"));
+                    return fail(
+                        n,
+                        format!(
+                            "Transpose {perm:?} reorders the values of a sample (strata supports moving the batch axis only)"
+                        ),
+                    );
                 }
                 self.set(&out, Val::from_onnx(&moved).or_else(|e| fail(n, e))?);
             }
@@ -765,8 +774,11 @@ impl<'a> Walker<'a> {
             return fail(n, format!("weights {:?} for {} input features", b.dims, fan_in));
         }
         // strata's weight is [in, out]
-        let weight: Vec<f32> =
-            if trans_b { (0..k * units).map(|i| alpha * w[(i % units) * k + i / units]).collect() } else { w.iter().map(|v| alpha * v).collect() };
+        let weight: Vec<f32> = if trans_b {
+            (0..k * units).map(|i| alpha * w[(i % units) * k + i / units]).collect()
+        } else {
+            w.iter().map(|v| alpha * v).collect()
+        };
         let mut tensors = HashMap::from([("weight".to_string(), tensor(&[k, units], weight, n)?)]);
         let bias = self.const_input(n, 2)?;
         if let Some(bias) = &bias {
@@ -944,7 +956,8 @@ impl<'a> Walker<'a> {
             let starts = get(self, 1, "starts")?.unwrap_or_default();
             let ends = get(self, 2, "ends")?.unwrap_or_default();
             let axes = get(self, 3, "axes")?.unwrap_or_else(|| (0..starts.len() as i64).collect());
-            let steps = if self.opset >= 10 { get(self, 4, "")?.unwrap_or_else(|| vec![1; starts.len()]) } else { vec![1; starts.len()] };
+            let steps =
+                if self.opset >= 10 { get(self, 4, "")?.unwrap_or_else(|| vec![1; starts.len()]) } else { vec![1; starts.len()] };
             let d: Vec<usize> = x.onnx_dims().iter().map(|v| v.unwrap_or(usize::MAX >> 1)).collect();
             let ranges = slice_ranges(&d, &starts, &ends, &axes, &steps).or_else(|e| fail(n, e))?;
             // the axes that change
@@ -984,14 +997,22 @@ impl<'a> Walker<'a> {
         match last_rnn {
             Some(mut cfg) if cfg.return_sequences && is_time && i == size as i64 - 1 => {
                 if cfg.bidirectional {
-                    return fail(n, "the last step of a bidirectional layer's sequence (its backward half is not its final state)");
+                    return fail(
+                        n,
+                        "the last step of a bidirectional layer's sequence (its backward half is not its final state)",
+                    );
                 }
                 cfg.return_sequences = false;
                 chain.replace_last(n, cfg.spec())?;
                 out(&mut dims);
                 Ok(Val { batch_axis, dims })
             }
-            _ => fail(n, format!("{op} of index {index} on an axis of {size} (strata supports the last step of a recurrent layer's output)")),
+            _ => fail(
+                n,
+                format!(
+                    "{op} of index {index} on an axis of {size} (strata supports the last step of a recurrent layer's output)"
+                ),
+            ),
         }
     }
 
@@ -1026,13 +1047,17 @@ impl<'a> Walker<'a> {
         if attr_int(node, "input_forget", 0) != 0 {
             return fail(n, "input_forget (coupled gates)");
         }
-        let acts: Vec<String> = attr_strs(node, "activations").unwrap_or_default().iter().map(|a| a.to_ascii_lowercase()).collect();
+        let acts: Vec<String> =
+            attr_strs(node, "activations").unwrap_or_default().iter().map(|a| a.to_ascii_lowercase()).collect();
         let check_acts = |want: &[&str]| acts.is_empty() || acts.chunks(want.len()).all(|c| c == want);
         let cell = match op {
             "LSTM" if check_acts(&["sigmoid", "tanh", "tanh"]) => Cell::Lstm,
             "GRU" if check_acts(&["sigmoid", "tanh"]) => {
                 if attr_int(node, "linear_before_reset", 0) != 1 {
-                    return fail(n, "a GRU with linear_before_reset = 0 (strata's GRU, like PyTorch's, resets after the recurrent product)");
+                    return fail(
+                        n,
+                        "a GRU with linear_before_reset = 0 (strata's GRU, like PyTorch's, resets after the recurrent product)",
+                    );
                 }
                 Cell::Gru
             }
@@ -1067,7 +1092,7 @@ impl<'a> Walker<'a> {
             let name = node.input.get(i).cloned().unwrap_or_default();
             match self.value(&name, n)? {
                 None => {}
-                Some(Value::Fill { value, .. }) if value == 0.0 => {}
+                Some(Value::Fill { value: 0.0 }) => {}
                 Some(Value::Const(c)) if c.floats().is_ok_and(|v| v.iter().all(|&x| x == 0.0)) => {}
                 Some(_) => return fail(n, format!("an initial state '{name}' that is not zero")),
             }
@@ -1137,10 +1162,12 @@ fn reshape(x: &Val, target: &[Option<i64>], allowzero: bool) -> Result<Val, Stri
             if known == 0 || !per_sample.is_multiple_of(known) {
                 return Err(format!("cannot reshape {input:?} to {target:?}"));
             }
-            out.iter().map(|d| match d {
-                None => Some(per_sample / known),
-                Some(v) => *v,
-            }).collect()
+            out.iter()
+                .map(|d| match d {
+                    None => Some(per_sample / known),
+                    Some(v) => *v,
+                })
+                .collect()
         }
         // -1 is the batch: the rest is one sample
         (0, 1) if known == per_sample => out.iter().map(|d| d.and_then(|v| v)).collect(),
