@@ -129,7 +129,8 @@ pub fn save_model(
     save_model_meta(model, path, &model_meta(model, standardize, class_names)?)
 }
 
-/// The description [`save_model`] writes, to amend before [`save_model_meta`].
+/// The description [`save_model`] writes, to amend before saving (an ONNX import builds one
+/// for the model it read).
 pub fn model_meta(model: &Sequential, standardize: Option<Standardizer>, class_names: Option<Vec<String>>) -> Result<ModelMeta> {
     let input_shape = model
         .known_input_shape()
