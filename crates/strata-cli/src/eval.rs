@@ -14,7 +14,8 @@ use strata::model::Ensemble;
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// The model.safetensors written by `strata train` (model.json must be beside it).
+    /// The model.safetensors written by `strata train` (model.json must be beside it), or an
+    /// .onnx file to import.
     /// Repeat the flag, or give a comma list, to evaluate an ensemble (mean of the models'
     /// class probabilities).
     #[arg(long, required = true, value_delimiter = ',')]
@@ -30,6 +31,8 @@ pub struct EvalArgs {
     test_split: f32,
     #[command(flatten)]
     images: DataFlags,
+    #[command(flatten)]
+    normalize: super::normalize::NormalizeFlag,
     /// Write the confusion matrix as a PNG heat map.
     #[arg(long, value_name = "FILE.png")]
     confusion: Option<PathBuf>,
@@ -45,7 +48,8 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     if a.model_file.len() > 1 {
         return run_ensemble(&a);
     }
-    let (mut model, meta) = load_learner(&a.model_file[0])?;
+    let (mut model, mut meta) = load_learner(&a.model_file[0])?;
+    a.normalize.apply(&a.model_file[0], &mut meta)?;
     anyhow::ensure!(
         meta.target_scaling.is_none() || (a.confusion.is_none() && a.roc.is_none()),
         "invalid --confusion/--roc: {} is a regression model (no classes to chart)",
@@ -187,7 +191,10 @@ fn eval_regression(
 /// Several models: the mean of their class probabilities (the lectures' 7-CNN ensemble),
 /// reported with top-1 and top-5 error, member by member and together.
 fn run_ensemble(a: &EvalArgs) -> anyhow::Result<()> {
-    let saved: Vec<_> = a.model_file.iter().map(|p| strata::model::load_model(p)).collect::<Result<_, _>>()?;
+    let mut saved: Vec<_> = a.model_file.iter().map(|p| strata::model::load_model(p)).collect::<Result<_, _>>()?;
+    for (s, p) in saved.iter_mut().zip(&a.model_file) {
+        a.normalize.apply(p, &mut s.meta)?;
+    }
     // The data as the first member takes it (size, channels, held-out split); each member
     // standardizes its own copy.
     let mut first = saved.first().map(|s| s.meta.clone()).context("no model files")?;

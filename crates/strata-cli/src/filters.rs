@@ -9,7 +9,7 @@ use strata::plot::tiles::{GridStyle, Tile, save_grid};
 
 #[derive(Args, Debug)]
 pub struct FiltersArgs {
-    /// The model.safetensors written by `strata train`.
+    /// The model.safetensors written by `strata train`, or an .onnx file to import.
     #[arg(long)]
     model_file: PathBuf,
     /// Where to write the filter grid (PNG).
@@ -22,10 +22,13 @@ pub struct FiltersArgs {
     /// Pixels per weight (1 to 64).
     #[arg(long, default_value_t = 8, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
     scale: usize,
+    #[command(flatten)]
+    normalize: super::normalize::NormalizeFlag,
 }
 
 pub fn run(a: FiltersArgs) -> anyhow::Result<()> {
-    let saved = load_model(&a.model_file)?;
+    let mut saved = load_model(&a.model_file)?;
+    a.normalize.apply(&a.model_file, &mut saved.meta)?;
     let model = &saved.model;
     let (index, layer) =
         model.layers().iter().enumerate().find(|(_, l)| !l.params().is_empty()).context("the model has no layer with weights")?;

@@ -49,6 +49,7 @@ mod distributed;
 mod eval;
 mod export;
 mod filters;
+mod normalize;
 mod output;
 mod predict;
 mod summary;
@@ -75,7 +76,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train a model on a dataset and save it.
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Evaluate a saved model on a dataset's test split.
     Eval(eval::EvalArgs),
     /// Predict the classes of images with a saved model.
@@ -122,7 +123,7 @@ pub fn run() -> anyhow::Result<()> {
     // it, instead of the main thread handing every kernel to the pool and sleeping until
     // it is done (a wake-up per kernel, thousands per second).
     rayon::scope(|_| match cli.command {
-        Command::Train(a) => train::run(a),
+        Command::Train(a) => train::run(*a),
         Command::Eval(a) => eval::run(a),
         Command::Predict(a) => predict::run(a),
         Command::Summary(a) => summary::run(a),
@@ -150,7 +151,7 @@ pub(crate) fn one_line(e: &anyhow::Error) -> String {
 /// The `--model` help, from the zoo's and the baselines' registries (so it cannot drift).
 fn model_help() -> String {
     format!(
-        "Model: a zoo name ({}), a baseline ({}), or a TOML spec file",
+        "Model: a zoo name ({}), a baseline ({}), a TOML spec file, or an .onnx file to fine-tune",
         strata::zoo::NAMES.join(", "),
         strata::experiment::BASELINE_NAMES.join(", ")
     )

@@ -9,7 +9,7 @@ use strata::experiment::load_learner;
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
-    /// The model.safetensors written by `strata train`.
+    /// The model.safetensors written by `strata train`, or an .onnx file to import.
     #[arg(long)]
     model_file: PathBuf,
     /// An IDX images file (e.g. t10k-images-idx3-ubyte.gz), an image file, or (for a model
@@ -24,10 +24,13 @@ pub struct PredictArgs {
     /// Print the predictions as JSON on the last line.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    normalize: super::normalize::NormalizeFlag,
 }
 
 pub fn run(a: PredictArgs) -> anyhow::Result<()> {
-    let (mut model, meta) = load_learner(&a.model_file)?;
+    let (mut model, mut meta) = load_learner(&a.model_file)?;
+    a.normalize.apply(&a.model_file, &mut meta)?;
     let x = if strata::data::tabular::is_tabular_path(&a.input.to_string_lossy()) {
         strata::experiment::table_inputs(&a.input, &meta)?
     } else if meta.tabular.is_some() {

@@ -18,6 +18,8 @@ use strata::model::{Checkpoint, ConfigLayer, ConfigSource, Verbosity, checkpoint
 pub struct TrainArgs {
     #[arg(long, help = super::model_help())]
     pub(super) model: String,
+    #[command(flatten)]
+    pub(super) normalize: super::normalize::NormalizeFlag,
     /// Dataset name (fashion-mnist, mnist, cifar10, cifar100), a directory (MNIST IDX files,
     /// CIFAR batches, .npy arrays, or class folders of pictures), an .npz file, or a
     /// .csv/.arff table.
@@ -132,6 +134,7 @@ pub(super) fn comm_timeout(s: &str) -> Result<f64, String> {
 fn agree_on_flags(a: &TrainArgs, comm: &dyn Communicator) -> anyhow::Result<()> {
     let fp = Fingerprint::new()
         .text("model", &a.model)
+        .text("normalize", &format!("{:?}", a.normalize.normalize))
         .number("seed", a.seed)
         .text("training settings", &serde_json::to_string(&a.settings)?)
         .text("more training settings", &serde_json::to_string(&a.more)?)
@@ -175,7 +178,11 @@ fn learner_for(a: &TrainArgs, data: &TrainingData) -> anyhow::Result<Learner> {
         return Ok(Learner::regressor(&a.model, data.train.sample_shape(), a.seed, &flags, small)?);
     }
     let classes = data.train.num_classes().context("the training data has no class labels")?;
-    Ok(Learner::new(&a.model, data.train.sample_shape(), classes, a.seed, &flags, small)?)
+    let mut learner = Learner::new(&a.model, data.train.sample_shape(), classes, a.seed, &flags, small)?;
+    if let Some(s) = a.normalize.standardizer(data.train.sample_shape())? {
+        learner.normalize_input(s)?;
+    }
+    Ok(learner)
 }
 
 /// Trains on this rank (`comm`; none for a plain run) with the `shared` prepared data of the

@@ -52,6 +52,8 @@ pub struct Network {
     small_data: Option<usize>,
     noise: Option<Noise>,
     regression: bool,
+    /// An imported network's input preparation (see `ModelChoice::fixed_input`).
+    fixed_input: Option<Option<crate::data::normalize::Standardizer>>,
 }
 
 /// A model of any kind a model name can give.
@@ -196,7 +198,7 @@ impl Learner {
             // grow with the error; cross-entropy's do not)
             let config = if regression { TrainConfig { lr: 0.001, ..logistic::recipe() } } else { logistic::recipe() };
             let recipe = ConfigLayer::recipe(name, &config)?;
-            crate::model::ModelChoice { model: m, recipe, loss: Loss::SoftmaxCrossEntropy, notes: Vec::new() }
+            crate::model::ModelChoice { model: m, recipe, loss: Loss::SoftmaxCrossEntropy, notes: Vec::new(), fixed_input: None }
         } else if let Some(p) = &plan {
             p.choose(input, classes, seed, noise)?
         } else {
@@ -226,9 +228,30 @@ impl Learner {
             small_data,
             noise,
             regression,
+            fixed_input: choice.fixed_input,
         };
         network.configure(user)?;
         Ok(Learner::Network(Box::new(network)))
+    }
+
+    /// Gives an imported network the input standardization its weights were trained with
+    /// (`--normalize`). Errors for any other learner, and for an imported network whose
+    /// graph standardizes its input already.
+    pub fn normalize_input(&mut self, s: crate::data::normalize::Standardizer) -> Result<()> {
+        let name = self.name();
+        match self.network_mut().map(|n| &mut n.fixed_input) {
+            Some(Some(fixed @ None)) => {
+                *fixed = Some(s);
+                Ok(())
+            }
+            Some(Some(Some(_))) => {
+                Err(Error::invalid("--normalize", format!("{name} standardizes its input in its graph already")))
+            }
+            _ => Err(Error::invalid(
+                "--normalize",
+                "applies to imported ONNX networks (strata fits its own models' standardization)",
+            )),
+        }
     }
 
     /// The learner's name ("mlp", "knn:5", ...).
@@ -286,6 +309,15 @@ impl Learner {
         if self.network().is_some_and(|n| n.plan.is_some()) {
             data.raw_train = Some(data.train.inputs.clone());
             data.raw_test = Some(data.test.inputs.clone());
+        }
+        if let Some(fixed) = self.network().and_then(|n| n.fixed_input.as_ref()) {
+            // an imported network keeps the preparation its weights were trained with
+            if let Some(s) = fixed {
+                s.apply(&mut data.train.inputs)?;
+                s.apply(&mut data.test.inputs)?;
+            }
+            data.standardize = fixed.clone();
+            return Ok(());
         }
         if self.reconstructs() {
             data.train.targets = crate::Target::Values(data.train.inputs.clone());

@@ -104,6 +104,10 @@ fn knn_name(k: &Knn) -> String {
 
 /// Loads what [`save_learner`] (or `io::save_model`) wrote.
 pub fn load_learner(path: &Path) -> Result<(LoadedModel, ModelMeta)> {
+    if crate::onnx::is_onnx_path(path) {
+        let saved = load_model(path)?;
+        return Ok((LoadedModel::Network(saved.model), saved.meta));
+    }
     let meta = read_meta(path)?;
     match &meta.baseline {
         None => {

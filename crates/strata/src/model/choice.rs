@@ -15,4 +15,8 @@ pub struct ModelChoice {
     pub loss: Loss,
     /// Adaptations made for the given input, in words (the CLI prints them).
     pub notes: Vec<String>,
+    /// For an imported network, the input preparation its weights were trained with
+    /// (`Some(None)`: pixels in [0, 1]), used instead of a standardization fitted on the
+    /// training data; `None` for networks strata initializes.
+    pub fixed_input: Option<Option<crate::data::normalize::Standardizer>>,
 }

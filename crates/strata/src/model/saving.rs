@@ -129,7 +129,8 @@ pub fn save_model(
     save_model_meta(model, path, &model_meta(model, standardize, class_names)?)
 }
 
-/// The description [`save_model`] writes, to amend before [`save_model_meta`].
+/// The description [`save_model`] writes, to amend before saving (an ONNX import builds one
+/// for the model it read).
 pub fn model_meta(model: &Sequential, standardize: Option<Standardizer>, class_names: Option<Vec<String>>) -> Result<ModelMeta> {
     let input_shape = model
         .known_input_shape()
@@ -227,9 +228,13 @@ pub(crate) fn read_meta(path: &Path) -> Result<ModelMeta> {
     Ok(meta)
 }
 
-/// Loads a model saved by [`save_model`]; the result is built, and compiled with plain SGD
-/// (replace with `compile` to train further).
+/// Loads a model saved by [`save_model`], or imports an ONNX file (`.onnx`, see
+/// [`crate::onnx::import_file`]); the result is built, and compiled with plain SGD (replace
+/// with `compile` to train further).
 pub fn load_model(path: &Path) -> Result<SavedModel> {
+    if crate::onnx::is_onnx_path(path) {
+        return crate::onnx::import_file(path);
+    }
     let meta = read_meta(path)?;
     let desc = path;
     if let Some(b) = &meta.baseline {

@@ -95,6 +95,10 @@ impl Sequential {
     pub fn layers(&self) -> &[Box<dyn Layer>] {
         &self.layers
     }
+    /// The layers, mutably (setting weights and buffers from outside, as an import does).
+    pub fn layers_mut(&mut self) -> &mut [Box<dyn Layer>] {
+        &mut self.layers
+    }
     /// Per-sample input shape, if known.
     pub fn known_input_shape(&self) -> Option<&[usize]> {
         self.input_shape.as_deref()

@@ -1,5 +1,7 @@
 //! ONNX: saved strata models written as ONNX files, to run in onnxruntime and other
-//! engines. (Reading ONNX files into strata is not built yet.)
+//! engines ([`export_file`]); ONNX files (PyTorch's, Keras', strata's own) read as strata
+//! models that evaluate, train and export again ([`import_file`]; `load_model` reads `.onnx`
+//! files through it).
 //!
 //! The exported graph takes what strata's datasets hold — images as float32 NCHW with
 //! pixels in `[0, 1]`, any batch size — and does the rest of strata's preprocessing itself
@@ -15,10 +17,12 @@
 
 mod export;
 mod graph;
+mod import;
 pub mod proto;
 mod recurrent;
 
 pub use export::{DEFAULT_OPSET, ExportOptions, MAX_OPSET, MIN_OPSET, to_onnx, to_onnx_bytes};
+pub use import::{SUPPORTED_OPS, import_bytes, import_file, is_onnx_path, normalize_from_str};
 
 use crate::{Error, Result};
 use std::path::Path;

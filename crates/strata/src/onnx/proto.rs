@@ -178,6 +178,9 @@ pub struct TensorProto {
     /// `float_data = 4`.
     #[prost(float, repeated, packed = "true", tag = "4")]
     pub float_data: Vec<f32>,
+    /// `int32_data = 5` (also holds narrower integer and float16 types).
+    #[prost(int32, repeated, packed = "true", tag = "5")]
+    pub int32_data: Vec<i32>,
     /// `int64_data = 7`.
     #[prost(int64, repeated, packed = "true", tag = "7")]
     pub int64_data: Vec<i64>,
@@ -187,6 +190,9 @@ pub struct TensorProto {
     /// `raw_data = 9`.
     #[prost(bytes = "vec", optional, tag = "9")]
     pub raw_data: Option<Vec<u8>>,
+    /// `data_location = 14`: `EXTERNAL` (1) when the values are in another file.
+    #[prost(int32, optional, tag = "14")]
+    pub data_location: Option<i32>,
 }
 
 /// `ValueInfoProto`: a graph input or output, with its type.

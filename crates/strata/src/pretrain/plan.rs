@@ -209,7 +209,7 @@ impl Plan {
             notes.push("reconstruction objective: inputs kept in [0, 1] (not standardized), targets = inputs".into());
         }
         let recipe = ConfigLayer::recipe(model.model_name(), &recipe)?;
-        Ok(ModelChoice { model, recipe, loss, notes })
+        Ok(ModelChoice { model, recipe, loss, notes, fixed_input: None })
     }
 
     /// Greedy unsupervised pretraining of `model` (built by [`Plan::choose`]) on `raw`

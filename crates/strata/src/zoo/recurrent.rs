@@ -66,7 +66,7 @@ pub fn choose(name: &str, input: &[usize], classes: usize, seed: u64) -> Result<
         ..TrainConfig::default()
     };
     let recipe = ConfigLayer::recipe(name, &recipe)?;
-    Ok(Some(ModelChoice { model, recipe, loss: Loss::SoftmaxCrossEntropy, notes: Vec::new() }))
+    Ok(Some(ModelChoice { model, recipe, loss: Loss::SoftmaxCrossEntropy, notes: Vec::new(), fixed_input: None }))
 }
 
 /// The benchmark workload `name` (W4 `lstm`; also `gru`, `rnn`), timed with W4's optimizer
