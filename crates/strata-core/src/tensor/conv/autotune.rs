@@ -188,25 +188,25 @@ pub fn decisions() -> Vec<(String, Choice)> {
 
 /// [`Algorithm::choose`]'s full decision for `g` (see the module notes).
 pub fn decide(g: &Conv2dGeom) -> Choice {
-    let fixed = |source| Choice { algorithm: Algorithm::preferred(g), source, batch: 0, timings: Vec::new() };
-    if let Some(a) = forced().filter(|a| a.supports(g)) {
-        return Choice { algorithm: a, source: Source::Forced, batch: 0, timings: Vec::new() };
-    }
-    let candidates: Vec<Algorithm> = Algorithm::ALL.into_iter().filter(|a| a.supports(g)).collect();
-    if !autotune_enabled() || candidates.len() < 2 || g.macs_per_sample() < MIN_MACS {
-        return fixed(Source::Fixed);
-    }
     let geometry = geometry_key(g);
     let key = format!("{} | {geometry}", machine_key());
     if let Some((_, c)) = memo().lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
         return c.clone();
     }
+    let candidates: Vec<Algorithm> = Algorithm::ALL.into_iter().filter(|a| a.supports(g)).collect();
+    let untimed = |algorithm, source| Choice { algorithm, source, batch: 0, timings: Vec::new() };
     // Not under the lock: timing runs parallel kernels, which may need other decisions.
-    let choice = cached(&key).unwrap_or_else(|| {
-        let c = measure(g, &candidates);
-        store(&key, &c);
-        c
-    });
+    let choice = if let Some(a) = forced().filter(|a| a.supports(g)) {
+        untimed(a, Source::Forced)
+    } else if !autotune_enabled() || candidates.len() < 2 || g.macs_per_sample() < MIN_MACS {
+        untimed(Algorithm::preferred(g), Source::Fixed)
+    } else {
+        cached(&key).unwrap_or_else(|| {
+            let c = measure(g, &candidates);
+            store(&key, &c);
+            c
+        })
+    };
     memo().lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_insert((geometry, choice)).1.clone()
 }
 
