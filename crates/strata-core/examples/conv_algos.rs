@@ -3,8 +3,9 @@
 //! backward, median of interleaved rounds (the algorithms of a shape take turns, so a burst
 //! of load from other processes hits all of them alike).
 //!
-//! `cargo run --release --example conv_algos [-- ROUNDS [FILTER]]` (FILTER: a substring of
-//! the shape names, e.g. `W5`). `STRATA_ISA=avx2|avx512|scalar` picks the kernels' ISA.
+//! `cargo run --release --example conv_algos [-- ROUNDS [FILTER [ALGORITHM]]]` (FILTER: a
+//! substring of the shape names, e.g. `W5`; ALGORITHM: only that one, e.g. for instruction
+//! counts under `valgrind --tool=callgrind` with `RAYON_NUM_THREADS=1`). `STRATA_ISA=avx2|avx512|scalar` picks the kernels' ISA.
 use std::time::Instant;
 use strata_core::tensor::conv::{Algorithm, Conv2dGeom};
 
@@ -13,6 +14,7 @@ type Shape = (&'static str, [usize; 3], [usize; 4], usize, usize, bool);
 fn main() {
     let rounds: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(7);
     let filter = std::env::args().nth(2).unwrap_or_default();
+    let only: Option<Algorithm> = std::env::args().nth(3).map(|a| a.parse().expect("an algorithm name"));
     let n = 128;
     // (name, per-sample input CHW, weight, stride, padding, needs dx)
     let shapes: [Shape; 12] = [
@@ -47,7 +49,7 @@ fn main() {
         let g = Conv2dGeom::new(&[n, c, h, w], &ws, (s, s), (p, p, p, p), (1, 1), 1).unwrap();
         let (x, wt, b) = (rnd(n * c * h * w), rnd(ws.iter().product()), rnd(ws[0]));
         let dy = rnd(g.out_shape().iter().product());
-        let algos: Vec<Algorithm> = Algorithm::ALL.into_iter().filter(|a| a.supports(&g)).collect();
+        let algos: Vec<Algorithm> = Algorithm::ALL.into_iter().filter(|a| a.supports(&g) && only.is_none_or(|o| o == *a)).collect();
         let mut fwd = vec![Vec::new(); algos.len()];
         let mut bwd = vec![Vec::new(); algos.len()];
         for round in 0..=rounds {

@@ -516,7 +516,7 @@ mod x2 {
     /// # Safety
     /// AVX2 runs here; the lengths are as `super::phases` checks.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn phases(t: &[f32], per: usize, q: [&mut [f32]; 4]) -> usize {
+    pub(super) unsafe fn phases(t: &[f32], per: usize, mut q: [&mut [f32]; 4]) -> usize {
         let full = per / 8 * 8;
         for j in (0..full).step_by(8) {
             // SAFETY: tiles j..j + 8 (values 4j..4j + 32) are inside the checked lengths.
@@ -529,8 +529,8 @@ mod x2 {
                     _mm256_permute2f128_ps::<0x20>(v[1], v[3]),
                     _mm256_permute2f128_ps::<0x31>(v[1], v[3]),
                 ];
-                for (dst, r) in q.iter().zip(transpose_lanes(w)) {
-                    _mm256_storeu_ps(dst.as_ptr().cast_mut().add(j), r);
+                for (dst, r) in q.iter_mut().zip(transpose_lanes(w)) {
+                    _mm256_storeu_ps(dst.as_mut_ptr().add(j), r);
                 }
             }
         }
