@@ -114,12 +114,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
 fn explain(choices: &[(String, strata::nn::conv::autotune::Choice)], threads: usize) {
     use strata::nn::conv::{autotune, isa};
     let cache = autotune::cache_path().map_or("none".to_string(), |p| p.display().to_string());
-    println!(
-        "convolutions: ISA {}, CPU {}, {} threads; cache {cache}",
-        isa::active(),
-        autotune::cpu_model(),
-        threads
-    );
+    println!("convolutions: ISA {}, CPU {}, {} threads; cache {cache}", isa::active(), autotune::cpu_model(), threads);
     if choices.is_empty() {
         println!("  (no convolution chosen through the autotuner: none in this model, or all forced by the layer)");
     }
@@ -134,4 +129,3 @@ fn explain(choices: &[(String, strata::nn::conv::autotune::Choice)], threads: us
         }
     }
 }
-

@@ -49,7 +49,8 @@ fn main() {
         let g = Conv2dGeom::new(&[n, c, h, w], &ws, (s, s), (p, p, p, p), (1, 1), 1).unwrap();
         let (x, wt, b) = (rnd(n * c * h * w), rnd(ws.iter().product()), rnd(ws[0]));
         let dy = rnd(g.out_shape().iter().product());
-        let algos: Vec<Algorithm> = Algorithm::ALL.into_iter().filter(|a| a.supports(&g) && only.is_none_or(|o| o == *a)).collect();
+        let algos: Vec<Algorithm> =
+            Algorithm::ALL.into_iter().filter(|a| a.supports(&g) && only.is_none_or(|o| o == *a)).collect();
         let mut fwd = vec![Vec::new(); algos.len()];
         let mut bwd = vec![Vec::new(); algos.len()];
         for round in 0..=rounds {

@@ -7,11 +7,11 @@ use crate::autograd::{Param, Var};
 /// How a convolution is computed (from strata-core): chosen per layer shape, see
 /// [`Conv2d::algorithm`].
 pub use crate::tensor::conv::Algorithm;
+use crate::tensor::conv::Conv2dGeom;
 /// How [`Algorithm::choose`] decides (forced, measured and cached, or fixed), and its record.
 pub use crate::tensor::conv::autotune;
 /// The instruction set the hand-written kernels use.
 pub use crate::tensor::isa;
-use crate::tensor::conv::Conv2dGeom;
 use crate::{Error, Result, Rng, Tensor};
 use serde::{Deserialize, Serialize};
 

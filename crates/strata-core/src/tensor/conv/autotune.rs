@@ -113,7 +113,21 @@ struct CacheFile {
 pub fn geometry_key(g: &Conv2dGeom) -> String {
     format!(
         "c{} h{} w{} o{} k{}x{} s{}x{} p{},{},{},{} d{}x{} g{}",
-        g.c, g.h, g.w, g.o, g.kh, g.kw, g.stride.0, g.stride.1, g.pad.0, g.pad.1, g.pad.2, g.pad.3, g.dilation.0, g.dilation.1, g.groups
+        g.c,
+        g.h,
+        g.w,
+        g.o,
+        g.kh,
+        g.kw,
+        g.stride.0,
+        g.stride.1,
+        g.pad.0,
+        g.pad.1,
+        g.pad.2,
+        g.pad.3,
+        g.dilation.0,
+        g.dilation.1,
+        g.groups
     )
 }
 
@@ -239,7 +253,8 @@ fn store(key: &str, c: &Choice) {
 fn store_at(path: &std::path::Path, key: &str, c: &Choice) {
     let mut file = read_cache(path);
     file.version = 1;
-    file.entries.insert(key.to_string(), Entry { algorithm: c.algorithm.name().to_string(), batch: c.batch, timings: c.timings.clone() });
+    file.entries
+        .insert(key.to_string(), Entry { algorithm: c.algorithm.name().to_string(), batch: c.batch, timings: c.timings.clone() });
     let Ok(text) = serde_json::to_vec_pretty(&file) else { return };
     let Some(dir) = path.parent() else { return };
     if std::fs::create_dir_all(dir).is_err() {
@@ -256,7 +271,8 @@ fn store_at(path: &std::path::Path, key: &str, c: &Choice) {
 fn measure(g: &Conv2dGeom, candidates: &[Algorithm]) -> Choice {
     let n = (TIMING_MACS / g.macs_per_sample().max(1)).clamp(2, 32) as usize;
     let g = Conv2dGeom { n, ..*g };
-    let values = |len: usize, seed: usize| (0..len).map(|i| (((i + seed) * 7919 % 1013) as f32 / 506.0) - 1.0).collect::<Vec<f32>>();
+    let values =
+        |len: usize, seed: usize| (0..len).map(|i| (((i + seed) * 7919 % 1013) as f32 / 506.0) - 1.0).collect::<Vec<f32>>();
     let x = values(n * g.c * g.h * g.w, 1);
     let w = values(g.o * (g.c / g.groups) * g.kh * g.kw, 2);
     let b = values(g.o, 3);
