@@ -26,6 +26,10 @@ pub struct BenchArgs {
     /// one network whose kernels use every thread).
     #[arg(long, default_value_t = 1)]
     replicas: usize,
+    /// Print each convolution geometry's algorithm: forced (STRATA_CONV_ALGO), measured,
+    /// cached or fixed, with its forward/backward time and the other candidates'.
+    #[arg(long)]
+    explain: bool,
 }
 
 pub fn run(a: BenchArgs) -> anyhow::Result<()> {
@@ -78,8 +82,27 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         2.0 * r.forward_macs_per_sample as f64 * r.infer_images_per_sec / 1e9,
         gemm
     );
+    let choices = strata::nn::conv::autotune::decisions();
+    if a.explain {
+        explain(&choices, r.threads);
+    }
     if a.json {
         let mut v = serde_json::to_value(&r)?;
+        v["isa"] = serde_json::json!(strata::nn::conv::isa::active().name());
+        v["conv_choices"] = choices
+            .iter()
+            .map(|(geometry, c)| {
+                let best = c.timings.first();
+                serde_json::json!({
+                    "geometry": geometry,
+                    "algorithm": c.algorithm.name(),
+                    "source": c.source.name(),
+                    "timing_batch": c.batch,
+                    "forward_ms": best.map(|t| t.forward_ms),
+                    "backward_ms": best.map(|t| t.backward_ms),
+                })
+            })
+            .collect();
         v["peak_rss_mib"] = serde_json::json!(rss);
         v["train_us_per_step"] = serde_json::json!(r.train_ms_per_step * 1000.0);
         v["replicas"] = serde_json::json!(a.replicas);
@@ -87,4 +110,25 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         print_json(&v);
     }
     Ok(())
+}
+
+/// `--explain`: one line per distinct convolution geometry the run used (the layers of one
+/// geometry share a decision), then every timed candidate.
+fn explain(choices: &[(String, strata::nn::conv::autotune::Choice)], threads: usize) {
+    use strata::nn::conv::{autotune, isa};
+    let cache = autotune::cache_path().map_or("none".to_string(), |p| p.display().to_string());
+    println!("convolutions: ISA {}, CPU {}, {} threads; cache {cache}", isa::active(), autotune::cpu_model(), threads);
+    if choices.is_empty() {
+        println!("  (no convolution chosen through the autotuner: none in this model, or all forced by the layer)");
+    }
+    for (geometry, c) in choices {
+        let time = match c.timings.first() {
+            Some(t) => format!("fwd {:7.2} ms  bwd {:7.2} ms  (timing batch {})", t.forward_ms, t.backward_ms, c.batch),
+            None => "not timed".to_string(),
+        };
+        println!("  {geometry:44} {:14} {:8} {time}", c.algorithm.name(), c.source.name());
+        for t in c.timings.iter().skip(1) {
+            println!("  {:44}   also {:14} fwd {:7.2} ms  bwd {:7.2} ms", "", t.algorithm, t.forward_ms, t.backward_ms);
+        }
+    }
 }

@@ -16,6 +16,7 @@ mod buffer;
 pub mod conv;
 mod elementwise;
 pub(crate) mod fused;
+pub mod isa;
 mod layout;
 pub mod lrn;
 mod matmul;

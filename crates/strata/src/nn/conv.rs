@@ -8,6 +8,10 @@ use crate::autograd::{Param, Var};
 /// [`Conv2d::algorithm`].
 pub use crate::tensor::conv::Algorithm;
 use crate::tensor::conv::Conv2dGeom;
+/// How [`Algorithm::choose`] decides (forced, measured and cached, or fixed), and its record.
+pub use crate::tensor::conv::autotune;
+/// The instruction set the hand-written kernels use.
+pub use crate::tensor::isa;
 use crate::{Error, Result, Rng, Tensor};
 use serde::{Deserialize, Serialize};
 

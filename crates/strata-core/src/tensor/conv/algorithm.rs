@@ -32,7 +32,7 @@ pub enum Algorithm {
     WinogradF4x4,
 }
 
-/// The order [`Algorithm::choose`] tries: the first that supports a geometry is fastest on
+/// The order [`Algorithm::preferred`] tries: the first that supports a geometry is fastest on
 /// it. Im2col, last, supports everything.
 const PREFERENCE: [Algorithm; 5] =
     [Algorithm::WinogradF4x4, Algorithm::WinogradF2x2, Algorithm::Strip, Algorithm::Direct, Algorithm::Im2col];
@@ -42,13 +42,28 @@ impl Algorithm {
     pub const ALL: [Algorithm; 5] =
         [Algorithm::Im2col, Algorithm::Direct, Algorithm::Strip, Algorithm::WinogradF2x2, Algorithm::WinogradF4x4];
 
-    /// The fastest algorithm that supports `g`: Winograd F(4x4, 3x3) if it applies, else
-    /// F(2x2, 3x3), else strip, else direct, else im2col.
+    /// The algorithm for `g`: the one `STRATA_CONV_ALGO` forces if it supports `g`, else the
+    /// fastest on this machine, timed once per geometry on first use and remembered in a
+    /// cache file per CPU model, ISA and thread count (`STRATA_CONV_AUTOTUNE=0`: no timing,
+    /// [`Algorithm::preferred`]). See [`autotune`](super::autotune) for the details, and
+    /// [`autotune::decide`](super::autotune::decide) for how the choice was made.
+    ///
+    /// Like [`Algorithm::preferred`], independent of the batch size `g.n`, and the same for a
+    /// geometry throughout a process. Every algorithm computes the same function, so the
+    /// choice changes results only by rounding.
+    pub fn choose(g: &Conv2dGeom) -> Algorithm {
+        super::autotune::decide(g).algorithm
+    }
+
+    /// The fixed preference order, without measuring: Winograd F(4x4, 3x3) if it applies,
+    /// else F(2x2, 3x3), else strip, else direct, else im2col. Measured on AVX-512 (Zen 5)
+    /// and on AVX2 (Zen 3, BENCHMARKS.md 2026-12-03): Winograd wins wherever it applies on
+    /// both, with the AVX2 kernels and with the portable ones.
     ///
     /// The choice depends only on the per-sample shapes and the settings (channels, spatial
     /// sizes, kernel, stride, padding, dilation, groups), never on the batch size `g.n`: a
     /// layer can choose once from its per-sample shape and use the choice for every batch.
-    pub fn choose(g: &Conv2dGeom) -> Algorithm {
+    pub fn preferred(g: &Conv2dGeom) -> Algorithm {
         PREFERENCE.into_iter().find(|a| a.supports(g)).unwrap_or(Algorithm::Im2col)
     }
 
@@ -189,13 +204,16 @@ mod tests {
     fn choose_picks_a_supporting_algorithm_and_ignores_the_batch_size() {
         for case in CASES {
             let g = geometry(case);
-            let chosen = Algorithm::choose(&g);
+            let measured = Algorithm::choose(&g);
+            assert!(measured.supports(&g), "{}: {measured} chosen but unsupported", case.0);
+            assert_eq!(Algorithm::choose(&Conv2dGeom { n: 64, ..g }), measured, "{}", case.0);
+            let chosen = Algorithm::preferred(&g);
             assert!(chosen.supports(&g), "{}: {chosen} chosen but unsupported", case.0);
             assert_eq!(chosen, case.7, "{}", case.0);
             assert!(Algorithm::Im2col.supports(&g));
             for n in [1, 7, 64] {
                 let resized = Conv2dGeom { n, ..g };
-                assert_eq!(Algorithm::choose(&resized), chosen, "{} at batch {n}", case.0);
+                assert_eq!(Algorithm::preferred(&resized), chosen, "{} at batch {n}", case.0);
                 for a in Algorithm::ALL {
                     assert_eq!(a.supports(&resized), a.supports(&g), "{}: {a} at batch {n}", case.0);
                 }

@@ -384,6 +384,6 @@ mod tests {
     #[test]
     fn matches_the_reference_and_the_im2col_backward() {
         // Without AVX2/FMA the scalar fallbacks are checked (the dispatcher never picks them).
-        assert_matches_reference(13, CASES, |g| applies(g) || !SIMD, forward, backward, |r| 1e-3 * (1.0 + r.abs()));
+        assert_matches_reference(13, CASES, |g| applies(g) || !SIMD, &forward, &backward, |r| 1e-3 * (1.0 + r.abs()));
     }
 }

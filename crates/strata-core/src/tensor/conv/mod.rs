@@ -4,7 +4,8 @@
 //!
 //! [`Conv2dGeom`] checks and holds the shapes. Several algorithms compute the same
 //! function, each fastest on some geometries; [`Algorithm`] names them, says which supports
-//! a geometry, chooses one ([`Algorithm::choose`]) and runs it:
+//! a geometry, chooses one ([`Algorithm::choose`]: forced, measured on this machine and
+//! cached, or a fixed order; see [`autotune`]) and runs it:
 //!
 //! - im2col + GEMM: every geometry (stride, padding, dilation, groups);
 //! - direct: stride 1 with fewer than 8 input channels (AVX2 + FMA kernels);
@@ -29,6 +30,7 @@
 //! ```
 
 mod algorithm;
+pub mod autotune;
 mod direct;
 mod geometry;
 mod im2col;

@@ -46,8 +46,9 @@ pub(super) mod kernel_check {
     use super::*;
     use crate::Rng;
 
-    type Forward = fn(&Conv2dGeom, &[f32], &[f32], Option<&[f32]>) -> Vec<f32>;
-    type Backward = fn(&Conv2dGeom, &[f32], &[f32], &[f32], bool, bool) -> (Option<Vec<f32>>, Vec<f32>, Option<Vec<f32>>);
+    type Forward<'a> = &'a dyn Fn(&Conv2dGeom, &[f32], &[f32], Option<&[f32]>) -> Vec<f32>;
+    type Backward<'a> =
+        &'a dyn Fn(&Conv2dGeom, &[f32], &[f32], &[f32], bool, bool) -> (Option<Vec<f32>>, Vec<f32>, Option<Vec<f32>>);
     /// (input NCHW, weight, padding top/bottom/left/right)
     pub type Case = ([usize; 4], [usize; 4], (usize, usize, usize, usize));
 
@@ -58,8 +59,8 @@ pub(super) mod kernel_check {
         seed: u64,
         cases: &[Case],
         applies: fn(&Conv2dGeom) -> bool,
-        forward: Forward,
-        backward: Backward,
+        forward: Forward<'_>,
+        backward: Backward<'_>,
         forward_tolerance: fn(f32) -> f32,
     ) {
         let mut rng = Rng::seeded(seed);

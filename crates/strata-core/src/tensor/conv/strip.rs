@@ -291,6 +291,6 @@ mod tests {
             ([5, 8, 7, 7], [8, 8, 1, 1], (1, 1, 0, 0)),
             ([2, 10, 6, 6], [3, 10, 5, 5], (2, 2, 2, 2)),
         ];
-        assert_matches_reference(11, &cases, applies, forward, backward, |_| 1e-4);
+        assert_matches_reference(11, &cases, applies, &forward, &backward, |_| 1e-4);
     }
 }

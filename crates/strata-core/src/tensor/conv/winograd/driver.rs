@@ -10,6 +10,7 @@
 use crate::tensor::buffer::filled;
 use crate::tensor::conv::geometry::Conv2dGeom;
 use crate::tensor::conv::runs::{add_partials, copy_run};
+use crate::tensor::isa::Isa;
 use crate::tensor::parallel::chunk_len;
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
@@ -64,7 +65,8 @@ pub(super) trait Variant {
     const POSITIONS: usize = (Self::TILE + 2) * (Self::TILE + 2);
     /// Per-worker scratch rows of the transforms.
     type Scratch;
-    fn scratch(t: &Tiles) -> Self::Scratch;
+    /// Scratch for one worker, whose transforms run the kernels of `isa` (one the CPU runs).
+    fn scratch(t: &Tiles, isa: Isa) -> Self::Scratch;
     /// `U = G g G^T` for w [O, C, 3, 3] -> `[positions][O][C]`.
     fn weight_transform(w: &[f32], o: usize, c: usize) -> Vec<f32>;
     /// `dg = G^T dU G`, `[positions][O][C]` -> dw [O, C, 3, 3].
@@ -103,8 +105,8 @@ macro_rules! impl_variant {
         impl Variant for $variant {
             const TILE: usize = $tile;
             type Scratch = Scratch;
-            fn scratch(t: &Tiles) -> Scratch {
-                Scratch::new(t)
+            fn scratch(t: &Tiles, isa: Isa) -> Scratch {
+                Scratch::new(t, isa)
             }
             fn weight_transform(w: &[f32], o: usize, c: usize) -> Vec<f32> {
                 weight_transform(w, o, c)
@@ -163,6 +165,7 @@ fn fill_planes(g: &Conv2dGeom, t: &Tiles, x: &[f32], s: usize, planes: &mut [f32
 /// once: packing it would copy all of it).
 #[allow(clippy::too_many_arguments)]
 fn batched(
+    isa: Isa,
     positions: usize,
     (rows, n, k): (usize, usize, usize),
     dst: &mut [f32],
@@ -174,9 +177,9 @@ fn batched(
     for xi in 0..positions {
         let (a, b, dst) = (&a[xi * sa..(xi + 1) * sa], &b[xi * sb..(xi + 1) * sb], &mut dst[xi * sd..(xi + 1) * sd]);
         if !ta && !tb {
-            crate::tensor::packed_gemm::gemm_in_place(rows, n, k, a, b, dst, accumulate);
+            crate::tensor::packed_gemm::gemm_in_place_on(isa, rows, n, k, a, b, dst, accumulate);
         } else if !ta && tb && accumulate {
-            crate::tensor::packed_gemm::gemm_nt_acc(rows, n, k, a, b, dst);
+            crate::tensor::packed_gemm::gemm_nt_acc_on(isa, rows, n, k, a, b, dst);
         } else {
             crate::tensor::matmul::gemm_serial(rows, n, k, a, ta, b, tb, dst, accumulate);
         }
@@ -197,8 +200,8 @@ fn transpose_positions(u: &[f32], o: usize, c: usize) -> Vec<f32> {
 }
 
 /// Forward: x [N, C, H, W], w [O, C, 3, 3], bias `[O]` -> out [N, O, OH, OW], with the
-/// transforms of variant `V`.
-pub(super) fn forward_with<V: Variant>(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+/// transforms of variant `V` and the kernels of `isa`.
+pub(super) fn forward_with<V: Variant>(isa: Isa, g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let t = Tiles::new(g, V::TILE, V::POSITIONS);
     let u = V::weight_transform(w, g.o, g.c);
     let (chw, ohw) = (g.c * g.h * g.w, g.oh * g.ow);
@@ -208,7 +211,7 @@ pub(super) fn forward_with<V: Variant>(g: &Conv2dGeom, x: &[f32], w: &[f32], bia
             let mut planes = vec![0.0f32; g.c * t.group * t.plane()];
             let mut v = vec![0.0f32; V::POSITIONS * g.c * t.group * t.per];
             let mut m = vec![0.0f32; V::POSITIONS * g.o * t.group * t.per];
-            let mut rows = V::scratch(&t);
+            let mut rows = V::scratch(&t, isa);
             let samples = x.len() / chw;
             for first in (0..samples).step_by(t.group) {
                 let s = t.group.min(samples - first);
@@ -216,6 +219,7 @@ pub(super) fn forward_with<V: Variant>(g: &Conv2dGeom, x: &[f32], w: &[f32], bia
                 fill_planes(g, &t, &x[first * chw..(first + s) * chw], s, &mut planes);
                 V::input_transform(g, &t, &planes, s, &mut v, &mut rows);
                 batched(
+                    isa,
                     V::POSITIONS,
                     (g.o, n, g.c),
                     &mut m[..V::POSITIONS * g.o * n],
@@ -232,8 +236,10 @@ pub(super) fn forward_with<V: Variant>(g: &Conv2dGeom, x: &[f32], w: &[f32], bia
 }
 
 /// Backward: from dy [N, O, OH, OW] compute dx [N, C, H, W] (if `need_dx`), dw
-/// [O, C, 3, 3] and db `[O]` (if `need_db`), with the transforms of variant `V`.
+/// [O, C, 3, 3] and db `[O]` (if `need_db`), with the transforms of variant `V` and the
+/// kernels of `isa`.
 pub(super) fn backward_with<V: Variant>(
+    isa: Isa,
     g: &Conv2dGeom,
     x: &[f32],
     w: &[f32],
@@ -253,7 +259,7 @@ pub(super) fn backward_with<V: Variant>(
         let mut planes = vec![0.0f32; g.c * t.group * t.plane()];
         let mut v = vec![0.0f32; V::POSITIONS * g.c * t.group * t.per];
         let mut dm = vec![0.0f32; V::POSITIONS * g.o * t.group * t.per];
-        let mut rows = V::scratch(&t);
+        let mut rows = V::scratch(&t, isa);
         let samples = x.len() / chw;
         for first in (0..samples).step_by(t.group) {
             let s = t.group.min(samples - first);
@@ -269,6 +275,7 @@ pub(super) fn backward_with<V: Variant>(
             V::output_transform_backward(g, &t, dys, s, &mut dm, &mut rows);
             // dU[xi] [O, C] += dM[xi] [O, n] x V[xi]^T [n, C]
             batched(
+                isa,
                 V::POSITIONS,
                 (g.o, g.c, n),
                 &mut du,
@@ -279,6 +286,7 @@ pub(super) fn backward_with<V: Variant>(
             if let Some(dx) = dx.as_deref_mut() {
                 // dV[xi] [C, n] = U[xi]^T [C, O] x dM[xi] [O, n], into V's buffer.
                 batched(
+                    isa,
                     V::POSITIONS,
                     (g.c, n, g.o),
                     &mut v[..V::POSITIONS * g.c * n],

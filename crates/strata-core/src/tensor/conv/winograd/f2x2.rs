@@ -11,6 +11,7 @@
 use super::driver::{Tiles, Variant, backward_with, forward_with, impl_variant, supports_3x3};
 use crate::tensor::conv::geometry::Conv2dGeom;
 use crate::tensor::conv::runs::copy_run;
+use crate::tensor::isa::{self, Isa};
 use std::mem::MaybeUninit;
 
 /// Whether F(2x2, 3x3) handles this convolution: every one a Winograd variant can run
@@ -68,66 +69,271 @@ fn weight_transform_backward(du: &[f32], o: usize, c: usize) -> Vec<f32> {
     dw
 }
 
-/// Splits `row` into its even and odd elements (`even.len()` pairs).
+/// Splits `row` into its even and odd elements (`even.len()` pairs), by the kernels of `isa`.
 #[inline]
-fn deinterleave(row: &[f32], even: &mut [f32], odd: &mut [f32]) {
+fn deinterleave(isa: Isa, row: &[f32], even: &mut [f32], odd: &mut [f32]) {
     let pairs = even.len();
     assert!(odd.len() == pairs && row.len() >= 2 * pairs);
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-    // SAFETY: every access is masked to the `pairs` pairs checked above.
-    unsafe {
-        use std::arch::x86_64::*;
-        let even_idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-        let odd_idx = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-        for j in (0..pairs).step_by(16) {
-            let (lo, hi, out) = lane_masks(pairs - j);
-            let a = _mm512_maskz_loadu_ps(lo, row.as_ptr().add(2 * j));
-            let b = _mm512_maskz_loadu_ps(hi, row.as_ptr().add(2 * j + 16));
-            _mm512_mask_storeu_ps(even.as_mut_ptr().add(j), out, _mm512_permutex2var_ps(a, even_idx, b));
-            _mm512_mask_storeu_ps(odd.as_mut_ptr().add(j), out, _mm512_permutex2var_ps(a, odd_idx, b));
+    // SAFETY: the kernels access only the `pairs` pairs checked above; `isa` runs here.
+    let done = unsafe {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => x512::deinterleave(row, even, odd),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => x2::deinterleave(row, even, odd),
+            _ => 0,
         }
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
-    for ((pair, e), o) in row.chunks_exact(2).zip(even.iter_mut()).zip(odd.iter_mut()) {
-        *e = pair[0];
-        *o = pair[1];
+    };
+    for (j, pair) in row[..2 * pairs].chunks_exact(2).enumerate().skip(done) {
+        even[j] = pair[0];
+        odd[j] = pair[1];
     }
 }
 
-/// Interleaves `even` and `odd` into `row` (`even.len()` pairs).
+/// Interleaves `even` and `odd` into `row` (`even.len()` pairs), by the kernels of `isa`.
 #[inline]
-fn interleave(even: &[f32], odd: &[f32], row: &mut [f32]) {
+fn interleave(isa: Isa, even: &[f32], odd: &[f32], row: &mut [f32]) {
     let pairs = even.len();
     assert!(odd.len() == pairs && row.len() >= 2 * pairs);
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-    // SAFETY: every access is masked to the `pairs` pairs checked above.
-    unsafe {
-        use std::arch::x86_64::*;
-        let lo_idx = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-        let hi_idx = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-        for j in (0..pairs).step_by(16) {
-            let (lo, hi, inp) = lane_masks(pairs - j);
-            let e = _mm512_maskz_loadu_ps(inp, even.as_ptr().add(j));
-            let o = _mm512_maskz_loadu_ps(inp, odd.as_ptr().add(j));
-            _mm512_mask_storeu_ps(row.as_mut_ptr().add(2 * j), lo, _mm512_permutex2var_ps(e, lo_idx, o));
-            _mm512_mask_storeu_ps(row.as_mut_ptr().add(2 * j + 16), hi, _mm512_permutex2var_ps(e, hi_idx, o));
+    // SAFETY: the kernels access only the `pairs` pairs checked above; `isa` runs here.
+    let done = unsafe {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => x512::interleave(even, odd, row),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => x2::interleave(even, odd, row),
+            _ => 0,
         }
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
-    for ((pair, e), o) in row.chunks_exact_mut(2).zip(even).zip(odd) {
-        pair[0] = *e;
-        pair[1] = *o;
+    };
+    for (j, pair) in row[..2 * pairs].chunks_exact_mut(2).enumerate().skip(done) {
+        pair[0] = even[j];
+        pair[1] = odd[j];
     }
 }
 
-/// For `left` remaining pairs, 16 at most handled: the masks of the first and second 16
-/// interleaved floats, and of the 16 de-interleaved ones.
-#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-#[inline(always)]
-fn lane_masks(left: usize) -> (u16, u16, u16) {
-    let mask = |n: usize| ((1u32 << n.min(16)) - 1) as u16;
-    let pairs = left.min(16);
-    (mask(2 * pairs), mask((2 * pairs).saturating_sub(16)), mask(pairs))
+/// The AVX-512 transforms: 16 lanes, tails by mask registers (every call finishes its work).
+#[cfg(target_arch = "x86_64")]
+mod x512 {
+    use std::arch::x86_64::*;
+
+    /// For `left` remaining pairs, 16 at most handled: the masks of the first and second 16
+    /// interleaved floats, and of the 16 de-interleaved ones.
+    #[inline(always)]
+    fn lane_masks(left: usize) -> (u16, u16, u16) {
+        let mask = |n: usize| ((1u32 << n.min(16)) - 1) as u16;
+        let pairs = left.min(16);
+        (mask(2 * pairs), mask((2 * pairs).saturating_sub(16)), mask(pairs))
+    }
+
+    /// See `super::deinterleave`; returns the pairs done (all).
+    ///
+    /// # Safety
+    /// AVX-512 F runs here; `odd.len() == even.len()` and `row.len() >= 2 * even.len()`.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn deinterleave(row: &[f32], even: &mut [f32], odd: &mut [f32]) -> usize {
+        let pairs = even.len();
+        // SAFETY: every access is masked to the `pairs` pairs (caller's contract).
+        unsafe {
+            let even_idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            let odd_idx = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+            for j in (0..pairs).step_by(16) {
+                let (lo, hi, out) = lane_masks(pairs - j);
+                let a = _mm512_maskz_loadu_ps(lo, row.as_ptr().add(2 * j));
+                let b = _mm512_maskz_loadu_ps(hi, row.as_ptr().wrapping_add(2 * j + 16));
+                _mm512_mask_storeu_ps(even.as_mut_ptr().add(j), out, _mm512_permutex2var_ps(a, even_idx, b));
+                _mm512_mask_storeu_ps(odd.as_mut_ptr().add(j), out, _mm512_permutex2var_ps(a, odd_idx, b));
+            }
+        }
+        pairs
+    }
+
+    /// See `super::interleave`; returns the pairs done (all).
+    ///
+    /// # Safety
+    /// AVX-512 F runs here; `odd.len() == even.len()` and `row.len() >= 2 * even.len()`.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn interleave(even: &[f32], odd: &[f32], row: &mut [f32]) -> usize {
+        let pairs = even.len();
+        // SAFETY: every access is masked to the `pairs` pairs (caller's contract).
+        unsafe {
+            let lo_idx = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            let hi_idx = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+            for j in (0..pairs).step_by(16) {
+                let (lo, hi, inp) = lane_masks(pairs - j);
+                let e = _mm512_maskz_loadu_ps(inp, even.as_ptr().add(j));
+                let o = _mm512_maskz_loadu_ps(inp, odd.as_ptr().add(j));
+                _mm512_mask_storeu_ps(row.as_mut_ptr().add(2 * j), lo, _mm512_permutex2var_ps(e, lo_idx, o));
+                _mm512_mask_storeu_ps(row.as_mut_ptr().wrapping_add(2 * j + 16), hi, _mm512_permutex2var_ps(e, hi_idx, o));
+            }
+        }
+        pairs
+    }
+
+    /// See `super::input_columns`; returns the tiles done (all).
+    ///
+    /// # Safety
+    /// AVX-512 F runs here; `t.len() >= 2 * per` and every `rows[i] + per <= v.len()`.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn input_columns(t: &[f32], per: usize, v: &mut [f32], rows: [usize; 4]) -> usize {
+        // SAFETY: loads are masked to t's length, stores to the `per` values of each row.
+        unsafe {
+            let even_idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            let odd_idx = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+            let mask = |n: usize| ((1u32 << n.min(16)) - 1) as u16;
+            let load = |at: usize| {
+                let left = t.len().saturating_sub(at);
+                let lo = _mm512_maskz_loadu_ps(mask(left), t.as_ptr().add(at.min(t.len())));
+                let hi = _mm512_maskz_loadu_ps(mask(left.saturating_sub(16)), t.as_ptr().add((at + 16).min(t.len())));
+                (_mm512_permutex2var_ps(lo, even_idx, hi), _mm512_permutex2var_ps(lo, odd_idx, hi))
+            };
+            let out = rows.map(|r| v.as_mut_ptr().add(r));
+            for j in (0..per).step_by(16) {
+                let ((c0, c1), (c2, c3)) = (load(2 * j), load(2 * j + 2));
+                let m = mask(per - j);
+                _mm512_mask_storeu_ps(out[0].add(j), m, _mm512_sub_ps(c0, c2));
+                _mm512_mask_storeu_ps(out[1].add(j), m, _mm512_add_ps(c1, c2));
+                _mm512_mask_storeu_ps(out[2].add(j), m, _mm512_sub_ps(c2, c1));
+                _mm512_mask_storeu_ps(out[3].add(j), m, _mm512_sub_ps(c1, c3));
+            }
+        }
+        per
+    }
+
+    /// See `super::output_columns`; returns the tiles done (all).
+    ///
+    /// # Safety
+    /// AVX-512 F runs here; the four rows hold `per` values and `dst.len() >= 2 * per`.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn output_columns(v: [&[f32]; 4], dst: &mut [f32]) -> usize {
+        let per = v[0].len();
+        // SAFETY: every access is masked to the `per` tiles (caller's contract).
+        unsafe {
+            let lo_idx = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            let hi_idx = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+            for x in (0..per).step_by(16) {
+                let (lo, hi, inp) = lane_masks(per - x);
+                let [v0, v1, v2, v3] = v.map(|r| _mm512_maskz_loadu_ps(inp, r.as_ptr().add(x)));
+                let y0 = _mm512_add_ps(_mm512_add_ps(v0, v1), v2);
+                let y1 = _mm512_sub_ps(_mm512_sub_ps(v1, v2), v3);
+                _mm512_mask_storeu_ps(dst.as_mut_ptr().add(2 * x), lo, _mm512_permutex2var_ps(y0, lo_idx, y1));
+                _mm512_mask_storeu_ps(dst.as_mut_ptr().wrapping_add(2 * x + 16), hi, _mm512_permutex2var_ps(y0, hi_idx, y1));
+            }
+        }
+        per
+    }
+}
+
+/// The AVX2 + FMA transforms: 8 lanes, whole vectors only (each returns how far it got; the
+/// caller finishes the tail with the portable loop).
+#[cfg(target_arch = "x86_64")]
+mod x2 {
+    use std::arch::x86_64::*;
+
+    /// The even and odd elements of 16 consecutive floats at `p`.
+    ///
+    /// # Safety
+    /// AVX2 runs here; p..p + 16 is readable.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn split(p: *const f32) -> (__m256, __m256) {
+        // SAFETY: per the contract.
+        let (a, b) = unsafe { (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))) };
+        // [a0 a2 b0 b2 | a4 a6 b4 b6] -> 64-bit lanes 0, 2, 1, 3 -> [a0 a2 a4 a6 b0 b2 b4 b6]
+        let fix = |v: __m256| _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(v)));
+        (fix(_mm256_shuffle_ps::<0x88>(a, b)), fix(_mm256_shuffle_ps::<0xDD>(a, b)))
+    }
+
+    /// Stores 8 pairs (e[i], o[i]) interleaved at `p`.
+    ///
+    /// # Safety
+    /// AVX2 runs here; p..p + 16 is writable.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn zip(e: __m256, o: __m256, p: *mut f32) {
+        // [e0 o0 e1 o1 | e4 o4 e5 o5] and [e2 o2 e3 o3 | e6 o6 e7 o7]
+        let (lo, hi) = (_mm256_unpacklo_ps(e, o), _mm256_unpackhi_ps(e, o));
+        // SAFETY: per the contract.
+        unsafe {
+            _mm256_storeu_ps(p, _mm256_permute2f128_ps::<0x20>(lo, hi));
+            _mm256_storeu_ps(p.add(8), _mm256_permute2f128_ps::<0x31>(lo, hi));
+        }
+    }
+
+    /// See `super::deinterleave`; returns the pairs done (a multiple of 8).
+    ///
+    /// # Safety
+    /// AVX2 runs here; `odd.len() == even.len()` and `row.len() >= 2 * even.len()`.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn deinterleave(row: &[f32], even: &mut [f32], odd: &mut [f32]) -> usize {
+        let full = even.len() / 8 * 8;
+        for j in (0..full).step_by(8) {
+            // SAFETY: pairs j..j + 8 are inside the checked lengths.
+            unsafe {
+                let (e, o) = split(row.as_ptr().add(2 * j));
+                _mm256_storeu_ps(even.as_mut_ptr().add(j), e);
+                _mm256_storeu_ps(odd.as_mut_ptr().add(j), o);
+            }
+        }
+        full
+    }
+
+    /// See `super::interleave`; returns the pairs done (a multiple of 8).
+    ///
+    /// # Safety
+    /// AVX2 runs here; `odd.len() == even.len()` and `row.len() >= 2 * even.len()`.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn interleave(even: &[f32], odd: &[f32], row: &mut [f32]) -> usize {
+        let full = even.len() / 8 * 8;
+        for j in (0..full).step_by(8) {
+            // SAFETY: pairs j..j + 8 are inside the checked lengths.
+            unsafe {
+                zip(_mm256_loadu_ps(even.as_ptr().add(j)), _mm256_loadu_ps(odd.as_ptr().add(j)), row.as_mut_ptr().add(2 * j))
+            };
+        }
+        full
+    }
+
+    /// See `super::input_columns`; returns the tiles done (a multiple of 8; tile j reads
+    /// t[2j..2j + 18], so the last tiles are left to the caller).
+    ///
+    /// # Safety
+    /// AVX2 runs here; `t.len() >= 2 * per` and every `rows[i] + per <= v.len()`.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn input_columns(t: &[f32], per: usize, v: &mut [f32], rows: [usize; 4]) -> usize {
+        let mut j = 0;
+        // SAFETY: loads end at 2j + 18 <= t.len(), stores at j + 8 <= per.
+        unsafe {
+            let out = rows.map(|r| v.as_mut_ptr().add(r));
+            while j + 8 <= per && 2 * j + 18 <= t.len() {
+                let ((c0, c1), (c2, c3)) = (split(t.as_ptr().add(2 * j)), split(t.as_ptr().add(2 * j + 2)));
+                _mm256_storeu_ps(out[0].add(j), _mm256_sub_ps(c0, c2));
+                _mm256_storeu_ps(out[1].add(j), _mm256_add_ps(c1, c2));
+                _mm256_storeu_ps(out[2].add(j), _mm256_sub_ps(c2, c1));
+                _mm256_storeu_ps(out[3].add(j), _mm256_sub_ps(c1, c3));
+                j += 8;
+            }
+        }
+        j
+    }
+
+    /// See `super::output_columns`; returns the tiles done (a multiple of 8).
+    ///
+    /// # Safety
+    /// AVX2 runs here; the four rows hold `per` values and `dst.len() >= 2 * per`.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn output_columns(v: [&[f32]; 4], dst: &mut [f32]) -> usize {
+        let full = v[0].len() / 8 * 8;
+        for x in (0..full).step_by(8) {
+            // SAFETY: tiles x..x + 8 are inside the checked lengths.
+            unsafe {
+                let [v0, v1, v2, v3] = v.map(|r| _mm256_loadu_ps(r.as_ptr().add(x)));
+                let y0 = _mm256_add_ps(_mm256_add_ps(v0, v1), v2);
+                let y1 = _mm256_sub_ps(_mm256_sub_ps(v1, v2), v3);
+                zip(y0, y1, dst.as_mut_ptr().add(2 * x));
+            }
+        }
+        full
+    }
 }
 
 /// Per-worker scratch for the transforms: four rows-of-tiles arrays `[group][th][wp]` and
@@ -145,14 +351,17 @@ struct Scratch {
     /// The output gradient's even and odd rows `[group][th][wp]`: only the first OW values
     /// of rows inside the output are ever written, so the rest stays zero.
     dy: [Vec<f32>; 2],
+    /// The ISA of the transforms' kernels (one the CPU runs).
+    isa: Isa,
 }
 
 impl Scratch {
-    fn new(t: &Tiles) -> Scratch {
+    fn new(t: &Tiles, isa: Isa) -> Scratch {
+        assert!(isa.supported(), "winograd: this CPU does not support {isa}");
         let v = |n: usize| std::array::from_fn(|_| vec![0.0f32; n]);
         let tiles = t.group * t.per;
         let dy = std::array::from_fn(|_| vec![0.0; t.group * t.th * t.wp]);
-        Scratch { t: v(t.group * t.th * t.wp), e: v(tiles + 1), o: v(tiles + 1), zero: vec![0.0; t.wp], dy }
+        Scratch { t: v(t.group * t.th * t.wp), e: v(tiles + 1), o: v(tiles + 1), zero: vec![0.0; t.wp], dy, isa }
     }
 }
 
@@ -190,50 +399,34 @@ fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut 
         // for all the samples' tiles at once (a garbage tile's neighbour is the next row's).
         for k in 0..4 {
             let rows = std::array::from_fn(|j| (k * 4 + j) * ld + c * n);
-            input_columns(&sc.t[k][..2 * n], n, v, rows, &mut sc.e[k], &mut sc.o[k]);
+            input_columns(sc.isa, &sc.t[k][..2 * n], n, v, rows);
         }
     }
 }
 
 /// The column half of the input transform for one row-transformed plane `t` (tile j's
 /// columns at t[2j..2j+4]; the last tile's right neighbour reads as zero): writes the `per`
-/// tiles' four values to `v[rows[0]..]`, ..., `v[rows[3]..]`. `even`/`odd` are scratch of
-/// `per + 1` floats (the last one zero) for builds without AVX-512.
-fn input_columns(t: &[f32], per: usize, v: &mut [f32], rows: [usize; 4], even: &mut [f32], odd: &mut [f32]) {
+/// tiles' four values to `v[rows[0]..]`, ..., `v[rows[3]..]`, by the kernels of `isa`.
+fn input_columns(isa: Isa, t: &[f32], per: usize, v: &mut [f32], rows: [usize; 4]) {
     assert!(t.len() >= 2 * per && rows.iter().all(|&r| r + per <= v.len()));
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-    // SAFETY: loads are masked to t's length, stores to the `per` values of each row.
-    unsafe {
-        use std::arch::x86_64::*;
-        let _ = (even, odd);
-        let even_idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-        let odd_idx = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-        let mask = |n: usize| ((1u32 << n.min(16)) - 1) as u16;
-        let load = |at: usize| {
-            let left = t.len().saturating_sub(at);
-            let lo = _mm512_maskz_loadu_ps(mask(left), t.as_ptr().add(at.min(t.len())));
-            let hi = _mm512_maskz_loadu_ps(mask(left.saturating_sub(16)), t.as_ptr().add((at + 16).min(t.len())));
-            (_mm512_permutex2var_ps(lo, even_idx, hi), _mm512_permutex2var_ps(lo, odd_idx, hi))
-        };
-        let out = rows.map(|r| v.as_mut_ptr().add(r));
-        for j in (0..per).step_by(16) {
-            let ((c0, c1), (c2, c3)) = (load(2 * j), load(2 * j + 2));
-            let m = mask(per - j);
-            _mm512_mask_storeu_ps(out[0].add(j), m, _mm512_sub_ps(c0, c2));
-            _mm512_mask_storeu_ps(out[1].add(j), m, _mm512_add_ps(c1, c2));
-            _mm512_mask_storeu_ps(out[2].add(j), m, _mm512_sub_ps(c2, c1));
-            _mm512_mask_storeu_ps(out[3].add(j), m, _mm512_sub_ps(c1, c3));
+    // SAFETY: lengths checked above; `isa` runs here.
+    let done = unsafe {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => x512::input_columns(t, per, v, rows),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => x2::input_columns(t, per, v, rows),
+            _ => 0,
         }
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
-    {
-        deinterleave(&t[..2 * per], &mut even[..per], &mut odd[..per]);
-        let (e0, e1, o0, o1) = (&even[..per], &even[1..=per], &odd[..per], &odd[1..=per]);
-        let [a, b, cc, d] = rows;
-        v[a..a + per].iter_mut().zip(e0.iter().zip(e1)).for_each(|(v, (x, y))| *v = x - y);
-        v[b..b + per].iter_mut().zip(o0.iter().zip(e1)).for_each(|(v, (x, y))| *v = x + y);
-        v[cc..cc + per].iter_mut().zip(e1.iter().zip(o0)).for_each(|(v, (x, y))| *v = x - y);
-        v[d..d + per].iter_mut().zip(o0.iter().zip(o1)).for_each(|(v, (x, y))| *v = x - y);
+    };
+    let at = |i: usize| t.get(i).copied().unwrap_or(0.0);
+    let [a, b, c, d] = rows;
+    for j in done..per {
+        let (c0, c1, c2, c3) = (at(2 * j), at(2 * j + 1), at(2 * j + 2), at(2 * j + 3));
+        v[a + j] = c0 - c2;
+        v[b + j] = c1 + c2;
+        v[c + j] = c2 - c1;
+        v[d + j] = c1 - c3;
     }
 }
 
@@ -265,7 +458,7 @@ fn output_transform(
         }
         // Columns: y0 = v0 + v1 + v2, y1 = v1 - v2 - v3, for the top (s) and bottom (d) rows.
         for (r, src) in [&sc.e, &sc.o].into_iter().enumerate() {
-            output_columns([&src[0][..n], &src[1][..n], &src[2][..n], &src[3][..n]], &mut sc.t[r]);
+            output_columns(sc.isa, [&src[0][..n], &src[1][..n], &src[2][..n], &src[3][..n]], &mut sc.t[r]);
         }
         for i in 0..s {
             for y in 0..g.oh {
@@ -278,27 +471,21 @@ fn output_transform(
 }
 
 /// The column half of the output transform: for every tile x, `dst[2x] = v0 + v1 + v2` and
-/// `dst[2x + 1] = v1 - v2 - v3` (at x).
-fn output_columns(v: [&[f32]; 4], dst: &mut [f32]) {
+/// `dst[2x + 1] = v1 - v2 - v3` (at x), by the kernels of `isa`.
+fn output_columns(isa: Isa, v: [&[f32]; 4], dst: &mut [f32]) {
     let per = v[0].len();
     assert!(v.iter().all(|r| r.len() == per) && dst.len() >= 2 * per);
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-    // SAFETY: every access is masked to the `per` tiles checked above.
-    unsafe {
-        use std::arch::x86_64::*;
-        let lo_idx = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-        let hi_idx = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-        for x in (0..per).step_by(16) {
-            let (lo, hi, inp) = lane_masks(per - x);
-            let [v0, v1, v2, v3] = v.map(|r| _mm512_maskz_loadu_ps(inp, r.as_ptr().add(x)));
-            let y0 = _mm512_add_ps(_mm512_add_ps(v0, v1), v2);
-            let y1 = _mm512_sub_ps(_mm512_sub_ps(v1, v2), v3);
-            _mm512_mask_storeu_ps(dst.as_mut_ptr().add(2 * x), lo, _mm512_permutex2var_ps(y0, lo_idx, y1));
-            _mm512_mask_storeu_ps(dst.as_mut_ptr().add(2 * x + 16), hi, _mm512_permutex2var_ps(y0, hi_idx, y1));
+    // SAFETY: lengths checked above; `isa` runs here.
+    let done = unsafe {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => x512::output_columns(v, dst),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => x2::output_columns(v, dst),
+            _ => 0,
         }
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
-    for (x, pair) in dst[..2 * per].chunks_exact_mut(2).enumerate() {
+    };
+    for (x, pair) in dst[..2 * per].chunks_exact_mut(2).enumerate().skip(done) {
         pair[0] = v[0][x] + v[1][x] + v[2][x];
         pair[1] = v[1][x] - v[2][x] - v[3][x];
     }
@@ -318,7 +505,7 @@ fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm
             }
         }
         for r in 0..2 {
-            deinterleave(&sc.dy[r][..2 * n], &mut sc.e[r][..n], &mut sc.o[r][..n]);
+            deinterleave(sc.isa, &sc.dy[r][..2 * n], &mut sc.e[r][..n], &mut sc.o[r][..n]);
         }
         // A = [[1,0],[1,1],[1,-1],[0,-1]]: rows y0, y0 + y1, y0 - y1, -y1 of the tile,
         // then the same combination of its two columns (a = even, b = odd).
@@ -368,7 +555,7 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx:
                 *e = c0 - p0 + p1 + p2;
                 *o = c1 - c2 + c3 - p3;
             }
-            interleave(e, o, &mut sc.t[k][..2 * n]);
+            interleave(sc.isa, e, o, &mut sc.t[k][..2 * n]);
         }
         // Then rows, the same way, per sample: tile row y gives plane rows 2y (t0),
         // 2y+1 (t1 - t2 + t3), 2y+2 (-t0 + t1 + t2) and 2y+3 (-t3), so even plane row 2y is
@@ -402,7 +589,7 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx:
 
 /// Forward: x [N, C, H, W], w [O, C, 3, 3], bias `[O]` -> out [N, O, OH, OW].
 pub(crate) fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
-    forward_with::<F2>(g, x, w, bias)
+    forward_with::<F2>(isa::active(), g, x, w, bias)
 }
 
 /// Backward: from dy [N, O, OH, OW] compute dx (if `need_dx`), dw and db (if `need_db`).
@@ -414,7 +601,7 @@ pub(crate) fn backward(
     need_dx: bool,
     need_db: bool,
 ) -> (Option<Vec<f32>>, Vec<f32>, Option<Vec<f32>>) {
-    backward_with::<F2>(g, x, w, dy, need_dx, need_db)
+    backward_with::<F2>(isa::active(), g, x, w, dy, need_dx, need_db)
 }
 
 #[cfg(test)]
@@ -432,6 +619,12 @@ mod tests {
             ([2, 9, 6, 5], [8, 9, 3, 3], (0, 1, 2, 0)),
             ([3, 8, 7, 9], [10, 8, 3, 3], (0, 0, 0, 0)),
         ];
-        assert_matches_reference(12, &cases, applies, forward, backward, |r| 1e-4 * (1.0 + r.abs()));
+        for isa in crate::tensor::isa::available() {
+            let forward = |g: &Conv2dGeom, x: &[f32], w: &[f32], b: Option<&[f32]>| forward_with::<F2>(isa, g, x, w, b);
+            let backward = |g: &Conv2dGeom, x: &[f32], w: &[f32], dy: &[f32], dx: bool, db: bool| {
+                backward_with::<F2>(isa, g, x, w, dy, dx, db)
+            };
+            assert_matches_reference(12, &cases, applies, &forward, &backward, |r| 1e-4 * (1.0 + r.abs()));
+        }
     }
 }

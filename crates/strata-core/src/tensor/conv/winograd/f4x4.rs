@@ -14,6 +14,7 @@
 use super::driver::{Tiles, Variant, backward_with, forward_with, impl_variant, supports_3x3};
 use crate::tensor::conv::geometry::Conv2dGeom;
 use crate::tensor::conv::runs::copy_run;
+use crate::tensor::isa::{self, Isa};
 use std::mem::MaybeUninit;
 
 /// Transformed-tile positions.
@@ -40,70 +41,39 @@ const G: [[f32; 3]; 6] = [
 ];
 /// Splits a row-transformed plane (tile j's columns at t[4j..4j+4]) into its four column
 /// phases `q[c][j] = t[4j + c]`; `q[c][per]` is zero (the last tile's right neighbour).
-fn phases(t: &[f32], per: usize, q: &mut [Vec<f32>; 4]) {
+fn phases(isa: Isa, t: &[f32], per: usize, q: &mut [Vec<f32>; 4]) {
     assert!(t.len() >= 4 * per && q.iter().all(|q| q.len() > per));
     let [q0, q1, q2, q3] = q;
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-    // SAFETY: loads are masked to the 4 * per values, stores to the per tiles (checked above).
-    unsafe {
-        use std::arch::x86_64::*;
-        let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-        let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-        let mask = |n: usize| ((1u32 << n.min(16)) - 1) as u16;
-        for j in (0..per).step_by(16) {
-            let left = 4 * (per - j);
-            let v: [__m512; 4] = std::array::from_fn(|k| {
-                let m = mask(left.saturating_sub(16 * k));
-                _mm512_maskz_loadu_ps(m, t.as_ptr().add((4 * j + 16 * k).min(t.len())))
-            });
-            let (e01, o01) = (_mm512_permutex2var_ps(v[0], even, v[1]), _mm512_permutex2var_ps(v[0], odd, v[1]));
-            let (e23, o23) = (_mm512_permutex2var_ps(v[2], even, v[3]), _mm512_permutex2var_ps(v[2], odd, v[3]));
-            let m = mask(per - j);
-            _mm512_mask_storeu_ps(q0.as_mut_ptr().add(j), m, _mm512_permutex2var_ps(e01, even, e23));
-            _mm512_mask_storeu_ps(q2.as_mut_ptr().add(j), m, _mm512_permutex2var_ps(e01, odd, e23));
-            _mm512_mask_storeu_ps(q1.as_mut_ptr().add(j), m, _mm512_permutex2var_ps(o01, even, o23));
-            _mm512_mask_storeu_ps(q3.as_mut_ptr().add(j), m, _mm512_permutex2var_ps(o01, odd, o23));
+    // SAFETY: the lengths are checked above; `isa` runs here.
+    let done = unsafe {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => x512::phases(t, per, [&mut q0[..], &mut q1[..], &mut q2[..], &mut q3[..]]),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => x2::phases(t, per, [&mut q0[..], &mut q1[..], &mut q2[..], &mut q3[..]]),
+            _ => 0,
         }
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
-    for (j, c) in t[..4 * per].chunks_exact(4).enumerate() {
+    };
+    for (j, c) in t[..4 * per].chunks_exact(4).enumerate().skip(done) {
         (q0[j], q1[j], q2[j], q3[j]) = (c[0], c[1], c[2], c[3]);
     }
     (q0[per], q1[per], q2[per], q3[per]) = (0.0, 0.0, 0.0, 0.0);
 }
 
 /// The inverse of [`phases`]: `t[4j + c] = q[c][j]` for j < per.
-fn interleave4(q: [&[f32]; 4], per: usize, t: &mut [f32]) {
+fn interleave4(isa: Isa, q: [&[f32]; 4], per: usize, t: &mut [f32]) {
     assert!(t.len() >= 4 * per && q.iter().all(|q| q.len() >= per));
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-    // SAFETY: loads are masked to the per tiles, stores to the 4 * per values.
-    unsafe {
-        use std::arch::x86_64::*;
-        let lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-        let hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-        let mask = |n: usize| ((1u32 << n.min(16)) - 1) as u16;
-        for j in (0..per).step_by(16) {
-            let m = mask(per - j);
-            let [a, b, c, d] = [0, 1, 2, 3].map(|k| _mm512_maskz_loadu_ps(m, q[k].as_ptr().add(j)));
-            let (ac_lo, ac_hi) = (_mm512_permutex2var_ps(a, lo, c), _mm512_permutex2var_ps(a, hi, c));
-            let (bd_lo, bd_hi) = (_mm512_permutex2var_ps(b, lo, d), _mm512_permutex2var_ps(b, hi, d));
-            let out = [
-                _mm512_permutex2var_ps(ac_lo, lo, bd_lo),
-                _mm512_permutex2var_ps(ac_lo, hi, bd_lo),
-                _mm512_permutex2var_ps(ac_hi, lo, bd_hi),
-                _mm512_permutex2var_ps(ac_hi, hi, bd_hi),
-            ];
-            let left = 4 * (per - j);
-            for (k, v) in out.into_iter().enumerate() {
-                let n = left.saturating_sub(16 * k);
-                if n > 0 {
-                    _mm512_mask_storeu_ps(t.as_mut_ptr().add(4 * j + 16 * k), mask(n), v);
-                }
-            }
+    // SAFETY: the lengths are checked above; `isa` runs here.
+    let done = unsafe {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => x512::interleave4(q, per, t),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => x2::interleave4(q, per, t),
+            _ => 0,
         }
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
-    for (j, c) in t[..4 * per].chunks_exact_mut(4).enumerate() {
+    };
+    for (j, c) in t[..4 * per].chunks_exact_mut(4).enumerate().skip(done) {
         (c[0], c[1], c[2], c[3]) = (q[0][j], q[1][j], q[2][j], q[3][j]);
     }
 }
@@ -163,10 +133,13 @@ struct Scratch {
     /// Output-gradient rows 4ty + r `[group][th][wp]`: only the first OW values of rows
     /// inside the output are ever written, so the rest stays zero.
     dy: [Vec<f32>; 4],
+    /// The ISA of the transforms' kernels (one the CPU runs).
+    isa: Isa,
 }
 
 impl Scratch {
-    fn new(t: &Tiles) -> Scratch {
+    fn new(t: &Tiles, isa: Isa) -> Scratch {
+        assert!(isa.supported(), "winograd: this CPU does not support {isa}");
         fn rows<const K: usize>(len: usize) -> [Vec<f32>; K] {
             std::array::from_fn(|_| vec![0.0; len])
         }
@@ -179,6 +152,7 @@ impl Scratch {
             e: rows(tiles),
             dplane: vec![0.0; t.plane()],
             dy: rows(rows_len),
+            isa,
         }
     }
 }
@@ -196,12 +170,12 @@ fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut 
             for ty in 0..t.th {
                 let r: [&[f32]; 6] = std::array::from_fn(|k| &p[(4 * ty + k) * wp..][..wp]);
                 let at = (i * t.th + ty) * wp;
-                bt_rows(r, sc.t.each_mut().map(|row| &mut row[at..at + wp]));
+                bt_rows(sc.isa, r, sc.t.each_mut().map(|row| &mut row[at..at + wp]));
             }
         }
         // columns: tile j's six columns are q0[j], q1[j], q2[j], q3[j], q0[j+1], q1[j+1]
         for k in 0..6 {
-            phases(&sc.t[k][..4 * n], n, &mut sc.q);
+            phases(sc.isa, &sc.t[k][..4 * n], n, &mut sc.q);
             let q = &sc.q;
             let cols: [&[f32]; 6] = [&q[0][..n], &q[1][..n], &q[2][..n], &q[3][..n], &q[0][1..=n], &q[1][1..=n]];
             let (head, tail) = v[(k * 6) * ld + c * n..].split_at_mut(ld);
@@ -209,7 +183,7 @@ fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut 
             let (v2, tail) = tail.split_at_mut(ld);
             let (v3, tail) = tail.split_at_mut(ld);
             let (v4, tail) = tail.split_at_mut(ld);
-            bt_rows(cols, [&mut head[..n], &mut v1[..n], &mut v2[..n], &mut v3[..n], &mut v4[..n], &mut tail[..n]]);
+            bt_rows(sc.isa, cols, [&mut head[..n], &mut v1[..n], &mut v2[..n], &mut v3[..n], &mut v4[..n], &mut tail[..n]]);
         }
     }
 }
@@ -218,31 +192,22 @@ fn input_transform(g: &Conv2dGeom, t: &Tiles, planes: &[f32], s: usize, v: &mut 
 /// B^T = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
 ///        [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]].
 #[inline]
-fn bt_rows(x: [&[f32]; 6], mut out: [&mut [f32]; 6]) {
+fn bt_rows(isa: Isa, x: [&[f32]; 6], mut out: [&mut [f32]; 6]) {
     let len = out[0].len();
     assert!(x.iter().all(|r| r.len() >= len) && out.iter().all(|r| r.len() == len));
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-    // SAFETY: every access is masked to the len values checked above.
-    unsafe {
-        use std::arch::x86_64::*;
-        let k = |v: f32| _mm512_set1_ps(v);
-        for e in (0..len).step_by(16) {
-            let m = ((1u32 << (len - e).min(16)) - 1) as u16;
-            let [a, b, c, d, f, h] = x.map(|r| _mm512_maskz_loadu_ps(m, r.as_ptr().add(e)));
-            let ptr = out.each_mut().map(|o| o.as_mut_ptr());
-            let st = |o: *mut f32, v: __m512| _mm512_mask_storeu_ps(o.add(e), m, v);
-            st(ptr[0], _mm512_add_ps(_mm512_fmadd_ps(k(4.0), a, _mm512_mul_ps(k(-5.0), c)), f));
-            st(ptr[1], _mm512_add_ps(_mm512_fmadd_ps(k(-4.0), _mm512_add_ps(b, c), d), f));
-            st(ptr[2], _mm512_add_ps(_mm512_fmadd_ps(k(4.0), _mm512_sub_ps(b, c), _mm512_sub_ps(f, d)), _mm512_setzero_ps()));
-            st(ptr[3], _mm512_sub_ps(_mm512_fmadd_ps(k(2.0), _mm512_sub_ps(d, b), f), c));
-            st(ptr[4], _mm512_sub_ps(_mm512_fmadd_ps(k(2.0), _mm512_sub_ps(b, d), f), c));
-            st(ptr[5], _mm512_add_ps(_mm512_fmadd_ps(k(4.0), b, _mm512_mul_ps(k(-5.0), d)), h));
+    // SAFETY: the lengths are checked above; `isa` runs here.
+    let done = unsafe {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => x512::bt_rows(x, &mut out),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => x2::bt_rows(x, &mut out),
+            _ => 0,
         }
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+    };
     {
         let [o0, o1, o2, o3, o4, o5] = out;
-        for e in 0..len {
+        for e in done..len {
             let (a, b, c, d, f, h) = (x[0][e], x[1][e], x[2][e], x[3][e], x[4][e], x[5][e]);
             o0[e] = 4.0 * a - 5.0 * c + f;
             o1[e] = -4.0 * (b + c) + d + f;
@@ -257,30 +222,22 @@ fn bt_rows(x: [&[f32]; 6], mut out: [&mut [f32]; 6]) {
 /// `out[r] = sum_i AT[r][i] m[i]`, element by element over six rows (one fused pass), with
 /// A^T = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]].
 #[inline]
-fn at_rows(m: [&[f32]; 6], mut out: [&mut [f32]; 4]) {
+fn at_rows(isa: Isa, m: [&[f32]; 6], mut out: [&mut [f32]; 4]) {
     let len = out[0].len();
     assert!(m.iter().all(|r| r.len() >= len) && out.iter().all(|r| r.len() == len));
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-    // SAFETY: every access is masked to the len values checked above.
-    unsafe {
-        use std::arch::x86_64::*;
-        let k = |v: f32| _mm512_set1_ps(v);
-        for e in (0..len).step_by(16) {
-            let mk = ((1u32 << (len - e).min(16)) - 1) as u16;
-            let [a, b, c, d, f, h] = m.map(|r| _mm512_maskz_loadu_ps(mk, r.as_ptr().add(e)));
-            let (s1, d1, s2, d2) = (_mm512_add_ps(b, c), _mm512_sub_ps(b, c), _mm512_add_ps(d, f), _mm512_sub_ps(d, f));
-            let ptr = out.each_mut().map(|o| o.as_mut_ptr());
-            let st = |o: *mut f32, v: __m512| _mm512_mask_storeu_ps(o.add(e), mk, v);
-            st(ptr[0], _mm512_add_ps(_mm512_add_ps(a, s1), s2));
-            st(ptr[1], _mm512_fmadd_ps(k(2.0), d2, d1));
-            st(ptr[2], _mm512_fmadd_ps(k(4.0), s2, s1));
-            st(ptr[3], _mm512_add_ps(_mm512_fmadd_ps(k(8.0), d2, d1), h));
+    // SAFETY: the lengths are checked above; `isa` runs here.
+    let done = unsafe {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => x512::at_rows(m, &mut out),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => x2::at_rows(m, &mut out),
+            _ => 0,
         }
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+    };
     {
         let [o0, o1, o2, o3] = out;
-        for e in 0..len {
+        for e in done..len {
             let (a, b, c, d, f, h) = (m[0][e], m[1][e], m[2][e], m[3][e], m[4][e], m[5][e]);
             let (s1, d1, s2, d2) = (b + c, b - c, d + f, d - f);
             o0[e] = a + s1 + s2;
@@ -293,33 +250,22 @@ fn at_rows(m: [&[f32]; 6], mut out: [&mut [f32]; 4]) {
 
 /// `out[i] = sum_r AT[r][i] x[r]` (A times four rows), element by element.
 #[inline]
-fn a_rows(x: [&[f32]; 4], mut out: [&mut [f32]; 6]) {
+fn a_rows(isa: Isa, x: [&[f32]; 4], mut out: [&mut [f32]; 6]) {
     let len = out[0].len();
     assert!(x.iter().all(|r| r.len() >= len) && out.iter().all(|r| r.len() == len));
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-    // SAFETY: every access is masked to the len values checked above.
-    unsafe {
-        use std::arch::x86_64::*;
-        let k = |v: f32| _mm512_set1_ps(v);
-        let ptr = out.each_mut().map(|o| o.as_mut_ptr());
-        for e in (0..len).step_by(16) {
-            let m = ((1u32 << (len - e).min(16)) - 1) as u16;
-            let [a, b, c, d] = x.map(|r| _mm512_maskz_loadu_ps(m, r.as_ptr().add(e)));
-            let st = |o: *mut f32, v: __m512| _mm512_mask_storeu_ps(o.add(e), m, v);
-            let (ac, bd) = (_mm512_add_ps(a, c), _mm512_add_ps(b, d));
-            let (a4c, b4d) = (_mm512_fmadd_ps(k(4.0), c, a), _mm512_fmadd_ps(k(4.0), d, b));
-            st(ptr[0], a);
-            st(ptr[1], _mm512_add_ps(ac, bd));
-            st(ptr[2], _mm512_sub_ps(ac, bd));
-            st(ptr[3], _mm512_fmadd_ps(k(2.0), b4d, a4c));
-            st(ptr[4], _mm512_fnmadd_ps(k(2.0), b4d, a4c));
-            st(ptr[5], d);
+    // SAFETY: the lengths are checked above; `isa` runs here.
+    let done = unsafe {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => x512::a_rows(x, &mut out),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => x2::a_rows(x, &mut out),
+            _ => 0,
         }
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+    };
     {
         let [o0, o1, o2, o3, o4, o5] = out;
-        for e in 0..len {
+        for e in done..len {
             let (a, b, c, d) = (x[0][e], x[1][e], x[2][e], x[3][e]);
             o0[e] = a;
             o1[e] = a + b + c + d;
@@ -333,34 +279,20 @@ fn a_rows(x: [&[f32]; 4], mut out: [&mut [f32]; 6]) {
 
 /// `out[w] (+)= sum_m BT[m][w] x[m]` (B times six rows), element by element.
 #[inline]
-fn b_rows(x: [&[f32]; 6], mut out: [&mut [f32]; 6], add: bool) {
+fn b_rows(isa: Isa, x: [&[f32]; 6], mut out: [&mut [f32]; 6], add: bool) {
     let len = out[0].len();
     assert!(x.iter().all(|r| r.len() >= len) && out.iter().all(|r| r.len() == len));
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-    // SAFETY: every access is masked to the len values checked above.
-    unsafe {
-        use std::arch::x86_64::*;
-        let k = |v: f32| _mm512_set1_ps(v);
-        let ptr = out.each_mut().map(|o| o.as_mut_ptr());
-        for e in (0..len).step_by(16) {
-            let m = ((1u32 << (len - e).min(16)) - 1) as u16;
-            let [x0, x1, x2, x3, x4, x5] = x.map(|r| _mm512_maskz_loadu_ps(m, r.as_ptr().add(e)));
-            let st = |o: *mut f32, v: __m512| {
-                let v = if add { _mm512_add_ps(_mm512_maskz_loadu_ps(m, o.add(e)), v) } else { v };
-                _mm512_mask_storeu_ps(o.add(e), m, v)
-            };
-            let (d12, s12, d34, s34) =
-                (_mm512_sub_ps(x2, x1), _mm512_add_ps(x1, x2), _mm512_sub_ps(x3, x4), _mm512_add_ps(x3, x4));
-            st(ptr[0], _mm512_mul_ps(k(4.0), x0));
-            st(ptr[1], _mm512_fmadd_ps(k(4.0), _mm512_add_ps(d12, x5), _mm512_mul_ps(k(-2.0), d34)));
-            st(ptr[2], _mm512_fmadd_ps(k(-5.0), x0, _mm512_fmadd_ps(k(-4.0), s12, _mm512_sub_ps(_mm512_setzero_ps(), s34))));
-            st(ptr[3], _mm512_fmadd_ps(k(2.0), d34, _mm512_fmadd_ps(k(-5.0), x5, _mm512_sub_ps(_mm512_setzero_ps(), d12))));
-            st(ptr[4], _mm512_add_ps(_mm512_add_ps(x0, s12), s34));
-            st(ptr[5], x5);
+    // SAFETY: the lengths are checked above; `isa` runs here.
+    let done = unsafe {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => x512::b_rows(x, &mut out, add),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => x2::b_rows(x, &mut out, add),
+            _ => 0,
         }
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
-    for e in 0..len {
+    };
+    for e in done..len {
         let (x0, x1, x2, x3, x4, x5) = (x[0][e], x[1][e], x[2][e], x[3][e], x[4][e], x[5][e]);
         let v = [
             4.0 * x0,
@@ -373,6 +305,364 @@ fn b_rows(x: [&[f32]; 6], mut out: [&mut [f32]; 6], add: bool) {
         for (o, v) in out.iter_mut().zip(v) {
             o[e] = if add { o[e] + v } else { v };
         }
+    }
+}
+
+/// The AVX-512 transforms: 16 lanes, tails by mask registers (every call finishes its work).
+#[cfg(target_arch = "x86_64")]
+mod x512 {
+    /// See `super::phases`; returns how many it did (all).
+    ///
+    /// # Safety
+    /// AVX-512 F runs here; the lengths are as `super::phases` checks.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn phases(t: &[f32], per: usize, [q0, q1, q2, q3]: [&mut [f32]; 4]) -> usize {
+        // SAFETY: loads are masked to the 4 * per values, stores to the per tiles (checked above).
+        unsafe {
+            use std::arch::x86_64::*;
+            let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+            let mask = |n: usize| ((1u32 << n.min(16)) - 1) as u16;
+            for j in (0..per).step_by(16) {
+                let left = 4 * (per - j);
+                let v: [__m512; 4] = std::array::from_fn(|k| {
+                    let m = mask(left.saturating_sub(16 * k));
+                    _mm512_maskz_loadu_ps(m, t.as_ptr().add((4 * j + 16 * k).min(t.len())))
+                });
+                let (e01, o01) = (_mm512_permutex2var_ps(v[0], even, v[1]), _mm512_permutex2var_ps(v[0], odd, v[1]));
+                let (e23, o23) = (_mm512_permutex2var_ps(v[2], even, v[3]), _mm512_permutex2var_ps(v[2], odd, v[3]));
+                let m = mask(per - j);
+                _mm512_mask_storeu_ps(q0.as_mut_ptr().add(j), m, _mm512_permutex2var_ps(e01, even, e23));
+                _mm512_mask_storeu_ps(q2.as_mut_ptr().add(j), m, _mm512_permutex2var_ps(e01, odd, e23));
+                _mm512_mask_storeu_ps(q1.as_mut_ptr().add(j), m, _mm512_permutex2var_ps(o01, even, o23));
+                _mm512_mask_storeu_ps(q3.as_mut_ptr().add(j), m, _mm512_permutex2var_ps(o01, odd, o23));
+            }
+        }
+        per
+    }
+
+    /// See `super::interleave4`; returns how many it did (all).
+    ///
+    /// # Safety
+    /// AVX-512 F runs here; the lengths are as `super::interleave4` checks.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn interleave4(q: [&[f32]; 4], per: usize, t: &mut [f32]) -> usize {
+        // SAFETY: loads are masked to the per tiles, stores to the 4 * per values.
+        unsafe {
+            use std::arch::x86_64::*;
+            let lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            let hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+            let mask = |n: usize| ((1u32 << n.min(16)) - 1) as u16;
+            for j in (0..per).step_by(16) {
+                let m = mask(per - j);
+                let [a, b, c, d] = [0, 1, 2, 3].map(|k| _mm512_maskz_loadu_ps(m, q[k].as_ptr().add(j)));
+                let (ac_lo, ac_hi) = (_mm512_permutex2var_ps(a, lo, c), _mm512_permutex2var_ps(a, hi, c));
+                let (bd_lo, bd_hi) = (_mm512_permutex2var_ps(b, lo, d), _mm512_permutex2var_ps(b, hi, d));
+                let out = [
+                    _mm512_permutex2var_ps(ac_lo, lo, bd_lo),
+                    _mm512_permutex2var_ps(ac_lo, hi, bd_lo),
+                    _mm512_permutex2var_ps(ac_hi, lo, bd_hi),
+                    _mm512_permutex2var_ps(ac_hi, hi, bd_hi),
+                ];
+                let left = 4 * (per - j);
+                for (k, v) in out.into_iter().enumerate() {
+                    let n = left.saturating_sub(16 * k);
+                    if n > 0 {
+                        _mm512_mask_storeu_ps(t.as_mut_ptr().add(4 * j + 16 * k), mask(n), v);
+                    }
+                }
+            }
+        }
+        per
+    }
+
+    /// See `super::bt_rows`; returns how many it did (all).
+    ///
+    /// # Safety
+    /// AVX-512 F runs here; the lengths are as `super::bt_rows` checks.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn bt_rows(x: [&[f32]; 6], out: &mut [&mut [f32]; 6]) -> usize {
+        let len = out[0].len();
+        // SAFETY: every access is masked to the len values checked above.
+        unsafe {
+            use std::arch::x86_64::*;
+            let k = |v: f32| _mm512_set1_ps(v);
+            for e in (0..len).step_by(16) {
+                let m = ((1u32 << (len - e).min(16)) - 1) as u16;
+                let [a, b, c, d, f, h] = x.map(|r| _mm512_maskz_loadu_ps(m, r.as_ptr().add(e)));
+                let ptr = out.each_mut().map(|o| o.as_mut_ptr());
+                let st = |o: *mut f32, v: __m512| _mm512_mask_storeu_ps(o.add(e), m, v);
+                st(ptr[0], _mm512_add_ps(_mm512_fmadd_ps(k(4.0), a, _mm512_mul_ps(k(-5.0), c)), f));
+                st(ptr[1], _mm512_add_ps(_mm512_fmadd_ps(k(-4.0), _mm512_add_ps(b, c), d), f));
+                st(ptr[2], _mm512_add_ps(_mm512_fmadd_ps(k(4.0), _mm512_sub_ps(b, c), _mm512_sub_ps(f, d)), _mm512_setzero_ps()));
+                st(ptr[3], _mm512_sub_ps(_mm512_fmadd_ps(k(2.0), _mm512_sub_ps(d, b), f), c));
+                st(ptr[4], _mm512_sub_ps(_mm512_fmadd_ps(k(2.0), _mm512_sub_ps(b, d), f), c));
+                st(ptr[5], _mm512_add_ps(_mm512_fmadd_ps(k(4.0), b, _mm512_mul_ps(k(-5.0), d)), h));
+            }
+        }
+        len
+    }
+
+    /// See `super::at_rows`; returns how many it did (all).
+    ///
+    /// # Safety
+    /// AVX-512 F runs here; the lengths are as `super::at_rows` checks.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn at_rows(m: [&[f32]; 6], out: &mut [&mut [f32]; 4]) -> usize {
+        let len = out[0].len();
+        // SAFETY: every access is masked to the len values checked above.
+        unsafe {
+            use std::arch::x86_64::*;
+            let k = |v: f32| _mm512_set1_ps(v);
+            for e in (0..len).step_by(16) {
+                let mk = ((1u32 << (len - e).min(16)) - 1) as u16;
+                let [a, b, c, d, f, h] = m.map(|r| _mm512_maskz_loadu_ps(mk, r.as_ptr().add(e)));
+                let (s1, d1, s2, d2) = (_mm512_add_ps(b, c), _mm512_sub_ps(b, c), _mm512_add_ps(d, f), _mm512_sub_ps(d, f));
+                let ptr = out.each_mut().map(|o| o.as_mut_ptr());
+                let st = |o: *mut f32, v: __m512| _mm512_mask_storeu_ps(o.add(e), mk, v);
+                st(ptr[0], _mm512_add_ps(_mm512_add_ps(a, s1), s2));
+                st(ptr[1], _mm512_fmadd_ps(k(2.0), d2, d1));
+                st(ptr[2], _mm512_fmadd_ps(k(4.0), s2, s1));
+                st(ptr[3], _mm512_add_ps(_mm512_fmadd_ps(k(8.0), d2, d1), h));
+            }
+        }
+        len
+    }
+
+    /// See `super::a_rows`; returns how many it did (all).
+    ///
+    /// # Safety
+    /// AVX-512 F runs here; the lengths are as `super::a_rows` checks.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn a_rows(x: [&[f32]; 4], out: &mut [&mut [f32]; 6]) -> usize {
+        let len = out[0].len();
+        // SAFETY: every access is masked to the len values checked above.
+        unsafe {
+            use std::arch::x86_64::*;
+            let k = |v: f32| _mm512_set1_ps(v);
+            let ptr = out.each_mut().map(|o| o.as_mut_ptr());
+            for e in (0..len).step_by(16) {
+                let m = ((1u32 << (len - e).min(16)) - 1) as u16;
+                let [a, b, c, d] = x.map(|r| _mm512_maskz_loadu_ps(m, r.as_ptr().add(e)));
+                let st = |o: *mut f32, v: __m512| _mm512_mask_storeu_ps(o.add(e), m, v);
+                let (ac, bd) = (_mm512_add_ps(a, c), _mm512_add_ps(b, d));
+                let (a4c, b4d) = (_mm512_fmadd_ps(k(4.0), c, a), _mm512_fmadd_ps(k(4.0), d, b));
+                st(ptr[0], a);
+                st(ptr[1], _mm512_add_ps(ac, bd));
+                st(ptr[2], _mm512_sub_ps(ac, bd));
+                st(ptr[3], _mm512_fmadd_ps(k(2.0), b4d, a4c));
+                st(ptr[4], _mm512_fnmadd_ps(k(2.0), b4d, a4c));
+                st(ptr[5], d);
+            }
+        }
+        len
+    }
+
+    /// See `super::b_rows`; returns how many it did (all).
+    ///
+    /// # Safety
+    /// AVX-512 F runs here; the lengths are as `super::b_rows` checks.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn b_rows(x: [&[f32]; 6], out: &mut [&mut [f32]; 6], add: bool) -> usize {
+        let len = out[0].len();
+        // SAFETY: every access is masked to the len values checked above.
+        unsafe {
+            use std::arch::x86_64::*;
+            let k = |v: f32| _mm512_set1_ps(v);
+            let ptr = out.each_mut().map(|o| o.as_mut_ptr());
+            for e in (0..len).step_by(16) {
+                let m = ((1u32 << (len - e).min(16)) - 1) as u16;
+                let [x0, x1, x2, x3, x4, x5] = x.map(|r| _mm512_maskz_loadu_ps(m, r.as_ptr().add(e)));
+                let st = |o: *mut f32, v: __m512| {
+                    let v = if add { _mm512_add_ps(_mm512_maskz_loadu_ps(m, o.add(e)), v) } else { v };
+                    _mm512_mask_storeu_ps(o.add(e), m, v)
+                };
+                let (d12, s12, d34, s34) =
+                    (_mm512_sub_ps(x2, x1), _mm512_add_ps(x1, x2), _mm512_sub_ps(x3, x4), _mm512_add_ps(x3, x4));
+                st(ptr[0], _mm512_mul_ps(k(4.0), x0));
+                st(ptr[1], _mm512_fmadd_ps(k(4.0), _mm512_add_ps(d12, x5), _mm512_mul_ps(k(-2.0), d34)));
+                st(ptr[2], _mm512_fmadd_ps(k(-5.0), x0, _mm512_fmadd_ps(k(-4.0), s12, _mm512_sub_ps(_mm512_setzero_ps(), s34))));
+                st(ptr[3], _mm512_fmadd_ps(k(2.0), d34, _mm512_fmadd_ps(k(-5.0), x5, _mm512_sub_ps(_mm512_setzero_ps(), d12))));
+                st(ptr[4], _mm512_add_ps(_mm512_add_ps(x0, s12), s34));
+                st(ptr[5], x5);
+            }
+        }
+        len
+    }
+}
+
+/// The AVX2 + FMA transforms: 8 lanes, whole vectors only (each returns how far it got; the
+/// caller finishes the tail with the portable loop).
+#[cfg(target_arch = "x86_64")]
+mod x2 {
+    use std::arch::x86_64::*;
+
+    /// The 4 x 4 transpose inside each 128-bit lane of four vectors.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn transpose_lanes([w0, w1, w2, w3]: [__m256; 4]) -> [__m256; 4] {
+        let (t0, t1) = (_mm256_unpacklo_ps(w0, w1), _mm256_unpackhi_ps(w0, w1));
+        let (t2, t3) = (_mm256_unpacklo_ps(w2, w3), _mm256_unpackhi_ps(w2, w3));
+        [
+            _mm256_shuffle_ps::<0x44>(t0, t2),
+            _mm256_shuffle_ps::<0xEE>(t0, t2),
+            _mm256_shuffle_ps::<0x44>(t1, t3),
+            _mm256_shuffle_ps::<0xEE>(t1, t3),
+        ]
+    }
+
+    /// See `super::phases`; returns the tiles done (a multiple of 8).
+    ///
+    /// # Safety
+    /// AVX2 runs here; the lengths are as `super::phases` checks.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn phases(t: &[f32], per: usize, mut q: [&mut [f32]; 4]) -> usize {
+        let full = per / 8 * 8;
+        for j in (0..full).step_by(8) {
+            // SAFETY: tiles j..j + 8 (values 4j..4j + 32) are inside the checked lengths.
+            unsafe {
+                // v[i] holds tiles 2i and 2i + 1; regroup to lanes (tile i | tile i + 4)
+                let v: [__m256; 4] = std::array::from_fn(|i| _mm256_loadu_ps(t.as_ptr().add(4 * j + 8 * i)));
+                let w = [
+                    _mm256_permute2f128_ps::<0x20>(v[0], v[2]),
+                    _mm256_permute2f128_ps::<0x31>(v[0], v[2]),
+                    _mm256_permute2f128_ps::<0x20>(v[1], v[3]),
+                    _mm256_permute2f128_ps::<0x31>(v[1], v[3]),
+                ];
+                for (dst, r) in q.iter_mut().zip(transpose_lanes(w)) {
+                    _mm256_storeu_ps(dst.as_mut_ptr().add(j), r);
+                }
+            }
+        }
+        full
+    }
+
+    /// See `super::interleave4`; returns the tiles done (a multiple of 8).
+    ///
+    /// # Safety
+    /// AVX2 runs here; the lengths are as `super::interleave4` checks.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn interleave4(q: [&[f32]; 4], per: usize, t: &mut [f32]) -> usize {
+        let full = per / 8 * 8;
+        for j in (0..full).step_by(8) {
+            // SAFETY: tiles j..j + 8 (values 4j..4j + 32) are inside the checked lengths.
+            unsafe {
+                let w = transpose_lanes(q.map(|r| _mm256_loadu_ps(r.as_ptr().add(j))));
+                let out = t.as_mut_ptr().add(4 * j);
+                _mm256_storeu_ps(out, _mm256_permute2f128_ps::<0x20>(w[0], w[1]));
+                _mm256_storeu_ps(out.add(8), _mm256_permute2f128_ps::<0x20>(w[2], w[3]));
+                _mm256_storeu_ps(out.add(16), _mm256_permute2f128_ps::<0x31>(w[0], w[1]));
+                _mm256_storeu_ps(out.add(24), _mm256_permute2f128_ps::<0x31>(w[2], w[3]));
+            }
+        }
+        full
+    }
+
+    /// See `super::bt_rows`; returns the values done (a multiple of 8).
+    ///
+    /// # Safety
+    /// AVX2 runs here; the lengths are as `super::bt_rows` checks.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn bt_rows(x: [&[f32]; 6], out: &mut [&mut [f32]; 6]) -> usize {
+        let full = out[0].len() / 8 * 8;
+        let k = |v: f32| _mm256_set1_ps(v);
+        let ptr = out.each_mut().map(|o| o.as_mut_ptr());
+        for e in (0..full).step_by(8) {
+            // SAFETY: values e..e + 8 are inside the checked lengths.
+            unsafe {
+                let [a, b, c, d, f, h] = x.map(|r| _mm256_loadu_ps(r.as_ptr().add(e)));
+                let st = |o: *mut f32, v: __m256| _mm256_storeu_ps(o.add(e), v);
+                st(ptr[0], _mm256_add_ps(_mm256_fmadd_ps(k(4.0), a, _mm256_mul_ps(k(-5.0), c)), f));
+                st(ptr[1], _mm256_add_ps(_mm256_fmadd_ps(k(-4.0), _mm256_add_ps(b, c), d), f));
+                st(ptr[2], _mm256_fmadd_ps(k(4.0), _mm256_sub_ps(b, c), _mm256_sub_ps(f, d)));
+                st(ptr[3], _mm256_sub_ps(_mm256_fmadd_ps(k(2.0), _mm256_sub_ps(d, b), f), c));
+                st(ptr[4], _mm256_sub_ps(_mm256_fmadd_ps(k(2.0), _mm256_sub_ps(b, d), f), c));
+                st(ptr[5], _mm256_add_ps(_mm256_fmadd_ps(k(4.0), b, _mm256_mul_ps(k(-5.0), d)), h));
+            }
+        }
+        full
+    }
+
+    /// See `super::at_rows`; returns the values done (a multiple of 8).
+    ///
+    /// # Safety
+    /// AVX2 runs here; the lengths are as `super::at_rows` checks.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn at_rows(m: [&[f32]; 6], out: &mut [&mut [f32]; 4]) -> usize {
+        let full = out[0].len() / 8 * 8;
+        let k = |v: f32| _mm256_set1_ps(v);
+        let ptr = out.each_mut().map(|o| o.as_mut_ptr());
+        for e in (0..full).step_by(8) {
+            // SAFETY: values e..e + 8 are inside the checked lengths.
+            unsafe {
+                let [a, b, c, d, f, h] = m.map(|r| _mm256_loadu_ps(r.as_ptr().add(e)));
+                let (s1, d1, s2, d2) = (_mm256_add_ps(b, c), _mm256_sub_ps(b, c), _mm256_add_ps(d, f), _mm256_sub_ps(d, f));
+                let st = |o: *mut f32, v: __m256| _mm256_storeu_ps(o.add(e), v);
+                st(ptr[0], _mm256_add_ps(_mm256_add_ps(a, s1), s2));
+                st(ptr[1], _mm256_fmadd_ps(k(2.0), d2, d1));
+                st(ptr[2], _mm256_fmadd_ps(k(4.0), s2, s1));
+                st(ptr[3], _mm256_add_ps(_mm256_fmadd_ps(k(8.0), d2, d1), h));
+            }
+        }
+        full
+    }
+
+    /// See `super::a_rows`; returns the values done (a multiple of 8).
+    ///
+    /// # Safety
+    /// AVX2 runs here; the lengths are as `super::a_rows` checks.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn a_rows(x: [&[f32]; 4], out: &mut [&mut [f32]; 6]) -> usize {
+        let full = out[0].len() / 8 * 8;
+        let k = |v: f32| _mm256_set1_ps(v);
+        let ptr = out.each_mut().map(|o| o.as_mut_ptr());
+        for e in (0..full).step_by(8) {
+            // SAFETY: values e..e + 8 are inside the checked lengths.
+            unsafe {
+                let [a, b, c, d] = x.map(|r| _mm256_loadu_ps(r.as_ptr().add(e)));
+                let st = |o: *mut f32, v: __m256| _mm256_storeu_ps(o.add(e), v);
+                let (ac, bd) = (_mm256_add_ps(a, c), _mm256_add_ps(b, d));
+                let (a4c, b4d) = (_mm256_fmadd_ps(k(4.0), c, a), _mm256_fmadd_ps(k(4.0), d, b));
+                st(ptr[0], a);
+                st(ptr[1], _mm256_add_ps(ac, bd));
+                st(ptr[2], _mm256_sub_ps(ac, bd));
+                st(ptr[3], _mm256_fmadd_ps(k(2.0), b4d, a4c));
+                st(ptr[4], _mm256_fnmadd_ps(k(2.0), b4d, a4c));
+                st(ptr[5], d);
+            }
+        }
+        full
+    }
+
+    /// See `super::b_rows`; returns the values done (a multiple of 8).
+    ///
+    /// # Safety
+    /// AVX2 runs here; the lengths are as `super::b_rows` checks.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn b_rows(x: [&[f32]; 6], out: &mut [&mut [f32]; 6], add: bool) -> usize {
+        let full = out[0].len() / 8 * 8;
+        let k = |v: f32| _mm256_set1_ps(v);
+        let ptr = out.each_mut().map(|o| o.as_mut_ptr());
+        for e in (0..full).step_by(8) {
+            // SAFETY: values e..e + 8 are inside the checked lengths.
+            unsafe {
+                let [x0, x1, x2, x3, x4, x5] = x.map(|r| _mm256_loadu_ps(r.as_ptr().add(e)));
+                let st = |o: *mut f32, v: __m256| {
+                    let v = if add { _mm256_add_ps(_mm256_loadu_ps(o.add(e)), v) } else { v };
+                    _mm256_storeu_ps(o.add(e), v)
+                };
+                let (d12, s12, d34, s34) =
+                    (_mm256_sub_ps(x2, x1), _mm256_add_ps(x1, x2), _mm256_sub_ps(x3, x4), _mm256_add_ps(x3, x4));
+                let zero = _mm256_setzero_ps();
+                st(ptr[0], _mm256_mul_ps(k(4.0), x0));
+                st(ptr[1], _mm256_fmadd_ps(k(4.0), _mm256_add_ps(d12, x5), _mm256_mul_ps(k(-2.0), d34)));
+                st(ptr[2], _mm256_fmadd_ps(k(-5.0), x0, _mm256_fmadd_ps(k(-4.0), s12, _mm256_sub_ps(zero, s34))));
+                st(ptr[3], _mm256_fmadd_ps(k(2.0), d34, _mm256_fmadd_ps(k(-5.0), x5, _mm256_sub_ps(zero, d12))));
+                st(ptr[4], _mm256_add_ps(_mm256_add_ps(x0, s12), s34));
+                st(ptr[5], x5);
+            }
+        }
+        full
     }
 }
 
@@ -398,6 +688,7 @@ fn output_transform(
             let (w1, rest) = rest.split_at_mut(6);
             let (w2, w3) = rest.split_at_mut(6);
             at_rows(
+                sc.isa,
                 std::array::from_fn(|ii| mrow(ii * 6 + j)),
                 [&mut w0[j][..n], &mut w1[j][..n], &mut w2[j][..n], &mut w3[j][..n]],
             );
@@ -405,8 +696,12 @@ fn output_transform(
         // columns: y[r][c] = sum_j AT[c][j] s[r][j], interleaved into t[r] (output row 4ty + r)
         for r in 0..4 {
             let [q0, q1, q2, q3] = &mut sc.q;
-            at_rows(std::array::from_fn(|j| &sc.w[r * 6 + j][..n]), [&mut q0[..n], &mut q1[..n], &mut q2[..n], &mut q3[..n]]);
-            interleave4(sc.q.each_ref().map(|q| &q[..]), n, &mut sc.t[r]);
+            at_rows(
+                sc.isa,
+                std::array::from_fn(|j| &sc.w[r * 6 + j][..n]),
+                [&mut q0[..n], &mut q1[..n], &mut q2[..n], &mut q3[..n]],
+            );
+            interleave4(sc.isa, sc.q.each_ref().map(|q| &q[..]), n, &mut sc.t[r]);
         }
         for i in 0..s {
             for y in 0..g.oh {
@@ -433,9 +728,9 @@ fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm
             }
         }
         // rows of A dY: six rows from the four output rows, into a[..6]
-        a_rows(std::array::from_fn(|r| &sc.dy[r][..rows]), sc.a.each_mut().map(|v| &mut v[..rows]));
+        a_rows(sc.isa, std::array::from_fn(|r| &sc.dy[r][..rows]), sc.a.each_mut().map(|v| &mut v[..rows]));
         for ii in 0..6 {
-            phases(&sc.a[ii][..rows], n, &mut sc.q);
+            phases(sc.isa, &sc.a[ii][..rows], n, &mut sc.q);
             let base = (ii * 6) * ld + o * n;
             let (d0, rest) = dm[base..].split_at_mut(ld);
             let (d1, rest) = rest.split_at_mut(ld);
@@ -444,6 +739,7 @@ fn output_transform_backward(g: &Conv2dGeom, t: &Tiles, dy: &[f32], s: usize, dm
             let (d4, d5) = rest.split_at_mut(ld);
             let q = &sc.q;
             a_rows(
+                sc.isa,
                 std::array::from_fn(|c| &q[c][..n]),
                 [&mut d0[..n], &mut d1[..n], &mut d2[..n], &mut d3[..n], &mut d4[..n], &mut d5[..n]],
             );
@@ -463,6 +759,7 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx:
         for l in 0..6 {
             let [e0, e1, e2, e3, e4, e5] = &mut sc.e;
             b_rows(
+                sc.isa,
                 std::array::from_fn(|mm| &dv[(l * 6 + mm) * ld + c * n..][..n]),
                 [&mut e0[..n], &mut e1[..n], &mut e2[..n], &mut e3[..n], &mut e4[..n], &mut e5[..n]],
                 false,
@@ -473,7 +770,7 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx:
                 q0[x] = e0[x] + e4[x - 1];
                 q1[x] = e1[x] + e5[x - 1];
             }
-            interleave4([&q0[..n], &q1[..n], &e2[..n], &e3[..n]], n, &mut sc.t[l]);
+            interleave4(sc.isa, [&q0[..n], &q1[..n], &e2[..n], &e3[..n]], n, &mut sc.t[l]);
         }
         // rows, per sample: plane row 4ty + u += sum_l BT[l][u] t[l] (rows 4, 5 overlap the
         // next tile row); then the plane's interior is the input gradient
@@ -488,7 +785,7 @@ fn input_transform_backward(g: &Conv2dGeom, t: &Tiles, dv: &[f32], s: usize, dx:
                 let (r3, rest) = rest.split_at_mut(wp);
                 let (r4, r5) = rest.split_at_mut(wp);
                 let at = (i * t.th + ty) * wp;
-                b_rows(std::array::from_fn(|l| &sc.t[l][at..at + wp]), [r0, r1, r2, r3, r4, r5], true);
+                b_rows(sc.isa, std::array::from_fn(|l| &sc.t[l][at..at + wp]), [r0, r1, r2, r3, r4, r5], true);
             }
             let plane = &mut dx[(i * g.c + c) * hw..][..hw];
             for (y, dst) in plane.chunks_exact_mut(w).enumerate() {
@@ -505,7 +802,7 @@ impl_variant!(F4, tile 4);
 
 /// Forward: x [N, C, H, W], w [O, C, 3, 3], bias `[O]` -> out [N, O, OH, OW].
 pub(crate) fn forward(g: &Conv2dGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
-    forward_with::<F4>(g, x, w, bias)
+    forward_with::<F4>(isa::active(), g, x, w, bias)
 }
 
 /// Backward: from dy [N, O, OH, OW] compute dx (if `need_dx`), dw and db (if `need_db`).
@@ -517,7 +814,7 @@ pub(crate) fn backward(
     need_dx: bool,
     need_db: bool,
 ) -> (Option<Vec<f32>>, Vec<f32>, Option<Vec<f32>>) {
-    backward_with::<F4>(g, x, w, dy, need_dx, need_db)
+    backward_with::<F4>(isa::active(), g, x, w, dy, need_dx, need_db)
 }
 
 #[cfg(test)]
@@ -536,6 +833,12 @@ mod tests {
             ([3, 8, 19, 21], [10, 8, 3, 3], (0, 0, 0, 0)),
             ([2, 16, 28, 28], [16, 16, 3, 3], (1, 1, 1, 1)),
         ];
-        assert_matches_reference(12, &cases, applies, forward, backward, |r| 2e-4 * (1.0 + r.abs()));
+        for isa in crate::tensor::isa::available() {
+            let forward = |g: &Conv2dGeom, x: &[f32], w: &[f32], b: Option<&[f32]>| forward_with::<F4>(isa, g, x, w, b);
+            let backward = |g: &Conv2dGeom, x: &[f32], w: &[f32], dy: &[f32], dx: bool, db: bool| {
+                backward_with::<F4>(isa, g, x, w, dy, dx, db)
+            };
+            assert_matches_reference(12, &cases, applies, &forward, &backward, |r| 2e-4 * (1.0 + r.abs()));
+        }
     }
 }
