@@ -14,7 +14,12 @@ demo: deps build
 
 # Tests build without link-time optimization: two dozen test binaries each linking the
 # library with LTO would multiply the build time for no benefit to the assertions.
-TEST_ENV := CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_TARGET_DIR=target/test-build
+# The tests pin the convolution algorithms to the fixed order (STRATA_CONV_AUTOTUNE=0): a
+# choice measured under the load of a parallel test run could differ between the processes
+# of one test, and tests that compare runs exactly would then differ by rounding. The
+# measuring itself has its own tests; its cache goes under target/, not ~/.cache.
+TEST_ENV := CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_TARGET_DIR=target/test-build \
+	STRATA_CONV_AUTOTUNE=0 STRATA_CACHE_DIR=$(CURDIR)/target/test-build/strata-cache
 
 # One build of everything, with the `mpi` feature: its tests (tests/distributed.rs) drive
 # `mpirun`, and every other test runs in the same build.
