@@ -191,7 +191,7 @@ fn eval_regression(
 /// Several models: the mean of their class probabilities (the lectures' 7-CNN ensemble),
 /// reported with top-1 and top-5 error, member by member and together.
 fn run_ensemble(a: &EvalArgs) -> anyhow::Result<()> {
-    let mut saved: Vec<_> = a.model_file.iter().map(|p| strata::model::load_model(p)).collect::<Result<_, _>>()?;
+    let mut saved: Vec<_> = a.model_file.iter().map(|p| strata::onnx::load_model(p)).collect::<Result<_, _>>()?;
     for (s, p) in saved.iter_mut().zip(&a.model_file) {
         a.normalize.apply(p, &mut s.meta)?;
     }

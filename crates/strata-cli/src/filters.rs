@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
-use strata::model::load_model;
+use strata::onnx::load_model;
 use strata::plot::tiles::{GridStyle, Tile, save_grid};
 
 #[derive(Args, Debug)]

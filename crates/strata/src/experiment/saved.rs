@@ -105,7 +105,7 @@ fn knn_name(k: &Knn) -> String {
 /// Loads what [`save_learner`] (or `io::save_model`) wrote.
 pub fn load_learner(path: &Path) -> Result<(LoadedModel, ModelMeta)> {
     if crate::onnx::is_onnx_path(path) {
-        let saved = load_model(path)?;
+        let saved = crate::onnx::import_file(path)?;
         return Ok((LoadedModel::Network(saved.model), saved.meta));
     }
     let meta = read_meta(path)?;

@@ -105,7 +105,9 @@ impl Ensemble {
     pub fn push(&mut self, name: impl Into<String>, model: Sequential, standardize: Option<Standardizer>) {
         self.members.push(Member { name: name.into(), model, standardize });
     }
-    /// Loads saved models (see [`save_model`](super::save_model)), each with its own preprocessing.
+    /// Loads saved models (see [`save_model`](super::save_model)), each with its own
+    /// preprocessing (strata's files; `crate::onnx::load_model` the members to mix in ONNX
+    /// files).
     pub fn load(paths: &[impl AsRef<Path>]) -> Result<Ensemble> {
         let mut e = Ensemble::default();
         for p in paths {

@@ -228,13 +228,10 @@ pub(crate) fn read_meta(path: &Path) -> Result<ModelMeta> {
     Ok(meta)
 }
 
-/// Loads a model saved by [`save_model`], or imports an ONNX file (`.onnx`, see
-/// [`crate::onnx::import_file`]); the result is built, and compiled with plain SGD (replace
-/// with `compile` to train further).
+/// Loads a model saved by [`save_model`]; the result is built, and compiled with plain SGD
+/// (replace with `compile` to train further). `crate::onnx::load_model` also takes `.onnx`
+/// files.
 pub fn load_model(path: &Path) -> Result<SavedModel> {
-    if crate::onnx::is_onnx_path(path) {
-        return crate::onnx::import_file(path);
-    }
     let meta = read_meta(path)?;
     let desc = path;
     if let Some(b) = &meta.baseline {

@@ -1,7 +1,7 @@
 //! ONNX: saved strata models written as ONNX files, to run in onnxruntime and other
 //! engines ([`export_file`]); ONNX files (PyTorch's, Keras', strata's own) read as strata
-//! models that evaluate, train and export again ([`import_file`]; `load_model` reads `.onnx`
-//! files through it).
+//! models that evaluate, train and export again ([`import_file`]; [`load_model`] reads either
+//! kind of file).
 //!
 //! The exported graph takes what strata's datasets hold — images as float32 NCHW with
 //! pixels in `[0, 1]`, any batch size — and does the rest of strata's preprocessing itself
@@ -32,7 +32,7 @@ use std::path::Path;
 /// ONNX form, the output file when it cannot be written.
 pub fn export_file(model_file: &Path, out: &Path, options: &ExportOptions) -> Result<()> {
     options.check()?;
-    let saved = crate::model::load_model(model_file)?;
+    let saved = load_model(model_file)?;
     let bytes = to_onnx_bytes(&saved, options).map_err(|e| match e {
         Error::Invalid { .. } => e,
         other => Error::data(model_file, format!("cannot export to ONNX: {other}")),
@@ -41,4 +41,11 @@ pub fn export_file(model_file: &Path, out: &Path, options: &ExportOptions) -> Re
         crate::io::create_dir(dir)?;
     }
     crate::io::write_atomic(out, &bytes)
+}
+
+/// Loads a saved strata model, or imports an ONNX file (`.onnx`, see [`import_file`]): what
+/// every `--model-file` accepts. The model layer's own `load_model` reads strata's files only
+/// (ONNX sits above it).
+pub fn load_model(path: &Path) -> Result<crate::model::SavedModel> {
+    if is_onnx_path(path) { import_file(path) } else { crate::model::load_model(path) }
 }
