@@ -8,8 +8,11 @@
 //! maxout is `MatMul`, `Add`, `Reshape [N, units, pieces]`, `ReduceMax`; an LRN of even size
 //! is written out (`x / (k + alpha/n * window sum of x^2)^beta`), because ONNX's `LRN`
 //! centres an even window one channel later than strata (and PyTorch) do; an embedding is
-//! `Cast` to int64 then `Gather`. Layers that have no exact ONNX form are refused, naming
-//! the layer: no file is better than a wrong one.
+//! `Cast` to int64 then `Gather`; a locally connected layer is `Pad` (when it pads), one
+//! strided `Slice` per kernel tap, `Concat` into patches `[N, KH*KW*C, OH, OW]`,
+//! `Unsqueeze`, `Mul` by its weight `[O, KH*KW*C, OH, OW]`, `ReduceSum` over the patch axis
+//! and `Add` of its bias `[O, OH, OW]`. A layer with no exact ONNX form would be refused,
+//! naming the layer: no file is better than a wrong one.
 
 use super::graph::{Attr, GraphBuilder};
 use super::proto::{
@@ -684,8 +687,7 @@ mod tests {
                     let r = v.0.len();
                     let shape: Vec<usize> = (0..r).map(|a| v.0[a] + pads[a] + pads[r + a]).collect();
                     generate(&shape, |i| {
-                        let j: Option<Vec<usize>> =
-                            (0..r).map(|a| i[a].checked_sub(pads[a]).filter(|&k| k < v.0[a])).collect();
+                        let j: Option<Vec<usize>> = (0..r).map(|a| i[a].checked_sub(pads[a]).filter(|&k| k < v.0[a])).collect();
                         j.map(|j| at(v, &j)).unwrap_or(0.0)
                     })
                 }
@@ -740,10 +742,12 @@ mod tests {
                     generate(&shape, |i| {
                         let mut j = i.to_vec();
                         j.insert(axes[0], 0);
-                        (0..d).map(|k| {
-                            j[axes[0]] = k;
-                            at(v, &j)
-                        }).sum()
+                        (0..d)
+                            .map(|k| {
+                                j[axes[0]] = k;
+                                at(v, &j)
+                            })
+                            .sum()
                     })
                 }
                 "Relu" | "Tanh" => {
