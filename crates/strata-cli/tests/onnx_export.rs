@@ -84,9 +84,25 @@ fn check_with(
         let mut ctx = ForwardCtx::train(&tape, &mut rng);
         net.forward(&tape.input(xs.clone()), &mut ctx).unwrap_or_else(|e| panic!("{model}: {e}"));
     }
+    compare(dir, &tag, model, &net, classes, x, standardize, flags)
+}
+
+/// The second half of [`check_with`]: saves the built `net` under `tag`, exports it and
+/// compares onnxruntime's outputs with strata's on `x`.
+#[allow(clippy::too_many_arguments)]
+fn compare(
+    dir: &Path,
+    tag: &str,
+    model: &str,
+    net: &strata::model::Sequential,
+    classes: usize,
+    x: &Tensor,
+    standardize: Option<Standardizer>,
+    flags: &[&str],
+) -> Option<String> {
     let names: Vec<String> = (0..classes).map(|c| format!("class {c}")).collect();
-    let weights = dir.join(&tag).join("model.safetensors");
-    save_model(&net, &weights, standardize, Some(names)).unwrap();
+    let weights = dir.join(tag).join("model.safetensors");
+    save_model(net, &weights, standardize, Some(names)).unwrap();
     let onnx = dir.join(format!("{tag}.onnx"));
     let mut args = vec!["export", "--model-file", weights.to_str().unwrap(), "--out", onnx.to_str().unwrap()];
     args.extend(flags);
@@ -181,19 +197,42 @@ fn export_errors_name_the_file() {
     let (code, _, err) = strata(&["export", "--model-file", junk.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_clean_failure(code, &err, "junk.safetensors");
     assert!(!out.exists());
-    // a layer without an exact ONNX form: refused, naming the layer
+    // a model that exports (a locally connected layer among its layers), with an opset
+    // strata does not write
     let lc = dir.join("lc.toml");
     std::fs::write(&lc, "[[layers]]\ntype = \"locally_connected2d\"\nfilters = 2\nkernel = 3\n[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"dense\"\nunits = 3\n").unwrap();
     let mut m = strata::zoo::choose(lc.to_str().unwrap(), &[1, 6, 6], 3, 1).unwrap().model;
     m.compile(Sgd::new(0.1), Loss::SoftmaxCrossEntropy, &[Metric::Accuracy]);
     let w = dir.join("lc/model.safetensors");
     save_model(&m, &w, None, None).unwrap();
-    let (code, _, err) = strata(&["export", "--model-file", w.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert_clean_failure(code, &err, "LocallyConnected2d");
-    assert!(err.contains("model.safetensors"), "{err}");
-    assert!(!out.exists());
     // an opset strata does not write
     let (code, _, err) =
         strata(&["export", "--model-file", w.to_str().unwrap(), "--out", out.to_str().unwrap(), "--opset", "11"]);
     assert_clean_failure(code, &err, "opset");
+    assert!(!out.exists());
+}
+
+/// Locally connected layers (tests/onnx/locally_connected.toml: padding 1 with stride 2 and
+/// ReLU, asymmetric "same" padding with stride [2, 1], tanh and no bias, valid padding with
+/// leaky ReLU), exported as Pad + strided Slices + Concat + Mul + ReduceSum + Add, with
+/// their biases moved off zero so that the bias layout is checked too; at the lowest, the
+/// default and the highest opset.
+#[test]
+fn locally_connected_layers_match_onnxruntime() {
+    let dir = temp_dir("onnx-lc");
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/onnx/locally_connected.toml");
+    let spec = spec.to_str().unwrap();
+    let mut net = strata::zoo::choose(spec, &[1, 28, 28], 10, 7).unwrap().model;
+    net.compile(Sgd::new(0.01), Loss::SoftmaxCrossEntropy, &[Metric::Accuracy]);
+    for p in net.params_mut() {
+        if p.name == "bias" {
+            let b: Vec<f32> = (0..p.value.numel()).map(|i| 0.3 * (i as f32 * 0.37).sin()).collect();
+            p.value = Tensor::from_vec(b, p.value.shape()).unwrap();
+        }
+    }
+    let x = images(4, &[1, 28, 28], 6);
+    for flags in [&["--opset", "13"][..], &[], &["--opset", "21", "--softmax"]] {
+        let tag = format!("lc{}", flags.join("").replace("--", "-"));
+        compare(&dir, &tag, spec, &net, 10, &x, Some(Standardizer::fashion_mnist()), flags);
+    }
 }

@@ -2,7 +2,8 @@
 //! (a round trip through every layer mapping), standardization in the graph comes back as
 //! the model's, hand-built graphs in PyTorch's forms (Gemm with transB, the shape
 //! arithmetic of a view, a batch-first LSTM's transposes and last-step Gather), and
-//! refusals: unsupported ops, a non-image input, weights of the wrong dtype, a truncated file.
+//! refusals: unsupported ops (among them an exported locally connected layer's Pad and
+//! ReduceSum), a non-image input, weights of the wrong dtype, a truncated file.
 
 use prost::Message;
 use std::path::Path;
@@ -10,6 +11,7 @@ use strata::Rng;
 use strata::data::normalize::Standardizer;
 use strata::loss::Loss;
 use strata::model::{SavedModel, Sequential, model_meta};
+use strata::nn::LocallyConnected2d;
 use strata::onnx::proto::{self, ModelProto};
 use strata::onnx::{ExportOptions, import_bytes, to_onnx_bytes};
 use strata::prelude::*;
@@ -200,5 +202,20 @@ fn pytorch_graphs_become_strata_layers() {
     match s.model.layers()[1].spec() {
         strata::nn::LayerSpec::Lstm(c) => assert!(!c.return_sequences, "the last-step Gather folds into the layer"),
         other => panic!("{other:?}"),
+    }
+}
+
+/// A locally connected layer exports as Slices, Concat, Mul, ReduceSum (and Pad) on
+/// activations, which the import does not read back as a layer: it refuses the file in one
+/// line naming a node, as for any graph it cannot represent.
+#[test]
+fn an_exported_locally_connected_layer_is_refused_in_one_line() {
+    for layer in [LocallyConnected2d::new(3, 3), LocallyConnected2d::new(3, 3).padding(1).stride(2)] {
+        let s = saved(Sequential::new().add(layer).add(Flatten).add(Dense::new(10)), &[1, 8, 8], None);
+        let bytes = to_onnx_bytes(&s, &ExportOptions::default()).unwrap();
+        let err = import_bytes(&bytes, Path::new("lc.onnx")).err().unwrap().to_string();
+        eprintln!("{err}");
+        assert!(err.contains("lc.onnx") && err.contains("node '") && err.contains("is not supported"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
     }
 }

@@ -8,8 +8,11 @@
 //! maxout is `MatMul`, `Add`, `Reshape [N, units, pieces]`, `ReduceMax`; an LRN of even size
 //! is written out (`x / (k + alpha/n * window sum of x^2)^beta`), because ONNX's `LRN`
 //! centres an even window one channel later than strata (and PyTorch) do; an embedding is
-//! `Cast` to int64 then `Gather`. Layers that have no exact ONNX form are refused, naming
-//! the layer: no file is better than a wrong one.
+//! `Cast` to int64 then `Gather`; a locally connected layer is `Pad` (when it pads), one
+//! strided `Slice` per kernel tap, `Concat` into patches `[N, KH*KW*C, OH, OW]`,
+//! `Unsqueeze`, `Mul` by its weight `[O, KH*KW*C, OH, OW]`, `ReduceSum` over the patch axis
+//! and `Add` of its bias `[O, OH, OW]`. A layer with no exact ONNX form would be refused,
+//! naming the layer: no file is better than a wrong one.
 
 use super::graph::{Attr, GraphBuilder};
 use super::proto::{
@@ -407,8 +410,9 @@ impl Exporter<'_> {
                 let children = layer.children();
                 (self.chain(&children, "", x, hint)?, Activation::Linear)
             }
-            LayerSpec::LocallyConnected2d(_) => {
-                return Err(Error::Model("a locally connected layer has no ONNX form strata can write exactly".into()));
+            LayerSpec::LocallyConnected2d(c) => {
+                let (w, b) = (get("weight")?, t.get("bias"));
+                (self.locally_connected(c, w, b, x, input, hint)?, c.activation)
             }
         };
         // the network's last layer stops where strata's `forward_logits` does
@@ -452,6 +456,80 @@ impl Exporter<'_> {
             Activation::Elu(alpha) => g.node("Elu", hint, &[x], &[("alpha", Attr::Float(alpha))]),
             Activation::Softmax => g.node("Softmax", hint, &[x], &[("axis", Attr::Int(-1))]),
         })
+    }
+
+    /// A locally connected layer, exactly: the (padded) input's KH*KW taps as strided
+    /// `Slice`s `[N, C, OH, OW]`, `Concat`ed on axis 1 into patches `[N, KH*KW*C, OH, OW]`
+    /// (tap-major), `Unsqueeze`d to `[N, 1, K, OH, OW]`, times the weight `[O, K, OH, OW]`
+    /// (strata's `[O, C*KH*KW, OH*OW]` with its K axis reordered to tap-major), `ReduceSum`
+    /// over K, plus the bias `[O, OH, OW]`.
+    fn locally_connected(
+        &mut self,
+        c: &crate::nn::LocallyConnected2dConfig,
+        w: &Tensor,
+        bias: Option<&Tensor>,
+        x: &str,
+        input: &[usize],
+        hint: &str,
+    ) -> Result<String> {
+        let [ch, h, wd] = *input else { return Err(Error::Model(format!("needs [C, H, W] input, got {input:?}"))) };
+        let ((kh, kw), (sh, sw)) = (c.kernel.get(), c.stride.get());
+        let (top, bottom, left, right) = c.padding.resolve(h, wd, (kh, kw), (sh, sw), (1, 1));
+        let (hp, wp) = (h + top + bottom, wd + left + right);
+        if kh == 0 || kw == 0 || sh == 0 || sw == 0 || hp < kh || wp < kw {
+            return Err(Error::Model(format!("a {kh}x{kw} kernel does not fit input {input:?}")));
+        }
+        let (oh, ow) = ((hp - kh) / sh + 1, (wp - kw) / sw + 1);
+        let (o, taps, p) = (c.filters, kh * kw, oh * ow);
+        let k = ch * taps;
+        if w.shape() != [o, k, p] {
+            return Err(Error::Model(format!("weight {:?}, expected {:?}", w.shape(), [o, k, p])));
+        }
+        let mut x = x.to_string();
+        if top + bottom + left + right > 0 {
+            let pads = [0, 0, top, left, 0, 0, bottom, right].map(|v| v as i64);
+            let pn = self.g.ints(&format!("{hint}.pads"), &pads);
+            x = self.g.node("Pad", &format!("{hint}.pad"), &[&x, &pn], &[("mode", Attr::Str("constant".into()))]);
+        }
+        let axes = self.g.ints(&format!("{hint}.axes"), &[2, 3]);
+        let steps = self.g.ints(&format!("{hint}.steps"), &[sh as i64, sw as i64]);
+        let mut cols = Vec::with_capacity(taps);
+        for i in 0..kh {
+            for j in 0..kw {
+                let starts = self.g.ints(&format!("{hint}.starts"), &[i as i64, j as i64]);
+                let ends = [i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1].map(|v| v as i64);
+                let ends = self.g.ints(&format!("{hint}.ends"), &ends);
+                cols.push(self.g.node("Slice", &format!("{hint}.tap"), &[&x, &starts, &ends, &axes, &steps], &[]));
+            }
+        }
+        let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
+        let patches = self.g.node("Concat", &format!("{hint}.patches"), &refs, &[("axis", Attr::Int(1))]);
+        let one = self.g.ints(&format!("{hint}.unsqueeze"), &[1]);
+        let patches = self.g.node("Unsqueeze", &format!("{hint}.patches"), &[&patches, &one], &[]);
+        // strata's K index is (channel, tap); the patches' is (tap, channel)
+        let src = w.data();
+        let mut data = vec![0.0f32; src.len()];
+        for oi in 0..o {
+            for cc in 0..ch {
+                for t in 0..taps {
+                    let from = (oi * k + cc * taps + t) * p;
+                    let to = (oi * k + t * ch + cc) * p;
+                    data[to..to + p].copy_from_slice(&src[from..from + p]);
+                }
+            }
+        }
+        let wn = self.g.constant(&format!("{hint}.weight"), &[o, k, oh, ow], &data);
+        let prod = self.g.node("Mul", hint, &[&patches, &wn], &[]);
+        let sum_axes = self.g.ints(&format!("{hint}.sum_axes"), &[2]);
+        let mut y = self.g.node("ReduceSum", hint, &[&prod, &sum_axes], &[("keepdims", Attr::Int(0))]);
+        if let Some(b) = bias {
+            if b.numel() != o * p {
+                return Err(Error::Model(format!("bias {:?}, expected {:?}", b.shape(), [o, p])));
+            }
+            let bn = self.g.constant(&format!("{hint}.bias"), &[o, oh, ow], b.data());
+            y = self.g.node("Add", hint, &[&y, &bn], &[]);
+        }
+        Ok(y)
     }
 
     /// Local response normalization across channels (axis 1), strata's window: ONNX `LRN`
@@ -509,7 +587,7 @@ mod tests {
     use crate::loss::Loss;
     use crate::metrics::Metric;
     use crate::model::{Sequential, model_meta};
-    use crate::nn::{Dense, Flatten, LocallyConnected2d};
+    use crate::nn::{Dense, Flatten, LocallyConnected2d, LocallyConnected2dConfig};
     use prost::Message;
 
     fn saved(model: Sequential, input: &[usize]) -> SavedModel {
@@ -550,11 +628,184 @@ mod tests {
         assert_eq!(probs.graph.unwrap().output[0].name.as_deref(), Some("probabilities"));
     }
 
+    /// A value of the reference evaluator: shape and row-major data.
+    type Value = (Vec<usize>, Vec<f32>);
+
+    /// The value of `shape` whose element at each multi-index is `f(index)`.
+    fn generate(shape: &[usize], f: impl Fn(&[usize]) -> f32) -> Value {
+        let n: usize = shape.iter().product();
+        let mut idx = vec![0; shape.len()];
+        let mut data = Vec::with_capacity(n);
+        for _ in 0..n {
+            data.push(f(&idx));
+            for a in (0..shape.len()).rev() {
+                idx[a] += 1;
+                if idx[a] < shape[a] {
+                    break;
+                }
+                idx[a] = 0;
+            }
+        }
+        (shape.to_vec(), data)
+    }
+
+    /// The element of `v` at `idx` (broadcast: `idx` right-aligned, size-1 axes read at 0).
+    fn at(v: &Value, idx: &[usize]) -> f32 {
+        let skip = idx.len() - v.0.len();
+        let mut off = 0;
+        for (a, &d) in v.0.iter().enumerate() {
+            off = off * d + if d == 1 { 0 } else { idx[skip + a] };
+        }
+        v.1[off]
+    }
+
+    /// Runs the graph of `m` on `x` with a tiny evaluator of the ops a locally connected
+    /// layer exports to (Pad, Slice, Concat, Unsqueeze, Mul, ReduceSum, Add, activations),
+    /// written from the ONNX operator definitions.
+    fn evaluate(m: &ModelProto, x: &Tensor) -> Value {
+        let g = m.graph.as_ref().unwrap();
+        let mut vals: HashMap<String, Value> = HashMap::new();
+        let mut ints: HashMap<String, Vec<i64>> = HashMap::new();
+        for t in &g.initializer {
+            let raw = t.raw_data.as_ref().unwrap();
+            let name = t.name.clone().unwrap();
+            if t.data_type == Some(proto::INT64) {
+                ints.insert(name, raw.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect());
+            } else {
+                let shape = t.dims.iter().map(|&d| d as usize).collect();
+                vals.insert(name, (shape, raw.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()));
+            }
+        }
+        vals.insert("input".into(), (x.shape().to_vec(), x.data().to_vec()));
+        for n in &g.node {
+            let op = n.op_type.as_deref().unwrap();
+            let input = |i: usize| &vals[&n.input[i]];
+            let int = |i: usize| ints[&n.input[i]].iter().map(|&v| v as usize).collect::<Vec<_>>();
+            let out = match op {
+                "Pad" => {
+                    let (v, pads) = (input(0), int(1));
+                    let r = v.0.len();
+                    let shape: Vec<usize> = (0..r).map(|a| v.0[a] + pads[a] + pads[r + a]).collect();
+                    generate(&shape, |i| {
+                        let j: Option<Vec<usize>> = (0..r).map(|a| i[a].checked_sub(pads[a]).filter(|&k| k < v.0[a])).collect();
+                        j.map(|j| at(v, &j)).unwrap_or(0.0)
+                    })
+                }
+                "Slice" => {
+                    let (v, starts, ends, axes, steps) = (input(0), int(1), int(2), int(3), int(4));
+                    let mut shape = v.0.clone();
+                    for (k, &a) in axes.iter().enumerate() {
+                        shape[a] = (ends[k].min(v.0[a]) - starts[k]).div_ceil(steps[k]);
+                    }
+                    generate(&shape, |i| {
+                        let mut j = i.to_vec();
+                        for (k, &a) in axes.iter().enumerate() {
+                            j[a] = starts[k] + i[a] * steps[k];
+                        }
+                        at(v, &j)
+                    })
+                }
+                "Concat" => {
+                    assert_eq!(n.attribute[0].i, Some(1));
+                    let parts: Vec<&Value> = (0..n.input.len()).map(input).collect();
+                    let mut shape = parts[0].0.clone();
+                    shape[1] = parts.iter().map(|p| p.0[1]).sum();
+                    generate(&shape, |i| {
+                        let (mut j, mut c) = (i.to_vec(), i[1]);
+                        for p in &parts {
+                            if c < p.0[1] {
+                                j[1] = c;
+                                return at(p, &j);
+                            }
+                            c -= p.0[1];
+                        }
+                        unreachable!()
+                    })
+                }
+                "Unsqueeze" => {
+                    let (mut v, a) = (input(0).clone(), int(1));
+                    v.0.insert(a[0], 1);
+                    v
+                }
+                "Mul" | "Add" => {
+                    let (a, b) = (input(0), input(1));
+                    let r = a.0.len().max(b.0.len());
+                    let dim = |v: &Value, k: usize| (k + v.0.len()).checked_sub(r).map(|k| v.0[k]).unwrap_or(1);
+                    let shape: Vec<usize> = (0..r).map(|k| dim(a, k).max(dim(b, k))).collect();
+                    generate(&shape, |i| if op == "Mul" { at(a, i) * at(b, i) } else { at(a, i) + at(b, i) })
+                }
+                "ReduceSum" => {
+                    let (v, axes) = (input(0), int(1));
+                    assert_eq!(axes.len(), 1);
+                    let mut shape = v.0.clone();
+                    let d = shape.remove(axes[0]);
+                    generate(&shape, |i| {
+                        let mut j = i.to_vec();
+                        j.insert(axes[0], 0);
+                        (0..d)
+                            .map(|k| {
+                                j[axes[0]] = k;
+                                at(v, &j)
+                            })
+                            .sum()
+                    })
+                }
+                "Relu" | "Tanh" => {
+                    let (shape, d) = input(0).clone();
+                    (shape, d.into_iter().map(|v| if op == "Relu" { v.max(0.0) } else { v.tanh() }).collect())
+                }
+                _ => panic!("the evaluator has no {op}"),
+            };
+            vals.insert(n.output[0].clone(), out);
+        }
+        vals.remove(g.output[0].name.as_deref().unwrap()).unwrap()
+    }
+
     #[test]
-    fn layers_without_an_exact_form_and_unknown_opsets_are_refused() {
+    fn a_locally_connected_layer_exports_exactly_as_slices_mul_and_reduce_sum() {
+        let x = {
+            let mut rng = crate::Rng::seeded(4);
+            Tensor::from_vec((0..2 * 2 * 7 * 6).map(|_| rng.uniform() - 0.5).collect(), &[2, 2, 7, 6]).unwrap()
+        };
+        let variants = [
+            LocallyConnected2d::new(3, 3),
+            LocallyConnected2d::new(3, 3).padding((1, 2)).stride(2).activation(Activation::Relu),
+            LocallyConnected2d::from_config(LocallyConnected2dConfig {
+                kernel: (3, 2).into(),
+                stride: (2, 1).into(),
+                padding: crate::nn::Padding::Named(crate::nn::conv::PaddingMode::Same),
+                use_bias: false,
+                activation: Activation::Tanh,
+                ..LocallyConnected2dConfig::new(4, 1)
+            }),
+        ];
+        for (v, layer) in variants.into_iter().enumerate() {
+            let mut s = saved(Sequential::new().add(layer), &[2, 7, 6]);
+            // non-zero biases, so that their layout matters
+            for p in s.model.params_mut() {
+                if p.name == "bias" {
+                    let b: Vec<f32> = (0..p.value.numel()).map(|i| (i as f32 * 0.37).sin()).collect();
+                    p.value = Tensor::from_vec(b, p.value.shape()).unwrap();
+                }
+            }
+            let want = s.model.predict_logits(&x).unwrap();
+            for opset in [MIN_OPSET, DEFAULT_OPSET, MAX_OPSET] {
+                let m = to_onnx(&s, &ExportOptions { opset, softmax: false }).unwrap();
+                let o = ops(&m);
+                assert_eq!(o.iter().filter(|o| *o == "Slice").count(), if v == 2 { 6 } else { 9 }, "{o:?}");
+                assert_eq!(o.contains(&"Pad".to_string()), v > 0, "{o:?}");
+                let (shape, got) = evaluate(&m, &x);
+                assert_eq!(shape, want.shape(), "variant {v}");
+                let diff = got.iter().zip(want.data()).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+                assert!(diff <= 1e-5, "variant {v}, opset {opset}: max difference {diff}");
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_opsets_are_refused() {
         let s = saved(Sequential::new().add(LocallyConnected2d::new(2, 3)).add(Flatten).add(Dense::new(3)), &[1, 5, 5]);
-        let err = to_onnx(&s, &ExportOptions::default()).unwrap_err().to_string();
-        assert!(err.contains("layer 1 (LocallyConnected2d)"), "{err}");
+        assert!(to_onnx(&s, &ExportOptions::default()).is_ok());
         let s = saved(Sequential::new().add(Dense::new(3)), &[2]);
         let err = to_onnx(&s, &ExportOptions { opset: 12, softmax: false }).unwrap_err().to_string();
         assert!(err.contains("opset"), "{err}");
