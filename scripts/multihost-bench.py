@@ -47,7 +47,8 @@ def main():
     print("|---|---|---|---|---|---|---|")
     for name, link, delay, rate in LINKS:
         alpha = a.alpha0_us * 1e-6 + delay
-        bw = rate / 8 if rate else a.gbps0 * 1e9
+        # A link cannot carry more than the plain veth path does on this machine.
+        bw = min(rate / 8, a.gbps0 * 1e9) if rate else a.gbps0 * 1e9
         for model, steps in MODELS:
             if model not in wanted:
                 continue

@@ -157,6 +157,9 @@ MPI_ARGS=(
     --mca plm_rsh_agent "$AGENT" --mca plm_rsh_no_tree_spawn 1
     # TCP only, over the hosts' links: no shared memory, no UCX.
     --mca pml ob1 --mca btl tcp,self --mca osc ^ucx
+    # Busy-polling ranks starve the softirqs that carry packets across the veth links on a
+    # machine with few cores (latency then comes in 4 ms timer ticks): yield when idle.
+    --mca mpi_yield_when_idle 1
     --mca btl_tcp_if_include "$NET.0/24" --mca oob_tcp_if_include "$NET.0/24"
     -x RAYON_NUM_THREADS="$THREADS"
 )
