@@ -459,7 +459,12 @@ fn cv_folds_shared_out_over_ranks_give_the_plain_figures() {
         assert_eq!(r.stdout.matches("-fold cross-validation").count(), 1, "{}", r.stdout);
         let shared = last_json(&r.stdout);
         let figures = |j: &serde_json::Value| -> Vec<serde_json::Value> {
-            j["fold_results"].as_array().unwrap().iter().map(|f| serde_json::json!([f["fold"], f["accuracy"], f["log_loss"], f["auc"]])).collect()
+            j["fold_results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| serde_json::json!([f["fold"], f["accuracy"], f["log_loss"], f["auc"]]))
+                .collect()
         };
         assert_eq!(figures(&shared), figures(&plain), "{n} ranks");
         assert_eq!(shared["confusion"], plain["confusion"]);

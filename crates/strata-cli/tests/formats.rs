@@ -501,9 +501,29 @@ fn a_folder_over_the_cache_budget_streams_and_trains_exactly_as_cached() {
     let run = |cache: &str, out: &str, extra: &[&str]| {
         let out = dir.join(out);
         let args = [
-            "train", "--model", "mlp", "--data", data, "--image-size", "12x12", "--batch-size", "8", "--epochs", "3",
-            "--seed", "5", "--augment", "crop:2,flip,jitter:0.3", "--validation-split", "0.25", "--cache-mb", cache,
-            "--out", out.to_str().unwrap(), "--json", "--quiet",
+            "train",
+            "--model",
+            "mlp",
+            "--data",
+            data,
+            "--image-size",
+            "12x12",
+            "--batch-size",
+            "8",
+            "--epochs",
+            "3",
+            "--seed",
+            "5",
+            "--augment",
+            "crop:2,flip,jitter:0.3",
+            "--validation-split",
+            "0.25",
+            "--cache-mb",
+            cache,
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+            "--quiet",
         ];
         train_with_stderr(&[&args[..], extra].concat())
     };
@@ -540,9 +560,29 @@ fn a_folder_over_the_cache_budget_streams_and_trains_exactly_as_cached() {
     let gray = |cache: &str, out: &str| {
         let out = dir.join(out);
         train_json(&[
-            "train", "--model", "mlp", "--data", flat.to_str().unwrap(), "--image-size", "12x12", "--channels", "1",
-            "--batch-size", "8", "--epochs", "2", "--seed", "2", "--augment", "jitter:0.5", "--cache-mb", cache,
-            "--out", out.to_str().unwrap(), "--json", "--quiet",
+            "train",
+            "--model",
+            "mlp",
+            "--data",
+            flat.to_str().unwrap(),
+            "--image-size",
+            "12x12",
+            "--channels",
+            "1",
+            "--batch-size",
+            "8",
+            "--epochs",
+            "2",
+            "--seed",
+            "2",
+            "--augment",
+            "jitter:0.5",
+            "--cache-mb",
+            cache,
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+            "--quiet",
         ])
     };
     let (a, b) = (gray("64", "gray-cached"), gray("0", "gray-streamed"));
@@ -560,8 +600,18 @@ fn streamed_pictures_are_refused_where_memory_is_needed() {
     let data = dir.join("shapes");
     for model in ["knn", "sae"] {
         let (code, _, err) = strata(&[
-            "train", "--model", model, "--data", data.to_str().unwrap(), "--image-size", "8x8", "--cache-mb", "0",
-            "--quiet", "--out", dir.join(model).to_str().unwrap(),
+            "train",
+            "--model",
+            model,
+            "--data",
+            data.to_str().unwrap(),
+            "--image-size",
+            "8x8",
+            "--cache-mb",
+            "0",
+            "--quiet",
+            "--out",
+            dir.join(model).to_str().unwrap(),
         ]);
         assert_clean_failure(code, &err, "--cache-mb");
     }
@@ -572,8 +622,11 @@ fn streamed_pictures_are_refused_where_memory_is_needed() {
 /// LICENCES.txt there), sorted by name: the classes.
 fn photos() -> Vec<(String, image::DynamicImage)> {
     let dir = fixture("photos");
-    let mut files: Vec<PathBuf> =
-        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "png")).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
     files.sort();
     assert_eq!(files.len(), 10, "ten photographs in {}", dir.display());
     files.iter().map(|p| (p.file_stem().unwrap().to_string_lossy().into_owned(), image::open(p).unwrap())).collect()
@@ -633,7 +686,8 @@ fn folder_as_records(folder: &Path) -> [Vec<(u8, Vec<u8>)>; 2] {
 /// `records` (train, test) as CIFAR-10 binary files in `cifar` and a Keras-layout `.npz`.
 fn write_cifar_and_npz(records: &[Vec<(u8, Vec<u8>)>; 2], cifar: &Path, npz: &Path) {
     std::fs::create_dir_all(cifar).unwrap();
-    let bin = |set: &[(u8, Vec<u8>)]| set.iter().flat_map(|(k, px)| std::iter::once(*k).chain(px.iter().copied())).collect::<Vec<u8>>();
+    let bin =
+        |set: &[(u8, Vec<u8>)]| set.iter().flat_map(|(k, px)| std::iter::once(*k).chain(px.iter().copied())).collect::<Vec<u8>>();
     std::fs::write(cifar.join("data_batch_1.bin"), bin(&records[0])).unwrap();
     std::fs::write(cifar.join("test_batch.bin"), bin(&records[1])).unwrap();
     let nhwc = |set: &[(u8, Vec<u8>)]| {
@@ -666,8 +720,21 @@ fn resnet20_on_photo_patches_matches_as_folder_cifar_and_npz() {
     let run = |data: &Path, out: &str, size: &[&str]| {
         let out = dir.join(out);
         let args = [
-            "train", "--model", "resnet20", "--data", data.to_str().unwrap(), "--epochs", "2", "--batch-size", "20",
-            "--seed", "1", "--out", out.to_str().unwrap(), "--json", "--quiet",
+            "train",
+            "--model",
+            "resnet20",
+            "--data",
+            data.to_str().unwrap(),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "20",
+            "--seed",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+            "--quiet",
         ];
         train_json(&[&args[..], size].concat())
     };
@@ -717,8 +784,20 @@ fn a_truncated_picture_in_a_streamed_folder_is_named_or_skipped() {
     std::fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
     let (data, out) = (dir.join("shapes"), dir.join("run"));
     let args = [
-        "train", "--model", "mlp", "--data", data.to_str().unwrap(), "--image-size", "8x8", "--cache-mb", "0", "--epochs",
-        "1", "--out", out.to_str().unwrap(), "--quiet",
+        "train",
+        "--model",
+        "mlp",
+        "--data",
+        data.to_str().unwrap(),
+        "--image-size",
+        "8x8",
+        "--cache-mb",
+        "0",
+        "--epochs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
     ];
     let (code, _, err) = strata(&args);
     assert_clean_failure(code, &err, "square/000.png");

@@ -57,7 +57,10 @@ pub fn is_colour32(workload: &str) -> bool {
 /// zero-padded by 2 pixels to 32x32, its grey plane copied to 3 channels.
 pub fn colour32(d: &Dataset) -> Result<Dataset> {
     let [n, 1, h, w] = d.inputs.shape()[..] else {
-        return Err(Error::invalid("workload W6", format!("needs 1-channel images, not samples of shape {:?}", d.sample_shape())));
+        return Err(Error::invalid(
+            "workload W6",
+            format!("needs 1-channel images, not samples of shape {:?}", d.sample_shape()),
+        ));
     };
     let (oh, ow) = (h + 4, w + 4);
     let mut out = vec![0.0f32; n * 3 * oh * ow];
@@ -212,7 +215,11 @@ mod tests {
     #[test]
     fn colour32_pads_by_two_and_copies_the_grey_plane() {
         let px: Vec<f32> = (0..2 * 28 * 28).map(|i| 1.0 + i as f32).collect();
-        let d = Dataset::new(crate::Tensor::from_vec(px.clone(), &[2, 1, 28, 28]).unwrap(), Target::Classes { labels: vec![0, 1], num_classes: 2 }).unwrap();
+        let d = Dataset::new(
+            crate::Tensor::from_vec(px.clone(), &[2, 1, 28, 28]).unwrap(),
+            Target::Classes { labels: vec![0, 1], num_classes: 2 },
+        )
+        .unwrap();
         let c = colour32(&d).unwrap();
         assert_eq!(c.inputs.shape(), &[2, 3, 32, 32]);
         let out = c.inputs.data();

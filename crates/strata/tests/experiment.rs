@@ -211,7 +211,11 @@ fn folds_shared_out_over_ranks_give_the_one_rank_figures() {
     let table = read_table(&data("iris.csv")).unwrap();
     let set = table.schema_for(None, None).unwrap().dataset(&table).unwrap();
     let make = |fold: usize, train: &Dataset| Learner::new("mlp", &[4], 3, 7 + fold as u64, &[], Some(train.len()));
-    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(|| cross_validate(&set, 5, 3, "standard", make).unwrap());
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(|| cross_validate(&set, 5, 3, "standard", make).unwrap());
     let world = ThreadWorld::new(3);
     let reports: Vec<_> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..3)

@@ -46,7 +46,15 @@ pub struct LoadOptions {
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { test_split: 0.2, seed: 1, image_size: None, channels: None, skip_bad: false, layout: Layout::Nhwc, cache_mb: None }
+        LoadOptions {
+            test_split: 0.2,
+            seed: 1,
+            image_size: None,
+            channels: None,
+            skip_bad: false,
+            layout: Layout::Nhwc,
+            cache_mb: None,
+        }
     }
 }
 

@@ -157,6 +157,7 @@ impl Waiting {
         }
         let waited = self.origin.elapsed().saturating_sub(Duration::from_millis(since));
         let names = self.names.lock().unwrap_or_else(|e| e.into_inner());
-        (waited > limit).then(|| (names.get(self.what.load(Ordering::Relaxed) as usize).copied().unwrap_or("a collective"), waited))
+        (waited > limit)
+            .then(|| (names.get(self.what.load(Ordering::Relaxed) as usize).copied().unwrap_or("a collective"), waited))
     }
 }

@@ -24,9 +24,9 @@ use super::data::TrainingData;
 use super::learner::{Learner, RunOptions};
 use super::task::{regression_figures, target_values};
 use crate::data::Dataset;
-use crate::distributed::{Communicator, Local, all_gather_bytes};
 use crate::data::split::{kfold, labels_of, stratified_kfold};
 use crate::data::tabular::Scaling;
+use crate::distributed::{Communicator, Local, all_gather_bytes};
 use crate::metrics::{ConfusionMatrix, RegressionReport, accuracy, log_loss, macro_auc, predicted_classes};
 use crate::model::Verbosity;
 use crate::{Error, Result, Rng};
@@ -282,7 +282,11 @@ mod tests {
 /// Runs `one(i)` for the folds `0..k` this rank owns (i mod size == rank), then gathers
 /// every rank's results so that all ranks hold all `k`, in fold order. One rank alone
 /// runs every fold and gathers nothing.
-fn on_ranks<R: Serialize + DeserializeOwned>(comm: &dyn Communicator, k: usize, mut one: impl FnMut(usize) -> Result<R>) -> Result<Vec<R>> {
+fn on_ranks<R: Serialize + DeserializeOwned>(
+    comm: &dyn Communicator,
+    k: usize,
+    mut one: impl FnMut(usize) -> Result<R>,
+) -> Result<Vec<R>> {
     let (rank, size) = (comm.rank(), comm.size());
     let mine: Vec<(usize, R)> = (rank..k).step_by(size).map(|i| Ok((i, one(i)?))).collect::<Result<_>>()?;
     if size == 1 {
@@ -297,7 +301,10 @@ fn on_ranks<R: Serialize + DeserializeOwned>(comm: &dyn Communicator, k: usize, 
     }
     all.sort_by_key(|(i, _)| *i);
     if all.iter().map(|(i, _)| *i).ne(0..k) {
-        return Err(Error::Distributed(format!("the ranks returned folds {:?}, not 0..{k}", all.iter().map(|(i, _)| i).collect::<Vec<_>>())));
+        return Err(Error::Distributed(format!(
+            "the ranks returned folds {:?}, not 0..{k}",
+            all.iter().map(|(i, _)| i).collect::<Vec<_>>()
+        )));
     }
     Ok(all.into_iter().map(|(_, r)| r).collect())
 }

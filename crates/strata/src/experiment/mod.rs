@@ -16,8 +16,8 @@ mod saved;
 mod task;
 
 pub use cv::{
-    CvReport, FoldResult, RegressionCvReport, RegressionFold, cross_validate, cross_validate_regression, cross_validate_regression_with,
-    cross_validate_with,
+    CvReport, FoldResult, RegressionCvReport, RegressionFold, cross_validate, cross_validate_regression,
+    cross_validate_regression_with, cross_validate_with,
 };
 pub use data::{TableOptions, TrainingData, load_for_eval, load_for_eval_with, table_inputs};
 pub use learner::{BASELINE_NAMES, FitReport, Learner, Network, RunOptions};
