@@ -39,10 +39,21 @@ fn softmax_backward(g: &Tensor, y: &Tensor) -> Tensor {
 
 /// Walks `ops` in reverse. Leaves and the nodes in `keep` keep their gradient in `grads` for
 /// the caller; every other node's gradient is consumed once it has been propagated.
-pub(crate) fn run_backward(ops: &[Op], grads: &mut [Option<Tensor>], keep: &[NodeId]) -> Result<()> {
+///
+/// `on_leaf(id, grads)` runs when the walk reaches leaf `id`: its gradient is final then,
+/// because every op that consumed it was recorded after it (the tape is in topological
+/// order) and has therefore been visited. Data-parallel training starts a parameter's
+/// all-reduce there, while the earlier layers' backward still runs.
+pub(crate) fn run_backward(
+    ops: &[Op],
+    grads: &mut [Option<Tensor>],
+    keep: &[NodeId],
+    on_leaf: &mut dyn FnMut(NodeId, &[Option<Tensor>]) -> Result<()>,
+) -> Result<()> {
     for id in (0..ops.len()).rev() {
         let op = &ops[id];
         if matches!(op, Op::Leaf) {
+            on_leaf(id, grads)?;
             continue; // leaves keep their gradient for the caller
         }
         let g = if keep.contains(&id) { grads[id].clone() } else { grads[id].take() };

@@ -5,6 +5,7 @@ use super::param::{Gradients, Param, ParamId};
 use super::recorded_op::Op;
 use crate::{Error, Result, Tensor};
 use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 pub(crate) type NodeId = usize;
@@ -151,7 +152,39 @@ impl Var {
     /// Errors if the value has more than one element, or if nothing it depends on is
     /// tracked (only constants, or a [`Tape::no_grad`] tape). May be called more than once.
     pub fn backward(&self) -> Result<Gradients> {
-        let (grads, _) = self.backward_all(&[])?;
+        let (grads, _) = self.backward_all(&[], &mut |_, _| Ok(()))?;
+        Ok(grads)
+    }
+
+    /// [`Var::backward`], handing each parameter's gradient to `on_final` as soon as it is
+    /// final, during the reverse pass: the last layer's first. A parameter recorded on more
+    /// than one leaf of the tape is handed over once, after the pass. Returns all gradients,
+    /// as [`Var::backward`] does.
+    pub fn backward_streaming(&self, on_final: &mut dyn FnMut(ParamId, &Tensor) -> Result<()>) -> Result<Gradients> {
+        let by_node: HashMap<NodeId, ParamId> = {
+            let data = self.tape.data.borrow();
+            let mut uses: HashMap<ParamId, usize> = HashMap::new();
+            for &(pid, _) in &data.params {
+                *uses.entry(pid).or_default() += 1;
+            }
+            data.params.iter().filter(|(pid, _)| uses[pid] == 1).map(|&(pid, node)| (node, pid)).collect()
+        };
+        let mut streamed = HashSet::new();
+        let (grads, _) = self.backward_all(&[], &mut |node, node_grads| {
+            if let (Some(&pid), Some(g)) = (by_node.get(&node), node_grads[node].as_ref()) {
+                streamed.insert(pid);
+                on_final(pid, g)?;
+            }
+            Ok(())
+        })?;
+        let params: Vec<ParamId> = self.tape.data.borrow().params.iter().map(|&(pid, _)| pid).collect();
+        for pid in params {
+            if let Some(g) = grads.get_by_id(pid)
+                && streamed.insert(pid)
+            {
+                on_final(pid, g)?;
+            }
+        }
         Ok(grads)
     }
 
@@ -162,14 +195,18 @@ impl Var {
         // Only nodes of this tape: a node id from another tape names an unrelated op here.
         let wanted: Vec<Option<NodeId>> = wrt.iter().map(|v| v.node.filter(|_| v.tape.same(&self.tape))).collect();
         let keep: Vec<NodeId> = wanted.iter().flatten().copied().collect();
-        let (grads, node_grads) = self.backward_all(&keep)?;
+        let (grads, node_grads) = self.backward_all(&keep, &mut |_, _| Ok(()))?;
         let picked = wanted.iter().map(|n| n.and_then(|n| node_grads.get(n).cloned().flatten())).collect();
         Ok((grads, picked))
     }
 
     /// Runs the reverse pass; the gradients of the nodes in `keep` are kept in the returned
     /// slots even where they are not leaves (intermediate gradients are otherwise consumed).
-    fn backward_all(&self, keep: &[NodeId]) -> Result<(Gradients, Vec<Option<Tensor>>)> {
+    fn backward_all(
+        &self,
+        keep: &[NodeId],
+        on_leaf: &mut dyn FnMut(NodeId, &[Option<Tensor>]) -> Result<()>,
+    ) -> Result<(Gradients, Vec<Option<Tensor>>)> {
         if self.value.numel() != 1 {
             return Err(Error::bad_shape("backward", self.shape(), "needs a scalar (one-element) output"));
         }
@@ -179,7 +216,7 @@ impl Var {
         let data = self.tape.data.borrow();
         let mut node_grads: Vec<Option<Tensor>> = vec![None; root + 1];
         node_grads[root] = Some(Tensor::full(self.shape(), 1.0));
-        run_backward(&data.ops[..=root], &mut node_grads, keep)?;
+        run_backward(&data.ops[..=root], &mut node_grads, keep, on_leaf)?;
         let mut grads = Gradients::default();
         for &(pid, node) in &data.params {
             if node <= root
