@@ -54,7 +54,7 @@ def main():
                 continue
             j = run(p, link, model, steps)
             d = j["distributed"]
-            calls = max(d["allreduce_calls"], 1)
+            calls = max(d.get("allreduce_steps", d["allreduce_calls"]), 1)
             n = d["allreduce_bytes_per_step"]
             step_ms = 1e3 * j["train_seconds"] / calls
             ar_ms = 1e3 * d["allreduce_seconds"] / calls

@@ -80,6 +80,12 @@ pub struct TrainArgs {
     /// one line, instead of waiting forever.
     #[arg(long, value_name = "SECONDS", default_value_t = 300.0, value_parser = comm_timeout)]
     pub(super) comm_timeout: f64,
+    /// With --distributed: the gradient all-reduce goes in buckets of about this many KiB,
+    /// each started during the backward pass as soon as its layers' gradients are final, so
+    /// the transfer overlaps the earlier layers' backward (0: one all-reduce after the
+    /// backward pass).
+    #[arg(long, value_name = "KIB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(0..=1 << 20))]
+    pub(super) bucket_kib: u64,
     /// Train N replicas of the network in this process, one per thread with its kernels on
     /// that thread, each on a slice of every batch, gradients summed after each step (data
     /// parallelism without MPI; on small networks faster than one model on N threads).
@@ -273,6 +279,7 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
         checkpoint_dir: Some(out.clone()),
         resume: a.resume,
         distributed: comm.clone(),
+        allreduce_bucket_bytes: Some((a.bucket_kib as usize) << 10),
     };
     let start = std::time::Instant::now();
     let report = learner.fit(&data, &run)?;
@@ -310,11 +317,13 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
     // Time inside the gradient all-reduce on this rank (including waits for slower ranks).
     let comm_stats = comm.as_ref().map(|c| {
         let st = c.stats();
-        let steps = st.allreduce_calls.max(1);
+        let steps = st.allreduce_steps.max(1);
         serde_json::json!({
             "ranks": c.size(),
             "allreduce_seconds": st.allreduce_seconds,
             "allreduce_calls": st.allreduce_calls,
+            "allreduce_steps": st.allreduce_steps,
+            "allreduce_buckets_per_step": st.allreduce_calls / steps,
             "allreduce_bytes_per_step": st.allreduce_bytes / steps,
             "allreduce_share": st.allreduce_seconds / train_seconds.max(1e-9),
         })
@@ -332,11 +341,12 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
     let pictures = learner.pictures(&out, &data, &report)?;
     if let (Some(c), false) = (&comm_stats, quiet) {
         println!(
-            "all-reduce: {:.2}s over {} steps ({:.1}% of training time), {:.0} KiB per step",
+            "all-reduce: {:.2}s over {} steps ({:.1}% of training time), {:.0} KiB per step in {} bucket(s)",
             c["allreduce_seconds"].as_f64().unwrap_or(0.0),
-            c["allreduce_calls"],
+            c["allreduce_steps"],
             100.0 * c["allreduce_share"].as_f64().unwrap_or(0.0),
-            c["allreduce_bytes_per_step"].as_f64().unwrap_or(0.0) / 1024.0
+            c["allreduce_bytes_per_step"].as_f64().unwrap_or(0.0) / 1024.0,
+            c["allreduce_buckets_per_step"]
         );
     }
     if !quiet {

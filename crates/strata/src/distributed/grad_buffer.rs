@@ -61,6 +61,36 @@ impl GradBuffer {
     /// none, or where `grads` is `None`: a rank with no samples in this step), then `extras`.
     pub fn fill(&mut self, params: &[&Param], grads: Option<&Gradients>, scale: f32, extras: &[f32]) -> Result<()> {
         self.check_params(params)?;
+        for (i, p) in params.iter().enumerate() {
+            self.write(i, grads.and_then(|g| g.get(p)), scale)?;
+        }
+        self.set_extras(extras)
+    }
+
+    /// Writes `scale` times the gradient of parameter `i` and its flag 1, or zeros and flag 0
+    /// for `None`.
+    pub fn write(&mut self, i: usize, grad: Option<&Tensor>, scale: f32) -> Result<()> {
+        let range = self.param_range(i);
+        let flag_at = self.data.len() - self.extras - self.lens.len() + i;
+        let dst = &mut self.data[range.clone()];
+        match grad {
+            Some(g) => {
+                if g.numel() != range.len() {
+                    return Err(Error::ShapeMismatch { op: "gradient buffer", left: vec![range.len()], right: g.shape().to_vec() });
+                }
+                dst.iter_mut().zip(g.data()).for_each(|(d, &v)| *d = v * scale);
+                self.data[flag_at] = 1.0;
+            }
+            None => {
+                dst.fill(0.0);
+                self.data[flag_at] = 0.0;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the numbers carried after the flags.
+    pub fn set_extras(&mut self, extras: &[f32]) -> Result<()> {
         if extras.len() != self.extras {
             return Err(Error::ShapeMismatch {
                 op: "gradient buffer extras",
@@ -68,37 +98,29 @@ impl GradBuffer {
                 right: vec![extras.len()],
             });
         }
-        let flags_at = self.data.len() - self.extras - self.lens.len();
-        let mut at = 0;
-        for (i, (p, &n)) in params.iter().zip(&self.lens).enumerate() {
-            let dst = &mut self.data[at..at + n];
-            match grads.and_then(|g| g.get(p)) {
-                Some(g) => {
-                    if g.numel() != n {
-                        return Err(Error::ShapeMismatch {
-                            op: "gradient buffer",
-                            left: p.value.shape().to_vec(),
-                            right: g.shape().to_vec(),
-                        });
-                    }
-                    dst.iter_mut().zip(g.data()).for_each(|(d, &v)| *d = v * scale);
-                    self.data[flags_at + i] = 1.0;
-                }
-                None => {
-                    dst.fill(0.0);
-                    self.data[flags_at + i] = 0.0;
-                }
-            }
-            at += n;
-        }
         let extras_at = self.data.len() - self.extras;
         self.data[extras_at..].copy_from_slice(extras);
         Ok(())
     }
 
+    /// Where parameter `i`'s gradient lies in the buffer.
+    pub fn param_range(&self, i: usize) -> std::ops::Range<usize> {
+        let at: usize = self.lens[..i].iter().sum();
+        at..at + self.lens[i]
+    }
+
+    /// Number of parameters the buffer holds.
+    pub fn param_count(&self) -> usize {
+        self.lens.len()
+    }
+
     /// The whole buffer, for the all-reduce.
     pub fn as_mut_slice(&mut self) -> &mut [f32] {
         &mut self.data
+    }
+    /// The whole buffer.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.data
     }
 
     /// The gradients in the buffer, one per parameter whose flag is non-zero.

@@ -20,11 +20,13 @@ mod fingerprint;
 mod grad_buffer;
 #[cfg(feature = "mpi")]
 mod mpi_comm;
+mod overlap;
 mod shard;
 mod threads;
 
 pub use fingerprint::{Fingerprint, agree};
 pub use grad_buffer::GradBuffer;
+pub use overlap::{BucketedSum, DEFAULT_BUCKET_BYTES};
 #[cfg(feature = "mpi")]
 pub use mpi_comm::MpiComm;
 pub use shard::shard_range;
@@ -56,6 +58,40 @@ pub trait Communicator: fmt::Debug {
     /// Time spent in [`Communicator::all_reduce_sum`] so far, with call count and bytes.
     fn stats(&self) -> CommStats {
         CommStats::default()
+    }
+    /// Counts one training step's gradient exchange (all its all-reduces) in
+    /// [`Communicator::stats`].
+    fn count_step(&self) {}
+    /// Whether [`Communicator::start_sum`] returns before the sum is done, so that
+    /// computation can go on while the data travels (MPI's non-blocking all-reduce). Where
+    /// it does not, splitting a step's all-reduce into buckets only adds calls.
+    fn overlaps(&self) -> bool {
+        false
+    }
+    /// Starts the element-wise sum of `data` over all ranks; the sum is what
+    /// [`PendingSum::finish`] returns. Every rank must start the same sums in the same
+    /// order. This default sums at once ([`Communicator::all_reduce_sum`]).
+    fn start_sum(&self, mut data: Vec<f32>) -> Box<dyn PendingSum + '_> {
+        self.all_reduce_sum(&mut data);
+        Box::new(Summed(data))
+    }
+}
+
+/// A sum over the ranks under way (see [`Communicator::start_sum`]).
+pub trait PendingSum {
+    /// Lets the transfer advance without waiting for it: MPI moves a non-blocking
+    /// collective's data only while the process is inside an MPI call.
+    fn progress(&mut self) {}
+    /// Waits for the sum and returns it.
+    fn finish(self: Box<Self>) -> Vec<f32>;
+}
+
+/// A sum already done.
+struct Summed(Vec<f32>);
+
+impl PendingSum for Summed {
+    fn finish(self: Box<Self>) -> Vec<f32> {
+        self.0
     }
 }
 
@@ -93,12 +129,17 @@ pub type SharedComm = Rc<dyn Communicator>;
 /// What the gradient all-reduces cost so far on this rank.
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 pub struct CommStats {
-    /// Wall time inside all-reduce calls (including waiting for slower ranks).
+    /// Wall time inside all-reduce calls (including waiting for slower ranks); of a
+    /// non-blocking all-reduce, the time spent starting it, advancing it and waiting for it:
+    /// what the rank could not spend computing.
     pub allreduce_seconds: f64,
     /// All-reduce calls.
     pub allreduce_calls: u64,
     /// Bytes all-reduced (this rank's buffer, summed over calls).
     pub allreduce_bytes: u64,
+    /// Training steps whose gradients were all-reduced (one call each, or one per bucket
+    /// where the all-reduce overlaps the backward pass).
+    pub allreduce_steps: u64,
 }
 
 /// Accumulates [`CommStats`] for communicator implementations.
@@ -107,21 +148,42 @@ pub struct StatsCounter {
     seconds: Cell<f64>,
     calls: Cell<u64>,
     bytes: Cell<u64>,
+    steps: Cell<u64>,
 }
 
 impl StatsCounter {
     /// Runs `f` (one all-reduce of `bytes` bytes) and adds its time.
     pub fn time<T>(&self, bytes: usize, f: impl FnOnce() -> T) -> T {
-        let t = Instant::now();
-        let out = f();
-        self.seconds.set(self.seconds.get() + t.elapsed().as_secs_f64());
+        let out = self.time_part(f);
         self.calls.set(self.calls.get() + 1);
         self.bytes.set(self.bytes.get() + bytes as u64);
         out
     }
+    /// Counts one all-reduce of `bytes` bytes whose time is added by [`StatsCounter::time_part`].
+    pub fn count(&self, bytes: usize) {
+        self.calls.set(self.calls.get() + 1);
+        self.bytes.set(self.bytes.get() + bytes as u64);
+    }
+    /// Runs `f` (a part of a non-blocking all-reduce: its start, a progress call, the
+    /// wait) and adds its time: the time the all-reduce kept this rank from computing.
+    pub fn time_part<T>(&self, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        self.seconds.set(self.seconds.get() + t.elapsed().as_secs_f64());
+        out
+    }
+    /// Counts one training step's gradient exchange done.
+    pub fn step(&self) {
+        self.steps.set(self.steps.get() + 1);
+    }
     /// The figures so far.
     pub fn get(&self) -> CommStats {
-        CommStats { allreduce_seconds: self.seconds.get(), allreduce_calls: self.calls.get(), allreduce_bytes: self.bytes.get() }
+        CommStats {
+            allreduce_seconds: self.seconds.get(),
+            allreduce_calls: self.calls.get(),
+            allreduce_bytes: self.bytes.get(),
+            allreduce_steps: self.steps.get(),
+        }
     }
 }
 
@@ -162,5 +224,8 @@ impl Communicator for Local {
     }
     fn stats(&self) -> CommStats {
         self.stats.get()
+    }
+    fn count_step(&self) {
+        self.stats.step();
     }
 }

@@ -1,8 +1,10 @@
 //! [`Communicator`] over MPI (rsmpi), for `mpirun -n N strata train ...`.
 
-use super::{CommStats, Communicator, StatsCounter};
+use super::{CommStats, Communicator, PendingSum, StatsCounter};
 use crate::{Error, Result};
 use mpi::collective::SystemOperation;
+use mpi::ffi;
+use mpi::raw::AsRaw;
 use mpi::environment::Universe;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::{Communicator as _, CommunicatorCollectives as _};
@@ -118,6 +120,84 @@ impl Communicator for MpiComm {
     }
     fn stats(&self) -> CommStats {
         self.stats.get()
+    }
+    fn count_step(&self) {
+        self.stats.step();
+    }
+    fn overlaps(&self) -> bool {
+        true
+    }
+    fn start_sum(&self, data: Vec<f32>) -> Box<dyn PendingSum + '_> {
+        self.stats.count(std::mem::size_of_val(&data[..]));
+        Box::new(self.stats.time_part(|| MpiSum::start(self, data)))
+    }
+}
+
+/// An `MPI_Iallreduce` under way. It owns both buffers, so neither can move or be freed
+/// while MPI reads and writes them; dropping it unfinished waits for it for that reason.
+struct MpiSum<'a> {
+    comm: &'a MpiComm,
+    request: ffi::MPI_Request,
+    send: Vec<f32>,
+    recv: Vec<f32>,
+    done: bool,
+}
+
+impl<'a> MpiSum<'a> {
+    fn start(comm: &'a MpiComm, send: Vec<f32>) -> MpiSum<'a> {
+        let count = i32::try_from(send.len()).expect("an all-reduce of fewer than 2^31 numbers");
+        let mut recv = vec![0.0f32; send.len()];
+        // SAFETY: the request is initialized by MPI_Iallreduce before any use; the buffers
+        // stay where they are (heap storage owned by the returned value) until the request
+        // completes (`wait`, also on drop).
+        let request = unsafe {
+            let mut request = std::mem::MaybeUninit::<ffi::MPI_Request>::uninit();
+            ffi::MPI_Iallreduce(
+                send.as_ptr().cast(),
+                recv.as_mut_ptr().cast(),
+                count,
+                ffi::RSMPI_FLOAT,
+                ffi::RSMPI_SUM,
+                comm.world.as_raw(),
+                request.as_mut_ptr(),
+            );
+            request.assume_init()
+        };
+        MpiSum { comm, request, send, recv, done: false }
+    }
+
+    fn wait(&mut self) {
+        if !self.done {
+            // SAFETY: a request started by `start` and not yet completed.
+            self.comm.collective("the gradient all-reduce", || unsafe {
+                ffi::MPI_Wait(&mut self.request, ffi::RSMPI_STATUS_IGNORE)
+            });
+            self.done = true;
+        }
+    }
+}
+
+impl PendingSum for MpiSum<'_> {
+    fn progress(&mut self) {
+        if !self.done {
+            let mut flag = 0;
+            // SAFETY: a request started by `start` and not yet completed.
+            let comm = self.comm;
+            comm.stats.time_part(|| unsafe { ffi::MPI_Test(&mut self.request, &mut flag, ffi::RSMPI_STATUS_IGNORE) });
+            self.done = flag != 0;
+        }
+    }
+    fn finish(mut self: Box<Self>) -> Vec<f32> {
+        let comm = self.comm;
+        comm.stats.time_part(|| self.wait());
+        self.send = Vec::new();
+        std::mem::take(&mut self.recv)
+    }
+}
+
+impl Drop for MpiSum<'_> {
+    fn drop(&mut self) {
+        self.wait();
     }
 }
 

@@ -94,6 +94,9 @@ impl Communicator for ThreadComm {
     fn stats(&self) -> CommStats {
         self.stats.get()
     }
+    fn count_step(&self) {
+        self.stats.step();
+    }
     /// Threads cannot end their siblings: this one panics, and the panic reaches the
     /// caller of the group through its join (the others fail at their next collective
     /// only if they wait for this rank, so the failing code path must be one all ranks

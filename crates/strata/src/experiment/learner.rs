@@ -79,6 +79,9 @@ pub struct RunOptions {
     pub resume: bool,
     /// Train data-parallel with the ranks of this communicator (networks only).
     pub distributed: Option<SharedComm>,
+    /// Bucket size of the gradient all-reduce that overlaps the backward pass
+    /// ([`FitOptions::allreduce_bucket_bytes`]); `None`: the default.
+    pub allreduce_bucket_bytes: Option<usize>,
 }
 
 /// What fitting produced.
@@ -360,6 +363,9 @@ impl Learner {
         let mut opts = FitOptions::from_config(&n.config)?.verbosity(run.verbosity).resume(run.resume);
         opts.checkpoint_dir = run.checkpoint_dir.clone();
         opts.distributed = run.distributed.clone();
+        if let Some(b) = run.allreduce_bucket_bytes {
+            opts.allreduce_bucket_bytes = b;
+        }
         // Colour jitter works on pixels: it undoes the images' standardization.
         if let (Some(a), Some(s)) = (opts.augment.as_mut(), &data.standardize) {
             *a = a.clone().standardized_with(&s.mean, &s.std);

@@ -14,16 +14,18 @@
 use super::fit::{EvalSums, Evaluation, FitOptions, StepOutcome};
 use super::sequential::Sequential;
 use crate::data::{Augment, Dataset};
-use crate::distributed::{Communicator, Fingerprint, GradBuffer, SharedComm, agree, shard_range};
-use crate::{Result, Rng};
+use crate::distributed::{BucketedSum, Communicator, Fingerprint, GradBuffer, SharedComm, agree, shard_range};
+use crate::{Result, Rng, Tensor};
 
 /// Per-step statistics carried in the gradient all-reduce, after the gradients.
 const STATS: usize = 4; // loss sum, correct, samples, ranks whose outputs gave no class
 
-/// Data-parallel state of one `fit`: the communicator and the reused gradient buffer.
+/// Data-parallel state of one `fit`: the communicator, the reused gradient buffer, and its
+/// buckets where the all-reduce overlaps the backward pass.
 pub(super) struct DataParallel {
     comm: SharedComm,
     buffer: GradBuffer,
+    buckets: Option<BucketedSum>,
 }
 
 impl DataParallel {
@@ -54,10 +56,15 @@ impl DataParallel {
             .number("steps per epoch", opts.max_steps_per_epoch.map_or(0, |n| n as u64))
             .floats("learning rate", &[lr])
             .floats("gradient clipping", &[opts.clip_norm.unwrap_or(0.0), opts.clip_value.unwrap_or(0.0)])
-            .text("augmentation", &format!("{:?}", opts.augment));
+            .text("augmentation", &format!("{:?}", opts.augment))
+            .number("all-reduce bucket bytes", opts.allreduce_bucket_bytes as u64);
         agree(comm.as_ref(), &fp)?;
         let buffer = GradBuffer::new(&params, STATS);
-        Ok(DataParallel { comm, buffer })
+        let ids: Vec<_> = params.iter().map(|p| p.id()).collect();
+        let buckets = (comm.overlaps() && opts.allreduce_bucket_bytes > 0)
+            .then(|| BucketedSum::new(&buffer, &ids, opts.allreduce_bucket_bytes))
+            .filter(|b| b.buckets() > 1);
+        Ok(DataParallel { comm, buffer, buckets })
     }
 
     pub fn rank(&self) -> usize {
@@ -77,9 +84,10 @@ impl DataParallel {
 
 impl Sequential {
     /// One data-parallel step on the global batch `idx` (indices into `train`): this rank's
-    /// slice forward and backward, one all-reduce of all gradients and the step's
-    /// statistics, then the same optimizer update as every other rank. Returns the global
-    /// batch's mean loss and correct count.
+    /// slice forward and backward, the all-reduce of all gradients and the step's
+    /// statistics (in buckets started during the backward pass where the communicator
+    /// overlaps, else one after it), then the same optimizer update as every other rank.
+    /// Returns the global batch's mean loss and correct count.
     pub(super) fn train_step_data_parallel(
         &mut self,
         train: &Dataset,
@@ -91,6 +99,12 @@ impl Sequential {
     ) -> Result<StepOutcome> {
         let global = idx.len();
         let local = &idx[shard_range(global, p.comm.rank(), p.comm.size())];
+        let n = local.len() as f32;
+        let comm = p.comm.clone();
+        let mut pending = Vec::new();
+        if let Some(b) = p.buckets.as_mut() {
+            b.begin(n / global as f32);
+        }
         let (loss, correct, grads) = if local.is_empty() {
             (0.0, None, None)
         } else {
@@ -98,18 +112,33 @@ impl Sequential {
             if let Some(a) = augment {
                 a.apply(&mut batch.inputs, &mut self.rng)?;
             }
-            let (loss, correct, grads) = self.forward_backward(&batch)?;
+            let (loss, correct, grads) = match p.buckets.as_mut() {
+                Some(b) => {
+                    let buffer = &mut p.buffer;
+                    let mut arrive = |id, g: &Tensor| b.arrive(id, g, buffer, comm.as_ref(), &mut pending);
+                    self.forward_backward(&batch, Some(&mut arrive))?
+                }
+                None => self.forward_backward(&batch, None)?,
+            };
             (loss, correct, Some(grads))
         };
-        let n = local.len() as f32;
         let stats = [loss * n, correct.unwrap_or(0) as f32, n, f32::from(!local.is_empty() && correct.is_none())];
         let summed = {
             let params = self.params();
-            p.buffer.fill(&params, grads.as_ref(), n / global as f32, &stats)?;
-            drop(grads);
-            p.comm.all_reduce_sum(p.buffer.as_mut_slice());
+            match p.buckets.as_mut() {
+                Some(b) => {
+                    drop(grads);
+                    b.finish(&stats, &mut p.buffer, comm.as_ref(), pending)?;
+                }
+                None => {
+                    p.buffer.fill(&params, grads.as_ref(), n / global as f32, &stats)?;
+                    drop(grads);
+                    p.comm.all_reduce_sum(p.buffer.as_mut_slice());
+                }
+            }
             p.buffer.gradients(&params)?
         };
+        p.comm.count_step();
         let s = p.buffer.extras();
         let (loss_sum, correct, unclassified) = (s[0], s[1], s[3]);
         self.apply_gradients(summed, clip_norm, clip_value)?;

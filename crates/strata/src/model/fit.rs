@@ -7,7 +7,7 @@ use super::history::{EpochRecord, History};
 use super::progress::{Progress, Verbosity};
 use super::sequential::Sequential;
 use super::train_config::TrainConfig;
-use crate::autograd::{Gradients, Param, Tape};
+use crate::autograd::{Gradients, Param, ParamId, Tape};
 use crate::data::{Augment, Batch, Dataset};
 use crate::distributed::SharedComm;
 use crate::metrics::count_correct;
@@ -59,6 +59,10 @@ pub struct FitOptions<'a> {
     /// sums them, every rank applies the same update. Rank 0 alone prints and writes
     /// checkpoints; validation is evaluated in slices and summed. See [`crate::distributed`].
     pub distributed: Option<SharedComm>,
+    /// With `distributed` over a communicator whose sums run in the background (MPI), the
+    /// gradient all-reduce goes in buckets of about this many bytes, each started during the
+    /// backward pass as soon as its gradients are final (0: one all-reduce after the pass).
+    pub allreduce_bucket_bytes: usize,
     /// The settings these options were made from ([`FitOptions::from_config`]); checkpoints
     /// record them, so a resumed run continues with the same ones.
     pub training: Option<TrainConfig>,
@@ -83,6 +87,7 @@ impl<'a> FitOptions<'a> {
             clip_norm: None,
             clip_value: None,
             distributed: None,
+            allreduce_bucket_bytes: crate::distributed::DEFAULT_BUCKET_BYTES,
             training: None,
         }
     }
@@ -285,14 +290,20 @@ impl Sequential {
     /// most `clip_norm`.
     pub fn train_step_clipped(&mut self, batch: &Batch, clip_norm: Option<f32>, clip_value: Option<f32>) -> Result<StepOutcome> {
         check_clip(clip_norm, clip_value)?;
-        let (loss, correct, grads) = self.forward_backward(batch)?;
+        let (loss, correct, grads) = self.forward_backward(batch, None)?;
         self.apply_gradients(grads, clip_norm, clip_value)?;
         Ok(StepOutcome { loss, correct, samples: batch.inputs.shape()[0] })
     }
 
     /// Forward and backward on `batch` in training mode: the batch's mean loss, its correct
     /// predictions (classification) and the gradients. Parameters are left as they are.
-    pub(super) fn forward_backward(&mut self, batch: &Batch) -> Result<(f32, Option<usize>, Gradients)> {
+    /// `on_gradient`, if given, receives each parameter's gradient as soon as the backward
+    /// pass has finished it ([`crate::autograd::Var::backward_streaming`]).
+    pub(super) fn forward_backward(
+        &mut self,
+        batch: &Batch,
+        on_gradient: Option<&mut dyn FnMut(ParamId, &Tensor) -> Result<()>>,
+    ) -> Result<(f32, Option<usize>, Gradients)> {
         self.ensure_ready(&batch.inputs.shape()[1.min(batch.inputs.rank())..])?;
         self.check_input(&batch.inputs)?;
         let (loss, outputs, grads) = {
@@ -308,7 +319,10 @@ impl Sequential {
             self.rng = rng;
             let out = forward?;
             let loss = loss_kind.compute(&out, &batch.targets, logits)?;
-            let grads = loss.backward()?;
+            let grads = match on_gradient {
+                Some(f) => loss.backward_streaming(f)?,
+                None => loss.backward()?,
+            };
             (loss.value().item()?, out.into_value(), grads)
             // The tape is dropped here, so the optimizer updates parameters in place
             // instead of copying storage the tape still shared.
