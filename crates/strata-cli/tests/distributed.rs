@@ -164,6 +164,21 @@ fn two_and_three_ranks_train_the_same_weights_as_one_process() {
         }
         assert!(l1[2] < l1[0], "training should lower the loss: {l1:?}");
     }
+    // The all-reduce in buckets started during the backward pass (1 KiB: the last two
+    // layers, then the first with the flags and statistics) sums the same numbers.
+    for n in ["2", "3"] {
+        let dir = d.join(format!("buckets{n}"));
+        let mut args = vec!["-n", n];
+        args.extend(train_args(model, data, dir.to_str().unwrap(), "3"));
+        args.extend(["--distributed", "--bucket-kib", "1", "--json"]);
+        let r = mpirun(&args);
+        assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+        let json = last_json(&r.stdout);
+        assert_eq!(json["distributed"]["allreduce_buckets_per_step"], 2, "{json}");
+        assert_eq!(json["distributed"]["allreduce_steps"], 30, "{json}");
+        let diff = max_relative_difference(&one.join("model.safetensors"), &dir.join("model.safetensors"));
+        assert!(diff <= 1e-5, "{n} ranks in buckets: weights differ from one process by {diff:e} (relative)");
+    }
 }
 
 #[test]
