@@ -24,9 +24,10 @@ LINKS = [("veth", [], 0.0, None), ("10 Gbit/s", ["--rate", "10gbit"], 0.0, 10e9)
 MODELS = [("mlp", 60), ("lenet5", 40), ("cnn", 8), ("resnet20", 8), ("lstm", 20)]
 
 
-def run(hosts, link, model, steps):
+def run(hosts, link, model, steps, extra=()):
     cmd = ["scripts/multihost.sh", str(hosts)] + link
     cmd += ["--model", model, "--epochs", "1", "--steps-per-epoch", str(steps), "--quiet", "--out", f"/tmp/multihost-bench/{model}"]
+    cmd += list(extra)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     if out.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed: {out.stderr.strip().splitlines()[-1:]}")
@@ -39,6 +40,8 @@ def main():
     ap.add_argument("--alpha0-us", type=float, default=60.0, help="software latency per message without netem")
     ap.add_argument("--gbps0", type=float, default=1.0, help="bandwidth without netem, GB/s")
     ap.add_argument("--models", default=",".join(m for m, _ in MODELS))
+    ap.add_argument("--links", default=",".join(n for n, *_ in LINKS), help="link settings to run, by name")
+    ap.add_argument("--train-flags", default="", help="more `strata train` flags, e.g. '--bucket-kib 0' (no overlap)")
     a = ap.parse_args()
     p = a.hosts
     wanted = a.models.split(",")
@@ -46,13 +49,15 @@ def main():
     print("| link | model | bytes/step | step (ms) | all-reduce measured (ms) | predicted (ms) | share of step |")
     print("|---|---|---|---|---|---|---|")
     for name, link, delay, rate in LINKS:
+        if name not in a.links.split(","):
+            continue
         alpha = a.alpha0_us * 1e-6 + delay
         # A link cannot carry more than the plain veth path does on this machine.
         bw = min(rate / 8, a.gbps0 * 1e9) if rate else a.gbps0 * 1e9
         for model, steps in MODELS:
             if model not in wanted:
                 continue
-            j = run(p, link, model, steps)
+            j = run(p, link, model, steps, a.train_flags.split())
             d = j["distributed"]
             calls = max(d.get("allreduce_steps", d["allreduce_calls"]), 1)
             n = d["allreduce_bytes_per_step"]
