@@ -26,7 +26,7 @@ mod threads;
 
 pub use fingerprint::{Fingerprint, agree};
 pub use grad_buffer::GradBuffer;
-pub use overlap::{BucketedSum, DEFAULT_BUCKET_BYTES};
+pub use overlap::{BucketedSum, DEFAULT_BUCKET_BYTES, Pending};
 #[cfg(feature = "mpi")]
 pub use mpi_comm::MpiComm;
 pub use shard::shard_range;

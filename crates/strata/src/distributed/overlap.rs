@@ -3,9 +3,9 @@
 //! pass runs from the output), so their sum can travel while the earlier layers' backward
 //! still computes, and at the end of the pass only the last bucket's transfer is left.
 //!
-//! Buckets are contiguous ranges of one [`GradBuffer`]: the parameters from the last
-//! backwards until a bucket holds at least the bucket size in bytes; the last bucket (the
-//! first layers) also carries the presence flags and the step's statistics. Every rank
+//! Buckets are ranges of one [`GradBuffer`]: the parameters from the last backwards until a
+//! bucket holds at least the bucket size in bytes; the last bucket (the first layers) also
+//! carries the presence flags and the step's statistics, which lie at the buffer's end. Every rank
 //! starts the buckets in the same order (bucket `k` only after bucket `k - 1`, whenever its
 //! parameters arrive), as MPI requires of collectives. Summing a range of numbers in
 //! pieces gives the same per-element sums as summing it whole.
@@ -21,14 +21,17 @@ use std::ops::Range;
 /// gradients makes several buckets.
 pub const DEFAULT_BUCKET_BYTES: usize = 256 << 10;
 
-/// The bucket layout of one model's gradient buffer, and one step's sums in flight.
+/// The sums of one step in flight, with their bucket numbers.
+pub type Pending<'c> = Vec<(usize, Box<dyn PendingSum + 'c>)>;
+
+/// The bucket layout of one model's gradient buffer, and one step's progress.
 pub struct BucketedSum {
     /// Which parameter (index into the buffer's parameters) a parameter id is.
     index_of: HashMap<ParamId, usize>,
     /// The bucket of each parameter.
     bucket_of: Vec<usize>,
-    /// Each bucket's range of the buffer, in starting order (the last layers' first).
-    ranges: Vec<Range<usize>>,
+    /// Each bucket's ranges of the buffer, in starting order (the last layers' first).
+    ranges: Vec<Vec<Range<usize>>>,
     /// Per bucket, its parameters that have not arrived in this step.
     waiting: Vec<usize>,
     arrived: Vec<bool>,
@@ -43,7 +46,7 @@ impl BucketedSum {
     pub fn new(buffer: &GradBuffer, ids: &[ParamId], bucket_bytes: usize) -> BucketedSum {
         let n = buffer.param_count();
         let mut bucket_of = vec![0; n];
-        let mut ranges: Vec<Range<usize>> = Vec::new();
+        let mut ranges: Vec<Vec<Range<usize>>> = Vec::new();
         let mut current: Option<Range<usize>> = None;
         for i in (0..n).rev() {
             let r = buffer.param_range(i);
@@ -53,13 +56,18 @@ impl BucketedSum {
             };
             bucket_of[i] = ranges.len();
             if range.len() * std::mem::size_of::<f32>() >= bucket_bytes && i > 0 {
-                ranges.push(range);
+                ranges.push(vec![range]);
             } else {
                 current = Some(range);
             }
         }
         // The last bucket: the first parameters, the flags and the statistics.
-        ranges.push(current.map_or(0, |c| c.start)..buffer.len());
+        let params_end = n.checked_sub(1).map_or(0, |last| buffer.param_range(last).end);
+        let mut last = vec![params_end..buffer.len()];
+        if let Some(c) = current.filter(|c| !c.is_empty()) {
+            last.insert(0, c);
+        }
+        ranges.push(last);
         let mut counts = vec![0; ranges.len()];
         bucket_of.iter().for_each(|&b| counts[b] += 1);
         BucketedSum {
@@ -95,7 +103,7 @@ impl BucketedSum {
         grad: &Tensor,
         buffer: &mut GradBuffer,
         comm: &'c dyn Communicator,
-        pending: &mut Vec<(Range<usize>, Box<dyn PendingSum + 'c>)>,
+        pending: &mut Pending<'c>,
     ) -> Result<()> {
         if let Some(&i) = self.index_of.get(&id)
             && !self.arrived[i]
@@ -118,7 +126,7 @@ impl BucketedSum {
         extras: &[f32],
         buffer: &mut GradBuffer,
         comm: &'c dyn Communicator,
-        mut pending: Vec<(Range<usize>, Box<dyn PendingSum + 'c>)>,
+        mut pending: Pending<'c>,
     ) -> Result<()> {
         for i in 0..self.arrived.len() {
             if !self.arrived[i] {
@@ -129,8 +137,13 @@ impl BucketedSum {
         while self.started < self.ranges.len() {
             self.start(self.started, buffer, comm, &mut pending);
         }
-        for (range, sum) in pending {
-            buffer.as_mut_slice()[range].copy_from_slice(&sum.finish());
+        for (bucket, sum) in pending {
+            let sum = sum.finish();
+            let mut at = 0;
+            for r in &self.ranges[bucket] {
+                buffer.as_mut_slice()[r.clone()].copy_from_slice(&sum[at..at + r.len()]);
+                at += r.len();
+            }
         }
         Ok(())
     }
@@ -140,10 +153,10 @@ impl BucketedSum {
         bucket: usize,
         buffer: &GradBuffer,
         comm: &'c dyn Communicator,
-        pending: &mut Vec<(Range<usize>, Box<dyn PendingSum + 'c>)>,
+        pending: &mut Pending<'c>,
     ) {
-        let range = self.ranges[bucket].clone();
-        pending.push((range.clone(), comm.start_sum(buffer.as_slice()[range].to_vec())));
+        let data: Vec<f32> = self.ranges[bucket].iter().flat_map(|r| &buffer.as_slice()[r.clone()]).copied().collect();
+        pending.push((bucket, comm.start_sum(data)));
         self.started = bucket + 1;
     }
 }
@@ -166,13 +179,19 @@ mod tests {
         let ids: Vec<ParamId> = ps.iter().map(|p| p.id()).collect();
         // 400 bytes: [p4 p3 p2] (370 floats), [p1 p0 + flags + extras].
         let b = BucketedSum::new(&buffer, &ids, 400);
-        assert_eq!(b.ranges, vec![110..480, 0..488]);
+        assert_eq!(b.ranges, vec![vec![110..480], vec![0..110, 480..488]]);
         assert_eq!(b.bucket_of, vec![1, 1, 0, 0, 0]);
         // One bucket per parameter at a tiny size, except the first, which closes the buffer.
         let b = BucketedSum::new(&buffer, &ids, 1);
-        assert_eq!(b.ranges, vec![460..480, 410..460, 110..410, 100..110, 0..488]);
+        assert_eq!(b.ranges, vec![vec![460..480], vec![410..460], vec![110..410], vec![100..110], vec![0..100, 480..488]]);
         // Larger than everything: one bucket, today's single all-reduce.
-        assert_eq!(BucketedSum::new(&buffer, &ids, 1 << 30).ranges, vec![0..488]);
+        assert_eq!(BucketedSum::new(&buffer, &ids, 1 << 30).ranges, vec![vec![0..480, 480..488]]);
+        // Every number of the buffer is in exactly one bucket.
+        for bytes in [1, 4, 400, 1200, 1 << 30] {
+            let mut seen = vec![0; buffer.len()];
+            BucketedSum::new(&buffer, &ids, bytes).ranges.iter().flatten().flat_map(|r| r.clone()).for_each(|i| seen[i] += 1);
+            assert!(seen.iter().all(|&c| c == 1), "bucket size {bytes}: {seen:?}");
+        }
     }
 
     /// Gradients arriving one by one (in any order) and summed in buckets end up exactly
@@ -210,5 +229,6 @@ mod tests {
         b.finish(&[4.0, 2.0], &mut buffer, &comm, pending).unwrap();
         assert_eq!(buffer.as_slice(), expected.as_slice());
         assert_eq!(comm.stats().allreduce_calls, 4);
+        assert_eq!(comm.stats().allreduce_bytes, 4 * buffer.len() as u64, "each number sent once");
     }
 }
