@@ -80,11 +80,11 @@ pub struct TrainArgs {
     /// one line, instead of waiting forever.
     #[arg(long, value_name = "SECONDS", default_value_t = 300.0, value_parser = comm_timeout)]
     pub(super) comm_timeout: f64,
-    /// With --distributed: the gradient all-reduce goes in buckets of about this many KiB,
-    /// each started during the backward pass as soon as its layers' gradients are final, so
-    /// the transfer overlaps the earlier layers' backward (0: one all-reduce after the
-    /// backward pass).
-    #[arg(long, value_name = "KIB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(0..=1 << 20))]
+    /// With --distributed: the gradient all-reduce goes in buckets of about this many KiB
+    /// (e.g. 256), each started during the backward pass as soon as its layers' gradients
+    /// are final, so the transfer can overlap the earlier layers' backward (0, the default:
+    /// one all-reduce after the backward pass).
+    #[arg(long, value_name = "KIB", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1 << 20))]
     pub(super) bucket_kib: u64,
     /// Train N replicas of the network in this process, one per thread with its kernels on
     /// that thread, each on a slice of every batch, gradients summed after each step (data

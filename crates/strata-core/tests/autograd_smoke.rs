@@ -27,7 +27,8 @@ fn streaming_backward_hands_over_final_gradients_last_layer_first() {
     let mut rng = Rng::seeded(2);
     let x = Tensor::rand_normal(&[4, 5], 0.0, 1.0, &mut rng);
     let p = |name: &str, shape: &[usize], rng: &mut Rng| Param::new(name, Tensor::rand_normal(shape, 0.0, 1.0, rng));
-    let (w1, b1, w2, b2) = (p("w1", &[5, 6], &mut rng), p("b1", &[6], &mut rng), p("w2", &[6, 3], &mut rng), p("b2", &[3], &mut rng));
+    let (w1, b1, w2, b2) =
+        (p("w1", &[5, 6], &mut rng), p("b1", &[6], &mut rng), p("w2", &[6, 3], &mut rng), p("b2", &[3], &mut rng));
     let tied = p("tied", &[3], &mut rng);
     let loss = |tape: &Tape| {
         let h = tape.input(x.clone()).linear(&tape.param(&w1), Some(&tape.param(&b1))).unwrap().relu();

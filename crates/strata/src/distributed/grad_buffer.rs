@@ -76,7 +76,11 @@ impl GradBuffer {
         match grad {
             Some(g) => {
                 if g.numel() != range.len() {
-                    return Err(Error::ShapeMismatch { op: "gradient buffer", left: vec![range.len()], right: g.shape().to_vec() });
+                    return Err(Error::ShapeMismatch {
+                        op: "gradient buffer",
+                        left: vec![range.len()],
+                        right: g.shape().to_vec(),
+                    });
                 }
                 dst.iter_mut().zip(g.data()).for_each(|(d, &v)| *d = v * scale);
                 self.data[flag_at] = 1.0;

@@ -26,9 +26,9 @@ mod threads;
 
 pub use fingerprint::{Fingerprint, agree};
 pub use grad_buffer::GradBuffer;
-pub use overlap::{BucketedSum, DEFAULT_BUCKET_BYTES, Pending};
 #[cfg(feature = "mpi")]
 pub use mpi_comm::MpiComm;
+pub use overlap::{BucketedSum, Pending, SUGGESTED_BUCKET_BYTES};
 pub use shard::shard_range;
 pub use threads::{ThreadComm, ThreadWorld};
 

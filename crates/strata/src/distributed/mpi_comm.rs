@@ -3,9 +3,9 @@
 use super::{CommStats, Communicator, PendingSum, StatsCounter};
 use crate::{Error, Result};
 use mpi::collective::SystemOperation;
+use mpi::environment::Universe;
 use mpi::ffi;
 use mpi::raw::AsRaw;
-use mpi::environment::Universe;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::{Communicator as _, CommunicatorCollectives as _};
 use std::cell::RefCell;
@@ -169,9 +169,8 @@ impl<'a> MpiSum<'a> {
     fn wait(&mut self) {
         if !self.done {
             // SAFETY: a request started by `start` and not yet completed.
-            self.comm.collective("the gradient all-reduce", || unsafe {
-                ffi::MPI_Wait(&mut self.request, ffi::RSMPI_STATUS_IGNORE)
-            });
+            self.comm
+                .collective("the gradient all-reduce", || unsafe { ffi::MPI_Wait(&mut self.request, ffi::RSMPI_STATUS_IGNORE) });
             self.done = true;
         }
     }

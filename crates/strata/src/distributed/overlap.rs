@@ -16,10 +16,13 @@ use crate::{Result, Tensor};
 use std::collections::HashMap;
 use std::ops::Range;
 
-/// Default bucket size: large enough that the per-message latency (tens of microseconds
+/// A bucket size to try: large enough that the per-message latency (tens of microseconds
 /// over TCP) stays small against the transfer, small enough that a CIFAR ResNet's 1 MiB of
-/// gradients makes several buckets.
-pub const DEFAULT_BUCKET_BYTES: usize = 256 << 10;
+/// gradients makes several buckets. Not the default: OpenMPI's non-blocking all-reduce over
+/// TCP advances only inside MPI calls, and the calls between layers were too few to move
+/// the data during the backward pass (BENCHMARKS.md, "Overlap"); a progress thread is the
+/// next step.
+pub const SUGGESTED_BUCKET_BYTES: usize = 256 << 10;
 
 /// The sums of one step in flight, with their bucket numbers.
 pub type Pending<'c> = Vec<(usize, Box<dyn PendingSum + 'c>)>;
@@ -148,13 +151,7 @@ impl BucketedSum {
         Ok(())
     }
 
-    fn start<'c>(
-        &mut self,
-        bucket: usize,
-        buffer: &GradBuffer,
-        comm: &'c dyn Communicator,
-        pending: &mut Pending<'c>,
-    ) {
+    fn start<'c>(&mut self, bucket: usize, buffer: &GradBuffer, comm: &'c dyn Communicator, pending: &mut Pending<'c>) {
         let data: Vec<f32> = self.ranges[bucket].iter().flat_map(|r| &buffer.as_slice()[r.clone()]).copied().collect();
         pending.push((bucket, comm.start_sum(data)));
         self.started = bucket + 1;

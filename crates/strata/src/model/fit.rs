@@ -61,7 +61,8 @@ pub struct FitOptions<'a> {
     pub distributed: Option<SharedComm>,
     /// With `distributed` over a communicator whose sums run in the background (MPI), the
     /// gradient all-reduce goes in buckets of about this many bytes, each started during the
-    /// backward pass as soon as its gradients are final (0: one all-reduce after the pass).
+    /// backward pass as soon as its gradients are final (0, the default: one all-reduce
+    /// after the pass; see [`crate::distributed::SUGGESTED_BUCKET_BYTES`] for why).
     pub allreduce_bucket_bytes: usize,
     /// The settings these options were made from ([`FitOptions::from_config`]); checkpoints
     /// record them, so a resumed run continues with the same ones.
@@ -87,7 +88,7 @@ impl<'a> FitOptions<'a> {
             clip_norm: None,
             clip_value: None,
             distributed: None,
-            allreduce_bucket_bytes: crate::distributed::DEFAULT_BUCKET_BYTES,
+            allreduce_bucket_bytes: 0,
             training: None,
         }
     }
