@@ -12,6 +12,7 @@ mod history;
 mod inference;
 mod progress;
 mod replicas;
+mod saliency;
 mod saving;
 mod sequential;
 mod summary;
