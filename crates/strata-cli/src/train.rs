@@ -60,8 +60,9 @@ pub struct TrainArgs {
     /// Seed for initialization, shuffling and dropout.
     #[arg(long, default_value_t = 1)]
     pub(super) seed: u64,
-    /// Output directory for model.safetensors, model.json, history.csv, curves.png and the
-    /// per-epoch checkpoint.safetensors (default runs/MODEL).
+    /// Output directory for model.safetensors, model.json, history.csv, curves.png, run.json
+    /// (the command, data flags, settings and final figures; `strata report` reads it) and
+    /// the per-epoch checkpoint.safetensors (default runs/MODEL).
     #[arg(long)]
     pub(super) out: Option<PathBuf>,
     /// Print a JSON summary as the last line of stdout.
@@ -330,6 +331,7 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
         }
     }
     let pictures = learner.pictures(&out, &data, &report)?;
+    write_run_record(&a, &out, &config, test_accuracy, test_loss, train_seconds)?;
     if let (Some(c), false) = (&comm_stats, quiet) {
         println!(
             "all-reduce: {:.2}s over {} steps ({:.1}% of training time), {:.0} KiB per step",
@@ -387,5 +389,35 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
         }
         print_json(&summary);
     }
+    Ok(())
+}
+
+/// `run.json` in the run's folder: the command that made it, the data flags that read its
+/// test data again (`strata report`), the settings used and the final figures.
+fn write_run_record(
+    a: &TrainArgs,
+    out: &std::path::Path,
+    config: &Option<strata::model::TrainConfig>,
+    test_accuracy: Option<f32>,
+    test_loss: f32,
+    train_seconds: f64,
+) -> anyhow::Result<()> {
+    let record = serde_json::json!({
+        "command": std::env::args().collect::<Vec<_>>(),
+        "strata_version": env!("CARGO_PKG_VERSION"),
+        "model": a.model,
+        "data": a.data,
+        "target": a.target,
+        "test_split": a.test_split,
+        "image_size": a.images.image_size.map(|(h, w)| format!("{h}x{w}")),
+        "channels": a.images.channels,
+        "layout": a.images.layout,
+        "seed": a.seed,
+        "training": config,
+        "test_accuracy": test_accuracy,
+        "test_loss": test_loss,
+        "train_seconds": train_seconds,
+    });
+    strata::io::write_atomic(&out.join("run.json"), serde_json::to_string_pretty(&record)?.as_bytes())?;
     Ok(())
 }

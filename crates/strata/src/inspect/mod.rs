@@ -4,10 +4,12 @@
 //! representations projected to 2-D by PCA, the confusion matrix beside per-class
 //! precision, recall and F1, and ROC curves.
 
+mod html;
 mod layer;
 mod mistakes;
 mod pca;
 
+pub use html::{RunReport, base64, escape, report_html};
 pub use layer::{draw_feature_maps, draw_filters, layer_index, layer_name};
 pub use mistakes::{Mistake, confident_mistakes};
 pub use pca::{Projection, pca_2d};

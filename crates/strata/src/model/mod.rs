@@ -30,5 +30,5 @@ pub use replicas::{MAX_REPLICAS_PER_CORE, fit_replicated};
 pub use saving::{BaselineSpec, ModelMeta, SavedModel, description_path, load_model, model_meta, save_model};
 pub(crate) use saving::{read_meta, save_model_file, save_model_meta};
 pub use sequential::Sequential;
-pub use summary::{Summary, SummaryRow};
+pub use summary::{Summary, SummaryRow, thousands};
 pub use train_config::{ConfigLayer, ConfigSource, FIELDS, MAX_EPOCHS, Resolved, SMALL_DATA, SMALL_DATA_STEPS, TrainConfig};
