@@ -31,9 +31,9 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
     anyhow::ensure!(weights.exists(), "{}: no model.safetensors (is it a `strata train --out` folder?)", dir.display());
     let record_path = dir.join("run.json");
     let record: Option<serde_json::Value> = match std::fs::read_to_string(&record_path) {
-        Ok(text) => Some(
-            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: not valid JSON: {e}", record_path.display()))?,
-        ),
+        Ok(text) => {
+            Some(serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: not valid JSON: {e}", record_path.display()))?)
+        }
         Err(_) => None,
     };
     let field = |k: &str| record.as_ref().and_then(|r| r.get(k)).filter(|v| !v.is_null());
@@ -47,7 +47,9 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
         test_split: field("test_split").and_then(|v| v.as_f64()).unwrap_or(0.2) as f32,
         seed: saved.meta.seed,
         image_size: match field("image_size").and_then(|v| v.as_str()) {
-            Some(s) => Some(super::train_flags::image_size(s).map_err(|e| anyhow::anyhow!("{}: image_size: {e}", record_path.display()))?),
+            Some(s) => Some(
+                super::train_flags::image_size(s).map_err(|e| anyhow::anyhow!("{}: image_size: {e}", record_path.display()))?,
+            ),
             None => None,
         },
         channels: field("channels").and_then(|v| v.as_u64()).map(|c| c as usize),
@@ -73,10 +75,14 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
         _ => None,
     };
     let summary = saved.model.summary()?;
-    let training = field("training").cloned().or_else(|| serde_json::to_value(&saved.meta.training).ok().filter(|v| !v.is_null()));
+    let training =
+        field("training").cloned().or_else(|| serde_json::to_value(&saved.meta.training).ok().filter(|v| !v.is_null()));
     let mut facts = vec![("model".to_string(), saved.meta.name.clone()), ("data".to_string(), data.clone())];
-    let setting = |k: &str| training.as_ref().and_then(|t| t.get(k)).filter(|v| !v.is_null()).map(|v| v.to_string().trim_matches('"').to_string());
-    for (label, key) in [("epochs", "epochs"), ("batch size", "batch_size"), ("optimizer", "optimizer"), ("learning rate", "lr")] {
+    let setting = |k: &str| {
+        training.as_ref().and_then(|t| t.get(k)).filter(|v| !v.is_null()).map(|v| v.to_string().trim_matches('"').to_string())
+    };
+    for (label, key) in [("epochs", "epochs"), ("batch size", "batch_size"), ("optimizer", "optimizer"), ("learning rate", "lr")]
+    {
         if let Some(v) = setting(key) {
             facts.push((label.to_string(), v));
         }
@@ -86,7 +92,8 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
         facts.push(("training time".into(), format!("{:.1} s", h.train_seconds())));
     }
     facts.push(("seed".into(), saved.meta.seed.to_string()));
-    let command = field("command").and_then(|c| c.as_array()).map(|c| c.iter().map(|a| a.as_str().unwrap_or("").to_string()).collect());
+    let command =
+        field("command").and_then(|c| c.as_array()).map(|c| c.iter().map(|a| a.as_str().unwrap_or("").to_string()).collect());
     let page = report_html(&RunReport {
         title: format!("{} on {}", saved.meta.name, super::output::short_name(&data)),
         summary: &summary,
@@ -103,6 +110,11 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
         "{}: test accuracy {:.4}, test loss {:.4} on {} samples",
         saved.meta.name, found.report.accuracy, found.loss, found.samples
     );
-    println!("wrote {} ({} KiB, {} pictures inlined)", out.display(), page.len() / 1024, found.pictures.len() + curves.is_some() as usize);
+    println!(
+        "wrote {} ({} KiB, {} pictures inlined)",
+        out.display(),
+        page.len() / 1024,
+        found.pictures.len() + curves.is_some() as usize
+    );
     Ok(())
 }

@@ -79,6 +79,8 @@ pub struct RunOptions {
     pub resume: bool,
     /// Train data-parallel with the ranks of this communicator (networks only).
     pub distributed: Option<SharedComm>,
+    /// Told about every step and epoch of a network's training (TensorBoard logs).
+    pub observer: Option<crate::model::SharedObserver>,
 }
 
 /// What fitting produced.
@@ -360,6 +362,7 @@ impl Learner {
         let mut opts = FitOptions::from_config(&n.config)?.verbosity(run.verbosity).resume(run.resume);
         opts.checkpoint_dir = run.checkpoint_dir.clone();
         opts.distributed = run.distributed.clone();
+        opts.observer = run.observer.clone();
         // Colour jitter works on pixels: it undoes the images' standardization.
         if let (Some(a), Some(s)) = (opts.augment.as_mut(), &data.standardize) {
             *a = a.clone().standardized_with(&s.mean, &s.std);

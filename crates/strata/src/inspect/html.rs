@@ -80,11 +80,14 @@ pub fn report_html(r: &RunReport) -> Result<String> {
     let mut h = String::new();
     let ins = r.inspection;
     let w = |h: &mut String, s: String| h.push_str(&s);
-    w(&mut h, format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\">\
+    w(
+        &mut h,
+        format!(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\">\
 <title>{0}</title><style>{STYLE}</style></head><body>\n<h1>{0}</h1>\n",
-        escape(&r.title)
-    ));
+            escape(&r.title)
+        ),
+    );
     h.push_str("<nav><a href=\"#summary\">summary</a><a href=\"#curves\">learning curves</a><a href=\"#metrics\">metrics</a>\
 <a href=\"#confusion\">confusion matrix</a><a href=\"#roc\">ROC</a><a href=\"#mistakes\">misclassified</a><a href=\"#filters\">filters</a>\
 <a href=\"#saliency\">saliency</a><a href=\"#embedding\">embedding</a><a href=\"#model\">model</a><a href=\"#command\">command</a></nav>\n");
@@ -116,7 +119,13 @@ pub fn report_html(r: &RunReport) -> Result<String> {
             let _ = writeln!(
                 h,
                 "<tr><td>{}</td><td>{:.4}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td></tr>",
-                e.epoch, e.loss, o(e.accuracy), o(e.val_loss), o(e.val_accuracy), e.learning_rate, e.seconds
+                e.epoch,
+                e.loss,
+                o(e.accuracy),
+                o(e.val_loss),
+                o(e.val_accuracy),
+                e.learning_rate,
+                e.seconds
             );
         }
         h.push_str("</table>\n");
@@ -127,7 +136,11 @@ pub fn report_html(r: &RunReport) -> Result<String> {
         let _ = writeln!(
             h,
             "<tr><{tag} class=\"l\">{}</{tag}><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{}</td></tr>",
-            escape(&c.class), c.precision, c.recall, c.f1, c.support
+            escape(&c.class),
+            c.precision,
+            c.recall,
+            c.f1,
+            c.support
         );
     };
     for c in &ins.report.classes {
@@ -189,7 +202,11 @@ pub fn report_html(r: &RunReport) -> Result<String> {
     }
     if let Some(recipe) = &r.recipe {
         let text = serde_json::to_string_pretty(recipe).map_err(|e| Error::invalid("recipe", e.to_string()))?;
-        let _ = writeln!(h, "<p class=\"note\">Training settings used (the model's recipe with the flags over it):</p><pre>{}</pre>", escape(&text));
+        let _ = writeln!(
+            h,
+            "<p class=\"note\">Training settings used (the model's recipe with the flags over it):</p><pre>{}</pre>",
+            escape(&text)
+        );
     }
     h.push_str("</body></html>\n");
     Ok(h)
@@ -201,7 +218,15 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc4648_vectors() {
-        let cases = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")];
+        let cases = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
         for (plain, coded) in cases {
             assert_eq!(base64(plain.as_bytes()), coded, "{plain}");
         }
@@ -211,7 +236,8 @@ mod tests {
     #[test]
     fn escapes_and_quotes() {
         assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
-        let args: Vec<String> = ["strata", "train", "--data", "my photos/", "--out", "it's"].iter().map(|s| s.to_string()).collect();
+        let args: Vec<String> =
+            ["strata", "train", "--data", "my photos/", "--out", "it's"].iter().map(|s| s.to_string()).collect();
         assert_eq!(shell_line(&args), "strata train --data 'my photos/' --out 'it'\\''s'");
     }
 }

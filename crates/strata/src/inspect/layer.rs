@@ -2,7 +2,7 @@
 //! at its output. Any layer, named as `strata summary` names it or by its position.
 
 use crate::model::Sequential;
-use crate::plot::tiles::{GridStyle, Tile, save_grid};
+use crate::plot::tiles::{GridStyle, Tile, grid_png, save_grid};
 use crate::{Error, Result, Tensor};
 use std::path::Path;
 
@@ -23,7 +23,10 @@ pub fn layer_index(model: &Sequential, spec: Option<&str>) -> Result<usize> {
     let layers = model.layers();
     let names: Vec<String> = layers.iter().enumerate().map(|(i, l)| layer_name(l.kind(), i)).collect();
     let Some(spec) = spec else {
-        return layers.iter().position(|l| !l.params().is_empty()).ok_or_else(|| Error::invalid("layer", "the model has no layer with weights"));
+        return layers
+            .iter()
+            .position(|l| !l.params().is_empty())
+            .ok_or_else(|| Error::invalid("layer", "the model has no layer with weights"));
     };
     if let Ok(k) = spec.parse::<usize>() {
         return match k {
@@ -50,6 +53,16 @@ pub fn layer_name(kind: &str, index: usize) -> String {
 ///
 /// Errors: the layer has no weights, or weights that are not a matrix or a kernel bank.
 pub fn draw_filters(model: &Sequential, index: usize, input_shape: &[usize], path: &Path, scale: usize) -> Result<usize> {
+    let (png, n) = filters_png(model, index, input_shape, scale).map_err(|e| match e {
+        Error::Data { reason, .. } => Error::data(path, reason),
+        other => other,
+    })?;
+    crate::io::write_atomic(path, &png)?;
+    Ok(n)
+}
+
+/// [`draw_filters`]'s picture as PNG bytes, and its tile count.
+pub fn filters_png(model: &Sequential, index: usize, input_shape: &[usize], scale: usize) -> Result<(Vec<u8>, usize)> {
     let layer = model.layers().get(index).ok_or_else(|| Error::invalid("layer", format!("no layer {}", index + 1)))?;
     let what = || format!("layer {} ({})", layer_name(layer.kind(), index), layer.kind());
     let params = layer.params();
@@ -73,25 +86,23 @@ pub fn draw_filters(model: &Sequential, index: usize, input_shape: &[usize], pat
             };
             // Rows of 8 input channels per filter read as one filter per row.
             let columns = if c > 3 { c.min(8) } else { 0 };
-            save_grid(path, &tiles, GridStyle { columns, ..style })?;
-            Ok(tiles.len())
+            Ok((grid_png(&tiles, GridStyle { columns, ..style })?, tiles.len()))
         }
         [input, units] => {
             let (c, h, wd) = match input_shape {
                 [c, h, w] if index == 0 && c * h * w == input && (*c == 1 || *c == 3) => (*c, *h, *w),
                 _ => {
                     // The weight matrix, units down and inputs across, at a scale that fits.
-                    let t: Vec<f32> = (0..units).flat_map(|u| (0..input).map(move |i| (i, u))).map(|(i, u)| w.data()[i * units + u]).collect();
+                    let t: Vec<f32> =
+                        (0..units).flat_map(|u| (0..input).map(move |i| (i, u))).map(|(i, u)| w.data()[i * units + u]).collect();
                     let fit = (4096 / input.max(units)).clamp(1, 8);
                     let tile = Tile { values: &t, channels: 1, height: units, width: input };
-                    save_grid(path, &[tile], GridStyle { scale: fit.min(style.scale), ..style })?;
-                    return Ok(1);
+                    return Ok((grid_png(&[tile], GridStyle { scale: fit.min(style.scale), ..style })?, 1));
                 }
             };
             let cols: Vec<Vec<f32>> = (0..units).map(|u| (0..input).map(|i| w.data()[i * units + u]).collect()).collect();
             let tiles: Vec<Tile> = cols.iter().map(|v| Tile { values: v, channels: c, height: h, width: wd }).collect();
-            save_grid(path, &tiles, GridStyle { scale: (scale / 4).max(1), ..style })?;
-            Ok(tiles.len())
+            Ok((grid_png(&tiles, GridStyle { scale: (scale / 4).max(1), ..style })?, tiles.len()))
         }
         ref other => Err(Error::invalid("layer", format!("{} has weights of shape {other:?}, which cannot be drawn", what()))),
     }

@@ -26,7 +26,8 @@ pub fn confident_mistakes(probs: &Tensor, labels: &[u32], k: usize) -> Result<Ve
     let mut found: Vec<Mistake> = (0..n)
         .filter_map(|i| {
             let row = &probs.data()[i * width..(i + 1) * width];
-            let (predicted, &confidence) = row.iter().enumerate().fold((0, &f32::NEG_INFINITY), |b, (c, p)| if *p > *b.1 { (c, p) } else { b });
+            let (predicted, &confidence) =
+                row.iter().enumerate().fold((0, &f32::NEG_INFINITY), |b, (c, p)| if *p > *b.1 { (c, p) } else { b });
             (predicted != labels[i] as usize).then_some(Mistake { index: i, truth: labels[i] as usize, predicted, confidence })
         })
         .collect();

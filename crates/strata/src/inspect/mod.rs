@@ -10,7 +10,7 @@ mod mistakes;
 mod pca;
 
 pub use html::{RunReport, base64, escape, report_html};
-pub use layer::{draw_feature_maps, draw_filters, layer_index, layer_name};
+pub use layer::{draw_feature_maps, draw_filters, filters_png, layer_index, layer_name};
 pub use mistakes::{Mistake, confident_mistakes};
 pub use pca::{Projection, pca_2d};
 
@@ -96,11 +96,8 @@ pub fn inspect(model: &Sequential, meta: &ModelMeta, test: &Dataset, opts: &Insp
     }
     let probs = class_probabilities(model, &x)?;
     let classes = probs.shape()[1].max(test.num_classes().unwrap_or(0));
-    let names: Vec<String> = meta
-        .class_names
-        .clone()
-        .or(test.class_names.clone())
-        .unwrap_or_else(|| (0..classes).map(|c| c.to_string()).collect());
+    let names: Vec<String> =
+        meta.class_names.clone().or(test.class_names.clone()).unwrap_or_else(|| (0..classes).map(|c| c.to_string()).collect());
     let name = |c: usize| names.get(c).cloned().unwrap_or_else(|| c.to_string());
     let predicted = predicted_classes(&probs)?;
     let mut pictures = Vec::new();
@@ -116,7 +113,11 @@ pub fn inspect(model: &Sequential, meta: &ModelMeta, test: &Dataset, opts: &Insp
     }
     let maps_path = dir.join(format!("feature-maps-{lname}.png"));
     let n = draw_feature_maps(model, index, &x.slice(0, 0, 1)?, &maps_path, (opts.scale / 2).max(2))?;
-    add("feature_maps", maps_path, format!("{n} outputs of layer {lname} for the first test image ({})", name(labels[0] as usize)));
+    add(
+        "feature_maps",
+        maps_path,
+        format!("{n} outputs of layer {lname} for the first test image ({})", name(labels[0] as usize)),
+    );
 
     let image_like = matches!(raw.shape(), [_, 1 | 3, _, _]);
     let sample = |i: usize| -> Result<Tensor> { raw.slice(0, i, i + 1) };
@@ -174,7 +175,13 @@ pub fn inspect(model: &Sequential, meta: &ModelMeta, test: &Dataset, opts: &Insp
         let path = dir.join("saliency.png");
         let title = "Saliency: |d score(predicted class) / d pixel| (bright: pixels that move the score most)";
         captioned_grid_png(&grid, 8, scale, title, &path)?;
-        add("saliency", path, format!("{k} test images beside their saliency maps (gradient of the predicted class's score with respect to the input)"));
+        add(
+            "saliency",
+            path,
+            format!(
+                "{k} test images beside their saliency maps (gradient of the predicted class's score with respect to the input)"
+            ),
+        );
     }
 
     let layers = model.layers().len();
@@ -217,7 +224,9 @@ pub fn inspect(model: &Sequential, meta: &ModelMeta, test: &Dataset, opts: &Insp
         add("roc", path, "ROC curves, one class against the rest".into());
     }
     let n = labels.len() as f32;
-    let loss = labels.iter().enumerate().map(|(i, &l)| -probs.data()[i * probs.shape()[1] + l as usize].max(1e-12).ln()).sum::<f32>() / n;
+    let loss =
+        labels.iter().enumerate().map(|(i, &l)| -probs.data()[i * probs.shape()[1] + l as usize].max(1e-12).ln()).sum::<f32>()
+            / n;
     Ok(Inspection {
         pictures,
         samples: labels.len(),

@@ -24,7 +24,8 @@ pub fn confusion_png(m: &ConfusionMatrix, names: Option<&[String]>, title: &str,
 pub fn confusion_report_png(m: &ConfusionMatrix, names: Option<&[String]>, title: &str, path: &Path) -> Result<()> {
     let layout = Layout::of(m, names, title);
     let report = m.report(names);
-    let label_w = report.classes.iter().map(|r| text_width(&r.class, 15)).chain([text_width("weighted avg", 15)]).max().unwrap_or(60);
+    let label_w =
+        report.classes.iter().map(|r| text_width(&r.class, 15)).chain([text_width("weighted avg", 15)]).max().unwrap_or(60);
     let columns = ["precision", "recall", "F1", "support"];
     let col_w = text_width("precision", 15) + 16;
     let table_w = label_w + 24 + col_w * columns.len() as u32 + 20;
@@ -50,7 +51,8 @@ pub fn confusion_report_png(m: &ConfusionMatrix, names: Option<&[String]>, title
         right.draw(&line(y + row_h as i32 / 2)).map_err(e)?;
         let row = |y: i32, r: &crate::metrics::ClassReport, bold: bool| -> std::result::Result<(), String> {
             right.draw_text(&r.class, &left_anchor(bold), (x_label, y)).map_err(e)?;
-            let cells = [format!("{:.3}", r.precision), format!("{:.3}", r.recall), format!("{:.3}", r.f1), r.support.to_string()];
+            let cells =
+                [format!("{:.3}", r.precision), format!("{:.3}", r.recall), format!("{:.3}", r.f1), r.support.to_string()];
             for (k, v) in cells.iter().enumerate() {
                 right.draw_text(v, &right_anchor(bold), (col_x(k), y)).map_err(e)?;
             }

@@ -17,7 +17,11 @@ pub fn embedding_png(
     path: &Path,
 ) -> Result<()> {
     let range = |f: &dyn Fn(&(f32, f32)) -> f32| {
-        let (lo, hi) = points.iter().map(f).filter(|v| v.is_finite()).fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+        let (lo, hi) = points
+            .iter()
+            .map(f)
+            .filter(|v| v.is_finite())
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
         if lo < hi { (lo as f64, hi as f64) } else { (-1.0, 1.0) }
     };
     let ((x0, x1), (y0, y1)) = (range(&|p| p.0), range(&|p| p.1));

@@ -13,8 +13,8 @@ mod embedding;
 mod roc;
 pub mod tiles;
 
-pub use confusion::{confusion_png, confusion_report_png};
 pub use captioned::{Captioned, captioned_grid_png};
+pub use confusion::{confusion_png, confusion_report_png};
 pub use curves::curves_png;
 pub use embedding::embedding_png;
 pub use roc::roc_png;
