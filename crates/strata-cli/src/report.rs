@@ -79,7 +79,11 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
         field("training").cloned().or_else(|| serde_json::to_value(&saved.meta.training).ok().filter(|v| !v.is_null()));
     let mut facts = vec![("model".to_string(), saved.meta.name.clone()), ("data".to_string(), data.clone())];
     let setting = |k: &str| {
-        training.as_ref().and_then(|t| t.get(k)).filter(|v| !v.is_null()).map(|v| v.to_string().trim_matches('"').to_string())
+        training.as_ref().and_then(|t| t.get(k)).filter(|v| !v.is_null()).map(|v| match v.as_f64() {
+            // f32 settings come back as 0.05000000074505806: as f32, they print as given.
+            Some(x) => (x as f32).to_string(),
+            None => v.to_string().trim_matches('"').to_string(),
+        })
     };
     for (label, key) in [("epochs", "epochs"), ("batch size", "batch_size"), ("optimizer", "optimizer"), ("learning rate", "lr")]
     {

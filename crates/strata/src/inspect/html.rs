@@ -63,17 +63,25 @@ fn shell_line(args: &[String]) -> String {
     args.iter().map(quote).collect::<Vec<_>>().join(" ")
 }
 
+/// A figure with at most 6 decimals and no trailing zeros (JSON's f64 of an f32 prints
+/// 0.05000000074505806).
+fn short(v: f64) -> String {
+    let s = format!("{v:.6}");
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { &s };
+    if s == "-0" || s.is_empty() { "0".into() } else { s.to_string() }
+}
+
 fn image(path: &Path, alt: &str) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     Ok(format!("<img src=\"data:image/png;base64,{}\" alt=\"{}\">", base64(&bytes), escape(alt)))
 }
 
-const STYLE: &str = "body{font-family:'DejaVu Sans',Arial,sans-serif;margin:24px auto;max-width:1280px;color:#222;background:#fff}\
+const STYLE: &str = "body{font-family:'DejaVu Sans',Arial,sans-serif;margin:16px auto;padding:0 16px;max-width:1280px;color:#222;background:#fff}\
 h1{font-size:26px;margin-bottom:4px}h2{font-size:20px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}\
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 10px;text-align:right}\
 th{background:#f3f3f3}td.l,th.l{text-align:left}img{max-width:100%;height:auto;display:block;margin:8px 0;border:1px solid #eee}\
 pre{background:#f6f6f6;padding:10px;overflow-x:auto;font-size:13px}p.note{color:#555;font-size:14px;margin:4px 0}\
-nav a{margin-right:12px}";
+nav a{margin-right:12px}.row{display:flex;gap:32px;align-items:flex-start;flex-wrap:wrap}summary{cursor:pointer;color:#555}";
 
 /// The page.
 pub fn report_html(r: &RunReport) -> Result<String> {
@@ -88,11 +96,11 @@ pub fn report_html(r: &RunReport) -> Result<String> {
             escape(&r.title)
         ),
     );
-    h.push_str("<nav><a href=\"#summary\">summary</a><a href=\"#curves\">learning curves</a><a href=\"#metrics\">metrics</a>\
+    h.push_str("<nav><a href=\"#summary\">summary and metrics</a><a href=\"#curves\">learning curves</a>\
 <a href=\"#confusion\">confusion matrix</a><a href=\"#roc\">ROC</a><a href=\"#mistakes\">misclassified</a><a href=\"#filters\">filters</a>\
 <a href=\"#saliency\">saliency</a><a href=\"#embedding\">embedding</a><a href=\"#model\">model</a><a href=\"#command\">command</a></nav>\n");
 
-    h.push_str("<h2 id=\"summary\">Summary</h2>\n<table>\n");
+    h.push_str("<h2 id=\"summary\">Summary and final metrics on the test data</h2>\n<div class=\"row\"><table>\n");
     let mut facts = r.facts.clone();
     facts.push(("test accuracy".into(), format!("{:.4}", ins.report.accuracy)));
     facts.push(("test loss".into(), format!("{:.4}", ins.loss)));
@@ -106,32 +114,7 @@ pub fn report_html(r: &RunReport) -> Result<String> {
         let _ = writeln!(h, "<tr><th class=\"l\">{}</th><td class=\"l\">{}</td></tr>", escape(k), escape(v));
     }
     h.push_str("</table>\n");
-
-    h.push_str("<h2 id=\"curves\">Learning curves</h2>\n");
-    match r.curves {
-        Some(p) => h.push_str(&image(p, "learning curves")?),
-        None => h.push_str("<p class=\"note\">This run kept no per-epoch history.</p>"),
-    }
-    if let Some(hist) = r.history {
-        h.push_str("\n<table><tr><th>epoch</th><th>loss</th><th>accuracy</th><th>val loss</th><th>val accuracy</th><th>learning rate</th><th>seconds</th></tr>\n");
-        let o = |v: Option<f32>| v.map_or(String::from("&ndash;"), |v| format!("{v:.4}"));
-        for e in &hist.epochs {
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td>{:.4}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td></tr>",
-                e.epoch,
-                e.loss,
-                o(e.accuracy),
-                o(e.val_loss),
-                o(e.val_accuracy),
-                e.learning_rate,
-                e.seconds
-            );
-        }
-        h.push_str("</table>\n");
-    }
-
-    h.push_str("<h2 id=\"metrics\">Final metrics on the test data</h2>\n<table><tr><th class=\"l\">class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>\n");
+    h.push_str("<table><tr><th class=\"l\">class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>\n");
     let row = |h: &mut String, c: &crate::metrics::ClassReport, tag: &str| {
         let _ = writeln!(
             h,
@@ -148,7 +131,31 @@ pub fn report_html(r: &RunReport) -> Result<String> {
     }
     row(&mut h, &ins.report.macro_avg, "th");
     row(&mut h, &ins.report.weighted_avg, "th");
-    h.push_str("</table>\n");
+    h.push_str("</table></div>\n");
+
+    h.push_str("<h2 id=\"curves\">Learning curves</h2>\n");
+    match r.curves {
+        Some(p) => h.push_str(&image(p, "learning curves")?),
+        None => h.push_str("<p class=\"note\">This run kept no per-epoch history.</p>"),
+    }
+    if let Some(hist) = r.history {
+        h.push_str("\n<details><summary>per-epoch figures</summary><table><tr><th>epoch</th><th>loss</th><th>accuracy</th><th>val loss</th><th>val accuracy</th><th>learning rate</th><th>seconds</th></tr>\n");
+        let o = |v: Option<f32>| v.map_or(String::from("&ndash;"), |v| format!("{v:.4}"));
+        for e in &hist.epochs {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{:.4}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td></tr>",
+                e.epoch,
+                e.loss,
+                o(e.accuracy),
+                o(e.val_loss),
+                o(e.val_accuracy),
+                short(e.learning_rate as f64),
+                e.seconds
+            );
+        }
+        h.push_str("</table></details>\n");
+    }
 
     for (id, kind, heading) in [
         ("confusion", "confusion", "Confusion matrix"),
@@ -231,6 +238,14 @@ mod tests {
             assert_eq!(base64(plain.as_bytes()), coded, "{plain}");
         }
         assert_eq!(base64(&[0xff, 0xfe, 0x00]), "//4A");
+    }
+
+    #[test]
+    fn figures_are_short() {
+        assert_eq!(short(0.05000000074505806), "0.05");
+        assert_eq!(short(0.015000000596046448), "0.015");
+        assert_eq!(short(3.0), "3");
+        assert_eq!(short(-0.0000001), "0");
     }
 
     #[test]
