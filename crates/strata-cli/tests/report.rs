@@ -146,7 +146,7 @@ fn report_is_one_self_contained_page_that_chromium_renders() {
     }
     for part in [
         "Learning curves",
-        "Final metrics",
+        "final metrics",
         "Confusion matrix",
         "ROC curves",
         "misclassified",
