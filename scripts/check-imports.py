@@ -28,6 +28,7 @@ LAYERS = {
         "model",        # Sequential, fit, evaluate, saving, training configuration
         "onnx",         # ONNX export of saved models
         "plot",         # charts of histories and metrics
+        "inspect",      # pictures of a trained classifier (saliency, embeddings, mistakes)
         "pretrain",     # RBMs, DBNs, autoencoders and their pictures
         "baseline",     # k-NN, perceptron, logistic regression
         "zoo",          # named models, spec files, workloads

@@ -1,11 +1,11 @@
-//! `strata filters`: the first layer's learned kernels as an image grid, and optionally one
-//! input's activation maps after that layer.
+//! `strata filters`: a layer's learned kernels as an image grid (the first layer with
+//! weights unless `--layer` names another), and optionally one input's activation maps
+//! after that layer.
 
-use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
+use strata::inspect::{draw_feature_maps, draw_filters, layer_index, layer_name};
 use strata::onnx::load_model;
-use strata::plot::tiles::{GridStyle, Tile, save_grid};
 
 #[derive(Args, Debug)]
 pub struct FiltersArgs {
@@ -15,7 +15,11 @@ pub struct FiltersArgs {
     /// Where to write the filter grid (PNG).
     #[arg(long)]
     out: PathBuf,
-    /// Also draw this image's activation maps after the first layer (PNG/JPEG/PGM or an IDX
+    /// The layer to draw: its name in `strata summary` (conv2d_3) or its position from 1
+    /// (default: the first layer with weights).
+    #[arg(long, value_name = "NAME|INDEX")]
+    layer: Option<String>,
+    /// Also draw this image's activation maps after the layer (PNG/JPEG/PGM or an IDX
     /// file, whose first image is used); written next to --out as NAME-maps.png.
     #[arg(long)]
     feature_maps: Option<PathBuf>,
@@ -30,45 +34,9 @@ pub fn run(a: FiltersArgs) -> anyhow::Result<()> {
     let mut saved = load_model(&a.model_file)?;
     a.normalize.apply(&a.model_file, &mut saved.meta)?;
     let model = &saved.model;
-    let (index, layer) =
-        model.layers().iter().enumerate().find(|(_, l)| !l.params().is_empty()).context("the model has no layer with weights")?;
-    let w = layer.params()[0].value.clone();
-    let style = GridStyle { scale: a.scale.max(1), ..GridStyle::default() };
-    let n = match w.shape() {
-        // Conv2d: [O, C, KH, KW] -> O tiles of C channels (drawn gray, or RGB for 3)
-        &[o, c, kh, kw] => {
-            let per = c * kh * kw;
-            let tiles: Vec<Tile> = if c == 3 || c == 1 {
-                (0..o).map(|i| Tile { values: &w.data()[i * per..(i + 1) * per], channels: c, height: kh, width: kw }).collect()
-            } else {
-                // Many input channels: one gray tile per (filter, channel) pair, first 8 channels.
-                (0..o)
-                    .flat_map(|i| (0..c.min(8)).map(move |ch| (i, ch)))
-                    .map(|(i, ch)| Tile {
-                        values: &w.data()[i * per + ch * kh * kw..i * per + (ch + 1) * kh * kw],
-                        channels: 1,
-                        height: kh,
-                        width: kw,
-                    })
-                    .collect()
-            };
-            save_grid(&a.out, &tiles, style)?;
-            tiles.len()
-        }
-        // Dense on images: [in, out] -> each unit's incoming weights as an input-shaped tile
-        &[input, units] => {
-            let shape = &saved.meta.input_shape;
-            let (c, h, wd) = match shape.as_slice() {
-                [c, h, w] if c * h * w == input => (*c, *h, *w),
-                _ => (1, 1, input),
-            };
-            let cols: Vec<Vec<f32>> = (0..units).map(|u| (0..input).map(|i| w.data()[i * units + u]).collect()).collect();
-            let tiles: Vec<Tile> = cols.iter().map(|v| Tile { values: v, channels: c.min(3), height: h, width: wd }).collect();
-            save_grid(&a.out, &tiles, GridStyle { scale: (a.scale / 4).max(1), ..style })?;
-            tiles.len()
-        }
-        other => anyhow::bail!("layer {} ({}) has weights of shape {other:?}, which cannot be drawn", index + 1, layer.kind()),
-    };
+    let index = layer_index(model, a.layer.as_deref()).map_err(|e| anyhow::anyhow!("invalid --layer: {e}"))?;
+    let layer = &model.layers()[index];
+    let n = draw_filters(model, index, &saved.meta.input_shape, &a.out, a.scale)?;
     println!("wrote {} ({n} filters of layer {} {})", a.out.display(), index + 1, layer.kind());
 
     if let Some(img) = &a.feature_maps {
@@ -79,16 +47,9 @@ pub fn run(a: FiltersArgs) -> anyhow::Result<()> {
         if let Some(s) = &saved.meta.standardize {
             s.apply(&mut x)?;
         }
-        let maps = model.activations(&x, index)?;
         let out = a.out.with_file_name(format!("{}-maps.png", a.out.file_stem().and_then(|s| s.to_str()).unwrap_or("filters")));
-        let tiles: Vec<Tile> = match maps.shape() {
-            &[1, c, h, w] => (0..c)
-                .map(|i| Tile { values: &maps.data()[i * h * w..(i + 1) * h * w], channels: 1, height: h, width: w })
-                .collect(),
-            s => anyhow::bail!("layer {} output {s:?} is not a set of maps", index + 1),
-        };
-        save_grid(&out, &tiles, GridStyle { scale: (a.scale / 2).max(2), ..style })?;
-        println!("wrote {} ({} activation maps)", out.display(), tiles.len());
+        let n = draw_feature_maps(model, index, &x, &out, (a.scale / 2).max(2))?;
+        println!("wrote {} ({n} activation maps of {})", out.display(), layer_name(layer.kind(), index));
     }
     Ok(())
 }

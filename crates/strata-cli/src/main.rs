@@ -49,9 +49,11 @@ mod distributed;
 mod eval;
 mod export;
 mod filters;
+mod inspect;
 mod normalize;
 mod output;
 mod predict;
+mod report;
 mod summary;
 mod task;
 mod textgen;
@@ -87,8 +89,14 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Cross-validate a model (network or baseline) on a CSV/ARFF table.
     Cv(cv::CvArgs),
-    /// Draw the first layer's learned filters (and an input's feature maps) as PNG grids.
+    /// Draw a layer's learned filters (and an input's feature maps) as PNG grids.
     Filters(filters::FiltersArgs),
+    /// Draw what a trained classifier does on its test data: filters and feature maps of any
+    /// layer, misclassified images, saliency maps, a 2-D embedding, per-class figures.
+    Inspect(inspect::InspectArgs),
+    /// Write RUN_DIR/report.html for a `train --out` run: one self-contained page with the
+    /// model, curves, metrics and every picture of `inspect`.
+    Report(report::ReportArgs),
     /// Train a recurrent language model on text, and generate from it.
     Textgen(textgen::TextgenArgs),
     /// Write a saved model as an ONNX file (preprocessing included; logits out).
@@ -130,6 +138,8 @@ pub fn run() -> anyhow::Result<()> {
         Command::Bench(a) => bench::run(a),
         Command::Cv(a) => cv::run(a),
         Command::Filters(a) => filters::run(a),
+        Command::Inspect(a) => inspect::run(a),
+        Command::Report(a) => report::run(a),
         Command::Textgen(a) => textgen::run(a),
         Command::Export(a) => export::run(a),
     })

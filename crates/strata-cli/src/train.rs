@@ -9,7 +9,7 @@ use clap::Args;
 use std::path::PathBuf;
 use strata::distributed::{Communicator, Fingerprint, SharedComm, agree};
 use strata::experiment::{
-    Learner, RunOptions, TableOptions, Task, TrainingData, regression_figures, save_learner, target_values,
+    Learner, RunOptions, TableOptions, Task, TensorBoardLog, TrainingData, regression_figures, save_learner, target_values,
 };
 use strata::metrics::{accuracy, log_loss, predicted_classes};
 use strata::model::{Checkpoint, ConfigLayer, ConfigSource, Verbosity, checkpoint_path};
@@ -60,10 +60,19 @@ pub struct TrainArgs {
     /// Seed for initialization, shuffling and dropout.
     #[arg(long, default_value_t = 1)]
     pub(super) seed: u64,
-    /// Output directory for model.safetensors, model.json, history.csv, curves.png and the
-    /// per-epoch checkpoint.safetensors (default runs/MODEL).
+    /// Output directory for model.safetensors, model.json, history.csv, curves.png, run.json
+    /// (the command, data flags, settings and final figures; `strata report` reads it) and
+    /// the per-epoch checkpoint.safetensors (default runs/MODEL).
     #[arg(long)]
     pub(super) out: Option<PathBuf>,
+    /// Write TensorBoard event files into DIR (`tensorboard --logdir DIR` shows them): loss,
+    /// accuracy and learning rate every --tensorboard-every steps and per epoch (validation
+    /// too), a histogram of every weight tensor and the first layer's filters per epoch.
+    #[arg(long, value_name = "DIR")]
+    pub(super) tensorboard: Option<PathBuf>,
+    /// With --tensorboard: log the step figures every N steps (1 to 1,000,000).
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub(super) tensorboard_every: u64,
     /// Print a JSON summary as the last line of stdout.
     #[arg(long)]
     pub(super) json: bool,
@@ -274,12 +283,27 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
             _ => println!("fitting {} on {} ({} train / {} test)", learner.name(), a.data, train.len(), test.len()),
         }
     }
+    let mut tensorboard_file = None;
+    let observer: Option<strata::model::SharedObserver> = match (&a.tensorboard, rank) {
+        (Some(dir), 0) => {
+            anyhow::ensure!(
+                learner.network().is_some(),
+                "invalid --tensorboard: {} is not a network (it trains in one pass, without steps)",
+                learner.name()
+            );
+            let log = TensorBoardLog::create(dir, a.tensorboard_every, train.sample_shape())?;
+            tensorboard_file = Some(log.path().to_path_buf());
+            Some(std::sync::Arc::new(std::sync::Mutex::new(log)))
+        }
+        _ => None,
+    };
     let run = RunOptions {
         verbosity: if quiet { Verbosity::Silent } else { Verbosity::Auto },
         checkpoint_dir: Some(out.clone()),
         resume: a.resume,
         distributed: comm.clone(),
         allreduce_bucket_bytes: Some((a.bucket_kib as usize) << 10),
+        observer,
     };
     let start = std::time::Instant::now();
     let report = learner.fit(&data, &run)?;
@@ -339,6 +363,7 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
         }
     }
     let pictures = learner.pictures(&out, &data, &report)?;
+    write_run_record(&a, &out, &config, test_accuracy, test_loss, train_seconds)?;
     if let (Some(c), false) = (&comm_stats, quiet) {
         println!(
             "all-reduce: {:.2}s over {} steps ({:.1}% of training time), {:.0} KiB per step in {} bucket(s)",
@@ -366,6 +391,9 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
             ),
         }
         pictures.iter().for_each(|p| println!("wrote {}", p.display()));
+        if let Some(f) = &tensorboard_file {
+            println!("wrote {} (TensorBoard events)", f.display());
+        }
     }
     if a.json {
         let pretrained = report.pretrained.as_ref();
@@ -388,6 +416,7 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
             "pretrain_epochs": pretrained.map(|p| p.epochs),
             "pretrain_seconds": pretrained.map(|p| p.seconds),
             "pictures": pictures,
+            "tensorboard_events": tensorboard_file,
             "task": data.task(),
             "data_streamed": train.is_streamed(),
             "peak_rss_mib": super::output::peak_rss_mib(),
@@ -397,5 +426,35 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
         }
         print_json(&summary);
     }
+    Ok(())
+}
+
+/// `run.json` in the run's folder: the command that made it, the data flags that read its
+/// test data again (`strata report`), the settings used and the final figures.
+fn write_run_record(
+    a: &TrainArgs,
+    out: &std::path::Path,
+    config: &Option<strata::model::TrainConfig>,
+    test_accuracy: Option<f32>,
+    test_loss: f32,
+    train_seconds: f64,
+) -> anyhow::Result<()> {
+    let record = serde_json::json!({
+        "command": std::env::args().collect::<Vec<_>>(),
+        "strata_version": env!("CARGO_PKG_VERSION"),
+        "model": a.model,
+        "data": a.data,
+        "target": a.target,
+        "test_split": a.test_split,
+        "image_size": a.images.image_size.map(|(h, w)| format!("{h}x{w}")),
+        "channels": a.images.channels,
+        "layout": a.images.layout,
+        "seed": a.seed,
+        "training": config,
+        "test_accuracy": test_accuracy,
+        "test_loss": test_loss,
+        "train_seconds": train_seconds,
+    });
+    strata::io::write_atomic(&out.join("run.json"), serde_json::to_string_pretty(&record)?.as_bytes())?;
     Ok(())
 }

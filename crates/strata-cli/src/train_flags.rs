@@ -120,7 +120,7 @@ impl DataFlags {
 }
 
 /// `HxW` (or one number for a square) as `(height, width)`, each 1..=16384.
-fn image_size(s: &str) -> Result<(usize, usize), String> {
+pub(crate) fn image_size(s: &str) -> Result<(usize, usize), String> {
     let parse = |v: &str| match v.trim().parse::<usize>() {
         Ok(n) if (1..=16384).contains(&n) => Ok(n),
         _ => Err(format!("'{s}' is not HxW with sides 1..=16384 (e.g. 32x32)")),

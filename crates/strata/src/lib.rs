@@ -55,6 +55,7 @@ pub mod bench;
 pub mod data;
 pub mod distributed;
 pub mod experiment;
+pub mod inspect;
 pub mod io;
 pub mod loss;
 pub mod metrics;

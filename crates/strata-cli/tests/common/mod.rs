@@ -94,3 +94,49 @@ pub fn assert_clean_failure(code: i32, stderr: &str, culprit: &str) {
     assert_eq!(stderr.trim().lines().count(), 1, "one line expected: {stderr}");
     assert!(stderr.contains(culprit), "'{culprit}' not named in: {stderr}");
 }
+
+/// An MNIST-format directory a small network learns in a few epochs: `side`x`side` images of
+/// a horizontal bar (class 0), a vertical bar (1) or a diagonal (2) at random places, on
+/// noise; class names in `classes.txt` are not written (classes are 0, 1, 2).
+pub fn bars_mnist(dir: &Path, n_train: usize, n_test: usize, side: usize) {
+    let mut rng = strata::Rng::seeded(11);
+    let mut make = |n: usize| {
+        let mut px = vec![0u8; n * side * side];
+        let mut labels = vec![0u8; n];
+        for i in 0..n {
+            let class = i % 3;
+            labels[i] = class as u8;
+            let img = &mut px[i * side * side..(i + 1) * side * side];
+            for p in img.iter_mut() {
+                *p = (rng.uniform() * 60.0) as u8;
+            }
+            let at = 2 + (rng.uniform() * (side - 4) as f32) as usize;
+            for k in 0..side {
+                let (r, c) = match class {
+                    0 => (at, k),
+                    1 => (k, at),
+                    _ => (k, (k + at) % side),
+                };
+                img[r * side + c] = 200 + (rng.uniform() * 55.0) as u8;
+            }
+        }
+        (px, labels)
+    };
+    let (px, labels) = make(n_train);
+    write_idx_u8(&dir.join("train-images-idx3-ubyte"), &[n_train, side, side], &px, false).unwrap();
+    write_idx_u8(&dir.join("train-labels-idx1-ubyte"), &[n_train], &labels, false).unwrap();
+    let (px, labels) = make(n_test);
+    write_idx_u8(&dir.join("t10k-images-idx3-ubyte"), &[n_test, side, side], &px, false).unwrap();
+    write_idx_u8(&dir.join("t10k-labels-idx1-ubyte"), &[n_test], &labels, false).unwrap();
+}
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Whether a missing tool must fail the test rather than skip it: in CI (`CI` set) or when
+/// `STRATA_REQUIRE_TOOLS=1`, where `make test` has installed everything.
+pub fn tools_required() -> bool {
+    std::env::var_os("CI").is_some() || std::env::var("STRATA_REQUIRE_TOOLS").is_ok_and(|v| v == "1")
+}

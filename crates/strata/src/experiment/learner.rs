@@ -82,6 +82,8 @@ pub struct RunOptions {
     /// Bucket size of the gradient all-reduce that overlaps the backward pass
     /// ([`FitOptions::allreduce_bucket_bytes`]); `None`: the default.
     pub allreduce_bucket_bytes: Option<usize>,
+    /// Told about every step and epoch of a network's training (TensorBoard logs).
+    pub observer: Option<crate::model::SharedObserver>,
 }
 
 /// What fitting produced.
@@ -366,6 +368,7 @@ impl Learner {
         if let Some(b) = run.allreduce_bucket_bytes {
             opts.allreduce_bucket_bytes = b;
         }
+        opts.observer = run.observer.clone();
         // Colour jitter works on pixels: it undoes the images' standardization.
         if let (Some(a), Some(s)) = (opts.augment.as_mut(), &data.standardize) {
             *a = a.clone().standardized_with(&s.mean, &s.std);

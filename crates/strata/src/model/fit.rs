@@ -4,6 +4,7 @@ use super::checkpoint::{Checkpoint, checkpoint_path};
 use super::data_parallel::DataParallel;
 use super::early_stopping::{EarlyStopping, EarlyStoppingState};
 use super::history::{EpochRecord, History};
+use super::observer::{SharedObserver, StepRecord};
 use super::progress::{Progress, Verbosity};
 use super::sequential::Sequential;
 use super::train_config::TrainConfig;
@@ -67,6 +68,8 @@ pub struct FitOptions<'a> {
     /// The settings these options were made from ([`FitOptions::from_config`]); checkpoints
     /// record them, so a resumed run continues with the same ones.
     pub training: Option<TrainConfig>,
+    /// Told about every step and epoch (TensorBoard logs); rank 0 only.
+    pub observer: Option<SharedObserver>,
 }
 
 impl<'a> FitOptions<'a> {
@@ -90,6 +93,7 @@ impl<'a> FitOptions<'a> {
             distributed: None,
             allreduce_bucket_bytes: 0,
             training: None,
+            observer: None,
         }
     }
     /// The options `config` describes: epochs, batch size, validation split, schedule,
@@ -414,6 +418,7 @@ impl Sequential {
         let rank = parallel.as_ref().map_or(0, |p| p.rank());
         let verbosity = if rank == 0 { opts.verbosity } else { Verbosity::Silent };
         let mut progress = Progress::new(verbosity, opts.epochs);
+        let observer = opts.observer.clone();
         for epoch in first_epoch..=opts.epochs {
             let mut order_rng = self.rng.fork();
             // Data-parallel: dropout and augmentation draw from a generator of this rank's own
@@ -425,6 +430,7 @@ impl Sequential {
                 batches.truncate(max);
             }
             progress.start_epoch(epoch, batches.len());
+            let steps_per_epoch = batches.len();
             let start = Instant::now();
             let (mut loss_sum, mut correct, mut seen, mut classified) = (0.0f64, 0usize, 0usize, true);
             std::thread::scope(|scope| -> Result<()> {
@@ -454,6 +460,18 @@ impl Sequential {
                     match out.correct {
                         Some(c) => correct += c,
                         None => classified = false,
+                    }
+                    if let (Some(o), 0) = (&observer, rank) {
+                        let record = StepRecord {
+                            epoch,
+                            step: step + 1,
+                            global_step: ((epoch - 1) * steps_per_epoch + step + 1) as u64,
+                            loss: out.loss,
+                            accuracy: out.correct.map(|c| c as f32 / out.samples.max(1) as f32),
+                            learning_rate: self.optimizer().map(|o| o.learning_rate()).unwrap_or(0.0),
+                        };
+                        let mut o = o.lock().map_err(|_| Error::Model("the training observer panicked".into()))?;
+                        o.on_step(self, &record)?;
                     }
                     let secs = start.elapsed().as_secs_f64().max(1e-9);
                     let acc = classified.then(|| correct as f32 / seen as f32);
@@ -489,6 +507,10 @@ impl Sequential {
                 images_per_sec: seen as f64 / seconds.max(1e-9),
             };
             progress.end_epoch(&record);
+            if let (Some(o), 0) = (&observer, rank) {
+                let mut o = o.lock().map_err(|_| Error::Model("the training observer panicked".into()))?;
+                o.on_epoch_end(self, &record)?;
+            }
             history.epochs.push(record);
             if let (Some(schedule), Some(opt)) = (opts.schedule.as_mut(), self.optimizer_mut()) {
                 schedule.on_epoch_end(epoch, val_loss.or(history.last().map(|r| r.loss)), opt);

@@ -60,4 +60,45 @@ impl History {
         }
         s
     }
+
+    /// Reads back what [`History::to_csv`] wrote (`history.csv` of a run).
+    ///
+    /// ```
+    /// use strata::model::{EpochRecord, History};
+    /// let r = EpochRecord { epoch: 1, loss: 0.5, accuracy: Some(0.8), val_loss: None, val_accuracy: None,
+    ///     learning_rate: 0.05, seconds: 1.5, images_per_sec: 1000.0 };
+    /// let h = History { epochs: vec![r.clone()], stopped_early: false };
+    /// assert_eq!(History::from_csv(&h.to_csv()).unwrap().epochs, vec![r]);
+    /// assert!(History::from_csv("epoch,loss\n1,x\n").is_err());
+    /// ```
+    pub fn from_csv(text: &str) -> crate::Result<History> {
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+        let col = |name: &str| header.iter().position(|h| h.trim() == name);
+        let bad = |line: usize, why: String| crate::Error::invalid("history", format!("line {line}: {why}"));
+        let (epoch, loss) = match (col("epoch"), col("loss")) {
+            (Some(e), Some(l)) => (e, l),
+            _ => return Err(crate::Error::invalid("history", "the header lacks the epoch and loss columns")),
+        };
+        let mut epochs = Vec::new();
+        for (i, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let cells: Vec<&str> = line.split(',').collect();
+            let cell = |c: Option<usize>| c.and_then(|c| cells.get(c)).map(|s| s.trim()).filter(|s| !s.is_empty());
+            let num = |c: Option<usize>| -> crate::Result<Option<f64>> {
+                cell(c).map(|s| s.parse::<f64>().map_err(|_| bad(i + 2, format!("'{s}' is not a number")))).transpose()
+            };
+            let need = |c: usize| num(Some(c))?.ok_or_else(|| bad(i + 2, "a required cell is empty".into()));
+            epochs.push(EpochRecord {
+                epoch: need(epoch)? as usize,
+                loss: need(loss)? as f32,
+                accuracy: num(col("accuracy"))?.map(|v| v as f32),
+                val_loss: num(col("val_loss"))?.map(|v| v as f32),
+                val_accuracy: num(col("val_accuracy"))?.map(|v| v as f32),
+                learning_rate: num(col("learning_rate"))?.unwrap_or(0.0) as f32,
+                seconds: num(col("seconds"))?.unwrap_or(0.0),
+                images_per_sec: num(col("images_per_sec"))?.unwrap_or(0.0),
+            });
+        }
+        Ok(History { epochs, stopped_early: false })
+    }
 }

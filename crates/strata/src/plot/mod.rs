@@ -1,17 +1,22 @@
 //! Pictures: image grids of filters and feature maps (tiles); PNG charts for experiments:
-//! learning curves, confusion matrices, ROC curves.
+//! learning curves, confusion matrices (with per-class figures), ROC curves, 2-D embeddings,
+//! captioned picture grids (misclassified images, saliency maps).
 //!
 //! Drawn with `plotters` into an RGB buffer and encoded with `image`; text uses DejaVu Sans
 //! embedded in the binary (the `dejavu` crate), so labels render the same on any machine
 //! without system fonts. Files are written atomically.
 
+mod captioned;
 mod confusion;
 mod curves;
+mod embedding;
 mod roc;
 pub mod tiles;
 
-pub use confusion::confusion_png;
+pub use captioned::{Captioned, captioned_grid_png};
+pub use confusion::{confusion_png, confusion_report_png};
 pub use curves::curves_png;
+pub use embedding::embedding_png;
 pub use roc::roc_png;
 
 use crate::io::write_atomic;

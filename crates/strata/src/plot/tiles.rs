@@ -47,6 +47,15 @@ const MAX_SIDE: usize = 16_384;
 
 /// Draws `tiles` in a grid and writes a PNG (atomically) to `path`.
 pub fn save_grid(path: &Path, tiles: &[Tile], style: GridStyle) -> Result<()> {
+    let bytes = grid_png(tiles, style).map_err(|e| match e {
+        Error::Data { reason, .. } => Error::data(path, reason),
+        other => other,
+    })?;
+    crate::io::write_atomic(path, &bytes)
+}
+
+/// Draws `tiles` in a grid and encodes it as PNG (for files, TensorBoard images, HTML).
+pub fn grid_png(tiles: &[Tile], style: GridStyle) -> Result<Vec<u8>> {
     let first = tiles.first().ok_or_else(|| Error::invalid("image grid", "no tiles to draw"))?;
     let (th, tw, tc) = (first.height, first.width, first.channels);
     if tiles.iter().any(|t| t.height != th || t.width != tw || t.channels != tc || t.values.len() != tc * th * tw) {
@@ -89,8 +98,8 @@ pub fn save_grid(path: &Path, tiles: &[Tile], style: GridStyle) -> Result<()> {
     }
     let mut bytes = Vec::new();
     img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .map_err(|e| Error::data(path, format!("cannot encode PNG: {e}")))?;
-    crate::io::write_atomic(path, &bytes)
+        .map_err(|e| Error::data("PNG", format!("cannot encode: {e}")))?;
+    Ok(bytes)
 }
 
 #[cfg(test)]
