@@ -49,6 +49,7 @@ mod distributed;
 mod eval;
 mod export;
 mod filters;
+mod lab;
 mod normalize;
 mod output;
 mod predict;
@@ -93,6 +94,8 @@ enum Command {
     Textgen(textgen::TextgenArgs),
     /// Write a saved model as an ONNX file (preprocessing included; logits out).
     Export(export::ExportArgs),
+    /// Run one of the lectures' experiments end to end: figures (JSON), a chart (PNG), a verdict.
+    Lab(lab::LabArgs),
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -132,6 +135,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Filters(a) => filters::run(a),
         Command::Textgen(a) => textgen::run(a),
         Command::Export(a) => export::run(a),
+        Command::Lab(a) => lab::run(a),
     })
 }
 

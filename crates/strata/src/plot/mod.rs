@@ -1,5 +1,6 @@
 //! Pictures: image grids of filters and feature maps (tiles); PNG charts for experiments:
-//! learning curves, confusion matrices, ROC curves.
+//! learning curves, confusion matrices, ROC curves, and comparison charts of experiments
+//! (several panels of named lines).
 //!
 //! Drawn with `plotters` into an RGB buffer and encoded with `image`; text uses DejaVu Sans
 //! embedded in the binary (the `dejavu` crate), so labels render the same on any machine
@@ -7,11 +8,13 @@
 
 mod confusion;
 mod curves;
+mod lines;
 mod roc;
 pub mod tiles;
 
 pub use confusion::confusion_png;
 pub use curves::curves_png;
+pub use lines::{Legend, LineChart, Panel, Series, lines_png};
 pub use roc::roc_png;
 
 use crate::io::write_atomic;
