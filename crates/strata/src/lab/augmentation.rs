@@ -14,13 +14,13 @@ use serde_json::json;
 const SPEC: &str = "flip,translate:2";
 
 pub(crate) fn run(opts: &LabOptions, rec: &mut Recorder) -> Result<Outcomes> {
-    let (train_size, test_size, epochs) = if opts.quick { (2000, 1000, 10) } else { (5000, 10_000, 30) };
+    let (train_size, test_size, epochs) = if opts.quick { (1500, 1000, 8) } else { (5000, 5000, 30) };
     let data = images(opts, train_size, test_size)?;
     let augment: Augment = SPEC.parse()?;
     for (name, aug) in [("without augmentation", None), ("with augmentation", Some(augment))] {
         let mut model = crate::zoo::lenet5(10).seed(opts.seed);
         model.build(data.train.sample_shape())?;
-        let how = Training { epochs, batch: 64, augment: aug };
+        let how = Training { epochs, batch: 64, augment: aug, per_epoch_test: true };
         let trained = train_classifier(model, Box::new(Sgd::new(0.02).momentum(0.9)), &data, &how)?;
         rec.push(trained.figures(Run::new(name, json!({"augment": if how.augment.is_some() { SPEC } else { "none" }}))));
     }

@@ -51,6 +51,9 @@ pub(crate) struct Training {
     pub epochs: usize,
     pub batch: usize,
     pub augment: Option<Augment>,
+    /// Evaluate on the test images after every epoch (the curves); off when only the
+    /// final figures matter.
+    pub per_epoch_test: bool,
 }
 
 /// A finished run: its history, test evaluation and (in eval mode) training evaluation.
@@ -90,7 +93,10 @@ pub(crate) fn train_classifier(
 ) -> Result<Trained> {
     let start = Instant::now();
     model.compile_boxed(optimizer, Loss::SoftmaxCrossEntropy, &[Metric::Accuracy]);
-    let mut opts = FitOptions::epochs(how.epochs).batch_size(how.batch).validation(&data.test).silent();
+    let mut opts = FitOptions::epochs(how.epochs).batch_size(how.batch).silent();
+    if how.per_epoch_test {
+        opts = opts.validation(&data.test);
+    }
     opts.augment = how.augment.clone();
     let history = model.fit(&data.train, opts)?;
     let test = model.evaluate(&data.test, 1000)?;

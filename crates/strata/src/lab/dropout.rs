@@ -29,9 +29,9 @@ fn network(width: usize, dropout: bool, seed: u64) -> Sequential {
 const VARIANTS: [(&str, bool); 2] = [("without dropout", false), ("with dropout", true)];
 
 pub(crate) fn run(opts: &LabOptions, rec: &mut Recorder) -> Result<Outcomes> {
-    let (train_size, test_size, epochs, width) = if opts.quick { (500, 1000, 40, 512) } else { (2000, 10_000, 100, 1024) };
+    let (train_size, test_size, epochs, width) = if opts.quick { (500, 1000, 40, 512) } else { (2000, 10_000, 60, 800) };
     let data = images(opts, train_size, test_size)?;
-    let how = Training { epochs, batch: 32, augment: None };
+    let how = Training { epochs, batch: 32, augment: None, per_epoch_test: true };
     for (name, dropout) in VARIANTS {
         let mut model = network(width, dropout, opts.seed);
         model.build(data.train.sample_shape())?;

@@ -30,12 +30,12 @@ pub(crate) fn width_for(budget: usize, inputs: usize, layers: usize, classes: us
 }
 
 pub(crate) fn run(opts: &LabOptions, rec: &mut Recorder) -> Result<Outcomes> {
-    let (train_size, test_size, epochs) = if opts.quick { (5000, 2000, 4) } else { (60_000, 10_000, 10) };
+    let (train_size, test_size, epochs) = if opts.quick { (5000, 2000, 4) } else { (20_000, 10_000, 8) };
     let budgets: Vec<usize> = if opts.quick { vec![50_000] } else { vec![50_000, 200_000] };
     let depths: Vec<usize> = if opts.quick { vec![1, 3] } else { vec![1, 2, 3, 5] };
     let data = images(opts, train_size, test_size)?;
     let inputs: usize = data.train.sample_shape().iter().product();
-    let how = Training { epochs, batch: 128, augment: None };
+    let how = Training { epochs, batch: 128, augment: None, per_epoch_test: false };
     let mut series = Vec::new();
     let mut held = Vec::new();
     let mut evidence = Vec::new();

@@ -70,10 +70,10 @@ fn activation_spread(m: &Sequential, x: &Tensor) -> Result<Vec<f64>> {
 }
 
 pub(crate) fn run(opts: &LabOptions, rec: &mut Recorder) -> Result<Outcomes> {
-    let (train_size, test_size, epochs) = if opts.quick { (3000, 1000, 4) } else { (60_000, 10_000, 8) };
+    let (train_size, test_size, epochs) = if opts.quick { (3000, 1000, 4) } else { (20_000, 10_000, 8) };
     let data: Images = images(opts, train_size, test_size)?;
     let probe = data.test.inputs_of(&(0..500.min(data.test.len())).collect::<Vec<_>>())?;
-    let how = Training { epochs, batch: 64, augment: None };
+    let how = Training { epochs, batch: 64, augment: None, per_epoch_test: true };
     let mut spreads = Vec::new();
     for (name, start) in STARTS {
         let model = network(start, opts.seed, data.train.sample_shape())?;

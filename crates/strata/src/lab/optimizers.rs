@@ -23,9 +23,9 @@ fn optimizers() -> Vec<(&'static str, f32, Box<dyn Optimizer>)> {
 }
 
 pub(crate) fn run(opts: &LabOptions, rec: &mut Recorder) -> Result<Outcomes> {
-    let (train_size, test_size, epochs) = if opts.quick { (3000, 1000, 4) } else { (60_000, 10_000, 8) };
+    let (train_size, test_size, epochs) = if opts.quick { (3000, 1000, 4) } else { (20_000, 10_000, 8) };
     let data = images(opts, train_size, test_size)?;
-    let how = Training { epochs, batch: 64, augment: None };
+    let how = Training { epochs, batch: 64, augment: None, per_epoch_test: true };
     let mut names = Vec::new();
     for (name, lr, optimizer) in optimizers() {
         let mut model = crate::zoo::mlp(10).seed(opts.seed);
