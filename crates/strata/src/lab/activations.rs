@@ -8,11 +8,11 @@
 
 use super::common::{Images, Training, epoch_panel, f3, images, train_classifier};
 use super::{LabOptions, Outcomes, Recorder, Run, Verdict};
+use crate::Result;
 use crate::model::Sequential;
 use crate::nn::{Activation, Conv2d, Dense, Flatten, MaxPool2d, Maxout};
 use crate::optim::Sgd;
 use crate::plot::{Legend, LineChart};
-use crate::Result;
 use serde_json::json;
 
 /// A hidden unit kind: a fixed function, or maxout.
@@ -107,7 +107,8 @@ pub(crate) fn run(opts: &LabOptions, rec: &mut Recorder) -> Result<Outcomes> {
         let runs: Vec<Run> = UNITS.iter().map(|(n, _)| rec.find(&format!("{net}, {n}")).cloned()).collect::<Result<_>>()?;
         let named: Vec<(&str, &Run)> = UNITS.iter().map(|(n, _)| *n).zip(runs.iter()).collect();
         panels.push(epoch_panel(&format!("{net}: training loss"), "training loss", &named, Legend::UpperRight, |r| Some(r.loss)));
-        panels.push(epoch_panel(&format!("{net}: test accuracy"), "test accuracy", &named, Legend::LowerRight, |r| r.val_accuracy));
+        panels
+            .push(epoch_panel(&format!("{net}: test accuracy"), "test accuracy", &named, Legend::LowerRight, |r| r.val_accuracy));
     }
     let chart = LineChart {
         title: format!("Activation functions on {} training images (SGD {LR}, momentum 0.9, batch 64)", data.train.len()),

@@ -5,16 +5,16 @@
 
 use super::common::{Training, f3, images, train_classifier};
 use super::{LabOptions, Outcomes, Recorder, Run, Verdict};
+use crate::Result;
 use crate::data::Augment;
 use crate::optim::Sgd;
 use crate::plot::{Legend, LineChart, Panel, Series};
-use crate::Result;
 use serde_json::json;
 
 const SPEC: &str = "flip,translate:2";
 
 pub(crate) fn run(opts: &LabOptions, rec: &mut Recorder) -> Result<Outcomes> {
-    let (train_size, test_size, epochs) = if opts.quick { (1500, 1000, 8) } else { (5000, 5000, 30) };
+    let (train_size, test_size, epochs) = if opts.quick { (1500, 1000, 8) } else { (5000, 10_000, 30) };
     let data = images(opts, train_size, test_size)?;
     let augment: Augment = SPEC.parse()?;
     for (name, aug) in [("without augmentation", None), ("with augmentation", Some(augment))] {

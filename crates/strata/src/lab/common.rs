@@ -106,11 +106,7 @@ pub(crate) fn train_classifier(
 
 /// Per-epoch points of a run's history: `f` of each epoch record.
 pub(crate) fn curve(run: &Run, f: impl Fn(&crate::model::EpochRecord) -> Option<f32>) -> Vec<(f64, f64)> {
-    run.history
-        .iter()
-        .flatten()
-        .filter_map(|r| f(r).map(|v| (r.epoch as f64, v as f64)))
-        .collect()
+    run.history.iter().flatten().filter_map(|r| f(r).map(|v| (r.epoch as f64, v as f64))).collect()
 }
 
 /// A panel of per-epoch curves, one series per run (colour by position).

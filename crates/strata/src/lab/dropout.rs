@@ -5,11 +5,11 @@
 
 use super::common::{Training, f3, images, train_classifier};
 use super::{LabOptions, Outcomes, Recorder, Run, Verdict};
+use crate::Result;
 use crate::model::Sequential;
 use crate::nn::{Activation, Dense, Dropout, Flatten};
 use crate::optim::Sgd;
 use crate::plot::{Legend, LineChart, Panel, Series};
-use crate::Result;
 use serde_json::json;
 
 fn network(width: usize, dropout: bool, seed: u64) -> Sequential {

@@ -65,7 +65,8 @@ pub(crate) fn run(opts: &LabOptions, rec: &mut Recorder) -> Result<Outcomes> {
         series: vec![
             Series::new("ensemble of the first k", 0, points(key)).markers(),
             Series::new("network k alone", 7, singles_line(top5)).dashed().markers(),
-            Series::new("mean of the single networks", 3, vec![(1.0, mean_single(top5)), (MEMBERS as f64, mean_single(top5))]).dashed(),
+            Series::new("mean of the single networks", 3, vec![(1.0, mean_single(top5)), (MEMBERS as f64, mean_single(top5))])
+                .dashed(),
         ],
         ..Panel::default()
     };

@@ -4,11 +4,11 @@
 
 use super::common::{Training, f3, images, train_classifier};
 use super::{LabOptions, Outcomes, Recorder, Run, Verdict};
+use crate::Result;
 use crate::model::Sequential;
 use crate::nn::{Activation, Dense, Flatten};
 use crate::optim::Adam;
 use crate::plot::{Legend, LineChart, Panel, Series};
-use crate::Result;
 use serde_json::json;
 
 /// Parameters of an MLP `inputs`-`width` x `layers`-`classes`.

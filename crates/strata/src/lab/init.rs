@@ -118,7 +118,10 @@ pub(crate) fn run(opts: &LabOptions, rec: &mut Recorder) -> Result<Outcomes> {
         ..Panel::default()
     };
     let chart = LineChart {
-        title: format!("Initialization of a {DEPTH}x{WIDTH} ReLU MLP ({} training images, SGD 0.01, momentum 0.9)", data.train.len()),
+        title: format!(
+            "Initialization of a {DEPTH}x{WIDTH} ReLU MLP ({} training images, SGD 0.01, momentum 0.9)",
+            data.train.len()
+        ),
         columns: 3,
         panels: vec![
             spread_panel,

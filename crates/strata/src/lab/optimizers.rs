@@ -5,9 +5,9 @@
 
 use super::common::{Training, epoch_panel, f3, images, train_classifier};
 use super::{LabOptions, Outcomes, Recorder, Run, Verdict};
+use crate::Result;
 use crate::optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
 use crate::plot::{Legend, LineChart};
-use crate::Result;
 use serde_json::json;
 
 /// Names, learning rates and the optimizers.
@@ -47,10 +47,7 @@ pub(crate) fn run(opts: &LabOptions, rec: &mut Recorder) -> Result<Outcomes> {
         held.push(l < sgd);
         parts.push(format!("{o} {}", f3(l)));
     }
-    let verdict = Verdict::parts(
-        &held,
-        format!("training loss after {epochs} epochs: sgd {}, {}", f3(sgd), parts.join(", ")),
-    );
+    let verdict = Verdict::parts(&held, format!("training loss after {epochs} epochs: sgd {}, {}", f3(sgd), parts.join(", ")));
     let runs: Vec<Run> = names.iter().map(|n| rec.find(n).cloned()).collect::<Result<_>>()?;
     let named: Vec<(&str, &Run)> = names.iter().copied().zip(runs.iter()).collect();
     let chart = LineChart {

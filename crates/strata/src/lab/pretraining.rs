@@ -30,7 +30,7 @@ pub(crate) fn run(opts: &LabOptions, rec: &mut Recorder) -> Result<Outcomes> {
     let (unlabelled, test_size) = if quick { (5000, 1000) } else { (60_000, 10_000) };
     let sizes: Vec<usize> = if quick { vec![100, 1000] } else { vec![100, 1000, 10_000, 60_000] };
     let hidden: Vec<usize> = if quick { vec![256, 256, 256] } else { vec![500, 500, 500] };
-    // Enough pretraining updates per layer (~150 quick, 600 full, batches of 100).
+    // Enough pretraining updates per layer (150 quick, 600 full, batches of 100).
     let pretrain_epochs = if quick { 3 } else { 1 };
     let (min_epochs, min_steps, batch) = if quick { (2, 150, 32) } else { (2, 1000, 64) };
     // Pretraining works on raw pixels in [0, 1]; the classifier sees standardized ones,
@@ -43,7 +43,8 @@ pub(crate) fn run(opts: &LabOptions, rec: &mut Recorder) -> Result<Outcomes> {
     let input = all.train.sample_shape().to_vec();
     let mut curves: Vec<Vec<(f64, f64)>> = vec![Vec::new(); STARTS.len()];
     for &n in &sizes {
-        let data = Images { train: prefix(all.train.clone(), n)?, test: all.test.clone(), standardizer: all.standardizer.clone() };
+        let data =
+            Images { train: prefix(all.train.clone(), n)?, test: all.test.clone(), standardizer: all.standardizer.clone() };
         let epochs = epochs_for(data.train.len(), batch, min_epochs, min_steps);
         for (s, start) in STARTS.iter().enumerate() {
             let mut model: Sequential = sigmoid_stack(start, &hidden, 10).seed(opts.seed);

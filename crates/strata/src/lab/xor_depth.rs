@@ -117,10 +117,7 @@ pub(crate) fn run(opts: &LabOptions, rec: &mut Recorder) -> Result<Outcomes> {
         title: format!("XOR with deep narrow networks: {epochs} epochs of SGD ({seeds_text})"),
         columns: 2,
         panels: vec![
-            Panel {
-                y_range: Some((0.4, 1.05)),
-                ..panel("accuracy after training", "accuracy", |m| m.1, Legend::LowerLeft)
-            },
+            Panel { y_range: Some((0.4, 1.05)), ..panel("accuracy after training", "accuracy", |m| m.1, Legend::LowerLeft) },
             Panel { y_range: Some((0.0, 0.3)), ..panel("MSE after training", "mean squared error", |m| m.2, Legend::UpperLeft) },
         ],
     };

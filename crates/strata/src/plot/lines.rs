@@ -164,11 +164,8 @@ fn draw_panel(area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, pan
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let pts = s
-                .points
-                .iter()
-                .filter_map(|&(x, y)| Some((axis_value(x, panel.log_x)?, axis_value(y, panel.log_y)?)))
-                .collect();
+            let pts =
+                s.points.iter().filter_map(|&(x, y)| Some((axis_value(x, panel.log_x)?, axis_value(y, panel.log_y)?))).collect();
             (i, pts)
         })
         .collect();
