@@ -331,7 +331,7 @@ mod tests {
             assert_eq!(find(lab.name).unwrap().name, lab.name);
             assert_eq!(LABS.iter().filter(|l| l.name == lab.name).count(), 1);
         }
-        let err = find("xor").unwrap_err().to_string();
+        let err = find("xor").err().expect("an unknown name").to_string();
         assert!(err.contains("unknown 'xor'") && err.contains("xor-depth"), "{err}");
     }
 
