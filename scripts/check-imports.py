@@ -35,6 +35,7 @@ LAYERS = {
         "text",         # language models
         "experiment",   # learners, data preparation, cross-validation
         "bench",        # the benchmark protocol
+        "lab",          # the lectures' experiments, end to end
         "lib",          # the crate root (re-exports, prelude)
     ],
 }

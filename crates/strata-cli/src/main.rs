@@ -50,6 +50,7 @@ mod eval;
 mod export;
 mod filters;
 mod inspect;
+mod lab;
 mod normalize;
 mod output;
 mod predict;
@@ -101,6 +102,8 @@ enum Command {
     Textgen(textgen::TextgenArgs),
     /// Write a saved model as an ONNX file (preprocessing included; logits out).
     Export(export::ExportArgs),
+    /// Run one of the lectures' experiments end to end: figures (JSON), a chart (PNG), a verdict.
+    Lab(lab::LabArgs),
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -142,6 +145,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Report(a) => report::run(a),
         Command::Textgen(a) => textgen::run(a),
         Command::Export(a) => export::run(a),
+        Command::Lab(a) => lab::run(a),
     })
 }
 

@@ -48,7 +48,7 @@
 //! them: [`zoo`] (named models and spec files), [`experiment`] (any model by name, data
 //! preparation, cross-validation), [`metrics`], [`plot`], [`baseline`], [`pretrain`] (RBMs,
 //! DBNs, autoencoders), [`text`] (language models), [`distributed`] (data parallelism over
-//! MPI or threads), [`io`] (files). Tensors, kernels and autograd come from `strata-core`.
+//! MPI or threads), [`io`] (files), [`lab`] (the lectures' experiments, end to end). Tensors, kernels and autograd come from `strata-core`.
 
 pub mod baseline;
 pub mod bench;
@@ -57,6 +57,7 @@ pub mod distributed;
 pub mod experiment;
 pub mod inspect;
 pub mod io;
+pub mod lab;
 pub mod loss;
 pub mod metrics;
 pub mod model;

@@ -1,6 +1,7 @@
 //! Pictures: image grids of filters and feature maps (tiles); PNG charts for experiments:
 //! learning curves, confusion matrices (with per-class figures), ROC curves, 2-D embeddings,
-//! captioned picture grids (misclassified images, saliency maps).
+//! captioned picture grids (misclassified images, saliency maps), and comparison charts of
+//! experiments (several panels of named lines).
 //!
 //! Drawn with `plotters` into an RGB buffer and encoded with `image`; text uses DejaVu Sans
 //! embedded in the binary (the `dejavu` crate), so labels render the same on any machine
@@ -10,6 +11,7 @@ mod captioned;
 mod confusion;
 mod curves;
 mod embedding;
+mod lines;
 mod roc;
 pub mod tiles;
 
@@ -17,6 +19,7 @@ pub use captioned::{Captioned, captioned_grid_png};
 pub use confusion::{confusion_png, confusion_report_png};
 pub use curves::curves_png;
 pub use embedding::embedding_png;
+pub use lines::{Legend, LineChart, Panel, Series, lines_png};
 pub use roc::roc_png;
 
 use crate::io::write_atomic;
