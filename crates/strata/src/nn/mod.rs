@@ -11,6 +11,7 @@
 //! `spec.rs` is the one place that lists every layer type.
 
 mod activation;
+mod channel_maxout;
 pub mod conv;
 mod dense;
 mod dropout;
@@ -21,13 +22,17 @@ mod locally_connected;
 mod noise;
 mod norm;
 pub mod pool;
+mod rbf;
 pub mod recurrent;
 mod reshape;
+mod sparse_conv;
 mod spec;
+mod subsampling;
 mod unflatten;
 mod upsample;
 
-pub use activation::{Activation, ActivationConfig, ActivationLayer};
+pub use activation::{Activation, ActivationConfig, ActivationLayer, SCALED_TANH};
+pub use channel_maxout::{ChannelMaxout, ChannelMaxoutConfig};
 pub use conv::{Conv2d, Conv2dConfig, Padding};
 pub use dense::{Dense, DenseConfig};
 pub use dropout::{Dropout, DropoutConfig};
@@ -37,10 +42,16 @@ pub use init::Init;
 pub use locally_connected::{LocallyConnected2d, LocallyConnected2dConfig};
 pub use noise::{Noise, NoiseConfig, NoiseKind};
 pub use norm::{BatchNorm, BatchNormConfig, LocalResponseNorm, LocalResponseNormConfig};
-pub use pool::{AvgPool2d, GlobalAvgPool2d, GlobalAvgPool2dConfig, L2Pool2d, MaxPool2d, Pool2d, Pool2dConfig, PoolKind};
+pub use pool::{
+    AvgPool2d, GlobalAvgPool2d, GlobalAvgPool2dConfig, L2Pool2d, MaxPool2d, MinPool2d, Pool2d, Pool2dConfig, PoolKind,
+};
+pub use rbf::{Rbf, RbfConfig};
 pub use recurrent::{Gru, GruConfig, Lstm, LstmConfig, Recurrent, RecurrentConfig, Rnn, RnnConfig};
 pub use reshape::{Flatten, FlattenConfig, Maxout, MaxoutConfig};
+pub(crate) use sparse_conv::dense_kernel as sparse_conv_dense_kernel;
+pub use sparse_conv::{LENET5_C3_TABLE, SparseConv2d, SparseConv2dConfig};
 pub use spec::LayerSpec;
+pub use subsampling::{Subsampling2d, Subsampling2dConfig};
 pub use unflatten::{Unflatten, UnflattenConfig};
 pub use upsample::{Upsample2d, Upsample2dConfig};
 
