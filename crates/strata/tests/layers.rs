@@ -330,6 +330,7 @@ fn one_of_each_kind() -> Vec<LayerSpec> {
         .into(),
         Subsampling2dConfig { window: 3, activation: Activation::ScaledTanh }.into(),
         RbfConfig { units: 7 }.into(),
+        AuxClassifierConfig { weight: 0.5, head: vec![GlobalAvgPool2dConfig {}.into(), DenseConfig::new(3).into()] }.into(),
     ]
 }
 

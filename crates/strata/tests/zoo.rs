@@ -35,13 +35,17 @@ const PAPER_COUNTS: &[(&str, usize)] = &[
     // VGG table 2: A-LRN as A (133 M), C 134 M.
     ("vgg11-lrn", 132_863_336),
     ("vgg16-c", 133_638_952),
+    // torchvision's GoogLeNet with aux_logits=True: the two heads add 6,379,984.
+    ("googlenet-aux", 13_004_888),
 ];
 
 #[test]
 fn paper_parameter_counts() {
     for &(name, params) in PAPER_COUNTS {
         let choice = strata::zoo::choose(name, &[3, 224, 224], 1000, 0).unwrap();
-        assert!(choice.notes.is_empty(), "{name}: {:?}", choice.notes);
+        // googlenet-aux says where it follows torchvision rather than the paper
+        let said = choice.notes.iter().all(|n| name == "googlenet-aux" && n.contains("3x3"));
+        assert!(said, "{name}: {:?}", choice.notes);
         assert_eq!(choice.model.num_params(), params, "{name} parameters");
         assert_eq!(choice.model.output_shape(), Some(&[1000][..]), "{name}");
     }
@@ -107,6 +111,10 @@ fn every_zoo_model_trains_a_step_on_28x28_input() {
     let x = Tensor::rand_normal(&[4, 1, 28, 28], 0.0, 1.0, &mut rng);
     let batch = strata::data::Batch { inputs: x, targets: Target::Classes { labels: vec![0, 3, 7, 9], num_classes: 10 } };
     for &name in strata::zoo::deep::NAMES {
+        // resnet101/152 stack resnet50's blocks, only more of them: left out for time
+        if ["resnet101", "resnet152"].contains(&name) {
+            continue;
+        }
         let choice = strata::zoo::choose(name, &[1, 28, 28], 10, 1).unwrap_or_else(|e| panic!("{name}: {e}"));
         // The CIFAR ResNets are defined for small images; the others adapt to 28x28 and say how.
         if !["resnet20", "resnet32", "resnet44", "resnet56", "resnet110"].contains(&name) {

@@ -98,8 +98,8 @@ impl Sequential {
             if let Some(a) = augment {
                 a.apply(&mut batch.inputs, &mut self.rng)?;
             }
-            let (loss, correct, grads) = self.forward_backward(&batch)?;
-            (loss, correct, Some(grads))
+            let pass = self.forward_backward(&batch)?;
+            (pass.loss, pass.correct, Some(pass.grads))
         };
         let n = local.len() as f32;
         let stats = [loss * n, correct.unwrap_or(0) as f32, n, f32::from(!local.is_empty() && correct.is_none())];
@@ -115,6 +115,7 @@ impl Sequential {
         self.apply_gradients(summed, clip_norm, clip_value)?;
         Ok(StepOutcome {
             loss: loss_sum / global as f32,
+            aux_loss: None,
             correct: (unclassified == 0.0).then_some(correct.round() as usize),
             samples: global,
         })

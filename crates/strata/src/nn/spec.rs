@@ -137,6 +137,9 @@ registry! {
     Subsampling2d(Subsampling2dConfig) => Subsampling2d,
     /// `rbf`: [`Rbf`], Euclidean radial basis function output units (LeNet-5's output layer).
     Rbf(RbfConfig) => Rbf,
+    /// `aux_classifier`: [`AuxClassifier`], a side head trained with the network and
+    /// skipped at inference (GoogLeNet).
+    AuxClassifier(AuxClassifierConfig) => AuxClassifier,
 }
 
 impl LayerSpec {

@@ -346,7 +346,8 @@ impl Exporter<'_> {
                 shape.extend(c.shape.iter().map(|&d| d as i64));
                 (self.g.reshape(x, &shape, hint), Activation::Linear)
             }
-            LayerSpec::Dropout(_) | LayerSpec::Noise(_) => (x.to_string(), Activation::Linear),
+            // an auxiliary classifier's head runs in training only: inference passes through
+            LayerSpec::Dropout(_) | LayerSpec::Noise(_) | LayerSpec::AuxClassifier(_) => (x.to_string(), Activation::Linear),
             LayerSpec::Activation(c) => (x.to_string(), c.activation),
             LayerSpec::BatchNorm(c) => {
                 let names = ["gamma", "beta", "running_mean", "running_var"];
