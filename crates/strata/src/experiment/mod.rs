@@ -7,13 +7,15 @@
 //!   perceptron, and the one path from a model name to `fit`;
 //! - `cv`: k-fold cross-validation with per-fold and mean ± std figures (classes or values);
 //! - `saved`: saving and loading any learner with its preprocessing;
-//! - `task`: [`Task`] (classification or regression) and a regression target's scaling.
+//! - `task`: [`Task`] (classification or regression) and a regression target's scaling;
+//! - `ten_crop`: the 10-patch test (four corners, centre and their mirrors, averaged).
 
 mod cv;
 mod data;
 mod learner;
 mod saved;
 mod task;
+mod ten_crop;
 
 pub use cv::{
     CvReport, FoldResult, RegressionCvReport, RegressionFold, cross_validate, cross_validate_regression,
@@ -23,3 +25,4 @@ pub use data::{TableOptions, TrainingData, load_for_eval, load_for_eval_with, ta
 pub use learner::{BASELINE_NAMES, FitReport, Learner, Network, RunOptions};
 pub use saved::{LoadedModel, load_learner, save_learner};
 pub use task::{Task, regression_figures, standardize_target, target_values, to_target_units};
+pub use ten_crop::{black_after, pad_images, ten_crop_proba, ten_crops};
