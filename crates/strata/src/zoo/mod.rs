@@ -192,7 +192,10 @@ pub fn choose(name_or_path: &str, input: &[usize], classes: usize, seed: u64) ->
         }
         "lenet5-1998" => {
             needs_image(name_or_path, input)?;
-            (lenet5_1998(classes), sgd(0.01, "step:4:0.3"), lenet5_1998_notes())
+            // small steps: the RBF scores are squared distances over 84 units, and SGD at
+            // lenet5's 0.05 (or 0.01 at batch 128) saturates the squashing and never learns
+            let recipe = TrainConfig { batch_size: 32, ..sgd(0.001, "step:4:0.3") };
+            (lenet5_1998(classes), recipe, lenet5_1998_notes())
         }
         "cnn" => {
             needs_image(name_or_path, input)?;
