@@ -45,11 +45,11 @@ pub struct EvalArgs {
     /// are cropped as they are; images of the input's size are first padded by --crop-pad.
     #[arg(long)]
     ten_crop: bool,
-    /// With --ten-crop: pixels added on every side of images no larger than the model's
-    /// input, black (a 0 pixel, standardized as the model's inputs): 28x28 -> 32x32, the
+    /// With --ten-crop: pixels added on every side of images of the model's input size,
+    /// black (a 0 pixel, standardized as the model's inputs); default 2: 28x28 -> 32x32, the
     /// LeNet-5 field.
-    #[arg(long, value_name = "PIXELS", default_value_t = 2, requires = "ten_crop")]
-    crop_pad: usize,
+    #[arg(long, value_name = "PIXELS")]
+    crop_pad: Option<usize>,
     /// Print a JSON summary as the last line of stdout.
     #[arg(long)]
     json: bool,
@@ -82,7 +82,7 @@ fn ten_crop_probs(
         meta.name
     );
     // images of the input's size: pad them, or every crop would be the whole image
-    let pad = if (th, tw) == (h, w) { a.crop_pad } else { 0 };
+    let pad = if (th, tw) == (h, w) { a.crop_pad.unwrap_or(2) } else { 0 };
     let images = if pad > 0 {
         strata::experiment::pad_images(&test.inputs, pad, &strata::experiment::black_after(meta.standardize.as_ref(), c))?
     } else {
@@ -93,6 +93,7 @@ fn ten_crop_probs(
 }
 
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(a.ten_crop || a.crop_pad.is_none(), "invalid --crop-pad: it goes with --ten-crop");
     if a.model_file.len() > 1 {
         anyhow::ensure!(!a.ten_crop, "invalid --ten-crop: it evaluates one model file, not an ensemble");
         return run_ensemble(&a);
