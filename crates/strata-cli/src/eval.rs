@@ -39,13 +39,63 @@ pub struct EvalArgs {
     /// Write ROC curves (binary, or one-vs-rest per class) as a PNG.
     #[arg(long, value_name = "FILE.png")]
     roc: Option<PathBuf>,
+    /// The 10-patch test: average the softmax probabilities over ten crops of the model's
+    /// input size — the four corners, the centre, and the five mirrored left to right.
+    /// Images larger than the input (e.g. a picture folder read with a larger --image-size)
+    /// are cropped as they are; images of the input's size are first padded by --crop-pad.
+    #[arg(long)]
+    ten_crop: bool,
+    /// With --ten-crop: pixels added on every side of images of the model's input size,
+    /// black (a 0 pixel, standardized as the model's inputs); default 2: 28x28 -> 32x32, the
+    /// LeNet-5 field.
+    #[arg(long, value_name = "PIXELS")]
+    crop_pad: Option<usize>,
     /// Print a JSON summary as the last line of stdout.
     #[arg(long)]
     json: bool,
 }
 
+/// How `--ten-crop` took its crops: crop size, the size they came from, the padding.
+struct TenCrop {
+    crop: (usize, usize),
+    from: (usize, usize),
+    pad: usize,
+}
+
+/// The class probabilities averaged over ten crops of `test`'s images (see `--ten-crop`).
+fn ten_crop_probs(
+    a: &EvalArgs,
+    model: &mut LoadedModel,
+    meta: &strata::model::ModelMeta,
+    test: &strata::Dataset,
+) -> anyhow::Result<(strata::Tensor, TenCrop)> {
+    let &[c, h, w] = meta.input_shape.as_slice() else {
+        anyhow::bail!("invalid --ten-crop: {} takes input {:?}, not images [C, H, W]", meta.name, meta.input_shape);
+    };
+    let &[_, tc, th, tw] = test.inputs.shape() else {
+        anyhow::bail!("invalid --ten-crop: {} holds {:?}, not images", a.data, &test.inputs.shape()[1..]);
+    };
+    anyhow::ensure!(tc == c, "invalid --ten-crop: the images have {tc} channels, {} takes {c}", meta.name);
+    anyhow::ensure!(
+        th >= h && tw >= w,
+        "invalid --ten-crop: the {th}x{tw} images are smaller than {}'s {h}x{w} input",
+        meta.name
+    );
+    // images of the input's size: pad them, or every crop would be the whole image
+    let pad = if (th, tw) == (h, w) { a.crop_pad.unwrap_or(2) } else { 0 };
+    let images = if pad > 0 {
+        strata::experiment::pad_images(&test.inputs, pad, &strata::experiment::black_after(meta.standardize.as_ref(), c))?
+    } else {
+        test.inputs.clone()
+    };
+    let probs = strata::experiment::ten_crop_proba(model, &images, (h, w))?;
+    Ok((probs, TenCrop { crop: (h, w), from: (th + 2 * pad, tw + 2 * pad), pad }))
+}
+
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(a.ten_crop || a.crop_pad.is_none(), "invalid --crop-pad: it goes with --ten-crop");
     if a.model_file.len() > 1 {
+        anyhow::ensure!(!a.ten_crop, "invalid --ten-crop: it evaluates one model file, not an ensemble");
         return run_ensemble(&a);
     }
     let (mut model, mut meta) = load_learner(&a.model_file[0])?;
@@ -60,6 +110,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         eprintln!("note: {n}");
     }
     if let Some(scaling) = &meta.target_scaling {
+        anyhow::ensure!(!a.ten_crop, "invalid --ten-crop: {} is a regression model (no class probabilities)", meta.name);
         return eval_regression(&a, &mut model, &meta, &test, scaling);
     }
     // Autoencoders are scored on reconstructing their input (no accuracy).
@@ -69,12 +120,27 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         test.targets = strata::Target::Values(test.inputs.clone());
     }
     let start = std::time::Instant::now();
-    let (loss, acc, secs) = match &model {
-        LoadedModel::Network(m) => {
+    let ten_crop = if a.ten_crop {
+        anyhow::ensure!(
+            !matches!(test.targets, strata::Target::Values(_)),
+            "invalid --ten-crop: {} reconstructs its input (no class probabilities)",
+            meta.name
+        );
+        Some(ten_crop_probs(&a, &mut model, &meta, &test)?)
+    } else {
+        None
+    };
+    let (loss, acc, secs) = match (&model, &ten_crop) {
+        (_, Some((probs, _))) => {
+            let secs = start.elapsed().as_secs_f64();
+            let labels = strata::data::split::labels_of(&test).unwrap_or(&[]);
+            (log_loss(probs, labels)?, strata::metrics::accuracy(&predicted_classes(probs)?, labels), secs)
+        }
+        (LoadedModel::Network(m), None) => {
             let e = m.evaluate(&test, 1000)?;
             (e.loss, e.accuracy.unwrap_or(f32::NAN), start.elapsed().as_secs_f64())
         }
-        LoadedModel::Knn(_) => {
+        (LoadedModel::Knn(_), None) => {
             let probs = model.predict_proba(&test.inputs)?;
             let secs = start.elapsed().as_secs_f64();
             let labels = strata::data::split::labels_of(&test).unwrap_or(&[]);
@@ -82,7 +148,10 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
             (log_loss(&probs, labels)?, strata::metrics::accuracy(&predicted, labels), secs)
         }
     };
-    let probs = model.predict_proba(&test.inputs)?;
+    let (probs, ten_crop) = match ten_crop {
+        Some((probs, how)) => (probs, Some(how)),
+        None => (model.predict_proba(&test.inputs)?, None),
+    };
     let top5 = strata::data::split::labels_of(&test)
         .and_then(|l| strata::metrics::count_top_k(&probs, l, 5).ok().map(|h| h as f32 / l.len().max(1) as f32));
     let names = meta.class_names.clone().or(test.class_names.clone());
@@ -92,6 +161,16 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         test.len(),
         test.len() as f64 / secs.max(1e-9)
     );
+    if let Some(t) = &ten_crop {
+        println!(
+            "ten-crop: {}x{} crops (corners, centre and their mirrors) of {}x{} images{}, probabilities averaged",
+            t.crop.0,
+            t.crop.1,
+            t.from.0,
+            t.from.1,
+            if t.pad > 0 { format!(" (padded by {})", t.pad) } else { String::new() }
+        );
+    }
     let mut confusion = None;
     let mut auc = None;
     if let (Some(labels), Some(classes)) = (strata::data::split::labels_of(&test), test.num_classes()) {
@@ -125,7 +204,10 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         confusion = Some(m.counts);
     }
     if a.json {
+        let ten_crop =
+            ten_crop.map(|t| serde_json::json!({"crop": [t.crop.0, t.crop.1], "from": [t.from.0, t.from.1], "pad": t.pad}));
         print_json(&serde_json::json!({
+            "ten_crop": ten_crop,
             "model": meta.name,
             "params": model.network().map_or(0, |m| m.num_params()),
             "epochs": serde_json::Value::Null,

@@ -64,6 +64,10 @@ pub struct TrainOnlyFlags {
     #[arg(long, value_parser = finite)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clip_value: Option<f32>,
+    /// Weight of the auxiliary classifiers' losses in training (googlenet-aux; default 0.3).
+    #[arg(long, value_parser = finite, value_name = "W")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aux_weight: Option<f32>,
     /// Augment training images: a comma list of crop:PIXELS, flip, translate:PIXELS, rotate:DEGREES,
     /// and colour jitter brightness:F, contrast:F, saturation:F (F in [0, 1]; jitter:F sets all three;
     /// gray images get brightness and contrast only).
@@ -196,6 +200,8 @@ mod tests {
             "1",
             "--clip-value",
             "2",
+            "--aux-weight",
+            "0.5",
             "--augment",
             "flip",
             "--steps-per-epoch",

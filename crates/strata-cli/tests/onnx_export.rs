@@ -154,7 +154,10 @@ fn zoo_models_match_onnxruntime() {
     let dir = temp_dir("onnx-zoo");
     let x = images(3, &[1, 28, 28], 1);
     for &name in strata::zoo::NAMES {
-        // the big ImageNet networks: exported alike, but too slow for the suite on 2 cores
+        // resnet101/152 are resnet50's blocks, only more of them: left out for time
+        if ["resnet101", "resnet152"].contains(&name) {
+            continue;
+        }
         check(&dir, name, &[1, 28, 28], 10, &x, Some(Standardizer::fashion_mnist()));
     }
 }
@@ -165,7 +168,7 @@ fn layer_types_match_onnxruntime() {
     let dir = temp_dir("onnx-layers");
     let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/onnx");
     let x = images(4, &[1, 28, 28], 2);
-    for spec in ["readme_mynet.toml", "pools.toml", "norms.toml", "graphs.toml", "recurrent.toml"] {
+    for spec in ["readme_mynet.toml", "pools.toml", "norms.toml", "graphs.toml", "recurrent.toml", "classic.toml"] {
         let path = here.join(spec);
         check(&dir, path.to_str().unwrap(), &[1, 28, 28], 10, &x, Some(Standardizer::fashion_mnist()));
     }

@@ -52,10 +52,44 @@ fn every_zoo_model_builds_for_gray_and_colour_inputs() {
     assert_ne!(code, 0);
     let known = err.split("known: ").nth(1).and_then(|r| r.split(';').next()).expect("the known names");
     let names: Vec<&str> = known.split(", ").map(str::trim).collect();
-    for must in ["resnet20", "resnet56", "vgg11", "googlenet", "resnet50", "alexnet"] {
+    for must in [
+        "resnet20",
+        "resnet56",
+        "vgg11",
+        "googlenet",
+        "resnet50",
+        "alexnet",
+        "lenet5-1998",
+        "zfnet",
+        "alexnet-2012",
+        "vgg11-lrn",
+        "vgg13",
+        "vgg16-c",
+        "googlenet-aux",
+        "resnet101",
+        "resnet152",
+    ] {
         assert!(names.contains(&must), "{must} not in {names:?}");
     }
-    let imagenet = ["alexnet", "vgg11", "vgg16", "vgg19", "nin", "googlenet", "resnet18", "resnet34", "resnet50"];
+    let imagenet = [
+        "alexnet",
+        "alexnet-2012",
+        "zfnet",
+        "vgg11",
+        "vgg11-lrn",
+        "vgg13",
+        "vgg16",
+        "vgg16-c",
+        "vgg19",
+        "nin",
+        "googlenet",
+        "googlenet-aux",
+        "resnet18",
+        "resnet34",
+        "resnet50",
+        "resnet101",
+        "resnet152",
+    ];
     for name in &names {
         let mut inputs = vec!["1x28x28", "3x32x32"];
         if imagenet.contains(name) {
@@ -79,4 +113,27 @@ fn every_zoo_model_builds_for_gray_and_colour_inputs() {
     assert_eq!(j["model"], "resnet56");
     let params = j["params"].as_u64().unwrap();
     assert!((850_000..870_000).contains(&params), "resnet56 has about 0.85 M parameters, not {params}");
+}
+
+/// `summary --json` gives the published counts of the lectures' definitions (issue 19).
+#[test]
+fn summary_counts_the_published_parameters() {
+    for (name, input, classes, params) in [
+        ("vgg13", "3x224x224", "1000", 133_047_848u64),
+        ("resnet101", "3x224x224", "1000", 44_549_160),
+        ("resnet152", "3x224x224", "1000", 60_192_808),
+        ("googlenet-aux", "3x224x224", "1000", 13_004_888),
+        ("googlenet", "3x224x224", "1000", 6_624_904),
+        ("zfnet", "3x224x224", "1000", 62_357_608),
+        ("alexnet-2012", "3x224x224", "1000", 60_965_224),
+        // 60,000 as published up to F6, plus the 840 learned RBF centres (see its note)
+        ("lenet5-1998", "1x28x28", "10", 60_840),
+    ] {
+        let (code, out, err) = strata(&["summary", "--model", name, "--input", input, "--classes", classes, "--json"]);
+        assert_eq!(code, 0, "{name}: {err}");
+        assert_eq!(last_json(&out)["params"].as_u64(), Some(params), "{name}");
+        if name == "lenet5-1998" {
+            assert!(out.contains("bitmaps") || err.contains("bitmaps"), "the note on the RBF centres: {out}{err}");
+        }
+    }
 }

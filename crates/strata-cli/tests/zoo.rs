@@ -94,3 +94,83 @@ fn eval_averages_several_models_and_reports_top5() {
     assert!(code != 0 && err.contains("/nonexistent/m.safetensors"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// googlenet-aux trains on small images with its auxiliary losses in the history
+/// (`--aux-weight`), and evaluates without them.
+#[test]
+fn googlenet_aux_reports_its_auxiliary_losses() {
+    let dir = std::env::temp_dir().join(format!("strata-zoo-aux-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    tiny_dataset(&dir);
+    let data = dir.to_str().unwrap();
+    let out = dir.join("g");
+    let args = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8", "--seed", "1", "--quiet", "--json"];
+    let (code, stdout, err) = strata(
+        &[
+            &["train", "--model", "googlenet-aux", "--data", data, "--aux-weight", "0.5", "--out", out.to_str().unwrap()][..],
+            &args,
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let j = last_json(&stdout);
+    let aux = j["history"][0]["aux_loss"].as_f64().expect("aux_loss in the history");
+    // two heads at weight 0.5, each near ln(10) at the start
+    assert!(aux > 0.5 && aux < 5.0, "aux_loss {aux}");
+    assert_eq!(j["training"]["aux_weight"].as_f64(), Some(0.5));
+    let (code, _, err) = strata(&["eval", "--model-file", out.join("model.safetensors").to_str().unwrap(), "--data", data]);
+    assert_eq!(code, 0, "{err}");
+    // a plain network has no aux_loss field
+    let (code, stdout, err) = strata(&[&["train", "--model", "mlp", "--data", data][..], &args].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(last_json(&stdout)["history"][0].get("aux_loss").is_none());
+    let (code, _, err) = strata(&[&["train", "--model", "googlenet-aux", "--data", data, "--aux-weight=-1"][..], &args].concat());
+    assert_clean_failure(code, &err, "--aux-weight");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `eval --ten-crop`: ten crops of the padded test images, averaged; refused where it
+/// cannot apply.
+#[test]
+fn eval_ten_crop_pads_crops_and_averages() {
+    let dir = std::env::temp_dir().join(format!("strata-zoo-tencrop-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    tiny_dataset(&dir);
+    let data = dir.to_str().unwrap();
+    let out = dir.join("m");
+    let (code, _, err) = strata(&[
+        "train",
+        "--model",
+        "cnn",
+        "--data",
+        data,
+        "--epochs",
+        "3",
+        "--seed",
+        "1",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let file = out.join("model.safetensors");
+    let file = file.to_str().unwrap();
+    let (code, plain, err) = strata(&["eval", "--model-file", file, "--data", data, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, ten, err) = strata(&["eval", "--model-file", file, "--data", data, "--ten-crop", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(ten.contains("ten-crop: 8x8 crops"), "{ten}");
+    let (plain, ten) = (last_json(&plain), last_json(&ten));
+    assert_eq!(plain["ten_crop"], serde_json::Value::Null);
+    assert_eq!(ten["ten_crop"], serde_json::json!({"crop": [8, 8], "from": [12, 12], "pad": 2}));
+    let acc = ten["test_accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&acc) && ten["samples"] == plain["samples"], "{ten}");
+    assert_ne!(ten["test_loss"], plain["test_loss"], "the crops change the probabilities");
+    let (code, _, err) = strata(&["eval", "--model-file", &format!("{file},{file}"), "--data", data, "--ten-crop"]);
+    assert_clean_failure(code, &err, "--ten-crop");
+    let (code, _, err) = strata(&["eval", "--model-file", file, "--data", data, "--crop-pad", "3"]);
+    assert_clean_failure(code, &err, "--ten-crop");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -773,9 +773,9 @@ mod conv_pool {
 
     #[test]
     fn every_pooling() {
-        for kind in [PoolKind::Max, PoolKind::Avg, PoolKind::L2] {
+        for kind in [PoolKind::Max, PoolKind::Avg, PoolKind::L2, PoolKind::Min] {
             for (k, s, p) in [((2, 2), (2, 2), (0, 0)), ((3, 3), (2, 2), (1, 1)), ((2, 3), (1, 2), (0, 1))] {
-                // distinct, well separated values so max pooling has no ties
+                // distinct, well separated values so max and min pooling have no ties
                 let mut x = Tensor::from_vec((0..2 * 2 * 6 * 6).map(|v| v as f32 * 0.1).collect(), &[2, 2, 6, 6]).unwrap();
                 let mut rng = Rng::seeded(5);
                 rng.shuffle(x.data_mut());

@@ -320,6 +320,17 @@ fn one_of_each_kind() -> Vec<LayerSpec> {
         ResidualConfig { body: vec![conv(4, 3)], shortcut: vec![conv(4, 1)], activation: Activation::Linear }.into(),
         ConcatConfig { branches: vec![vec![conv(2, 1)], vec![], vec![conv(3, 3), FlattenConfig {}.into()]] }.into(),
         BlockConfig { layers: vec![conv(2, 1), BatchNormConfig::default().into()] }.into(),
+        ChannelMaxoutConfig { pieces: 3 }.into(),
+        SparseConv2dConfig {
+            table: vec![vec![0, 1], vec![1, 2]],
+            kernel: Pair::PerAxis([3, 5]),
+            use_bias: false,
+            activation: Activation::ScaledTanh,
+        }
+        .into(),
+        Subsampling2dConfig { window: 3, activation: Activation::ScaledTanh }.into(),
+        RbfConfig { units: 7 }.into(),
+        AuxClassifierConfig { weight: 0.5, head: vec![GlobalAvgPool2dConfig {}.into(), DenseConfig::new(3).into()] }.into(),
     ]
 }
 

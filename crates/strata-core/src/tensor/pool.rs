@@ -1,5 +1,5 @@
-//! 2-D pooling over NCHW tensors: max (remembering the winner for backward), average and
-//! L2 (the square root of the sum of squares, PyTorch's LPPool2d with p = 2).
+//! 2-D pooling over NCHW tensors: max and min (remembering the winner for backward),
+//! average and L2 (the square root of the sum of squares, PyTorch's LPPool2d with p = 2).
 //! Each (sample, channel) plane is independent, so planes are split across workers.
 
 use crate::{Error, Result};
@@ -32,7 +32,7 @@ pub struct PoolGeom {
     pub ow: usize,
 }
 
-/// Which pooling. Serialized in snake case (`"max"`, `"avg"`, `"l2"`).
+/// Which pooling. Serialized in snake case (`"max"`, `"avg"`, `"l2"`, `"min"`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PoolKind {
@@ -42,6 +42,17 @@ pub enum PoolKind {
     Avg,
     /// The square root of the window's sum of squares (LPPool2d with p = 2).
     L2,
+    /// The window's minimum (the first one in row-major order on ties); padded cells never
+    /// win. Min pooling keeps the darkest detail, as max pooling keeps the brightest.
+    Min,
+}
+
+impl PoolKind {
+    /// Whether the kind remembers a winner per window (max and min), which its gradient
+    /// goes to.
+    pub fn has_winner(self) -> bool {
+        matches!(self, PoolKind::Max | PoolKind::Min)
+    }
 }
 
 impl PoolGeom {
@@ -109,7 +120,7 @@ fn planes_per_task(g: &PoolGeom) -> usize {
 pub fn pool2d_forward(g: &PoolGeom, kind: PoolKind, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
     let mut out = vec![0.0; g.n * g.c * ohw];
-    let mut arg = vec![0u32; if kind == PoolKind::Max { out.len() } else { 0 }];
+    let mut arg = vec![0u32; if kind.has_winner() { out.len() } else { 0 }];
     let area = (g.kh * g.kw) as f32;
     let per = planes_per_task(g);
     let fast_2x2 = kind == PoolKind::Max && (g.kh, g.kw) == (2, 2) && g.stride == (2, 2) && g.pad == (0, 0);
@@ -139,6 +150,21 @@ pub fn pool2d_forward(g: &PoolGeom, kind: PoolKind, x: &[f32]) -> (Vec<f32>, Vec
                             a[o] = at as u32;
                         }
                     }
+                    PoolKind::Min => {
+                        let (mut best, mut at) = (f32::INFINITY, y0 * g.w + x0);
+                        for y in y0..y1 {
+                            for (dx, &v) in plane_in[y * g.w + x0..y * g.w + x1].iter().enumerate() {
+                                if v < best {
+                                    best = v;
+                                    at = y * g.w + x0 + dx;
+                                }
+                            }
+                        }
+                        plane_out[o] = best;
+                        if let Some(a) = plane_arg.as_deref_mut() {
+                            a[o] = at as u32;
+                        }
+                    }
                     PoolKind::Avg => {
                         let s: f32 = (y0..y1).map(|y| plane_in[y * g.w + x0..y * g.w + x1].iter().sum::<f32>()).sum();
                         plane_out[o] = s / area;
@@ -152,7 +178,7 @@ pub fn pool2d_forward(g: &PoolGeom, kind: PoolKind, x: &[f32]) -> (Vec<f32>, Vec
             }
         }
     };
-    if kind == PoolKind::Max {
+    if kind.has_winner() {
         out.par_chunks_mut(per * ohw).zip(arg.par_chunks_mut(per * ohw)).zip(x.par_chunks(per * hw)).for_each(|((o, a), x)| {
             for ((po, pa), px) in o.chunks_mut(ohw).zip(a.chunks_mut(ohw)).zip(x.chunks(hw)) {
                 body((po, Some(pa), px));
@@ -191,9 +217,10 @@ fn max_pool_2x2(g: &PoolGeom, x: &[f32], out: &mut [f32], arg: &mut [u32]) {
 }
 
 /// Backward pooling: the input gradient `dx` `[N, C, H, W]` from the output gradient `dy`
-/// `[N, C, OH, OW]`. Max routes each gradient to its window's winner (`arg`, from
+/// `[N, C, OH, OW]`. Max and min route each gradient to its window's winner (`arg`, from
 /// [`pool2d_forward`]); average spreads it evenly; L2 scales it by `x / y` (zero where
-/// `y` is 0). Only L2 reads `x` and `y`, and only max reads `arg`: the others may be empty.
+/// `y` is 0). Only L2 reads `x` and `y`, and only max and min read `arg`: the others may be
+/// empty.
 ///
 /// # Panics
 /// If a slice the kind reads is shorter than `g` says.
@@ -213,7 +240,7 @@ pub fn pool2d_backward(g: &PoolGeom, kind: PoolKind, x: &[f32], y: &[f32], arg: 
                     let o = oy * g.ow + ox;
                     let d = dyp[o];
                     match kind {
-                        PoolKind::Max => dplane[arg[plane * ohw + o] as usize] += d,
+                        PoolKind::Max | PoolKind::Min => dplane[arg[plane * ohw + o] as usize] += d,
                         PoolKind::Avg => {
                             let (y0, y1, x0, x1) = g.window(oy, ox);
                             for yy in y0..y1 {
@@ -264,10 +291,11 @@ mod tests {
         assert_eq!((g.oh, g.ow), (3, 3));
         let (y, _) = pool2d_forward(&g, PoolKind::Max, &x);
         let (a, _) = pool2d_forward(&g, PoolKind::Avg, &x);
+        let (lo, lo_arg) = pool2d_forward(&g, PoolKind::Min, &x);
         for p in 0..4 {
             for oy in 0..3 {
                 for ox in 0..3 {
-                    let (mut m, mut s) = (f32::NEG_INFINITY, 0.0);
+                    let (mut m, mut s, mut least) = (f32::NEG_INFINITY, 0.0, f32::INFINITY);
                     for ky in 0..3 {
                         for kx in 0..3 {
                             let (iy, ix) = (oy as isize * 2 - 1 + ky, ox as isize * 2 - 1 + kx);
@@ -275,10 +303,14 @@ mod tests {
                                 let v = x[p * 25 + iy as usize * 5 + ix as usize];
                                 m = m.max(v);
                                 s += v;
+                                least = least.min(v);
                             }
                         }
                     }
                     assert_eq!(y[p * 9 + oy * 3 + ox], m);
+                    // min pooling ignores the padding (a padded zero would win against positives)
+                    assert_eq!(lo[p * 9 + oy * 3 + ox], least);
+                    assert_eq!(x[p * 25 + lo_arg[p * 9 + oy * 3 + ox] as usize], least);
                     assert!((a[p * 9 + oy * 3 + ox] - s / 9.0).abs() < 1e-5);
                 }
             }

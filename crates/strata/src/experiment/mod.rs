@@ -9,6 +9,7 @@
 //! - `saved`: saving and loading any learner with its preprocessing;
 //! - `task`: [`Task`] (classification or regression) and a regression target's scaling;
 //! - `tensorboard`: [`TensorBoardLog`], a run's TensorBoard event file.
+//! - `ten_crop`: the 10-patch test (four corners, centre and their mirrors, averaged).
 
 mod cv;
 mod data;
@@ -16,6 +17,7 @@ mod learner;
 mod saved;
 mod task;
 mod tensorboard;
+mod ten_crop;
 
 pub use cv::{
     CvReport, FoldResult, RegressionCvReport, RegressionFold, cross_validate, cross_validate_regression,
@@ -26,3 +28,4 @@ pub use learner::{BASELINE_NAMES, FitReport, Learner, Network, RunOptions};
 pub use saved::{LoadedModel, load_learner, save_learner};
 pub use task::{Task, regression_figures, standardize_target, target_values, to_target_units};
 pub use tensorboard::TensorBoardLog;
+pub use ten_crop::{black_after, pad_images, ten_crop_proba, ten_crops};

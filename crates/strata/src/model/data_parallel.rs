@@ -112,7 +112,7 @@ impl Sequential {
             if let Some(a) = augment {
                 a.apply(&mut batch.inputs, &mut self.rng)?;
             }
-            let (loss, correct, grads) = match p.buckets.as_mut() {
+            let pass = match p.buckets.as_mut() {
                 Some(b) => {
                     let buffer = &mut p.buffer;
                     let mut arrive = |id, g: &Tensor| b.arrive(id, g, buffer, comm.as_ref(), &mut pending);
@@ -120,7 +120,7 @@ impl Sequential {
                 }
                 None => self.forward_backward(&batch, None)?,
             };
-            (loss, correct, Some(grads))
+            (pass.loss, pass.correct, Some(pass.grads))
         };
         let stats = [loss * n, correct.unwrap_or(0) as f32, n, f32::from(!local.is_empty() && correct.is_none())];
         let summed = {
@@ -144,6 +144,7 @@ impl Sequential {
         self.apply_gradients(summed, clip_norm, clip_value)?;
         Ok(StepOutcome {
             loss: loss_sum / global as f32,
+            aux_loss: None,
             correct: (unclassified == 0.0).then_some(correct.round() as usize),
             samples: global,
         })

@@ -144,6 +144,7 @@ mod tests {
 
     fn rec(epoch: usize, val_loss: f32) -> EpochRecord {
         EpochRecord {
+            aux_loss: None,
             epoch,
             loss: 1.0,
             accuracy: None,

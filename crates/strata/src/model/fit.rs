@@ -55,6 +55,9 @@ pub struct FitOptions<'a> {
     pub clip_norm: Option<f32>,
     /// Clamp every gradient element to [-v, v].
     pub clip_value: Option<f32>,
+    /// The weight of every auxiliary classifier's loss (GoogLeNet's side heads), in place of
+    /// each head's own (0.3). `None`: the heads' own.
+    pub aux_weight: Option<f32>,
     /// Train data-parallel with the other ranks of this communicator: `batch` is the
     /// global batch, each rank computes the gradients of its slice, one all-reduce per step
     /// sums them, every rank applies the same update. Rank 0 alone prints and writes
@@ -90,6 +93,7 @@ impl<'a> FitOptions<'a> {
             augment: None,
             clip_norm: None,
             clip_value: None,
+            aux_weight: None,
             distributed: None,
             allreduce_bucket_bytes: 0,
             training: None,
@@ -107,6 +111,7 @@ impl<'a> FitOptions<'a> {
         o.augment = config.augmentation()?;
         o.clip_norm = config.clip_norm;
         o.clip_value = config.clip_value;
+        o.aux_weight = config.aux_weight;
         o.max_steps_per_epoch = config.steps_per_epoch;
         o.training = Some(config.clone());
         Ok(o)
@@ -181,6 +186,11 @@ impl<'a> FitOptions<'a> {
         self.clip_value = Some(limit);
         self
     }
+    /// Weighs every auxiliary classifier's loss by `w` instead of the head's own weight.
+    pub fn aux_weight(mut self, w: f32) -> Self {
+        self.aux_weight = Some(w);
+        self
+    }
     /// Trains data-parallel with the ranks of `comm` (see [`FitOptions::distributed`](FitOptions#structfield.distributed)).
     pub fn distributed(mut self, comm: SharedComm) -> Self {
         self.distributed = Some(comm);
@@ -221,8 +231,13 @@ fn prefetch<'s, 'e: 's>(
 /// Result of one training step.
 #[derive(Clone, Copy, Debug)]
 pub struct StepOutcome {
-    /// The batch's mean loss, before the update.
+    /// The batch's mean loss, before the update (the network's output; auxiliary
+    /// classifiers' losses are in `aux_loss`).
     pub loss: f32,
+    /// The auxiliary classifiers' weighted losses, summed: what they add to `loss` in the
+    /// loss that is minimized. `None` for a network without them (and in data-parallel
+    /// steps, which do not gather it).
+    pub aux_loss: Option<f32>,
     /// Correct predictions in the batch (classification), if the targets allow it.
     pub correct: Option<usize>,
     /// Samples in the batch.
@@ -248,6 +263,15 @@ pub(super) fn check_clip(clip_norm: Option<f32>, clip_value: Option<f32>) -> Res
         }
     }
     Ok(())
+}
+
+/// One forward and backward pass: the batch's mean loss, the auxiliary classifiers'
+/// weighted losses (if any), the correct predictions and the gradients.
+pub(super) struct Pass {
+    pub loss: f32,
+    pub aux_loss: Option<f32>,
+    pub correct: Option<usize>,
+    pub grads: Gradients,
 }
 
 /// Sums over part of a dataset, from which an [`Evaluation`] is made.
@@ -295,46 +319,62 @@ impl Sequential {
     /// most `clip_norm`.
     pub fn train_step_clipped(&mut self, batch: &Batch, clip_norm: Option<f32>, clip_value: Option<f32>) -> Result<StepOutcome> {
         check_clip(clip_norm, clip_value)?;
-        let (loss, correct, grads) = self.forward_backward(batch, None)?;
-        self.apply_gradients(grads, clip_norm, clip_value)?;
-        Ok(StepOutcome { loss, correct, samples: batch.inputs.shape()[0] })
+        let pass = self.forward_backward(batch, None)?;
+        self.apply_gradients(pass.grads, clip_norm, clip_value)?;
+        Ok(StepOutcome { loss: pass.loss, aux_loss: pass.aux_loss, correct: pass.correct, samples: batch.inputs.shape()[0] })
     }
 
     /// Forward and backward on `batch` in training mode: the batch's mean loss, its correct
     /// predictions (classification) and the gradients. Parameters are left as they are.
-    /// `on_gradient`, if given, receives each parameter's gradient as soon as the backward
-    /// pass has finished it ([`crate::autograd::Var::backward_streaming`]).
+    /// Auxiliary classifiers' losses, each times its weight, join the loss that is
+    /// differentiated and are reported apart. `on_gradient`, if given, receives each
+    /// parameter's gradient as soon as the backward pass has finished it
+    /// ([`crate::autograd::Var::backward_streaming`]).
     pub(super) fn forward_backward(
         &mut self,
         batch: &Batch,
         on_gradient: Option<&mut dyn FnMut(ParamId, &Tensor) -> Result<()>>,
-    ) -> Result<(f32, Option<usize>, Gradients)> {
+    ) -> Result<Pass> {
         self.ensure_ready(&batch.inputs.shape()[1.min(batch.inputs.rank())..])?;
         self.check_input(&batch.inputs)?;
-        let (loss, outputs, grads) = {
+        let (loss, aux_loss, outputs, grads) = {
             let compiled = self.compiled.as_ref().ok_or_else(|| Error::Model("not compiled".into()))?;
-            let loss_kind = compiled.loss;
+            let (loss_kind, aux_weight) = (compiled.loss, compiled.aux_weight);
             let logits = loss_kind.fuses(self.output_activation());
             let tape = Tape::new();
             let mut rng = std::mem::replace(&mut self.rng, Rng::seeded(0));
-            let forward = {
+            let (forward, aux) = {
                 let mut ctx = ForwardCtx::train(&tape, &mut rng);
-                self.forward_to(&tape.input(batch.inputs.clone()), &mut ctx, logits)
+                let out = self.forward_to(&tape.input(batch.inputs.clone()), &mut ctx, logits);
+                (out, ctx.take_aux())
             };
             self.rng = rng;
             let out = forward?;
             let loss = loss_kind.compute(&out, &batch.targets, logits)?;
-            let grads = match on_gradient {
-                Some(f) => loss.backward_streaming(f)?,
-                None => loss.backward()?,
+            let (total, aux_loss) = if aux.is_empty() {
+                (loss.clone(), None)
+            } else {
+                let mut total = loss.clone();
+                let mut aux_sum = 0.0;
+                for head in &aux {
+                    // the heads end in plain logits, fused with the softmax as the output is
+                    let l = loss_kind.compute(&head.logits, &batch.targets, true)?.scale(aux_weight.unwrap_or(head.weight));
+                    aux_sum += l.value().item()?;
+                    total = total.add(&l)?;
+                }
+                (total, Some(aux_sum))
             };
-            (loss.value().item()?, out.into_value(), grads)
+            let grads = match on_gradient {
+                Some(f) => total.backward_streaming(f)?,
+                None => total.backward()?,
+            };
+            (loss.value().item()?, aux_loss, out.into_value(), grads)
             // The tape is dropped here, so the optimizer updates parameters in place
             // instead of copying storage the tape still shared.
         };
         let threshold = if self.compiled.as_ref().is_some_and(|c| c.loss.fuses(self.output_activation())) { 0.0 } else { 0.5 };
         let correct = self.counts_accuracy().then(|| count_correct(&outputs, &batch.targets, threshold).ok()).flatten();
-        Ok((loss, correct, grads))
+        Ok(Pass { loss, aux_loss, correct, grads })
     }
 
     /// Clips `grads` (by value, then to a global norm) and applies the optimizer step.
@@ -408,6 +448,14 @@ impl Sequential {
                 }
             }
         }
+        if let Some(w) = opts.aux_weight {
+            if !(w >= 0.0 && w.is_finite()) {
+                return Err(Error::invalid("aux weight", format!("{w} is not a finite number >= 0")));
+            }
+            if let Some(c) = self.compiled.as_mut() {
+                c.aux_weight = Some(w);
+            }
+        }
         let mut parallel = match &opts.distributed {
             Some(comm) => {
                 check_clip(opts.clip_norm, opts.clip_value)?;
@@ -433,6 +481,7 @@ impl Sequential {
             let steps_per_epoch = batches.len();
             let start = Instant::now();
             let (mut loss_sum, mut correct, mut seen, mut classified) = (0.0f64, 0usize, 0usize, true);
+            let (mut aux_sum, mut aux_seen) = (0.0f64, 0usize);
             std::thread::scope(|scope| -> Result<()> {
                 // A streamed dataset's batches are decoded ahead, on another thread.
                 let mut prefetched = (train.is_streamed() && parallel.is_none()).then(|| prefetch(scope, train, &batches));
@@ -457,6 +506,10 @@ impl Sequential {
                     }
                     loss_sum += out.loss as f64 * out.samples as f64;
                     seen += out.samples;
+                    if let Some(a) = out.aux_loss {
+                        aux_sum += a as f64 * out.samples as f64;
+                        aux_seen += out.samples;
+                    }
                     match out.correct {
                         Some(c) => correct += c,
                         None => classified = false,
@@ -499,6 +552,7 @@ impl Sequential {
             let record = EpochRecord {
                 epoch,
                 loss: (loss_sum / seen.max(1) as f64) as f32,
+                aux_loss: (aux_seen > 0).then(|| (aux_sum / aux_seen as f64) as f32),
                 accuracy: classified.then(|| correct as f32 / seen.max(1) as f32),
                 val_loss,
                 val_accuracy,

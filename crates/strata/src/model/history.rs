@@ -7,8 +7,13 @@ use serde::{Deserialize, Serialize};
 pub struct EpochRecord {
     /// 1-based.
     pub epoch: usize,
-    /// Mean training loss over the epoch's steps.
+    /// Mean training loss over the epoch's steps (the network's output).
     pub loss: f32,
+    /// Mean over the epoch's steps of the auxiliary classifiers' weighted losses (summed
+    /// over the heads): what training minimized on top of `loss`. Only for networks with
+    /// auxiliary classifiers (`googlenet-aux`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aux_loss: Option<f32>,
     /// Training accuracy over the epoch (classification targets only).
     pub accuracy: Option<f32>,
     /// Loss on the validation data after the epoch, if there is any.
@@ -91,6 +96,7 @@ impl History {
             epochs.push(EpochRecord {
                 epoch: need(epoch)? as usize,
                 loss: need(loss)? as f32,
+                aux_loss: num(col("aux_loss"))?.map(|v| v as f32),
                 accuracy: num(col("accuracy"))?.map(|v| v as f32),
                 val_loss: num(col("val_loss"))?.map(|v| v as f32),
                 val_accuracy: num(col("val_accuracy"))?.map(|v| v as f32),

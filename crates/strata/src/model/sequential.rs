@@ -12,6 +12,8 @@ pub(crate) struct Compiled {
     pub optimizer: Box<dyn Optimizer>,
     pub loss: Loss,
     pub metrics: Vec<Metric>,
+    /// Replaces every auxiliary classifier's own loss weight when set (`--aux-weight`).
+    pub aux_weight: Option<f32>,
 }
 
 /// A stack of layers.
@@ -159,7 +161,7 @@ impl Sequential {
     }
     /// [`Sequential::compile`] with an optimizer chosen at run time.
     pub fn compile_boxed(&mut self, optimizer: Box<dyn Optimizer>, loss: Loss, metrics: &[Metric]) {
-        self.compiled = Some(Compiled { optimizer, loss, metrics: metrics.to_vec() });
+        self.compiled = Some(Compiled { optimizer, loss, metrics: metrics.to_vec(), aux_weight: None });
         // Build now when the shape is declared, so num_params/summary work before fit.
         let _ = self.build_if_declared();
     }

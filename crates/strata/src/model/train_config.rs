@@ -71,6 +71,9 @@ pub struct TrainConfig {
     pub clip_norm: Option<f32>,
     /// Clamp every gradient element to [-v, v] before each update. Default none.
     pub clip_value: Option<f32>,
+    /// Weight of the auxiliary classifiers' losses in the training loss (`googlenet-aux`).
+    /// Default: each head's own (0.3, GoogLeNet's).
+    pub aux_weight: Option<f32>,
     /// Random transforms of training images: a comma list of `crop:PIXELS`, `flip`,
     /// `translate:PIXELS`, `rotate:DEGREES`, `brightness:F`, `contrast:F`, `saturation:F`,
     /// `jitter:F` (see [`Augment`]). Default none.
@@ -100,6 +103,7 @@ impl Default for TrainConfig {
             monitor: "val_loss".into(),
             clip_norm: None,
             clip_value: None,
+            aux_weight: None,
             augment: None,
             steps_per_epoch: None,
             pretrain_epochs: None,
@@ -158,6 +162,7 @@ impl ConfigLayer {
             ("validation_split", config.validation_split),
             ("clip_norm", config.clip_norm),
             ("clip_value", config.clip_value),
+            ("aux_weight", config.aux_weight),
         ];
         if let Some((field, v)) = floats.iter().find(|(_, v)| v.is_some_and(|v| !v.is_finite())) {
             return Err(Error::invalid(source.label(field), format!("{} is not a finite number", v.unwrap_or(f32::NAN))));
@@ -234,6 +239,7 @@ pub const FIELDS: &[&str] = &[
     "monitor",
     "clip_norm",
     "clip_value",
+    "aux_weight",
     "augment",
     "steps_per_epoch",
     "pretrain_epochs",
@@ -381,6 +387,9 @@ impl TrainConfig {
             if v.is_some_and(|v| !(v > 0.0 && v.is_finite())) {
                 return Err(Error::invalid(source(field).label(field), "must be a positive number"));
             }
+        }
+        if self.aux_weight.is_some_and(|w| !(w >= 0.0 && w.is_finite())) {
+            return Err(Error::invalid(source("aux_weight").label("aux_weight"), "must be a number >= 0"));
         }
         if let Some(a) = &self.augment {
             a.parse::<Augment>().map_err(|e| blame("augment", e))?;

@@ -7,7 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A nonlinearity. In spec files: `"relu"`, `"leaky_relu"` / `"leaky_relu:0.2"`,
-/// `"elu"` / `"elu:1.0"`, `"sigmoid"`, `"tanh"`, `"softmax"`, `"linear"`.
+/// `"elu"` / `"elu:1.0"`, `"sigmoid"`, `"tanh"`, `"scaled_tanh"`, `"softmax"`, `"linear"`.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Activation {
@@ -17,6 +17,9 @@ pub enum Activation {
     Sigmoid,
     /// `tanh x`.
     Tanh,
+    /// LeCun et al. 1998's squashing function `1.7159 tanh(2x/3)` (appendix A): f(±1) = ±1,
+    /// and the second derivative is largest at ±1, the targets it is trained towards.
+    ScaledTanh,
     /// `max(0, x)`.
     Relu,
     /// `x` for x > 0, `alpha x` otherwise.
@@ -27,6 +30,9 @@ pub enum Activation {
     Softmax,
 }
 
+/// (A, S) of LeCun's scaled tanh `A tanh(S x)`: A = 1.7159, S = 2/3.
+pub const SCALED_TANH: (f32, f32) = (1.7159, 2.0 / 3.0);
+
 impl Activation {
     /// Applies the function on the tape.
     pub fn apply(self, x: &Var) -> Result<Var> {
@@ -34,6 +40,7 @@ impl Activation {
             Activation::Linear => x.clone(),
             Activation::Sigmoid => x.sigmoid(),
             Activation::Tanh => x.tanh(),
+            Activation::ScaledTanh => x.scale(SCALED_TANH.1).tanh().scale(SCALED_TANH.0),
             Activation::Relu => x.relu(),
             Activation::LeakyRelu(a) => x.leaky_relu(a),
             Activation::Elu(a) => x.elu(a),
@@ -56,6 +63,7 @@ impl fmt::Display for Activation {
             Activation::Linear => "linear".to_string(),
             Activation::Sigmoid => "sigmoid".to_string(),
             Activation::Tanh => "tanh".to_string(),
+            Activation::ScaledTanh => "scaled_tanh".to_string(),
             Activation::Relu => "relu".to_string(),
             Activation::LeakyRelu(a) => format!("leaky_relu:{a}"),
             Activation::Elu(a) => format!("elu:{a}"),
@@ -81,6 +89,7 @@ impl FromStr for Activation {
             "linear" | "identity" | "none" => Activation::Linear,
             "sigmoid" | "logistic" => Activation::Sigmoid,
             "tanh" => Activation::Tanh,
+            "scaled_tanh" | "lecun_tanh" => Activation::ScaledTanh,
             "relu" => Activation::Relu,
             "leaky_relu" | "leakyrelu" => Activation::LeakyRelu(alpha(0.01)?),
             "elu" => Activation::Elu(alpha(1.0)?),
@@ -88,7 +97,9 @@ impl FromStr for Activation {
             other => {
                 return Err(Error::invalid(
                     "activation",
-                    format!("unknown '{other}' (expected linear, sigmoid, tanh, relu, leaky_relu[:alpha], elu[:alpha], softmax)"),
+                    format!(
+                        "unknown '{other}' (expected linear, sigmoid, tanh, scaled_tanh, relu, leaky_relu[:alpha], elu[:alpha], softmax)"
+                    ),
                 ));
             }
         })

@@ -11,6 +11,7 @@
 //! `spec.rs` is the one place that lists every layer type.
 
 mod activation;
+mod channel_maxout;
 pub mod conv;
 mod dense;
 mod dropout;
@@ -21,26 +22,38 @@ mod locally_connected;
 mod noise;
 mod norm;
 pub mod pool;
+mod rbf;
 pub mod recurrent;
 mod reshape;
+mod sparse_conv;
 mod spec;
+mod subsampling;
 mod unflatten;
 mod upsample;
 
-pub use activation::{Activation, ActivationConfig, ActivationLayer};
+pub use activation::{Activation, ActivationConfig, ActivationLayer, SCALED_TANH};
+pub use channel_maxout::{ChannelMaxout, ChannelMaxoutConfig};
 pub use conv::{Conv2d, Conv2dConfig, Padding};
 pub use dense::{Dense, DenseConfig};
 pub use dropout::{Dropout, DropoutConfig};
 pub use embedding::{Embedding, EmbeddingConfig};
-pub use graph::{Block, BlockConfig, Concat, ConcatConfig, Residual, ResidualConfig, SubLayer};
+pub use graph::{
+    AuxClassifier, AuxClassifierConfig, Block, BlockConfig, Concat, ConcatConfig, Residual, ResidualConfig, SubLayer,
+};
 pub use init::Init;
 pub use locally_connected::{LocallyConnected2d, LocallyConnected2dConfig};
 pub use noise::{Noise, NoiseConfig, NoiseKind};
 pub use norm::{BatchNorm, BatchNormConfig, LocalResponseNorm, LocalResponseNormConfig};
-pub use pool::{AvgPool2d, GlobalAvgPool2d, GlobalAvgPool2dConfig, L2Pool2d, MaxPool2d, Pool2d, Pool2dConfig, PoolKind};
+pub use pool::{
+    AvgPool2d, GlobalAvgPool2d, GlobalAvgPool2dConfig, L2Pool2d, MaxPool2d, MinPool2d, Pool2d, Pool2dConfig, PoolKind,
+};
+pub use rbf::{Rbf, RbfConfig};
 pub use recurrent::{Gru, GruConfig, Lstm, LstmConfig, Recurrent, RecurrentConfig, Rnn, RnnConfig};
 pub use reshape::{Flatten, FlattenConfig, Maxout, MaxoutConfig};
+pub(crate) use sparse_conv::dense_kernel as sparse_conv_dense_kernel;
+pub use sparse_conv::{LENET5_C3_TABLE, SparseConv2d, SparseConv2dConfig};
 pub use spec::LayerSpec;
+pub use subsampling::{Subsampling2d, Subsampling2dConfig};
 pub use unflatten::{Unflatten, UnflattenConfig};
 pub use upsample::{Upsample2d, Upsample2dConfig};
 
@@ -55,25 +68,46 @@ pub struct ForwardCtx<'a> {
     /// Training mode: dropout drops, noise corrupts, batch norm uses batch statistics.
     pub training: bool,
     rng: Option<&'a mut Rng>,
+    /// The auxiliary classifiers' outputs of a training pass (GoogLeNet's side heads),
+    /// gathered for the loss.
+    aux: Vec<AuxOutput>,
+}
+
+/// What an auxiliary classifier ([`AuxClassifier`]) adds to a training pass: its logits
+/// and the weight of its loss in the total.
+#[derive(Clone)]
+pub struct AuxOutput {
+    /// The head's logits `[N, classes]`.
+    pub logits: Var,
+    /// Its loss's weight in the training loss (GoogLeNet: 0.3).
+    pub weight: f32,
 }
 
 impl<'a> ForwardCtx<'a> {
     /// Training mode, drawing from `rng`.
     pub fn train(tape: &'a Tape, rng: &'a mut Rng) -> ForwardCtx<'a> {
-        ForwardCtx { tape, training: true, rng: Some(rng) }
+        ForwardCtx { tape, training: true, rng: Some(rng), aux: Vec::new() }
     }
     /// Eval mode: nothing is drawn (dropout and noise are the identity).
     pub fn eval(tape: &'a Tape) -> ForwardCtx<'a> {
-        ForwardCtx { tape, training: false, rng: None }
+        ForwardCtx { tape, training: false, rng: None, aux: Vec::new() }
     }
     /// Either mode, with a generator for training.
     pub fn new(tape: &'a Tape, training: bool, rng: &'a mut Rng) -> ForwardCtx<'a> {
-        ForwardCtx { tape, training, rng: Some(rng) }
+        ForwardCtx { tape, training, rng: Some(rng), aux: Vec::new() }
     }
     /// The generator of a training pass; an error in a pass made without one (a layer that
     /// draws must do so only in training mode).
     pub fn rng(&mut self) -> Result<&mut Rng> {
         self.rng.as_deref_mut().ok_or_else(|| crate::Error::Model("a layer drew random numbers in an eval-mode pass".into()))
+    }
+    /// Records an auxiliary classifier's output for the loss (training passes).
+    pub fn push_aux(&mut self, out: AuxOutput) {
+        self.aux.push(out);
+    }
+    /// The auxiliary outputs recorded so far, leaving none.
+    pub fn take_aux(&mut self) -> Vec<AuxOutput> {
+        std::mem::take(&mut self.aux)
     }
     /// Puts a parameter on the tape.
     pub fn param(&self, p: &Param) -> Var {

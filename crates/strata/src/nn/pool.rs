@@ -1,4 +1,5 @@
-//! Pooling layers: max, average and L2 pooling over windows, and global average pooling.
+//! Pooling layers: max, min, average and L2 pooling over windows, and global average
+//! pooling.
 
 use super::conv::Pair;
 use super::{ForwardCtx, Layer, LayerSpec};
@@ -22,7 +23,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pool2dConfig {
-    /// `"max"`, `"avg"` or `"l2"` (required).
+    /// `"max"`, `"avg"`, `"l2"` or `"min"` (required).
     pub pool: PoolKind,
     /// Window size, `2` or `[rows, columns]` (required).
     pub window: Pair,
@@ -39,7 +40,7 @@ fn zero() -> Pair {
 }
 
 /// A pooling layer over [C, H, W] inputs. Build one with [`MaxPool2d::new`],
-/// [`AvgPool2d::new`] or [`L2Pool2d::new`].
+/// [`AvgPool2d::new`], [`L2Pool2d::new`] or [`MinPool2d::new`].
 #[derive(Clone, Debug)]
 pub struct Pool2d {
     config: Pool2dConfig,
@@ -51,6 +52,8 @@ pub struct MaxPool2d;
 pub struct AvgPool2d;
 /// L2 pooling: the square root of the sum of squares in each window.
 pub struct L2Pool2d;
+/// Min pooling: each window's smallest value (padded cells never win).
+pub struct MinPool2d;
 
 impl MaxPool2d {
     /// Max pooling over square windows of `window`, stride `window`.
@@ -71,6 +74,14 @@ impl L2Pool2d {
     #[allow(clippy::new_ret_no_self)]
     pub fn new(window: usize) -> Pool2d {
         Pool2d::new(PoolKind::L2, window)
+    }
+}
+
+impl MinPool2d {
+    /// Min pooling over square windows of `window`, stride `window`.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(window: usize) -> Pool2d {
+        Pool2d::new(PoolKind::Min, window)
     }
 }
 
@@ -117,6 +128,7 @@ impl Layer for Pool2d {
             PoolKind::Max => "MaxPool2d",
             PoolKind::Avg => "AvgPool2d",
             PoolKind::L2 => "L2Pool2d",
+            PoolKind::Min => "MinPool2d",
         }
     }
     fn build(&mut self, input: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {

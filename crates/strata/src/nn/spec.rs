@@ -129,6 +129,17 @@ registry! {
     Concat(ConcatConfig) => Concat,
     /// `block`: [`Block`], layers applied in order as one unit (VGG block, NiN block).
     Block(BlockConfig) => Block,
+    /// `channel_maxout`: [`ChannelMaxout`], maxout over groups of channels (maxout convolutions).
+    ChannelMaxout(ChannelMaxoutConfig) => ChannelMaxout,
+    /// `sparse_conv2d`: [`SparseConv2d`], a convolution with a connection table (LeNet-5's C3).
+    SparseConv2d(SparseConv2dConfig) => SparseConv2d,
+    /// `subsampling2d`: [`Subsampling2d`], LeNet-5's trainable subsampling.
+    Subsampling2d(Subsampling2dConfig) => Subsampling2d,
+    /// `rbf`: [`Rbf`], Euclidean radial basis function output units (LeNet-5's output layer).
+    Rbf(RbfConfig) => Rbf,
+    /// `aux_classifier`: [`AuxClassifier`], a side head trained with the network and
+    /// skipped at inference (GoogLeNet).
+    AuxClassifier(AuxClassifierConfig) => AuxClassifier,
 }
 
 impl LayerSpec {

@@ -312,6 +312,12 @@ impl Exporter<'_> {
                 };
                 let y = match c.pool {
                     PoolKind::Max => self.g.node("MaxPool", hint, &[x], &attrs()),
+                    PoolKind::Min => {
+                        // min(x) = -max(-x); padded cells never win either way
+                        let neg = self.g.node("Neg", &format!("{hint}.negate"), &[x], &[]);
+                        let max = self.g.node("MaxPool", hint, &[&neg], &attrs());
+                        self.g.node("Neg", hint, &[&max], &[])
+                    }
                     PoolKind::Avg => {
                         let mut a = attrs();
                         a.push(("count_include_pad", Attr::Int(1)));
@@ -340,7 +346,8 @@ impl Exporter<'_> {
                 shape.extend(c.shape.iter().map(|&d| d as i64));
                 (self.g.reshape(x, &shape, hint), Activation::Linear)
             }
-            LayerSpec::Dropout(_) | LayerSpec::Noise(_) => (x.to_string(), Activation::Linear),
+            // an auxiliary classifier's head runs in training only: inference passes through
+            LayerSpec::Dropout(_) | LayerSpec::Noise(_) | LayerSpec::AuxClassifier(_) => (x.to_string(), Activation::Linear),
             LayerSpec::Activation(c) => (x.to_string(), c.activation),
             LayerSpec::BatchNorm(c) => {
                 let names = ["gamma", "beta", "running_mean", "running_var"];
@@ -414,6 +421,59 @@ impl Exporter<'_> {
                 let (w, b) = (get("weight")?, t.get("bias"));
                 (self.locally_connected(c, w, b, x, input, hint)?, c.activation)
             }
+            LayerSpec::ChannelMaxout(c) => {
+                let [ch, h, w] = *input else { return Err(Error::Model(format!("needs [C, H, W] input, got {input:?}"))) };
+                let p = c.pieces.max(1);
+                let pieces = self.g.reshape(x, &[0, (ch / p) as i64, p as i64, h as i64, w as i64], &format!("{hint}.pieces"));
+                (self.g.reduce_max(&pieces, &[2], hint), Activation::Linear)
+            }
+            LayerSpec::SparseConv2d(c) => {
+                // the dense kernel with zeros off the table computes the same sums
+                let &[ch, ..] = input else { return Err(Error::Model(format!("needs [C, H, W] input, got {input:?}"))) };
+                let dense = crate::nn::sparse_conv_dense_kernel(c, ch, get("weight")?)?;
+                let wn = self.g.constant(&format!("{hint}.weight"), dense.shape(), dense.data());
+                let mut inputs = vec![x.to_string(), wn];
+                if let Some(b) = t.get("bias") {
+                    inputs.push(self.g.constant(&format!("{hint}.bias"), b.shape(), b.data()));
+                }
+                let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+                let k = c.kernel.get();
+                let attrs = [("kernel_shape", Attr::Ints(vec![k.0 as i64, k.1 as i64]))];
+                (self.g.node("Conv", hint, &refs, &attrs), c.activation)
+            }
+            LayerSpec::Subsampling2d(c) => {
+                // coefficient * (window area * mean) + bias, per map
+                let (coef, bias) = (get("coefficient")?, get("bias")?);
+                let k = c.window as i64;
+                let attrs = [("kernel_shape", Attr::Ints(vec![k, k])), ("strides", Attr::Ints(vec![k, k]))];
+                let mean = self.g.node("AveragePool", hint, &[x], &attrs);
+                let scaled: Vec<f32> = coef.data().iter().map(|v| v * (k * k) as f32).collect();
+                let cn = self.g.constant(&format!("{hint}.coefficient"), &[1, scaled.len(), 1, 1], &scaled);
+                let bn = self.g.constant(&format!("{hint}.bias"), &[1, bias.numel(), 1, 1], bias.data());
+                let y = self.g.node("Mul", hint, &[&mean, &cn], &[]);
+                (self.g.node("Add", hint, &[&y, &bn], &[]), c.activation)
+            }
+            LayerSpec::Rbf(_) => {
+                // -(|x|^2 - 2 x.c + |c|^2): |x|^2 as a product with a column of ones (no
+                // ReduceSum, whose form changed between opsets)
+                let c = get("centres")?;
+                let (units, f) = (c.shape()[0], c.shape()[1]);
+                let mut two_ct = vec![0.0; f * units];
+                for u in 0..units {
+                    for j in 0..f {
+                        two_ct[j * units + u] = 2.0 * c.data()[u * f + j];
+                    }
+                }
+                let norms: Vec<f32> = (0..units).map(|u| c.data()[u * f..(u + 1) * f].iter().map(|v| v * v).sum()).collect();
+                let ctn = self.g.constant(&format!("{hint}.centres"), &[f, units], &two_ct);
+                let ones = self.g.constant(&format!("{hint}.ones"), &[f, 1], &vec![1.0; f]);
+                let cc = self.g.constant(&format!("{hint}.centre_norms"), &[units], &norms);
+                let xc = self.g.node("MatMul", hint, &[x, &ctn], &[]);
+                let sq = self.g.node("Mul", &format!("{hint}.square"), &[x, x], &[]);
+                let xx = self.g.node("MatMul", &format!("{hint}.norm"), &[&sq, &ones], &[]);
+                let y = self.g.node("Sub", hint, &[&xc, &xx], &[]);
+                (self.g.node("Sub", hint, &[&y, &cc], &[]), Activation::Linear)
+            }
         };
         // the network's last layer stops where strata's `forward_logits` does
         if logits && layer.output_activation().is_some() {
@@ -452,6 +512,13 @@ impl Exporter<'_> {
             Activation::Relu => g.node("Relu", hint, &[x], &[]),
             Activation::Sigmoid => g.node("Sigmoid", hint, &[x], &[]),
             Activation::Tanh => g.node("Tanh", hint, &[x], &[]),
+            Activation::ScaledTanh => {
+                let (a, s) = crate::nn::SCALED_TANH;
+                let (an, sn) = (g.scalar(&format!("{hint}.amplitude"), a), g.scalar(&format!("{hint}.slope"), s));
+                let inner = g.node("Mul", &format!("{hint}.slope"), &[x, &sn], &[]);
+                let t = g.node("Tanh", hint, &[&inner], &[]);
+                g.node("Mul", hint, &[&t, &an], &[])
+            }
             Activation::LeakyRelu(alpha) => g.node("LeakyRelu", hint, &[x], &[("alpha", Attr::Float(alpha))]),
             Activation::Elu(alpha) => g.node("Elu", hint, &[x], &[("alpha", Attr::Float(alpha))]),
             Activation::Softmax => g.node("Softmax", hint, &[x], &[("axis", Attr::Int(-1))]),

@@ -7,6 +7,8 @@
 //! - [`Concat`]: branches applied to the same input, joined along the channel axis
 //!   (Inception).
 //! - [`Block`]: layers in order, shown and saved as one unit (VGG block, NiN block).
+//! - [`AuxClassifier`]: a side head whose loss joins training and which inference skips
+//!   (GoogLeNet's auxiliary classifiers).
 //!
 //! Blocks nest: a `Concat` branch may hold a `Residual`, and so on. Tensors inside a
 //! composite are named by their path, e.g. `body.1.batchnorm.gamma`, so saved files stay
@@ -24,10 +26,12 @@
 //! assert_eq!(names, ["body.0.conv2d.weight", "body.1.batchnorm.gamma", "body.1.batchnorm.beta"]);
 //! ```
 
+mod aux;
 mod block;
 mod concat;
 mod residual;
 
+pub use aux::{AuxClassifier, AuxClassifierConfig};
 pub use block::{Block, BlockConfig};
 pub use concat::{Concat, ConcatConfig};
 pub use residual::{Residual, ResidualConfig};
