@@ -45,6 +45,7 @@ fn main() -> ExitCode {
 
 mod bench;
 mod cv;
+mod dbn_sample;
 mod distributed;
 mod eval;
 mod export;
@@ -93,6 +94,8 @@ enum Command {
     Textgen(textgen::TextgenArgs),
     /// Write a saved model as an ONNX file (preprocessing included; logits out).
     Export(export::ExportArgs),
+    /// Draw class-conditional samples of a generative DBN (train --model dbn --finetune up-down) as a PNG.
+    DbnSample(dbn_sample::DbnSampleArgs),
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -132,6 +135,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Filters(a) => filters::run(a),
         Command::Textgen(a) => textgen::run(a),
         Command::Export(a) => export::run(a),
+        Command::DbnSample(a) => dbn_sample::run(a),
     })
 }
 

@@ -385,6 +385,21 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
         if let Some(r) = &regression {
             super::task::add_test_figures(&mut summary, r);
         }
+        if let (Some(strata::pretrain::Pretrained::GenerativeDbn { dbn, up_down, .. }), Some(raw)) =
+            (pretrained.map(|p| &p.pretrained), &data.raw_test)
+        {
+            // the DBN's own classification (free energy of the labels in the top memory),
+            // beside the saved feed-forward approximation's test_accuracy
+            let labels = strata::data::split::labels_of(test).unwrap_or(&[]);
+            let mut x = raw.clone();
+            if let (strata::pretrain::Visible::Gaussian, Some(s)) = (dbn.visible, &data.standardize) {
+                s.apply(&mut x)?;
+            }
+            let predicted = dbn.classify(&x)?;
+            let right = predicted.iter().zip(labels).filter(|(p, l)| **p == **l as usize).count();
+            summary["generative_test_accuracy"] = serde_json::json!(right as f64 / labels.len().max(1) as f64);
+            summary["up_down"] = serde_json::to_value(up_down)?;
+        }
         print_json(&summary);
     }
     Ok(())

@@ -23,9 +23,10 @@ use crate::baseline::{Classifier, Knn, Perceptron, logistic};
 use crate::distributed::SharedComm;
 use crate::loss::Loss;
 use crate::metrics::Metric;
+use crate::model::EpochRecord;
 use crate::model::{ConfigLayer, ConfigSource, FitOptions, History, Sequential, TrainConfig, Verbosity};
 use crate::nn::{Activation, Noise};
-use crate::pretrain::{Plan, PretrainReport, PretrainSettings};
+use crate::pretrain::{CdSettings, Plan, PlanKind, PretrainReport, PretrainSettings, Pretrained, UpDownOptions, Visible};
 use crate::{Error, Result, Tensor};
 use std::path::{Path, PathBuf};
 
@@ -345,7 +346,22 @@ impl Learner {
         let pretrained = match &n.plan {
             Some(plan) => {
                 let epochs = n.config.pretrain_epochs.unwrap_or(plan.default_pretrain_epochs());
-                let settings = PretrainSettings { epochs, seed: n.model.seed_value(), noise: n.noise };
+                let c = &n.config;
+                let up_down = c.finetune.as_deref() == Some("up-down");
+                let settings = PretrainSettings {
+                    noise: n.noise,
+                    cd: CdSettings {
+                        k: c.cd_k.unwrap_or(1),
+                        persistent: c.pcd.unwrap_or(false),
+                        sample_visible: c.reconstruction.as_deref() == Some("sampled"),
+                    },
+                    visible: if c.visible.as_deref() == Some("gaussian") { Visible::Gaussian } else { Visible::Bernoulli },
+                    up_down_epochs: up_down.then_some(c.epochs),
+                    labels: up_down
+                        .then(|| crate::data::split::labels_of(train).map(|l| l.iter().map(|&v| v as usize).collect()))
+                        .flatten(),
+                    ..PretrainSettings::new(epochs, n.model.seed_value())
+                };
                 let raw = data.raw_train.as_ref().unwrap_or(&train.inputs);
                 let loud = run.verbosity != Verbosity::Silent;
                 let mut say = |line: String| {
@@ -357,6 +373,23 @@ impl Learner {
             }
             None => None,
         };
+        // Up-down fine-tuning took the place of backprop: its epochs are the history.
+        if let Some(PretrainReport { pretrained: Pretrained::GenerativeDbn { up_down, .. }, .. }) = &pretrained {
+            let epochs = up_down
+                .iter()
+                .map(|r| EpochRecord {
+                    epoch: r.epoch,
+                    loss: r.reconstruction_error,
+                    accuracy: Some(r.accuracy),
+                    val_loss: None,
+                    val_accuracy: None,
+                    learning_rate: UpDownOptions::default().lr,
+                    seconds: r.seconds,
+                    images_per_sec: r.samples_per_sec,
+                })
+                .collect();
+            return Ok(FitReport { history: Some(History { epochs, stopped_early: false }), pretrained });
+        }
         let mut opts = FitOptions::from_config(&n.config)?.verbosity(run.verbosity).resume(run.resume);
         opts.checkpoint_dir = run.checkpoint_dir.clone();
         opts.distributed = run.distributed.clone();
@@ -428,7 +461,21 @@ impl Network {
                 }
                 other => other,
             })?;
-        } else {
+        }
+        let c = &resolved.config;
+        let dbn_only = [
+            ("cd_k", c.cd_k.is_some()),
+            ("pcd", c.pcd.is_some()),
+            ("visible", c.visible.is_some()),
+            ("reconstruction", c.reconstruction.is_some()),
+            ("finetune", c.finetune.is_some()),
+        ];
+        if !self.plan.as_ref().is_some_and(|p| matches!(p.kind, PlanKind::Dbn { .. }))
+            && let Some((field, _)) = dbn_only.iter().find(|(_, is_set)| *is_set)
+        {
+            return Err(Error::invalid(resolved.label(field), "only for the model dbn (RBM training and fine-tuning)"));
+        }
+        if self.plan.is_none() {
             let set =
                 [("pretrain_epochs", resolved.config.pretrain_epochs.is_some()), ("noise", resolved.config.noise.is_some())];
             if let Some((field, _)) = set.iter().find(|(_, is_set)| *is_set) {

@@ -47,6 +47,6 @@ pub use autoencoder::{
 };
 pub use cd::{CdOptions, RbmEpoch, RbmGradient};
 pub use dbn::{Dbn, load_stack, sigmoid_stack};
-pub use plan::{NAMES, Plan, PlanKind, PretrainReport, PretrainSettings, Pretrained};
+pub use plan::{CdSettings, NAMES, Plan, PlanKind, PretrainReport, PretrainSettings, Pretrained};
 pub use rbm::{Rbm, Visible};
 pub use updown::{DirectedLayer, GenerativeDbn, UpDownEpoch, UpDownOptions};
