@@ -156,6 +156,58 @@ impl Learner {
         Learner::for_outputs(name, input, None, seed, user, small_data)
     }
 
+    /// The text classifier `name` for texts encoded by `encoding` (see
+    /// [`crate::text::text_classifier`]: `textcnn`, `lstm`, `gru`), or `logreg` on bags of
+    /// words (an encoding with `bag_of_words`). Recipe: Adam 1e-3, batch 50 (Kim's), 10
+    /// epochs, adapted to small data as for tables.
+    ///
+    /// Errors: a name that reads no texts, and those of [`Learner::new`].
+    pub fn text(
+        name: &str,
+        encoding: &crate::text::TextEncoding,
+        classes: usize,
+        seed: u64,
+        user: &[ConfigLayer],
+        small_data: Option<usize>,
+    ) -> Result<Learner> {
+        let text_names = || format!("{} (word ids) or logreg (bags of words)", crate::text::TEXT_MODELS.join(", "));
+        if encoding.bag_of_words {
+            if name != "logreg" {
+                return Err(Error::invalid("model", format!("bags of words are for logreg; text models: {}", text_names())));
+            }
+            return Learner::new(name, &encoding.input_shape(), classes, seed, user, small_data);
+        }
+        let opts = crate::text::TextNetOptions::default();
+        let model = crate::text::text_classifier(name, encoding.embedding_rows(), encoding.max_len, classes, opts)?
+            .ok_or_else(|| Error::invalid("model", format!("'{name}' does not read texts; text models: {}", text_names())))?;
+        let mut model = model.seed(seed);
+        model.build(&encoding.input_shape())?;
+        let recipe = TrainConfig {
+            optimizer: "adam".into(),
+            lr: 1e-3,
+            momentum: 0.0,
+            batch_size: 50,
+            epochs: 10,
+            ..TrainConfig::default()
+        };
+        let recipe = ConfigLayer::recipe(name, &recipe)?;
+        let mut network = Network {
+            model,
+            config: TrainConfig::default(),
+            notes: Vec::new(),
+            plan: None,
+            model_notes: vec![format!("{} words per text, a vocabulary of {} words", encoding.max_len, encoding.vocab.len())],
+            recipe,
+            loss: Loss::SoftmaxCrossEntropy,
+            small_data,
+            noise: None,
+            regression: false,
+            fixed_input: None,
+        };
+        network.configure(user)?;
+        Ok(Learner::Network(Box::new(network)))
+    }
+
     /// A classifier for `Some(classes)`, a regressor for `None`.
     fn for_outputs(
         name: &str,
@@ -299,7 +351,7 @@ impl Learner {
             let reason = format!("k-NN with k = {} needs at least {} training samples, not {}", k.k(), k.k(), data.train.len());
             return Err(Error::invalid("k", reason));
         }
-        if data.tabular.is_some() {
+        if data.tabular.is_some() || data.text.is_some() {
             return Ok(());
         }
         // Pictures streamed from disk train networks batch by batch; pretraining, the
