@@ -9,7 +9,8 @@ use common::{assert_clean_failure, fixture, last_json, strata, temp_dir};
 fn train(model: &str, out: &std::path::Path) -> serde_json::Value {
     let data = fixture("fortunes.csv");
     let args = ["train", "--model", model, "--data", data.to_str().unwrap(), "--text-column", "text", "--target", "topic"];
-    let (code, stdout, stderr) = strata(&[&args[..], &["--seed", "1", "--json", "--quiet", "--out", out.to_str().unwrap()]].concat());
+    let (code, stdout, stderr) =
+        strata(&[&args[..], &["--seed", "1", "--json", "--quiet", "--out", out.to_str().unwrap()]].concat());
     assert_eq!(code, 0, "{stderr}");
     last_json(&stdout)
 }
@@ -27,7 +28,8 @@ fn textcnn_reaches_the_logistic_regression_baseline_and_its_vocabulary_is_saved(
     // eval on the training file evaluates the held-out rows again, with the saved vocabulary
     let model = cnn_dir.join("model.safetensors");
     let data = fixture("fortunes.csv");
-    let (code, stdout, stderr) = strata(&["eval", "--model-file", model.to_str().unwrap(), "--data", data.to_str().unwrap(), "--json"]);
+    let (code, stdout, stderr) =
+        strata(&["eval", "--model-file", model.to_str().unwrap(), "--data", data.to_str().unwrap(), "--json"]);
     assert_eq!(code, 0, "{stderr}");
     let e = last_json(&stdout);
     assert!((e["test_accuracy"].as_f64().unwrap() - a_cnn).abs() < 1e-6, "{e} vs {a_cnn}");
@@ -37,7 +39,11 @@ fn textcnn_reaches_the_logistic_regression_baseline_and_its_vocabulary_is_saved(
     assert!(meta["text"]["vocab"]["tokens"].as_array().unwrap().len() > 1000);
     // predict on new texts (no label column needed); unknown words are fine
     let new = dir.join("new.csv");
-    std::fs::write(&new, "text\n\"Beam me up, Scotty: the Klingons are on the bridge\"\n\"The jury found the defendant guilty\"\n").unwrap();
+    std::fs::write(
+        &new,
+        "text\n\"Beam me up, Scotty: the Klingons are on the bridge\"\n\"The jury found the defendant guilty\"\n",
+    )
+    .unwrap();
     let (code, stdout, stderr) = strata(&["predict", "--model-file", model.to_str().unwrap(), new.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.lines().any(|l| l.contains("startrek")), "{stdout}");
@@ -56,15 +62,35 @@ fn bad_text_csvs_get_one_line_errors() {
     for (name, body, want) in cases {
         let p = dir.join(name);
         std::fs::write(&p, body).unwrap();
-        let args = ["train", "--model", "textcnn", "--data", p.to_str().unwrap(), "--text-column", "text", "--out", out.to_str().unwrap()];
+        let args = [
+            "train",
+            "--model",
+            "textcnn",
+            "--data",
+            p.to_str().unwrap(),
+            "--text-column",
+            "text",
+            "--out",
+            out.to_str().unwrap(),
+        ];
         let (code, _, stderr) = strata(&args);
         assert_clean_failure(code, &stderr, name);
         assert!(stderr.contains(want), "{name}: {stderr}");
     }
     let data = fixture("fortunes.csv");
-    let (code, _, stderr) =
-        strata(&["train", "--model", "cnn", "--data", data.to_str().unwrap(), "--text-column", "text", "--out", out.to_str().unwrap()]);
+    let (code, _, stderr) = strata(&[
+        "train",
+        "--model",
+        "cnn",
+        "--data",
+        data.to_str().unwrap(),
+        "--text-column",
+        "text",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_clean_failure(code, &stderr, "textcnn, lstm, gru");
-    let (code, _, stderr) = strata(&["train", "--model", "mlp", "--data", data.to_str().unwrap(), "--max-len", "20", "--out", out.to_str().unwrap()]);
+    let (code, _, stderr) =
+        strata(&["train", "--model", "mlp", "--data", data.to_str().unwrap(), "--max-len", "20", "--out", out.to_str().unwrap()]);
     assert_clean_failure(code, &stderr, "--max-len");
 }

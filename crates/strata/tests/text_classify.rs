@@ -1,12 +1,12 @@
 //! Text classification: reading a text CSV, the encoding fitted on the training texts,
 //! and Kim's convolutional network (shapes, gradients by finite differences).
 
+use std::path::PathBuf;
 use strata::autograd::Tape;
 use strata::autograd::gradcheck::check_gradients;
 use strata::nn::{Embedding, ForwardCtx, Layer};
 use strata::text::{TextEncoding, TextNetOptions, read_text_table, text_classifier};
 use strata::{Rng, Tensor};
-use std::path::PathBuf;
 
 fn write(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("strata-text-{}", std::process::id()));
@@ -96,12 +96,12 @@ fn textcnn_shapes_and_gradients_of_convolution_and_max_over_time() {
     let mut ctx = ForwardCtx::eval(&tape);
     let mut y = tape.input(Tensor::from_vec((0..9).map(|i| (i * 2) as f32).collect(), &[1, 9]).unwrap());
     let mut shapes = Vec::new();
-    for l in &m.layers {
+    for l in m.layers() {
         y = l.forward(&y, &mut ctx).unwrap();
         shapes.push(y.shape()[1..].to_vec());
     }
     assert_eq!(shapes, vec![vec![4, 9], vec![4, 9, 1], vec![9, 1, 1], vec![9], vec![9], vec![4]]);
-    let params: usize = m.layers.iter().flat_map(|l| l.params()).map(|p| p.value.numel()).sum();
+    let params: usize = m.layers().iter().flat_map(|l| l.params()).map(|p| p.value.numel()).sum();
     // embedding 20x4, convolutions (4*w*3 + 3) for w = 3, 4, 5, dense 9x4 + 4
     assert_eq!(params, 80 + (36 + 3) + (48 + 3) + (60 + 3) + 40);
     for name in ["lstm", "gru"] {
@@ -113,7 +113,7 @@ fn textcnn_shapes_and_gradients_of_convolution_and_max_over_time() {
     assert!(text_classifier("mlp", 20, 9, 4, opts).unwrap().is_none());
     // d(out)/d(word vectors) through the 1-D convolutions and max-over-time pooling, by
     // finite differences (random vectors: no ties in the maxima)
-    let body = &m.layers[1..4];
+    let body = &m.layers()[1..4];
     let x = Tensor::rand_normal(&[2, 4, 9], 0.0, 1.0, &mut Rng::seeded(3));
     let check = check_gradients(
         |v| {

@@ -13,15 +13,15 @@ mod cv;
 mod data;
 mod learner;
 mod saved;
-mod text_data;
 mod task;
+mod text_data;
 
 pub use cv::{
     CvReport, FoldResult, RegressionCvReport, RegressionFold, cross_validate, cross_validate_regression,
     cross_validate_regression_with, cross_validate_with,
 };
-pub use text_data::{TextOptions, load_text, text_encoding};
 pub use data::{TableOptions, TrainingData, load_for_eval, load_for_eval_with, table_inputs};
 pub use learner::{BASELINE_NAMES, FitReport, Learner, Network, RunOptions};
 pub use saved::{LoadedModel, load_learner, save_learner};
 pub use task::{Task, regression_figures, standardize_target, target_values, to_target_units};
+pub use text_data::{TextOptions, load_text, text_encoding};

@@ -120,7 +120,10 @@ pub fn text_eval_data(path: &str, meta: &ModelMeta, enc: &TextEncoding) -> Resul
     let same_file = enc.data_file.as_deref() == Some(super::data::canonical(path).as_str());
     let (rows, note): (Vec<usize>, Option<String>) = if same_file {
         let n = test_rows.len();
-        (test_rows, Some(format!("evaluating on the {n} rows held out in training (test split {}, seed {})", enc.test_split, enc.seed)))
+        (
+            test_rows,
+            Some(format!("evaluating on the {n} rows held out in training (test split {}, seed {})", enc.test_split, enc.seed)),
+        )
     } else {
         ((0..labels.len()).collect(), None)
     };

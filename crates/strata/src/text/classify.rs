@@ -222,7 +222,10 @@ pub fn text_classifier(
     let model = match name {
         "textcnn" => {
             if max_len < 5 {
-                return Err(Error::invalid("max-len", format!("{max_len}: textcnn needs texts of at least 5 words (its widest filter)")));
+                return Err(Error::invalid(
+                    "max-len",
+                    format!("{max_len}: textcnn needs texts of at least 5 words (its widest filter)"),
+                ));
             }
             let branch = |w: usize| -> Vec<Box<dyn Layer>> {
                 vec![
@@ -230,10 +233,7 @@ pub fn text_classifier(
                     Box::new(MaxPool2d::new(1).window((max_len - w + 1, 1))),
                 ]
             };
-            model
-                .add(Unflatten::new(&[e, max_len, 1]))
-                .add(Concat::new(vec![branch(3), branch(4), branch(5)]))
-                .add(Flatten)
+            model.add(Unflatten::new(&[e, max_len, 1])).add(Concat::new(vec![branch(3), branch(4), branch(5)])).add(Flatten)
         }
         "lstm" => model.add(Lstm::new(opts.hidden)),
         "gru" => model.add(Gru::new(opts.hidden)),
