@@ -45,6 +45,7 @@ fn main() -> ExitCode {
 
 mod bench;
 mod cv;
+mod dbn_sample;
 mod distributed;
 mod eval;
 mod export;
@@ -104,6 +105,8 @@ enum Command {
     Export(export::ExportArgs),
     /// Run one of the lectures' experiments end to end: figures (JSON), a chart (PNG), a verdict.
     Lab(lab::LabArgs),
+    /// Draw class-conditional samples of a generative DBN (train --model dbn --finetune up-down) as a PNG.
+    DbnSample(dbn_sample::DbnSampleArgs),
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -146,6 +149,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Textgen(a) => textgen::run(a),
         Command::Export(a) => export::run(a),
         Command::Lab(a) => lab::run(a),
+        Command::DbnSample(a) => dbn_sample::run(a),
     })
 }
 

@@ -33,9 +33,9 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
     a.normalize.apply(&a.model_file, &mut meta)?;
     let x = if strata::data::tabular::is_tabular_path(&a.input.to_string_lossy()) {
         strata::experiment::table_inputs(&a.input, &meta)?
-    } else if meta.tabular.is_some() {
+    } else if meta.tabular.is_some() || meta.text.is_some() {
         anyhow::bail!(
-            "{}: {} was trained on table rows; give it a .csv or .arff file with the same columns",
+            "{}: {} was trained on table rows or texts; give it a .csv file with the same columns",
             a.input.display(),
             a.model_file.display()
         );

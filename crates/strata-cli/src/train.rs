@@ -9,7 +9,8 @@ use clap::Args;
 use std::path::PathBuf;
 use strata::distributed::{Communicator, Fingerprint, SharedComm, agree};
 use strata::experiment::{
-    Learner, RunOptions, TableOptions, Task, TensorBoardLog, TrainingData, regression_figures, save_learner, target_values,
+    Learner, RunOptions, TableOptions, Task, TensorBoardLog, TextOptions, TrainingData, load_text, regression_figures,
+    save_learner, target_values,
 };
 use strata::metrics::{accuracy, log_loss, predicted_classes};
 use strata::model::{Checkpoint, ConfigLayer, ConfigSource, Verbosity, checkpoint_path};
@@ -25,9 +26,19 @@ pub struct TrainArgs {
     /// .csv/.arff table.
     #[arg(long)]
     pub(super) data: String,
-    /// Table column to predict (default: the last column).
+    /// Table column to predict (default: the last column; with --text-column, the last
+    /// other column).
     #[arg(long)]
     pub(super) target: Option<String>,
+    /// Classify texts: the CSV column holding them (sentences or documents). The
+    /// vocabulary is built from the training rows' words (unknown words share one id);
+    /// models: textcnn (Kim's 1-D CNN), lstm, gru, or logreg on bags of words.
+    #[arg(long, value_name = "NAME")]
+    pub(super) text_column: Option<String>,
+    /// With --text-column: words per text, longer texts cut and shorter ones padded
+    /// (default: the 95th percentile of the training texts' lengths, 5 to 400).
+    #[arg(long, value_name = "N")]
+    pub(super) max_len: Option<usize>,
     /// Fraction of a table's rows (or of the pictures of a folder without train/ and test/)
     /// held out as the test set (stratified, seeded by --seed).
     #[arg(long, default_value_t = 0.2)]
@@ -157,6 +168,7 @@ fn agree_on_flags(a: &TrainArgs, comm: &dyn Communicator) -> anyhow::Result<()> 
         .text("test split", &format!("{:?} {}", a.test_split, a.scaling))
         .text("task", &format!("{:?}", a.task))
         .text("image data flags", &format!("{:?} {:?}", a.images, a.cache_mb))
+        .text("text flags", &format!("{:?} {:?}", a.text_column, a.max_len))
         .number("resume", a.resume as u64);
     Ok(agree(comm, &fp)?)
 }
@@ -170,6 +182,22 @@ fn load(a: &TrainArgs) -> anyhow::Result<(Learner, TrainingData)> {
         scaling: a.scaling.clone(),
         task: a.task,
     };
+    if let Some(column) = &a.text_column {
+        let opts = TextOptions {
+            text_column: column.clone(),
+            label_column: a.target.clone(),
+            test_split: a.test_split,
+            seed: a.seed,
+            max_len: a.max_len,
+            bag_of_words: a.model == "logreg",
+        };
+        let data = load_text(&a.data, &opts)?;
+        let learner = learner_for(a, &data)?;
+        return Ok((learner, data));
+    }
+    if a.max_len.is_some() {
+        anyhow::bail!("invalid --max-len: applies to texts (--text-column)");
+    }
     let mut images = a.images.options(a.test_split, a.seed)?;
     images.cache_mb = Some(a.cache_mb.unwrap_or_else(default_cache_mb));
     let mut data = TrainingData::load_with(&a.data, &table, &images)?;
@@ -188,7 +216,11 @@ fn learner_for(a: &TrainArgs, data: &TrainingData) -> anyhow::Result<Learner> {
     let flags = [flags_layer(&a.settings)?, flags_layer(&a.more)?];
     // A recipe made for 60,000 images is adapted to a small table (not to small image sets,
     // which are tests and demonstrations of the image models as they are).
-    let small = data.tabular.is_some().then_some(data.train.len());
+    let small = (data.tabular.is_some() || data.text.is_some()).then_some(data.train.len());
+    if let Some(enc) = &data.text {
+        let classes = data.train.num_classes().context("the training data has no class labels")?;
+        return Ok(Learner::text(&a.model, enc, classes, a.seed, &flags, small)?);
+    }
     if data.task() == Task::Regression {
         return Ok(Learner::regressor(&a.model, data.train.sample_shape(), a.seed, &flags, small)?);
     }
@@ -423,6 +455,21 @@ fn train(a: TrainArgs, comm: Option<SharedComm>, shared: Option<&TrainingData>) 
         });
         if let Some(r) = &regression {
             super::task::add_test_figures(&mut summary, r);
+        }
+        if let (Some(strata::pretrain::Pretrained::GenerativeDbn { dbn, up_down, .. }), Some(raw)) =
+            (pretrained.map(|p| &p.pretrained), &data.raw_test)
+        {
+            // the DBN's own classification (free energy of the labels in the top memory),
+            // beside the saved feed-forward approximation's test_accuracy
+            let labels = strata::data::split::labels_of(test).unwrap_or(&[]);
+            let mut x = raw.clone();
+            if let (strata::pretrain::Visible::Gaussian, Some(s)) = (dbn.visible, &data.standardize) {
+                s.apply(&mut x)?;
+            }
+            let predicted = dbn.classify(&x)?;
+            let right = predicted.iter().zip(labels).filter(|(p, l)| **p == **l as usize).count();
+            summary["generative_test_accuracy"] = serde_json::json!(right as f64 / labels.len().max(1) as f64);
+            summary["up_down"] = serde_json::to_value(up_down)?;
         }
         print_json(&summary);
     }

@@ -86,6 +86,30 @@ pub struct TrainOnlyFlags {
     #[arg(long, value_name = "SPEC")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub noise: Option<String>,
+    /// dbn: Gibbs steps per contrastive-divergence update of the RBMs (CD-k; default 1).
+    #[arg(long, value_name = "K")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cd_k: Option<usize>,
+    /// dbn: persistent contrastive divergence (the negative chains carry over between updates).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pcd: bool,
+    /// dbn: the first RBM's data units, bernoulli (pixels in [0, 1], default) or gaussian
+    /// (real values: the RBM sees the standardized inputs, unit variance).
+    #[arg(long, value_name = "bernoulli|gaussian")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visible: Option<String>,
+    /// dbn: visible states of the CD negative phase, mean-field (probabilities, default) or
+    /// sampled (0/1 draws).
+    #[arg(long, value_name = "mean-field|sampled")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reconstruction: Option<String>,
+    /// dbn: fine-tuning after greedy pretraining: backprop (the unrolled sigmoid classifier,
+    /// default) or up-down (the generative DBN with label units at the top, by the up-down
+    /// wake-sleep algorithm for --epochs; writes dbn.safetensors and class-samples.png to --out).
+    #[arg(long, value_name = "backprop|up-down")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finetune: Option<String>,
 }
 
 /// How to read image data: folders of pictures, NumPy arrays (not training settings).
@@ -210,6 +234,15 @@ mod tests {
             "1",
             "--noise",
             "mask:0.1",
+            "--cd-k",
+            "3",
+            "--pcd",
+            "--visible",
+            "gaussian",
+            "--reconstruction",
+            "sampled",
+            "--finetune",
+            "up-down",
         ];
         let cli = Cli::try_parse_from(args).unwrap();
         let (a, b) = (flags_layer(&cli.common).unwrap(), flags_layer(&cli.only).unwrap());

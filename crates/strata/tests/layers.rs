@@ -304,7 +304,7 @@ fn one_of_each_kind() -> Vec<LayerSpec> {
         RnnConfig { units: 8, activation: RnnActivation::Relu, layers: 2, bidirectional: true, return_sequences: true }.into(),
         LstmConfig { units: 8, layers: 1, bidirectional: false, return_sequences: true, peephole: true }.into(),
         GruConfig { units: 8, layers: 3, bidirectional: true, return_sequences: false }.into(),
-        EmbeddingConfig { vocab: 50, dim: 4 }.into(),
+        EmbeddingConfig { vocab: 50, dim: 4, channels_first: false }.into(),
         Upsample2dConfig { factor: Pair::PerAxis([2, 3]) }.into(),
         UnflattenConfig { shape: vec![1, 4, 4] }.into(),
         LocallyConnected2dConfig {

@@ -59,6 +59,8 @@ pub struct TrainingData {
     /// What the user should know about the data (files skipped, a test part split off),
     /// as lines starting with `note:` or `warning:`.
     pub notes: Vec<String>,
+    /// For texts: how they were encoded (fitted on the training texts; saved with the model).
+    pub text: Option<crate::text::TextEncoding>,
 }
 
 impl TrainingData {
@@ -73,6 +75,7 @@ impl TrainingData {
             raw_test: None,
             target_scaling: None,
             notes: Vec::new(),
+            text: None,
         }
     }
     /// The task the data asks for: regression when the targets were standardized as
@@ -176,7 +179,7 @@ impl TrainingData {
     }
 }
 
-fn canonical(path: &str) -> String {
+pub(super) fn canonical(path: &str) -> String {
     std::fs::canonicalize(path).map(|p| p.display().to_string()).unwrap_or_else(|_| path.to_string())
 }
 
@@ -194,6 +197,9 @@ pub fn load_for_eval(data: &str, meta: &ModelMeta) -> Result<(Dataset, Option<St
 /// model's seed to evaluate on the images it held out); classes are matched to the
 /// model's by name.
 pub fn load_for_eval_with(data: &str, meta: &ModelMeta, images: &LoadOptions) -> Result<(Dataset, Option<String>)> {
+    if let Some(enc) = super::text_data::text_encoding(meta)? {
+        return super::text_data::text_eval_data(data, meta, &enc);
+    }
     if !is_tabular_path(data) {
         let (format, _) = formats::locate(data)?;
         let mut opts = images.clone();
@@ -239,6 +245,9 @@ pub fn load_for_eval_with(data: &str, meta: &ModelMeta, images: &LoadOptions) ->
 
 /// Rows of a CSV/ARFF file encoded and scaled as the model's training rows were.
 pub fn table_inputs(path: &Path, meta: &ModelMeta) -> Result<Tensor> {
+    if let Some(enc) = super::text_data::text_encoding(meta)? {
+        return super::text_data::text_inputs(path, &enc);
+    }
     let t = trained_on_table(meta, &path.display().to_string())?;
     let table = read_table(path)?;
     let mut x = t.schema.encode_inputs(&table)?;

@@ -23,9 +23,10 @@ use crate::baseline::{Classifier, Knn, Perceptron, logistic};
 use crate::distributed::SharedComm;
 use crate::loss::Loss;
 use crate::metrics::Metric;
+use crate::model::EpochRecord;
 use crate::model::{ConfigLayer, ConfigSource, FitOptions, History, Sequential, TrainConfig, Verbosity};
 use crate::nn::{Activation, Noise};
-use crate::pretrain::{Plan, PretrainReport, PretrainSettings};
+use crate::pretrain::{CdSettings, Plan, PlanKind, PretrainReport, PretrainSettings, Pretrained, UpDownOptions, Visible};
 use crate::{Error, Result, Tensor};
 use std::path::{Path, PathBuf};
 
@@ -158,6 +159,58 @@ impl Learner {
     /// only and are refused.
     pub fn regressor(name: &str, input: &[usize], seed: u64, user: &[ConfigLayer], small_data: Option<usize>) -> Result<Learner> {
         Learner::for_outputs(name, input, None, seed, user, small_data)
+    }
+
+    /// The text classifier `name` for texts encoded by `encoding` (see
+    /// [`crate::text::text_classifier`]: `textcnn`, `lstm`, `gru`), or `logreg` on bags of
+    /// words (an encoding with `bag_of_words`). Recipe: Adam 1e-3, batch 50 (Kim's), 10
+    /// epochs, adapted to small data as for tables.
+    ///
+    /// Errors: a name that reads no texts, and those of [`Learner::new`].
+    pub fn text(
+        name: &str,
+        encoding: &crate::text::TextEncoding,
+        classes: usize,
+        seed: u64,
+        user: &[ConfigLayer],
+        small_data: Option<usize>,
+    ) -> Result<Learner> {
+        let text_names = || format!("{} (word ids) or logreg (bags of words)", crate::text::TEXT_MODELS.join(", "));
+        if encoding.bag_of_words {
+            if name != "logreg" {
+                return Err(Error::invalid("model", format!("bags of words are for logreg; text models: {}", text_names())));
+            }
+            return Learner::new(name, &encoding.input_shape(), classes, seed, user, small_data);
+        }
+        let opts = crate::text::TextNetOptions::default();
+        let model = crate::text::text_classifier(name, encoding.embedding_rows(), encoding.max_len, classes, opts)?
+            .ok_or_else(|| Error::invalid("model", format!("'{name}' does not read texts; text models: {}", text_names())))?;
+        let mut model = model.seed(seed);
+        model.build(&encoding.input_shape())?;
+        let recipe = TrainConfig {
+            optimizer: "adam".into(),
+            lr: 1e-3,
+            momentum: 0.0,
+            batch_size: 50,
+            epochs: 10,
+            ..TrainConfig::default()
+        };
+        let recipe = ConfigLayer::recipe(name, &recipe)?;
+        let mut network = Network {
+            model,
+            config: TrainConfig::default(),
+            notes: Vec::new(),
+            plan: None,
+            model_notes: vec![format!("{} words per text, a vocabulary of {} words", encoding.max_len, encoding.vocab.len())],
+            recipe,
+            loss: Loss::SoftmaxCrossEntropy,
+            small_data,
+            noise: None,
+            regression: false,
+            fixed_input: None,
+        };
+        network.configure(user)?;
+        Ok(Learner::Network(Box::new(network)))
     }
 
     /// A classifier for `Some(classes)`, a regressor for `None`.
@@ -303,7 +356,7 @@ impl Learner {
             let reason = format!("k-NN with k = {} needs at least {} training samples, not {}", k.k(), k.k(), data.train.len());
             return Err(Error::invalid("k", reason));
         }
-        if data.tabular.is_some() {
+        if data.tabular.is_some() || data.text.is_some() {
             return Ok(());
         }
         // Pictures streamed from disk train networks batch by batch; pretraining, the
@@ -350,7 +403,22 @@ impl Learner {
         let pretrained = match &n.plan {
             Some(plan) => {
                 let epochs = n.config.pretrain_epochs.unwrap_or(plan.default_pretrain_epochs());
-                let settings = PretrainSettings { epochs, seed: n.model.seed_value(), noise: n.noise };
+                let c = &n.config;
+                let up_down = c.finetune.as_deref() == Some("up-down");
+                let settings = PretrainSettings {
+                    noise: n.noise,
+                    cd: CdSettings {
+                        k: c.cd_k.unwrap_or(1),
+                        persistent: c.pcd.unwrap_or(false),
+                        sample_visible: c.reconstruction.as_deref() == Some("sampled"),
+                    },
+                    visible: if c.visible.as_deref() == Some("gaussian") { Visible::Gaussian } else { Visible::Bernoulli },
+                    up_down_epochs: up_down.then_some(c.epochs),
+                    labels: up_down
+                        .then(|| crate::data::split::labels_of(train).map(|l| l.iter().map(|&v| v as usize).collect()))
+                        .flatten(),
+                    ..PretrainSettings::new(epochs, n.model.seed_value())
+                };
                 let raw = data.raw_train.as_ref().unwrap_or(&train.inputs);
                 let loud = run.verbosity != Verbosity::Silent;
                 let mut say = |line: String| {
@@ -362,6 +430,24 @@ impl Learner {
             }
             None => None,
         };
+        // Up-down fine-tuning took the place of backprop: its epochs are the history.
+        if let Some(PretrainReport { pretrained: Pretrained::GenerativeDbn { up_down, .. }, .. }) = &pretrained {
+            let epochs = up_down
+                .iter()
+                .map(|r| EpochRecord {
+                    epoch: r.epoch,
+                    loss: r.reconstruction_error,
+                    aux_loss: None,
+                    accuracy: Some(r.accuracy),
+                    val_loss: None,
+                    val_accuracy: None,
+                    learning_rate: UpDownOptions::default().lr,
+                    seconds: r.seconds,
+                    images_per_sec: r.samples_per_sec,
+                })
+                .collect();
+            return Ok(FitReport { history: Some(History { epochs, stopped_early: false }), pretrained });
+        }
         let mut opts = FitOptions::from_config(&n.config)?.verbosity(run.verbosity).resume(run.resume);
         opts.checkpoint_dir = run.checkpoint_dir.clone();
         opts.distributed = run.distributed.clone();
@@ -437,7 +523,21 @@ impl Network {
                 }
                 other => other,
             })?;
-        } else {
+        }
+        let c = &resolved.config;
+        let dbn_only = [
+            ("cd_k", c.cd_k.is_some()),
+            ("pcd", c.pcd.is_some()),
+            ("visible", c.visible.is_some()),
+            ("reconstruction", c.reconstruction.is_some()),
+            ("finetune", c.finetune.is_some()),
+        ];
+        if !self.plan.as_ref().is_some_and(|p| matches!(p.kind, PlanKind::Dbn { .. }))
+            && let Some((field, _)) = dbn_only.iter().find(|(_, is_set)| *is_set)
+        {
+            return Err(Error::invalid(resolved.label(field), "only for the model dbn (RBM training and fine-tuning)"));
+        }
+        if self.plan.is_none() {
             let set =
                 [("pretrain_epochs", resolved.config.pretrain_epochs.is_some()), ("noise", resolved.config.noise.is_some())];
             if let Some((field, _)) = set.iter().find(|(_, is_set)| *is_set) {

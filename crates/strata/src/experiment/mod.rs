@@ -18,6 +18,7 @@ mod saved;
 mod task;
 mod tensorboard;
 mod ten_crop;
+mod text_data;
 
 pub use cv::{
     CvReport, FoldResult, RegressionCvReport, RegressionFold, cross_validate, cross_validate_regression,
@@ -29,3 +30,4 @@ pub use saved::{LoadedModel, load_learner, save_learner};
 pub use task::{Task, regression_figures, standardize_target, target_values, to_target_units};
 pub use tensorboard::TensorBoardLog;
 pub use ten_crop::{black_after, pad_images, ten_crop_proba, ten_crops};
+pub use text_data::{TextOptions, load_text, text_encoding};

@@ -71,6 +71,7 @@ pub fn save_learner(learner: &Learner, path: &Path, data: &TrainingData) -> Resu
     if let Some(model) = network {
         let mut meta = model_meta(model, data.standardize.clone(), class_names)?;
         meta.tabular = data.tabular.clone();
+        meta.text = data.text.as_ref().map(serde_json::to_value).transpose().map_err(|e| Error::Model(e.to_string()))?;
         meta.training = learner.network().map(|n| n.config.clone());
         if learner.is_regressor() {
             meta.num_classes = None;

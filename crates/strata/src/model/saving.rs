@@ -69,6 +69,10 @@ pub struct ModelMeta {
     /// (and for models saved before regression existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_scaling: Option<Standardizer>,
+    /// For a text classifier: how texts become its inputs (`strata::text::TextEncoding` as
+    /// JSON: the columns, the vocabulary of the training texts, the length, the split).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<serde_json::Value>,
 }
 
 impl ModelMeta {
@@ -95,6 +99,7 @@ impl ModelMeta {
             training: None,
             baseline: Some(baseline),
             target_scaling: None,
+            text: None,
         }
     }
 }
@@ -153,6 +158,7 @@ pub fn model_meta(model: &Sequential, standardize: Option<Standardizer>, class_n
         training: None,
         baseline: None,
         target_scaling: None,
+        text: None,
     })
 }
 

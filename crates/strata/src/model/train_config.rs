@@ -86,6 +86,22 @@ pub struct TrainConfig {
     /// Input corruption of autoencoders (denoising) and of `sae` pretraining: `mask:P` or
     /// `gaussian:STD`. Default none (`sae` pretraining masks 25%).
     pub noise: Option<String>,
+    /// Gibbs steps per contrastive-divergence update of a `dbn`'s RBMs (the k of CD-k).
+    /// Default 1.
+    pub cd_k: Option<usize>,
+    /// Persistent contrastive divergence for a `dbn`'s RBMs (Tieleman 2008). Default off.
+    pub pcd: Option<bool>,
+    /// The data units of a `dbn`'s first RBM: `bernoulli` (pixels in [0, 1] as
+    /// probabilities) or `gaussian` (real values, unit variance: the RBM sees the
+    /// standardized inputs). Default `bernoulli`.
+    pub visible: Option<String>,
+    /// The visible states of the CD negative phase: `mean-field` (probabilities) or
+    /// `sampled` (0/1 draws). Default `mean-field`; persistent chains always sample.
+    pub reconstruction: Option<String>,
+    /// How a `dbn` is fine-tuned after greedy pretraining: `backprop` (the unrolled sigmoid
+    /// network, discriminatively) or `up-down` (the generative model with label units at the
+    /// top, by the up-down wake-sleep algorithm, for `epochs` epochs). Default `backprop`.
+    pub finetune: Option<String>,
 }
 
 impl Default for TrainConfig {
@@ -108,6 +124,11 @@ impl Default for TrainConfig {
             steps_per_epoch: None,
             pretrain_epochs: None,
             noise: None,
+            cd_k: None,
+            pcd: None,
+            visible: None,
+            reconstruction: None,
+            finetune: None,
         }
     }
 }
@@ -244,6 +265,11 @@ pub const FIELDS: &[&str] = &[
     "steps_per_epoch",
     "pretrain_epochs",
     "noise",
+    "cd_k",
+    "pcd",
+    "visible",
+    "reconstruction",
+    "finetune",
 ];
 
 /// A resolved configuration, with notes on what was adapted (printed by the CLI).
@@ -397,6 +423,24 @@ impl TrainConfig {
         if let Some(n) = &self.noise {
             n.parse::<Noise>().map_err(|e| blame("noise", e))?;
         }
+        if let Some(k) = self.cd_k {
+            at_least_one("cd_k", k)?;
+            if k > 1000 {
+                return Err(Error::invalid(
+                    source("cd_k").label("cd_k"),
+                    format!("{k} Gibbs steps per update is more than 1000"),
+                ));
+            }
+        }
+        let choice = |field: &str, v: &Option<String>, allowed: &[&str]| match v {
+            Some(v) if !allowed.contains(&v.as_str()) => {
+                Err(Error::invalid(source(field).label(field), format!("'{v}' is not one of {}", allowed.join(", "))))
+            }
+            _ => Ok(()),
+        };
+        choice("visible", &self.visible, &["bernoulli", "gaussian"])?;
+        choice("reconstruction", &self.reconstruction, &["mean-field", "sampled"])?;
+        choice("finetune", &self.finetune, &["backprop", "up-down"])?;
         Ok(())
     }
 

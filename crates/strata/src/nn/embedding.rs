@@ -20,6 +20,12 @@ pub struct EmbeddingConfig {
     pub vocab: usize,
     /// Values per vector (required).
     pub dim: usize,
+    /// Put the vectors' values first: output `[N, dim, ...]` instead of `[N, ..., dim]`,
+    /// so a following convolution reads them as channels (a text's word vectors `[E, T]`:
+    /// a 1-D convolution over time is then a `w x 1` convolution with E input channels).
+    /// Default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub channels_first: bool,
 }
 
 /// A table of `vocab` vectors of `dim` values; input [N, ...] holds token ids (as f32 whole
@@ -39,8 +45,14 @@ pub struct Embedding {
 
 impl Embedding {
     /// A table of `vocab` vectors of `dim` values.
+    /// With the vectors' values first (see [`EmbeddingConfig::channels_first`]).
+    pub fn channels_first(mut self, yes: bool) -> Embedding {
+        self.config.channels_first = yes;
+        self
+    }
+    /// A table of `vocab` vectors of `dim` values.
     pub fn new(vocab: usize, dim: usize) -> Embedding {
-        Embedding::from_config(EmbeddingConfig { vocab, dim })
+        Embedding::from_config(EmbeddingConfig { vocab, dim, channels_first: false })
     }
     /// An unbuilt layer with this configuration.
     pub fn from_config(config: EmbeddingConfig) -> Embedding {
@@ -86,7 +98,7 @@ impl Layer for Embedding {
         "Embedding"
     }
     fn build(&mut self, input: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
-        let EmbeddingConfig { vocab, dim } = self.config;
+        let EmbeddingConfig { vocab, dim, channels_first } = self.config;
         if vocab == 0 || dim == 0 {
             return Err(Error::invalid("Embedding", "vocab and dim must be at least 1"));
         }
@@ -96,7 +108,11 @@ impl Layer for Embedding {
             self.weight = Some(Param::new("weight", Tensor::rand_normal(&[vocab, dim], 0.0, 1.0, rng)));
         }
         let mut out = input.to_vec();
-        out.push(dim);
+        if channels_first {
+            out.insert(0, dim);
+        } else {
+            out.push(dim);
+        }
         Ok(out)
     }
     fn forward(&self, x: &Var, ctx: &mut ForwardCtx) -> Result<Var> {
@@ -104,7 +120,14 @@ impl Layer for Embedding {
         let ids = self.ids(x.value())?;
         let mut shape = x.shape().to_vec();
         shape.push(self.dim());
-        ctx.param(w).gather_rows(&ids)?.reshape(&shape)
+        let y = ctx.param(w).gather_rows(&ids)?.reshape(&shape)?;
+        if !self.config.channels_first {
+            return Ok(y);
+        }
+        // [N, ..., dim] -> [N, dim, ...]
+        let last = shape.len() - 1;
+        let perm: Vec<usize> = [0, last].into_iter().chain(1..last).collect();
+        y.permute(&perm)
     }
     fn params(&self) -> Vec<&Param> {
         self.weight.iter().collect()

@@ -369,11 +369,19 @@ impl Exporter<'_> {
                 let y = self.g.reshape(&y, &[0, c.units as i64, c.pieces as i64], &format!("{hint}.pieces"));
                 (self.g.reduce_max(&y, &[2], hint), Activation::Linear)
             }
-            LayerSpec::Embedding(_) => {
+            LayerSpec::Embedding(c) => {
                 let w = get("weight")?;
                 let wn = self.g.constant(&format!("{hint}.weight"), w.shape(), w.data());
                 let ids = self.g.node("Cast", &format!("{hint}.ids"), &[x], &[("to", Attr::Int(proto::INT64 as i64))]);
-                (self.g.node("Gather", hint, &[&wn, &ids], &[("axis", Attr::Int(0))]), Activation::Linear)
+                let gathered = self.g.node("Gather", &format!("{hint}.gather"), &[&wn, &ids], &[("axis", Attr::Int(0))]);
+                if c.channels_first {
+                    // [N, ..., dim] -> [N, dim, ...] as the layer computes it
+                    let last = input.len() as i64 + 1;
+                    let perm: Vec<i64> = [0, last].into_iter().chain(1..last).collect();
+                    (self.g.node("Transpose", hint, &[&gathered], &[("perm", Attr::Ints(perm))]), Activation::Linear)
+                } else {
+                    (gathered, Activation::Linear)
+                }
             }
             LayerSpec::Upsample2d(c) => {
                 let (fh, fw) = c.factor.get();

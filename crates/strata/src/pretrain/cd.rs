@@ -109,7 +109,7 @@ impl Rbm {
 
     /// CD-k (`chain == None`) or PCD (`chain` holds the persistent visible states, `[M, V]`,
     /// updated in place) gradient for the batch `v0` `[n, V]`.
-    fn cd_gradient_raw(
+    pub(crate) fn cd_gradient_raw(
         &self,
         v0: &[f32],
         n: usize,

@@ -16,6 +16,9 @@
 //!   normal fit loop on its own inputs ([`reconstruction_dataset`]) — binary cross-entropy
 //!   against pixel intensities in `[0, 1]`, fused with the final sigmoid.
 //!   [`stacked_autoencoders`] pretrains layer by layer, [`sae_classifier`] unrolls.
+//! - [`GenerativeDbn`]: the DBN as a generative model of images and labels (label units
+//!   in the top-level associative memory), fine-tuned by the up-down algorithm
+//!   ([`GenerativeDbn::up_down`]) and sampled for a chosen class.
 //! - [`pictures`]: learned filters, samples and reconstructions as PNG grids.
 //! - [`Plan`]: the model names [`NAMES`] (`dbn`, `sae`, `autoencoder`, `conv-autoencoder`)
 //!   for `strata train`.
@@ -36,6 +39,7 @@ mod dbn;
 pub mod pictures;
 mod plan;
 mod rbm;
+mod updown;
 
 pub use autoencoder::{
     AutoencoderOptions, Encoder, conv_autoencoder, dense_autoencoder, reconstruction_dataset, reconstructs_input, sae_classifier,
@@ -43,5 +47,6 @@ pub use autoencoder::{
 };
 pub use cd::{CdOptions, RbmEpoch, RbmGradient};
 pub use dbn::{Dbn, load_stack, sigmoid_stack};
-pub use plan::{NAMES, Plan, PlanKind, PretrainReport, PretrainSettings, Pretrained};
+pub use plan::{CdSettings, NAMES, Plan, PlanKind, PretrainReport, PretrainSettings, Pretrained};
 pub use rbm::{Rbm, Visible};
+pub use updown::{DirectedLayer, GenerativeDbn, UpDownEpoch, UpDownOptions};

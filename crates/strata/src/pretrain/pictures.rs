@@ -3,6 +3,7 @@
 //! and inputs above their reconstructions.
 
 use super::dbn::Dbn;
+use super::updown::GenerativeDbn;
 use crate::model::Sequential;
 use crate::plot::tiles::{GridStyle, Tile, save_grid};
 use crate::{Error, Result, Rng, Tensor};
@@ -136,6 +137,67 @@ pub fn save_autoencoder_pictures(dir: &Path, model: &mut Sequential, images: &Te
     let out = model.predict(&some)?;
     let p = dir.join("reconstructions.png");
     save_reconstructions(&p, &some, &out, image)?;
+    written.push(p);
+    Ok(written)
+}
+
+/// Class-conditional samples of a generative DBN as one grid: row r holds `per_class`
+/// samples of `classes[r]` (see [`GenerativeDbn::sample_class`]: `gibbs_steps` rounds in
+/// the top-level memory with the label clamped, then down). Values are drawn on a [0, 1]
+/// scale (Gaussian data units: standardized values, clipped).
+///
+/// Errors: a class the DBN does not have, a sample shape that cannot be drawn, or a file
+/// that cannot be written.
+pub fn save_class_samples(
+    path: &Path,
+    dbn: &GenerativeDbn,
+    image: [usize; 3],
+    classes: &[usize],
+    per_class: usize,
+    gibbs_steps: usize,
+    seed: u64,
+) -> Result<()> {
+    if image.iter().product::<usize>() != dbn.visible_units() {
+        return Err(Error::ShapeMismatch { op: "class samples", left: image.to_vec(), right: vec![dbn.visible_units()] });
+    }
+    let mut rng = Rng::seeded(seed);
+    let mut rows = Vec::new();
+    for &c in classes {
+        let s = dbn.sample_class(c, per_class, gibbs_steps, &mut rng)?;
+        rows.extend(rows_of(&s, per_class));
+    }
+    save_grid(path, &as_tiles(&rows, image), GridStyle { scale: 2, gap: 1, columns: per_class, per_tile_contrast: false })
+}
+
+/// The pictures of a generative DBN trained on images, written into `dir`: `filters.png`
+/// (the first layer's recognition weights, when there is a directed layer),
+/// `reconstructions.png` (12 of `images` up the recognition path and down the generative
+/// one) and `class-samples.png` (one row of `per_class` samples per class, classes in
+/// order). Returns the files written.
+///
+/// Errors: `images` cannot be drawn or do not fit, or a file cannot be written.
+pub fn save_generative_dbn_pictures(
+    dir: &Path,
+    dbn: &GenerativeDbn,
+    images: &Tensor,
+    per_class: usize,
+    gibbs_steps: usize,
+    seed: u64,
+) -> Result<Vec<PathBuf>> {
+    let image = image_shape(&images.shape()[1..])?;
+    let mut written = Vec::new();
+    if let Some(l) = dbn.layers.first() {
+        let p = dir.join("filters.png");
+        save_filters(&p, &l.recognition, image, 100)?;
+        written.push(p);
+    }
+    let some = images.slice(0, 0, images.shape()[0].min(12))?;
+    let p = dir.join("reconstructions.png");
+    save_reconstructions(&p, &some, &dbn.down(&dbn.up(&some)?)?, image)?;
+    written.push(p);
+    let p = dir.join("class-samples.png");
+    let classes: Vec<usize> = (0..dbn.classes()).collect();
+    save_class_samples(&p, dbn, image, &classes, per_class, gibbs_steps, seed)?;
     written.push(p);
     Ok(written)
 }

@@ -4,8 +4,9 @@
 use super::autoencoder::{AutoencoderOptions, Encoder, conv_autoencoder, dense_autoencoder, stacked_autoencoders};
 use super::cd::{CdOptions, RbmEpoch};
 use super::dbn::{Dbn, load_stack, sigmoid_stack};
-use super::pictures::{image_shape, save_autoencoder_pictures, save_dbn_pictures, save_filters};
+use super::pictures::{image_shape, save_autoencoder_pictures, save_dbn_pictures, save_filters, save_generative_dbn_pictures};
 use super::rbm::Visible;
+use super::updown::{GenerativeDbn, UpDownEpoch, UpDownOptions};
 use crate::data::normalize::Standardizer;
 use crate::loss::Loss;
 use crate::model::{ConfigLayer, History, ModelChoice, Sequential, TrainConfig};
@@ -65,6 +66,16 @@ pub enum Pretrained {
         /// Each RBM's epoch records, bottom up.
         epochs: Vec<Vec<RbmEpoch>>,
     },
+    /// A `dbn` with label units at the top, fine-tuned by the up-down algorithm
+    /// (`finetune: up-down`).
+    GenerativeDbn {
+        /// The generative DBN after fine-tuning.
+        dbn: GenerativeDbn,
+        /// Greedy pretraining's epoch records, bottom up.
+        epochs: Vec<Vec<RbmEpoch>>,
+        /// The up-down epochs' figures.
+        up_down: Vec<UpDownEpoch>,
+    },
     /// The autoencoders of a `sae`.
     Sae {
         /// Each layer's encoder, bottom up.
@@ -75,7 +86,7 @@ pub enum Pretrained {
 }
 
 /// How to pretrain: [`Plan::pretrain`]'s settings.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct PretrainSettings {
     /// Epochs per layer (0: no pretraining).
     pub epochs: usize,
@@ -84,6 +95,48 @@ pub struct PretrainSettings {
     /// Input corruption for the `sae` autoencoders (`None`: masking 25%, the
     /// [`AutoencoderOptions`] default).
     pub noise: Option<Noise>,
+    /// The RBMs' contrastive divergence: k, persistent chains, sampled reconstructions
+    /// (`dbn`; the other fields of [`CdOptions`] are set by the plan).
+    pub cd: CdSettings,
+    /// The first RBM's data units (`dbn`; Gaussian units see the standardized inputs).
+    pub visible: Visible,
+    /// Up-down fine-tuning of a `dbn` for this many epochs instead of backprop (needs
+    /// `labels`); `None`: backprop.
+    pub up_down_epochs: Option<usize>,
+    /// The training labels (for the label units of an up-down DBN).
+    pub labels: Option<Vec<usize>>,
+}
+
+/// The contrastive-divergence settings a `dbn` takes from the command line.
+#[derive(Clone, Copy, Debug)]
+pub struct CdSettings {
+    /// Gibbs steps per update (CD-k).
+    pub k: usize,
+    /// Persistent CD.
+    pub persistent: bool,
+    /// Sampled (0/1) rather than mean-field reconstructions in the negative phase.
+    pub sample_visible: bool,
+}
+
+impl Default for CdSettings {
+    fn default() -> Self {
+        CdSettings { k: 1, persistent: false, sample_visible: false }
+    }
+}
+
+impl PretrainSettings {
+    /// `epochs` per layer with `seed`, everything else as by default.
+    pub fn new(epochs: usize, seed: u64) -> PretrainSettings {
+        PretrainSettings {
+            epochs,
+            seed,
+            noise: None,
+            cd: CdSettings::default(),
+            visible: Visible::Bernoulli,
+            up_down_epochs: None,
+            labels: None,
+        }
+    }
 }
 
 /// The outcome of [`Plan::pretrain`].
@@ -228,8 +281,8 @@ impl Plan {
         settings: PretrainSettings,
         progress: &mut dyn FnMut(String),
     ) -> Result<Option<PretrainReport>> {
-        let PretrainSettings { epochs, seed, noise } = settings;
-        if epochs == 0 {
+        let PretrainSettings { epochs, seed, noise, cd, visible, up_down_epochs, labels } = settings;
+        if epochs == 0 && up_down_epochs.is_none() {
             return Ok(None);
         }
         let input = &raw.shape()[1..];
@@ -237,23 +290,80 @@ impl Plan {
         let pretrained = match &self.kind {
             PlanKind::Dbn { hidden } => {
                 let hidden = Self::hidden(hidden, input);
-                let opts = CdOptions { epochs, seed, ..CdOptions::default() };
+                // Gaussian units want real values of unit variance and a much smaller rate
+                // (Hinton's practical guide): they see the standardized inputs, which the
+                // model sees too, so nothing is folded into the first layer.
+                let gaussian = visible == Visible::Gaussian;
+                let data = match (gaussian, standardized) {
+                    (true, Some(s)) => {
+                        let mut x = raw.clone();
+                        s.apply(&mut x)?;
+                        x
+                    }
+                    _ => raw.clone(),
+                };
+                let fold = if gaussian { None } else { standardized };
+                let opts = CdOptions {
+                    epochs,
+                    seed,
+                    k: cd.k,
+                    persistent: cd.persistent,
+                    sample_visible: cd.sample_visible,
+                    // persistent chains need a smaller rate than CD (docs/dbn.md)
+                    lr: if gaussian {
+                        0.005
+                    } else if cd.persistent {
+                        0.01
+                    } else {
+                        CdOptions::default().lr
+                    },
+                    ..CdOptions::default()
+                };
                 let sizes = |l: usize| format!("{}-{}", if l == 0 { input.iter().product() } else { hidden[l - 1] }, hidden[l]);
-                let (dbn, epochs) = Dbn::pretrain(raw, &hidden, Visible::Bernoulli, &opts, |l, r| {
+                let mut report = |l: usize, r: &RbmEpoch| {
                     progress(format!(
-                        "pretrain RBM {}/{} ({}) epoch {}: reconstruction error {:.2}, pseudo-log-likelihood {:.2}, {:.1}s ({:.0} samples/s)",
+                        "pretrain RBM {}/{} ({}{}) epoch {}: reconstruction error {:.2}, pseudo-log-likelihood {:.2}, {:.1}s ({:.0} samples/s)",
                         l + 1,
                         hidden.len(),
                         sizes(l),
+                        if up_down_epochs.is_some() && l + 1 == hidden.len() { " + labels" } else { "" },
                         r.epoch,
                         r.reconstruction_error.unwrap_or(f32::NAN),
                         r.pseudo_log_likelihood.unwrap_or(f32::NAN),
                         r.seconds,
                         r.samples_per_sec
                     ))
-                })?;
-                dbn.load_into(model, standardized)?;
-                Pretrained::Dbn { dbn, epochs }
+                };
+                match (up_down_epochs, labels) {
+                    (Some(ud_epochs), Some(labels)) => {
+                        let classes = labels.iter().max().map_or(0, |m| m + 1).max(model_classes(model));
+                        let mut greedy = vec![Vec::new(); hidden.len()];
+                        let mut dbn = GenerativeDbn::pretrain(&data, &labels, classes, &hidden, visible, &opts, |l, r| {
+                            report(l, r);
+                            greedy[l].push(r.clone());
+                        })?;
+                        let ud = UpDownOptions { epochs: ud_epochs, seed, k: cd.k.max(3), ..UpDownOptions::default() };
+                        let up_down = dbn.up_down(&data, &labels, &ud, |r| {
+                            progress(format!(
+                                "up-down epoch {}: generative reconstruction error {:.2}, DBN accuracy {:.4} (first {} training images), {:.1}s ({:.0} samples/s)",
+                                r.epoch,
+                                r.reconstruction_error,
+                                r.accuracy,
+                                ud.monitor_samples.min(labels.len()),
+                                r.seconds,
+                                r.samples_per_sec
+                            ))
+                        })?;
+                        dbn.load_into(model, fold)?;
+                        Pretrained::GenerativeDbn { dbn, epochs: greedy, up_down }
+                    }
+                    (Some(_), None) => return Err(Error::invalid("finetune", "up-down fine-tuning needs class labels")),
+                    (None, _) => {
+                        let (dbn, epochs) = Dbn::pretrain(&data, &hidden, visible, &opts, report)?;
+                        dbn.load_into(model, fold)?;
+                        Pretrained::Dbn { dbn, epochs }
+                    }
+                }
             }
             PlanKind::Sae { hidden } => {
                 let hidden = Self::hidden(hidden, input);
@@ -300,6 +410,13 @@ impl Plan {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         match (report.map(|r| &r.pretrained), self.reconstruction()) {
             (Some(Pretrained::Dbn { dbn, .. }), _) => save_dbn_pictures(dir, dbn, images, 1000, seed),
+            (Some(Pretrained::GenerativeDbn { dbn, .. }), _) => {
+                let p = dir.join("dbn.safetensors");
+                dbn.save(&p)?;
+                let mut written = vec![p];
+                written.extend(save_generative_dbn_pictures(dir, dbn, images, 10, 1000, seed)?);
+                Ok(written)
+            }
             (Some(Pretrained::Sae { layers, .. }), _) => {
                 let p = dir.join("filters.png");
                 save_filters(&p, &layers[0].0, image_shape(&images.shape()[1..])?, 100)?;
@@ -309,4 +426,9 @@ impl Plan {
             (None, false) => Ok(Vec::new()),
         }
     }
+}
+
+/// The class count of a built classifier: the width of its output.
+fn model_classes(model: &Sequential) -> usize {
+    model.output_shape().and_then(|s| s.last().copied()).unwrap_or(0)
 }

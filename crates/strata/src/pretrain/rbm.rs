@@ -56,6 +56,10 @@ pub struct Rbm {
     pub c_hidden: Tensor,
     /// The kind of the visible units.
     pub visible: Visible,
+    /// The last `label_units` visible units form one softmax group — a class label, one-hot —
+    /// as in the top-level associative memory of a DBN that models images and labels
+    /// jointly (Hinton, Osindero & Teh 2006). 0 (the default): no label units.
+    pub label_units: usize,
 }
 
 /// Logistic sigmoid, stable for large |x|.
@@ -99,6 +103,32 @@ pub(crate) fn bernoulli_inplace(p: &mut [f32], rng: &mut Rng) {
     }
 }
 
+/// Softmax of a group of units, in place.
+pub(crate) fn softmax_inplace(x: &mut [f32]) {
+    let m = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut s = 0.0;
+    x.iter_mut().for_each(|v| {
+        *v = (*v - m).exp();
+        s += *v;
+    });
+    x.iter_mut().for_each(|v| *v /= s);
+}
+
+/// Replaces probabilities that sum to 1 by a one-hot draw from them.
+pub(crate) fn one_hot_draw(p: &mut [f32], rng: &mut Rng) {
+    let u = rng.uniform();
+    let mut acc = 0.0;
+    let mut pick = p.len().saturating_sub(1);
+    for (i, &q) in p.iter().enumerate() {
+        acc += q;
+        if u < acc {
+            pick = i;
+            break;
+        }
+    }
+    p.iter_mut().enumerate().for_each(|(i, v)| *v = (i == pick) as u8 as f32);
+}
+
 impl Rbm {
     /// Small random weights N(0, 0.01^2) and zero biases (Hinton's practical guide).
     pub fn new(visible_units: usize, hidden_units: usize, visible: Visible, rng: &mut Rng) -> Rbm {
@@ -107,6 +137,7 @@ impl Rbm {
             b_visible: Tensor::zeros(&[visible_units]),
             c_hidden: Tensor::zeros(&[hidden_units]),
             visible,
+            label_units: 0,
         }
     }
     /// Number of visible units V.
@@ -148,16 +179,33 @@ impl Rbm {
     }
     pub(crate) fn visible_mean_raw(&self, h: &[f32], n: usize) -> Vec<f32> {
         let mut m = affine(h, n, self.hidden_units(), self.w.data(), true, self.b_visible.data());
+        let (v, k) = (self.visible_units(), self.label_units);
         if self.visible == Visible::Bernoulli {
-            sigmoid_inplace(&mut m);
+            if k == 0 {
+                sigmoid_inplace(&mut m);
+            } else {
+                for row in m.chunks_exact_mut(v) {
+                    let (bits, labels) = row.split_at_mut(v - k);
+                    bits.iter_mut().for_each(|x| *x = sigmoid(*x));
+                    softmax_inplace(labels);
+                }
+            }
         }
         m
     }
     /// Draws visible states from their means: 0/1 for Bernoulli units, `mean + N(0, 1)` for
     /// Gaussian ones.
     pub(crate) fn sample_visible_inplace(&self, mean: &mut [f32], rng: &mut Rng) {
+        let (v, k) = (self.visible_units(), self.label_units);
         match self.visible {
-            Visible::Bernoulli => bernoulli_inplace(mean, rng),
+            Visible::Bernoulli if k == 0 => bernoulli_inplace(mean, rng),
+            Visible::Bernoulli => {
+                for row in mean.chunks_exact_mut(v) {
+                    let (bits, labels) = row.split_at_mut(v - k);
+                    bernoulli_inplace(bits, rng);
+                    one_hot_draw(labels, rng);
+                }
+            }
             Visible::Gaussian => mean.iter_mut().for_each(|v| *v += rng.normal(0.0, 1.0)),
         }
     }

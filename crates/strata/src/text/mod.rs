@@ -1,4 +1,4 @@
-//! Language models over text: vocabularies (characters or words), a recurrent language
+//! Text: language models and classifiers. Language models over text: vocabularies (characters or words), a recurrent language
 //! model trained with truncated BPTT, held-out bits per token against a unigram baseline,
 //! and generation.
 //!
@@ -8,6 +8,9 @@
 //! - [`train_lm`], [`LmTrainOptions`], [`evaluate_bits`], [`unigram_bits`]: training and
 //!   held-out bits per token, against the unigram baseline.
 //! - [`generate`], [`next_tokens`]: sampling and next-token predictions.
+//! - Classification of texts from a CSV: [`read_text_table`], [`TextEncoding`] (vocabulary
+//!   of the training texts, padded ids or bags of words), [`text_classifier`] (`textcnn`,
+//!   `lstm`, `gru`).
 //!
 //! ```no_run
 //! use strata::text::{self, Level, LanguageModel, LmConfig, LmTrainOptions, Vocab};
@@ -20,11 +23,13 @@
 //! println!("{}", text::generate(&model, "The ", 200, 0.7, &mut strata::Rng::seeded(1)).unwrap());
 //! ```
 
+mod classify;
 mod lm;
 mod sample;
 mod train;
 mod vocab;
 
+pub use classify::{MAX_VOCAB, TEXT_MODELS, TextEncoding, TextNetOptions, TextTable, read_text_table, text_classifier};
 pub use lm::{LanguageModel, LmConfig, LmStats};
 pub use sample::{generate, next_tokens};
 pub use train::{LmEpoch, LmTrainOptions, evaluate_bits, train_lm};
