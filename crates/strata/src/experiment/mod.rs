@@ -16,8 +16,8 @@ mod data;
 mod learner;
 mod saved;
 mod task;
-mod tensorboard;
 mod ten_crop;
+mod tensorboard;
 mod text_data;
 
 pub use cv::{
@@ -28,6 +28,6 @@ pub use data::{TableOptions, TrainingData, load_for_eval, load_for_eval_with, ta
 pub use learner::{BASELINE_NAMES, FitReport, Learner, Network, RunOptions};
 pub use saved::{LoadedModel, load_learner, save_learner};
 pub use task::{Task, regression_figures, standardize_target, target_values, to_target_units};
-pub use tensorboard::TensorBoardLog;
 pub use ten_crop::{black_after, pad_images, ten_crop_proba, ten_crops};
+pub use tensorboard::TensorBoardLog;
 pub use text_data::{TextOptions, load_text, text_encoding};

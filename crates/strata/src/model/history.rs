@@ -70,7 +70,7 @@ impl History {
     ///
     /// ```
     /// use strata::model::{EpochRecord, History};
-    /// let r = EpochRecord { epoch: 1, loss: 0.5, accuracy: Some(0.8), val_loss: None, val_accuracy: None,
+    /// let r = EpochRecord { epoch: 1, loss: 0.5, aux_loss: None, accuracy: Some(0.8), val_loss: None, val_accuracy: None,
     ///     learning_rate: 0.05, seconds: 1.5, images_per_sec: 1000.0 };
     /// let h = History { epochs: vec![r.clone()], stopped_early: false };
     /// assert_eq!(History::from_csv(&h.to_csv()).unwrap().epochs, vec![r]);

@@ -110,7 +110,10 @@ pub fn lines_png(chart: &LineChart, path: &Path) -> Result<()> {
     let rows = chart.panels.len().div_ceil(columns);
     let size = (PANEL.0 * columns as u32, PANEL.1 * rows as u32 + 50);
     render(path, size, |root| {
-        let root = root.titled(&chart.title, ("sans-serif", 24)).map_err(e)?;
+        // A long title over a narrow chart gets a smaller font rather than clipped ends
+        // (DejaVu Sans averages about 0.6 em per character).
+        let fit = (size.0 as f64 / (0.6 * chart.title.chars().count().max(1) as f64)).floor() as u32;
+        let root = root.titled(&chart.title, ("sans-serif", fit.clamp(12, 24))).map_err(e)?;
         let areas = root.split_evenly((rows, columns));
         for (area, panel) in areas.iter().zip(&chart.panels) {
             draw_panel(area, panel)?;
