@@ -3,12 +3,11 @@
 //! new variant of each image every epoch, so it memorizes less: the gap between training
 //! and test shrinks, and the test accuracy should rise.
 
-use super::common::{Training, f3, images, train_classifier};
+use super::common::{Training, f3, images, test_and_training_curves, train_classifier};
 use super::{LabOptions, Outcomes, Recorder, Run, Verdict};
 use crate::Result;
 use crate::data::Augment;
 use crate::optim::Sgd;
-use crate::plot::{Legend, LineChart, Panel, Series};
 use serde_json::json;
 
 const SPEC: &str = "flip,translate:2";
@@ -37,36 +36,11 @@ pub(crate) fn run(opts: &LabOptions, rec: &mut Recorder) -> Result<Outcomes> {
             f3(plain.get("accuracy_gap"))
         ),
     );
-    let curves = |f: fn(&crate::model::EpochRecord) -> Option<f32>, g: fn(&crate::model::EpochRecord) -> Option<f32>| {
-        let mut s = Vec::new();
-        for (i, run) in [&plain, &aug].into_iter().enumerate() {
-            s.push(Series::new(format!("{}: test", run.label), i, super::common::curve(run, g)));
-            s.push(Series::new(format!("{}: training", run.label), i, super::common::curve(run, f)).dashed());
-        }
-        s
-    };
-    let chart = LineChart {
-        title: format!("Augmentation ({SPEC}): LeNet-5 on {} training images", data.train.len()),
-        columns: 2,
-        panels: vec![
-            Panel {
-                title: "loss (training: on the augmented batches)".into(),
-                x_label: "epoch".into(),
-                y_label: "cross-entropy".into(),
-                legend: Legend::UpperRight,
-                series: curves(|r| Some(r.loss), |r| r.val_loss),
-                ..Panel::default()
-            },
-            Panel {
-                title: "accuracy".into(),
-                x_label: "epoch".into(),
-                y_label: "accuracy".into(),
-                legend: Legend::LowerRight,
-                series: curves(|r| r.accuracy, |r| r.val_accuracy),
-                ..Panel::default()
-            },
-        ],
-    };
+    let chart = test_and_training_curves(
+        format!("Augmentation ({SPEC}): LeNet-5 on {} training images", data.train.len()),
+        "loss (training: on the augmented batches)",
+        [&plain, &aug],
+    );
     let settings = json!({
         "network": "lenet5", "augment": SPEC, "train_images": data.train.len(), "test_images": data.test.len(),
         "epochs": epochs, "batch": 64, "optimizer": "sgd lr 0.02 momentum 0.9",

@@ -8,7 +8,7 @@ use crate::loss::Loss;
 use crate::metrics::Metric;
 use crate::model::{Evaluation, FitOptions, History, Sequential};
 use crate::optim::Optimizer;
-use crate::plot::{Legend, Panel, Series};
+use crate::plot::{Legend, LineChart, Panel, Series};
 use crate::{Dataset, Result, Tensor};
 use std::time::Instant;
 
@@ -135,4 +135,40 @@ pub(crate) fn f2(a: f64) -> String {
 /// `a` formatted with 3 decimals.
 pub(crate) fn f3(a: f64) -> String {
     format!("{a:.3}")
+}
+
+/// Two runs' test (solid) and training (dashed) curves by epoch: loss and accuracy side by
+/// side (the dropout and augmentation labs, whose claim is about the gap between them).
+pub(crate) fn test_and_training_curves(title: String, loss_title: &str, runs: [&Run; 2]) -> LineChart {
+    type Figure = fn(&crate::model::EpochRecord) -> Option<f32>;
+    let curves = |training: Figure, test: Figure| {
+        let mut s = Vec::new();
+        for (i, run) in runs.into_iter().enumerate() {
+            s.push(Series::new(format!("{}: test", run.label), i, curve(run, test)));
+            s.push(Series::new(format!("{}: training", run.label), i, curve(run, training)).dashed());
+        }
+        s
+    };
+    LineChart {
+        title,
+        columns: 2,
+        panels: vec![
+            Panel {
+                title: loss_title.into(),
+                x_label: "epoch".into(),
+                y_label: "cross-entropy".into(),
+                legend: Legend::UpperRight,
+                series: curves(|r| Some(r.loss), |r| r.val_loss),
+                ..Panel::default()
+            },
+            Panel {
+                title: "accuracy".into(),
+                x_label: "epoch".into(),
+                y_label: "accuracy".into(),
+                legend: Legend::LowerRight,
+                series: curves(|r| r.accuracy, |r| r.val_accuracy),
+                ..Panel::default()
+            },
+        ],
+    }
 }

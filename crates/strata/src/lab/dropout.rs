@@ -3,13 +3,12 @@
 //! the inputs, 0.5 on each hidden layer). Without dropout the training loss goes to zero
 //! while the test loss turns up; dropout keeps the gap between them smaller.
 
-use super::common::{Training, f3, images, train_classifier};
+use super::common::{Training, f3, images, test_and_training_curves, train_classifier};
 use super::{LabOptions, Outcomes, Recorder, Run, Verdict};
 use crate::Result;
 use crate::model::Sequential;
 use crate::nn::{Activation, Dense, Dropout, Flatten};
 use crate::optim::Sgd;
-use crate::plot::{Legend, LineChart, Panel, Series};
 use serde_json::json;
 
 fn network(width: usize, dropout: bool, seed: u64) -> Sequential {
@@ -52,36 +51,11 @@ pub(crate) fn run(opts: &LabOptions, rec: &mut Recorder) -> Result<Outcomes> {
             f3(plain.get("test_accuracy"))
         ),
     );
-    let curves = |f: fn(&crate::model::EpochRecord) -> Option<f32>, g: fn(&crate::model::EpochRecord) -> Option<f32>| {
-        let mut s = Vec::new();
-        for (i, run) in [&plain, &drop].into_iter().enumerate() {
-            s.push(Series::new(format!("{}: test", run.label), i, super::common::curve(run, g)));
-            s.push(Series::new(format!("{}: training", run.label), i, super::common::curve(run, f)).dashed());
-        }
-        s
-    };
-    let chart = LineChart {
-        title: format!("Dropout: a 784-{width}-{width}-10 ReLU MLP on {} training images", data.train.len()),
-        columns: 2,
-        panels: vec![
-            Panel {
-                title: "loss (training: with dropout active)".into(),
-                x_label: "epoch".into(),
-                y_label: "cross-entropy".into(),
-                legend: Legend::UpperRight,
-                series: curves(|r| Some(r.loss), |r| r.val_loss),
-                ..Panel::default()
-            },
-            Panel {
-                title: "accuracy".into(),
-                x_label: "epoch".into(),
-                y_label: "accuracy".into(),
-                legend: Legend::LowerRight,
-                series: curves(|r| r.accuracy, |r| r.val_accuracy),
-                ..Panel::default()
-            },
-        ],
-    };
+    let chart = test_and_training_curves(
+        format!("Dropout: a 784-{width}-{width}-10 ReLU MLP on {} training images", data.train.len()),
+        "loss (training: with dropout active)",
+        [&plain, &drop],
+    );
     let settings = json!({
         "network": format!("784-{width}-{width}-10 ReLU"), "dropout": "0.2 on the inputs, 0.5 after each hidden layer",
         "train_images": data.train.len(), "test_images": data.test.len(), "epochs": epochs, "batch": 32,
